@@ -1,0 +1,520 @@
+package sqlclass
+
+// This file holds the static word tables: keywords the classifier needs to
+// recognise, built-in functions known to be pure, session-bound functions and
+// system variables. They are merged at package initialisation into one
+// read-only open-addressing hash table, so that a lookup costs one pass over
+// the word and no allocation.
+
+// kwID identifies a keyword the classifier reacts to.
+type kwID uint16
+
+const (
+	kwNone kwID = iota
+	kwAGAINST
+	kwANALYZE
+	kwANY
+	kwAS
+	kwBEGIN
+	kwCHARACTER
+	kwCHARSET
+	kwCOLLATION
+	kwCOLUMNS
+	kwCOMMIT
+	kwCREATE
+	kwDATABASE
+	kwDATABASES
+	kwDEALLOCATE
+	kwDEFAULT
+	kwDESC
+	kwDESCRIBE
+	kwENGINES
+	kwEVENT
+	kwEVENTS
+	kwEXPLAIN
+	kwEXTENDED
+	kwFIELDS
+	kwFOR
+	kwFORMAT
+	kwFULL
+	kwFUNCTION
+	kwHELP
+	kwINDEX
+	kwINDEXES
+	kwINSERT
+	kwINTO
+	kwJOIN
+	kwKEYS
+	kwKILL
+	kwLATERAL
+	kwLOCK
+	kwLOCKED
+	kwMEMBER
+	kwNEXT
+	kwNOT
+	kwNOWAIT
+	kwOF
+	kwPACKAGE
+	kwPARTITIONS
+	kwPASSWORD
+	kwPLUGINS
+	kwPREVIOUS
+	kwPRIVILEGES
+	kwPROCEDURE
+	kwRECURSIVE
+	kwRELEASE
+	kwREPLACE
+	kwROLLBACK
+	kwROW
+	kwSAVEPOINT
+	kwSCHEMA
+	kwSCHEMAS
+	kwSELECT
+	kwSEQUENCE
+	kwSET
+	kwSHARE
+	kwSHOW
+	kwSKIP
+	kwSOME
+	kwSQLCalcFoundRows
+	kwSTART
+	kwSTATEMENT
+	kwSTATUS
+	kwSTORAGE
+	kwTABLE
+	kwTABLES
+	kwTRIGGER
+	kwTRIGGERS
+	kwTRUNCATE
+	kwUNLOCK
+	kwUPDATE
+	kwUSE
+	kwUSER
+	kwVALUE
+	kwVALUES
+	kwVIEW
+	kwWITH
+	kwXA
+	numKeywords
+)
+
+// keywordNames gives the (lower-case) spelling of each keyword id.
+var keywordNames = [numKeywords]string{
+	kwAGAINST:          "against",
+	kwANALYZE:          "analyze",
+	kwANY:              "any",
+	kwAS:               "as",
+	kwBEGIN:            "begin",
+	kwCHARACTER:        "character",
+	kwCHARSET:          "charset",
+	kwCOLLATION:        "collation",
+	kwCOLUMNS:          "columns",
+	kwCOMMIT:           "commit",
+	kwCREATE:           "create",
+	kwDATABASE:         "database",
+	kwDATABASES:        "databases",
+	kwDEALLOCATE:       "deallocate",
+	kwDEFAULT:          "default",
+	kwDESC:             "desc",
+	kwDESCRIBE:         "describe",
+	kwENGINES:          "engines",
+	kwEVENT:            "event",
+	kwEVENTS:           "events",
+	kwEXPLAIN:          "explain",
+	kwEXTENDED:         "extended",
+	kwFIELDS:           "fields",
+	kwFOR:              "for",
+	kwFORMAT:           "format",
+	kwFULL:             "full",
+	kwFUNCTION:         "function",
+	kwHELP:             "help",
+	kwINDEX:            "index",
+	kwINDEXES:          "indexes",
+	kwINSERT:           "insert",
+	kwINTO:             "into",
+	kwJOIN:             "join",
+	kwKEYS:             "keys",
+	kwKILL:             "kill",
+	kwLATERAL:          "lateral",
+	kwLOCK:             "lock",
+	kwLOCKED:           "locked",
+	kwMEMBER:           "member",
+	kwNEXT:             "next",
+	kwNOT:              "not",
+	kwNOWAIT:           "nowait",
+	kwOF:               "of",
+	kwPACKAGE:          "package",
+	kwPARTITIONS:       "partitions",
+	kwPASSWORD:         "password",
+	kwPLUGINS:          "plugins",
+	kwPREVIOUS:         "previous",
+	kwPRIVILEGES:       "privileges",
+	kwPROCEDURE:        "procedure",
+	kwRECURSIVE:        "recursive",
+	kwRELEASE:          "release",
+	kwREPLACE:          "replace",
+	kwROLLBACK:         "rollback",
+	kwROW:              "row",
+	kwSAVEPOINT:        "savepoint",
+	kwSCHEMA:           "schema",
+	kwSCHEMAS:          "schemas",
+	kwSELECT:           "select",
+	kwSEQUENCE:         "sequence",
+	kwSET:              "set",
+	kwSHARE:            "share",
+	kwSHOW:             "show",
+	kwSKIP:             "skip",
+	kwSOME:             "some",
+	kwSQLCalcFoundRows: "sql_calc_found_rows",
+	kwSTART:            "start",
+	kwSTATEMENT:        "statement",
+	kwSTATUS:           "status",
+	kwSTORAGE:          "storage",
+	kwTABLE:            "table",
+	kwTABLES:           "tables",
+	kwTRIGGER:          "trigger",
+	kwTRIGGERS:         "triggers",
+	kwTRUNCATE:         "truncate",
+	kwUNLOCK:           "unlock",
+	kwUPDATE:           "update",
+	kwUSE:              "use",
+	kwUSER:             "user",
+	kwVALUE:            "value",
+	kwVALUES:           "values",
+	kwVIEW:             "view",
+	kwWITH:             "with",
+	kwXA:               "xa",
+}
+
+// wordFlags describe what a word means to the classifier.
+type wordFlags uint16
+
+const (
+	// fSyntax: a reserved word (in both MySQL and MariaDB) that may be
+	// followed by "(" without being a call of a stored function: grammar
+	// (IN, EXISTS, JOIN, AS ...), type names (DECIMAL(10,2)) and built-in
+	// functions the grammar spells as keywords (IF, CHAR, LEFT, INSERT ...).
+	fSyntax wordFlags = 1 << iota
+	// fBuiltin: a built-in function that neither writes nor depends on the
+	// session.
+	fBuiltin
+	// fSpaceSensitive: a built-in the server recognises only when "(" follows
+	// immediately; "count (x)" calls a stored function named count.
+	fSpaceSensitive
+	// fSessionFn: a function with side effects outside the data (locks,
+	// waits, files) or whose result depends on the session.
+	fSessionFn
+	// fSessionVar: a system variable whose value is bound to the session.
+	fSessionVar
+	// fWrite: a statement keyword that writes (DML, DDL, CALL, LOAD ...).
+	fWrite
+	// fSeqWrite: NEXTVAL/SETVAL, which advance a sequence, anywhere (MariaDB
+	// also accepts seq.nextval).
+	fSeqWrite
+	// fSeqRead: LASTVAL/CURRVAL, session-bound sequence reads.
+	fSeqRead
+)
+
+// syntaxWords: see fSyntax. Only words reserved in both flavours belong here;
+// anything else followed by "(" must be a known built-in or is treated as a
+// possible stored function.
+var syntaxWords = []string{
+	"all", "and", "as", "between", "bigint", "binary", "by", "case", "char",
+	"convert", "cross", "current_date", "current_time", "current_timestamp",
+	"current_user", "dec", "decimal", "default", "distinct", "distinctrow",
+	"div", "double", "else", "except", "exists", "float", "for", "from",
+	"group", "having", "if", "in", "index", "inner", "insert", "int",
+	"integer", "intersect", "interval", "is", "join", "key", "left", "like",
+	"localtime", "localtimestamp", "match", "mediumint", "mod", "natural",
+	"not", "numeric", "on", "or", "outer", "partition", "real", "regexp",
+	"repeat", "replace", "right", "rlike", "select", "smallint",
+	"straight_join", "then", "tinyint", "union", "unsigned", "using",
+	"utc_date", "utc_time", "utc_timestamp", "values", "varbinary",
+	"varchar", "when", "where", "with", "xor",
+}
+
+// writeWords: words that only occur in statements that change data or
+// schema. Found anywhere in a query (outside strings, comments and quoted
+// identifiers) they make it a write. INSERT, REPLACE and TRUNCATE followed by
+// "(" are the string/number functions instead; UPDATE after FOR is a lock.
+var writeWords = []string{
+	"alter", "call", "create", "delete", "drop", "grant", "insert", "load",
+	"rename", "replace", "revoke", "truncate", "update",
+}
+
+// spaceSensitiveFuncs: built-ins the server recognises as such only when the
+// parenthesis follows the name directly (MySQL and MariaDB sql_functions[]
+// in sql/lex.h); with a space in between the name resolves to a stored
+// function of the current database.
+var spaceSensitiveFuncs = []string{
+	"adddate", "bit_and", "bit_or", "bit_xor", "cast", "count", "cume_dist",
+	"curdate", "curtime", "date_add", "date_format", "date_sub", "dense_rank",
+	"extract", "first_value", "group_concat", "json_arrayagg",
+	"json_objectagg", "lag", "last_value", "lead", "max", "median", "mid",
+	"min", "now", "nth_value", "ntile", "percent_rank", "percentile_cont",
+	"percentile_disc", "position", "rank", "row_number", "session_user",
+	"st_collect", "std", "stddev", "stddev_pop", "stddev_samp", "subdate",
+	"substr", "substring", "sum", "sysdate", "system_user", "trim",
+	"trim_oracle", "var_pop", "var_samp", "variance",
+}
+
+// builtinFuncs: built-in functions (MySQL 8.0+/9.x and MariaDB 10.5+/11.x)
+// that read nothing but their arguments and the data, and write nothing.
+var builtinFuncs = []string{
+	// aggregates and window functions
+	"any_value", "avg", "bit_and", "bit_or", "bit_xor", "count", "cume_dist",
+	"dense_rank", "first_value", "group_concat", "grouping", "json_arrayagg",
+	"json_objectagg", "lag", "last_value", "lead", "max", "median", "min",
+	"nth_value", "ntile", "percent_rank", "percentile_cont",
+	"percentile_disc", "rank", "row_number", "std", "stddev", "stddev_pop",
+	"stddev_samp", "sum", "var_pop", "var_samp", "variance",
+	// control flow and comparison
+	"coalesce", "greatest", "if", "ifnull", "interval", "isnull", "least",
+	"nullif", "nvl", "nvl2", "decode_oracle",
+	// casts and character sets
+	"binary", "cast", "char", "charset", "coercibility", "collation",
+	"convert", "weight_string",
+	// strings
+	"ascii", "bin", "bit_length", "char_length", "character_length", "chr",
+	"concat", "concat_ws", "elt", "export_set", "field", "find_in_set",
+	"format", "from_base64", "hex", "insert", "instr", "lcase", "left",
+	"length", "lengthb", "locate", "lower", "lpad", "lpad_oracle", "ltrim",
+	"ltrim_oracle", "make_set", "mid", "natural_sort_key", "oct",
+	"octet_length", "ord", "position", "quote", "repeat", "replace",
+	"replace_oracle", "reverse", "right", "rpad", "rpad_oracle", "rtrim",
+	"rtrim_oracle", "sformat", "soundex", "space", "strcmp", "substr",
+	"substr_oracle", "substring", "substring_index", "to_base64", "to_char",
+	"trim", "trim_oracle", "ucase", "unhex", "upper", "concat_operator_oracle",
+	"regexp_instr", "regexp_like", "regexp_replace", "regexp_substr",
+	"match", "extractvalue", "updatexml",
+	// numbers
+	"abs", "acos", "asin", "atan", "atan2", "ceil", "ceiling", "conv", "cos",
+	"cot", "crc32", "crc32c", "degrees", "exp", "floor", "ln", "log",
+	"log10", "log2", "mod", "pi", "pow", "power", "radians", "rand", "round",
+	"sign", "sin", "sqrt", "tan", "truncate", "bit_count",
+	// dates and times
+	"add_months", "adddate", "addtime", "convert_tz", "curdate",
+	"current_date", "current_time", "current_timestamp", "curtime", "date",
+	"date_add", "date_format", "date_sub", "datediff", "day", "dayname",
+	"dayofmonth", "dayofweek", "dayofyear", "extract", "from_days",
+	"from_unixtime", "get_format", "hour", "last_day", "localtime",
+	"localtimestamp", "makedate", "maketime", "microsecond", "minute",
+	"month", "monthname", "now", "period_add",
+	"period_diff", "quarter", "sec_to_time", "second", "str_to_date",
+	"subdate", "subtime", "sysdate", "time", "time_format", "time_to_sec",
+	"timediff", "timestamp", "timestampadd", "timestampdiff", "to_days",
+	"to_seconds", "unix_timestamp", "utc_date", "utc_time", "utc_timestamp",
+	"week", "weekday", "weekofyear", "year", "yearweek",
+	// JSON
+	"json_array", "json_array_append", "json_array_insert",
+	"json_array_intersect", "json_compact", "json_contains",
+	"json_contains_path", "json_depth", "json_detailed", "json_equals",
+	"json_exists", "json_extract", "json_insert", "json_key_value",
+	"json_keys", "json_length", "json_loose", "json_merge",
+	"json_merge_patch", "json_merge_preserve", "json_normalize",
+	"json_object", "json_object_filter_keys", "json_object_to_array",
+	"json_overlaps", "json_pretty", "json_query", "json_quote",
+	"json_remove", "json_replace", "json_schema_valid",
+	"json_schema_validation_report", "json_search", "json_set",
+	"json_storage_free", "json_storage_size", "json_table", "json_type",
+	"json_unquote", "json_valid", "json_value",
+	// MariaDB dynamic columns
+	"column_add", "column_check", "column_create", "column_delete",
+	"column_exists", "column_get", "column_json", "column_list",
+	// hashing, encryption, compression
+	"aes_decrypt", "aes_encrypt", "compress", "md5", "random_bytes", "sha",
+	"sha1", "sha2", "statement_digest",
+	"statement_digest_text", "uncompress", "uncompressed_length",
+	"validate_password_strength",
+	// information about the server and the statement's user
+	"benchmark", "current_user", "database", "format_bytes",
+	"format_pico_time", "icu_version", "roles_graphml", "schema",
+	"session_user", "system_user", "user", "version",
+	// miscellaneous
+	"bin_to_uuid", "default", "gtid_subset", "gtid_subtract", "inet6_aton",
+	"inet6_ntoa", "inet_aton", "inet_ntoa", "is_ipv4", "is_ipv4_compat",
+	"is_ipv4_mapped", "is_ipv6", "is_uuid", "name_const", "sleep",
+	"sys_guid", "uuid", "uuid_short", "uuid_to_bin", "uuid_v4", "uuid_v7",
+	"values", "vec_distance", "vec_distance_cosine",
+	"vec_distance_euclidean", "vec_fromtext", "vec_totext",
+	"string_to_vector", "vector_to_string", "vector_dim", "to_vector",
+	"from_vector",
+	// spatial (ST_ and MBR names, and the geometry constructors)
+	"geomcollection", "geometrycollection", "linestring",
+	"multilinestring", "multipoint", "multipolygon", "point", "polygon",
+	"mbrcontains", "mbrcoveredby", "mbrcovers", "mbrdisjoint", "mbrequals",
+	"mbrintersects", "mbroverlaps", "mbrtouches", "mbrwithin", "st_area",
+	"st_asbinary", "st_asgeojson", "st_astext", "st_aswkb", "st_aswkt",
+	"st_boundary", "st_buffer", "st_buffer_strategy", "st_centroid",
+	"st_collect", "st_contains", "st_convexhull", "st_crosses",
+	"st_difference", "st_dimension", "st_disjoint", "st_distance",
+	"st_distance_sphere", "st_endpoint", "st_envelope", "st_equals",
+	"st_exteriorring", "st_frechetdistance", "st_geohash",
+	"st_geomcollfromtext", "st_geomcollfromtxt", "st_geomcollfromwkb",
+	"st_geometrycollectionfromtext", "st_geometrycollectionfromwkb",
+	"st_geometryfromtext", "st_geometryfromwkb", "st_geometryn",
+	"st_geometrytype", "st_geomfromgeojson", "st_geomfromtext",
+	"st_geomfromwkb", "st_hausdorffdistance", "st_interiorringn",
+	"st_intersection", "st_intersects", "st_isclosed", "st_isempty",
+	"st_isring", "st_issimple", "st_isvalid", "st_latfromgeohash",
+	"st_latitude", "st_length", "st_linefromtext", "st_linefromwkb",
+	"st_lineinterpolatepoint", "st_lineinterpolatepoints",
+	"st_linestringfromtext", "st_linestringfromwkb", "st_longfromgeohash",
+	"st_longitude", "st_makeenvelope", "st_mlinefromtext",
+	"st_mlinefromwkb", "st_mpointfromtext", "st_mpointfromwkb",
+	"st_mpolyfromtext", "st_mpolyfromwkb", "st_multilinestringfromtext",
+	"st_multilinestringfromwkb", "st_multipointfromtext",
+	"st_multipointfromwkb", "st_multipolygonfromtext",
+	"st_multipolygonfromwkb", "st_numgeometries", "st_numinteriorring",
+	"st_numinteriorrings", "st_numpoints", "st_overlaps",
+	"st_pointatdistance", "st_pointfromgeohash", "st_pointfromtext",
+	"st_pointfromwkb", "st_pointn", "st_pointonsurface", "st_polyfromtext",
+	"st_polyfromwkb", "st_polygonfromtext", "st_polygonfromwkb",
+	"st_relate", "st_simplify", "st_srid", "st_startpoint", "st_swapxy",
+	"st_symdifference", "st_touches", "st_transform", "st_union",
+	"st_validate", "st_within", "st_x", "st_y",
+}
+
+// sessionFuncs: functions that take locks, wait for replication, read server
+// files or return per-session state. A statement calling one goes to the
+// primary (and is not a write).
+var sessionFuncs = []string{
+	"binlog_gtid_pos", "connection_id", "current_role", "found_rows",
+	"get_lock", "is_free_lock", "is_used_lock", "last_insert_id", "lastval",
+	"load_file", "master_gtid_wait", "master_pos_wait", "ps_current_thread_id",
+	"ps_thread_id", "release_all_locks", "release_lock", "row_count",
+	"source_pos_wait", "wait_for_executed_gtid_set",
+	"wait_until_sql_thread_after_gtids",
+}
+
+// seqWriteWords and seqReadWords: MariaDB sequence access, as functions
+// (NEXTVAL(s)) or, in Oracle mode, as pseudo-columns (s.nextval).
+var seqWriteWords = []string{"nextval", "setval"}
+var seqReadWords = []string{"lastval", "currval"}
+
+// sessionSysVars: system variables whose value is set by what the session
+// did, so that reading them anywhere but on the session's own connection to
+// the primary is meaningless. Plain @@name reads of other variables (such as
+// @@server_id, @@version, @@read_only) are served by any server.
+var sessionSysVars = []string{
+	"error_count", "gtid_next", "gtid_owned", "gtid_seq_no", "identity",
+	"in_transaction", "insert_id", "last_gtid", "last_insert_id",
+	"pseudo_thread_id", "rand_seed1", "rand_seed2", "timestamp",
+	"warning_count",
+}
+
+// wordEntry is one slot of the word table.
+type wordEntry struct {
+	name string // lower case; "" for an empty slot
+	id   kwID
+	fl   wordFlags
+}
+
+const (
+	wordTableBits = 11
+	wordTableSize = 1 << wordTableBits
+	wordTableMask = wordTableSize - 1
+	maxWordLen    = 40 // no entry is longer; longer words skip the lookup
+)
+
+// wordTable is built once at initialisation and only read afterwards.
+var wordTable = buildWordTable()
+
+func buildWordTable() *[wordTableSize]wordEntry {
+	t := new([wordTableSize]wordEntry)
+	n := 0
+	add := func(name string, id kwID, fl wordFlags) {
+		if len(name) > maxWordLen {
+			panic("sqlclass: word too long for the table: " + name)
+		}
+		for i := wordHash(name) & wordTableMask; ; i = (i + 1) & wordTableMask {
+			e := &t[i]
+			if e.name == "" {
+				n++
+				if n > wordTableSize/2 {
+					panic("sqlclass: word table too full")
+				}
+				e.name = name
+			}
+			if e.name == name {
+				if id != kwNone {
+					e.id = id
+				}
+				e.fl |= fl
+				return
+			}
+		}
+	}
+	for id, name := range keywordNames {
+		if name != "" {
+			add(name, kwID(id), 0)
+		}
+	}
+	for _, w := range syntaxWords {
+		add(w, kwNone, fSyntax)
+	}
+	for _, w := range writeWords {
+		add(w, kwNone, fWrite)
+	}
+	for _, w := range builtinFuncs {
+		add(w, kwNone, fBuiltin)
+	}
+	for _, w := range spaceSensitiveFuncs {
+		add(w, kwNone, fBuiltin|fSpaceSensitive)
+	}
+	for _, w := range sessionFuncs {
+		add(w, kwNone, fSessionFn)
+	}
+	for _, w := range seqWriteWords {
+		add(w, kwNone, fSeqWrite)
+	}
+	for _, w := range seqReadWords {
+		add(w, kwNone, fSeqRead)
+	}
+	for _, w := range sessionSysVars {
+		add(w, kwNone, fSessionVar)
+	}
+	return t
+}
+
+// wordHash is FNV-1a over the ASCII-lower-cased bytes of w.
+func wordHash(w string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
+}
+
+// lookupWord returns the keyword id and flags of w, case-insensitively.
+func lookupWord(w string) (kwID, wordFlags) {
+	if len(w) == 0 || len(w) > maxWordLen {
+		return kwNone, 0
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c >= 0x80 {
+			return kwNone, 0
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	for i := h & wordTableMask; ; i = (i + 1) & wordTableMask {
+		e := &wordTable[i]
+		if e.name == "" {
+			return kwNone, 0
+		}
+		if foldEqual(w, e.name) {
+			return e.id, e.fl
+		}
+	}
+}

@@ -1,0 +1,34 @@
+// Package sqlclass classifies MySQL and MariaDB statements for read/write
+// splitting: may a statement run on a replica, and may it change data?
+//
+// The rule is "when in doubt, primary". A statement is sent to a replica only
+// when it is provably a read that does not depend on the session: a single
+// SELECT (or WITH ... SELECT, TABLE, VALUES, a parenthesised query or a set
+// operation over queries), a whitelisted SHOW, DESCRIBE, EXPLAIN of a query
+// or HELP, with no locking clause, no INTO, no SQL_CALC_FOUND_ROWS, no
+// PROCEDURE clause, no user variable, no session-bound system variable, no
+// side-effect or session-bound function, no sequence access and no call of a
+// function that is not a known built-in (it may be a stored function that
+// writes) unless the caller declared it pure. Everything else, including
+// anything the classifier cannot read with certainty (unterminated strings or
+// comments, comment boundaries that depend on the server version, text that
+// NO_BACKSLASH_ESCAPES would split differently, stray characters, deep
+// nesting), goes to the primary.
+//
+// The classifier is a real lexer over MySQL/MariaDB syntax, not a set of
+// regular expressions: strings, quoted identifiers and comments are skipped
+// exactly as the server skips them, the content of executable comments
+// (/*!50700 ... */, /*M!100100 ... */) is read as SQL, and words are
+// keywords only where the server treats them as keywords. A comment whose
+// text is exactly "rwsplit:primary" forces the primary; "rwsplit:replica"
+// lets a plain query whose only obstacle is unknown functions go to a
+// replica.
+//
+// Limits that no classifier of the text can lift: a view or a trigger may
+// hide a stored function, and a temporary table exists only on the session
+// that created it. The connection character set is assumed to be
+// ASCII-compatible with no multi-byte character ending in a backslash or
+// quote byte (utf8mb4, latin1; not GBK, Big5, SJIS).
+//
+// Classify allocates nothing and is safe for concurrent use.
+package sqlclass

@@ -1,0 +1,583 @@
+package sqlclass
+
+// This file holds the tokenizer. It follows the MySQL/MariaDB lexer
+// (sql/sql_lex.cc) closely where the two disagree with a naive reading of the
+// grammar, and it reports an error wherever the server could read the text in
+// more than one way (the classifier then sends the statement to the primary).
+//
+// The lexer never allocates: tokens are byte offsets into the query string.
+
+// tokKind is the kind of a token.
+type tokKind uint8
+
+const (
+	tkEOF     tokKind = iota
+	tkWord            // unquoted identifier or keyword
+	tkQuoted          // `backtick quoted identifier`
+	tkString          // 'single' or "double" quoted string (an identifier under ANSI_QUOTES)
+	tkNumber          // number, hex or bit literal, \N
+	tkUserVar         // @name, @'name'
+	tkSysVar          // @@name, @@scope.name
+	tkParam           // ? placeholder
+	tkLParen          // (
+	tkRParen          // )
+	tkComma           // ,
+	tkSemi            // ;
+	tkDot             // .
+	tkAssign          // :=
+	tkCmp             // comparison operator: a run of < > = ! containing < > or =
+	tkOp              // any other operator or punctuation
+	tkError           // the lexer failed; see lexer.err
+)
+
+// lexErr says why the lexer stopped.
+type lexErr uint8
+
+const (
+	errNone         lexErr = iota
+	errUnterminated        // string, quoted identifier or user variable name runs to the end of input
+	errComment             // a /* comment is not closed
+	errAmbiguous           // text the server may split differently (versioned comment or optimizer hint boundaries)
+	errSyntax              // a byte that cannot start a token (control character, NUL, [ ] ...)
+)
+
+// token is one lexical token; start and end are byte offsets into the query.
+type token struct {
+	start, end int
+	kind       tokKind
+	adj        bool      // nothing (no whitespace, no comment) separates it from the previous token
+	tail       bool      // it follows "ident." directly: the last part of a qualified name
+	identOnly  bool      // an unquoted word the server reads as an identifier, never as a keyword
+	session    bool      // tkSysVar: the variable is session-bound
+	id         kwID      // tkWord: keyword id, or kwNone
+	fl         wordFlags // tkWord: keyword/function flags
+}
+
+// lexer splits a query into tokens. Its zero value is not ready: use init.
+type lexer struct {
+	s   string
+	pos int
+	// vEnd is the offset of the "*/" that closes the executable comment
+	// (/*! ... */ or /*M! ... */) being lexed, or -1 outside one.
+	vEnd int
+	// nbe lexes strings as the server does under NO_BACKSLASH_ESCAPES.
+	nbe bool
+	err lexErr
+	// escQuote is set when a backslash escaped the quote character of a
+	// string: only then can NO_BACKSLASH_ESCAPES split the text differently.
+	escQuote    bool
+	hintPrimary bool
+	hintReplica bool
+}
+
+func (l *lexer) init(s string, nbe bool) {
+	l.s = s
+	l.pos = 0
+	l.vEnd = -1
+	l.nbe = nbe
+}
+
+// Byte classes.
+const (
+	cIdent = 1 << iota // may appear in an unquoted identifier: [A-Za-z0-9_$] and bytes >= 0x80
+	cDigit             // 0-9
+	cSpace             // the whitespace the server skips between tokens
+	cHex               // 0-9 a-f A-F
+)
+
+var byteClass = func() (t [256]uint8) {
+	for b := 0; b < 256; b++ {
+		c := byte(b)
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '$', c >= 0x80:
+			t[b] |= cIdent
+		case c >= '0' && c <= '9':
+			t[b] |= cIdent | cDigit
+		case c == ' ', c == '\t', c == '\n', c == '\r', c == '\v', c == '\f':
+			t[b] |= cSpace
+		}
+		if (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') {
+			t[b] |= cHex
+		}
+	}
+	return t
+}()
+
+func isIdent(b byte) bool { return byteClass[b]&cIdent != 0 }
+func isDigit(b byte) bool { return byteClass[b]&cDigit != 0 }
+
+// next returns the next token. After an error it keeps returning tkError;
+// after the end of input it keeps returning tkEOF.
+func (l *lexer) next() token {
+	if l.err != errNone {
+		return token{start: l.pos, end: l.pos, kind: tkError}
+	}
+	before := l.pos
+	l.skip()
+	if l.err != errNone {
+		return token{start: l.pos, end: l.pos, kind: tkError}
+	}
+	if l.pos >= len(l.s) {
+		if l.vEnd >= 0 { // cannot happen: skip stops at vEnd; kept for safety
+			l.err = errComment
+			return token{start: l.pos, end: l.pos, kind: tkError}
+		}
+		return token{start: l.pos, end: l.pos, kind: tkEOF}
+	}
+	t := l.lex()
+	if t.kind == tkError {
+		return t
+	}
+	t.adj = t.start == before
+	if l.vEnd >= 0 && t.end > l.vEnd {
+		// The token runs over the "*/" that closes an executable comment.
+		// A server that skips the comment (version too high) ends it
+		// there; one that executes it does not: ambiguous.
+		l.err = errAmbiguous
+		return token{start: l.pos, end: l.pos, kind: tkError}
+	}
+	return t
+}
+
+// skip skips whitespace and comments, recording rwsplit hints and entering
+// or leaving executable comments.
+func (l *lexer) skip() {
+	s := l.s
+	for l.pos < len(s) {
+		if l.pos == l.vEnd {
+			l.pos += 2 // the "*/" closing an executable comment
+			l.vEnd = -1
+			continue
+		}
+		c := s[l.pos]
+		switch {
+		case byteClass[c]&cSpace != 0:
+			l.pos++
+		case c == '#':
+			l.lineComment(l.pos + 1)
+		case c == '-' && l.pos+1 < len(s) && s[l.pos+1] == '-' &&
+			(l.pos+2 >= len(s) || s[l.pos+2] <= ' ' || s[l.pos+2] == 0x7f):
+			// MySQL: "--" starts a comment only when followed by
+			// whitespace or a control character (or the end of input).
+			l.lineComment(l.pos + 2)
+		case c == '/' && l.pos+1 < len(s) && s[l.pos+1] == '*':
+			l.blockComment()
+		default:
+			return
+		}
+		if l.err != errNone {
+			return
+		}
+	}
+}
+
+// lineComment skips a "#" or "-- " comment whose text starts at from.
+func (l *lexer) lineComment(from int) {
+	end := len(l.s)
+	for i := from; i < len(l.s); i++ {
+		if l.s[i] == '\n' {
+			end = i
+			break
+		}
+	}
+	if l.vEnd >= 0 && end > l.vEnd {
+		// Inside an executed /*! comment the line comment swallows the
+		// "*/"; when the comment is skipped it does not.
+		l.err = errAmbiguous
+		return
+	}
+	text := l.s[from:end]
+	if hasNUL(text) {
+		l.err = errSyntax
+		return
+	}
+	l.checkHint(text)
+	l.pos = end
+}
+
+// blockComment skips a /* ... */ comment, or enters an executable comment.
+func (l *lexer) blockComment() {
+	if l.vEnd >= 0 {
+		// A comment nested in an executable comment: the server's
+		// reading depends on its version. Refuse to guess.
+		l.err = errAmbiguous
+		return
+	}
+	s := l.s
+	body := l.pos + 2
+	end := -1
+	for i := body; i+1 < len(s); i++ {
+		if s[i] == '*' && s[i+1] == '/' {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		l.err = errComment
+		return
+	}
+	text := s[body:end]
+	switch {
+	case len(text) > 0 && text[0] == '!':
+		l.enterExecutable(body+1, end)
+		return
+	case len(text) > 1 && (text[0] == 'M' || text[0] == 'm') && text[1] == '!':
+		l.enterExecutable(body+2, end)
+		return
+	case len(text) > 0 && text[0] == '+':
+		// Optimizer hint. The server's hint scanner understands quoted
+		// names, so a quote inside could move the end of the comment.
+		for i := 0; i < len(text); i++ {
+			if c := text[i]; c == '\'' || c == '"' || c == '`' || c == 0 {
+				l.err = errAmbiguous
+				return
+			}
+		}
+	default:
+		if hasNUL(text) {
+			l.err = errSyntax
+			return
+		}
+		l.checkHint(text)
+	}
+	l.pos = end + 2
+}
+
+// enterExecutable starts lexing the content of /*!NNNNN ... */ (MySQL) or
+// /*M!NNNNNN ... */ (MariaDB) as SQL. The server version is unknown, so the
+// content is always treated as executed; next() rejects any token that would
+// make the two readings (executed or skipped) disagree on where it ends.
+func (l *lexer) enterExecutable(from, end int) {
+	for from < end && isDigit(l.s[from]) {
+		from++
+	}
+	l.pos = from
+	l.vEnd = end
+}
+
+// checkHint records a rwsplit hint if the comment text is one.
+func (l *lexer) checkHint(text string) {
+	i, j := 0, len(text)
+	for i < j && byteClass[text[i]]&cSpace != 0 {
+		i++
+	}
+	for j > i && byteClass[text[j-1]]&cSpace != 0 {
+		j--
+	}
+	text = text[i:j]
+	switch {
+	case foldEqual(text, "rwsplit:primary"):
+		l.hintPrimary = true
+	case foldEqual(text, "rwsplit:replica"):
+		l.hintReplica = true
+	}
+}
+
+func hasNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// foldEqual reports whether s equals lower, ignoring ASCII case. lower must
+// be lower case.
+func foldEqual(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lex lexes the token at l.pos, which is not whitespace or a comment.
+func (l *lexer) lex() token {
+	s := l.s
+	p := l.pos
+	c := s[p]
+	switch {
+	case isIdent(c) && !isDigit(c):
+		if (c == 'x' || c == 'X' || c == 'b' || c == 'B') && p+1 < len(s) && s[p+1] == '\'' {
+			return l.lexHexBit(c == 'x' || c == 'X')
+		}
+		return l.lexWord(p)
+	case isDigit(c):
+		return l.lexNumber()
+	case c == '\'' || c == '"':
+		end, ok := l.scanString(p)
+		if !ok {
+			return l.fail(errUnterminated)
+		}
+		return l.emit(tkString, end)
+	case c == '`':
+		end, ok := l.scanQuoted(p)
+		if !ok {
+			return l.fail(errUnterminated)
+		}
+		return l.emit(tkQuoted, end)
+	case c == '@':
+		return l.lexVar()
+	}
+	switch c {
+	case '(':
+		return l.emit(tkLParen, p+1)
+	case ')':
+		return l.emit(tkRParen, p+1)
+	case ',':
+		return l.emit(tkComma, p+1)
+	case ';':
+		return l.emit(tkSemi, p+1)
+	case '.':
+		return l.emit(tkDot, p+1)
+	case '?':
+		return l.emit(tkParam, p+1)
+	case ':':
+		if p+1 < len(s) && s[p+1] == '=' {
+			return l.emit(tkAssign, p+2)
+		}
+		return l.emit(tkOp, p+1)
+	case '<', '>', '=', '!':
+		q, cmp := p, false
+		for q < len(s) && (s[q] == '<' || s[q] == '>' || s[q] == '=' || s[q] == '!') {
+			cmp = cmp || s[q] != '!'
+			q++
+		}
+		if cmp {
+			return l.emit(tkCmp, q)
+		}
+		return l.emit(tkOp, q)
+	case '+', '-', '*', '/', '%', '&', '|', '^', '~', '{', '}':
+		return l.emit(tkOp, p+1)
+	case '\\':
+		if p+1 < len(s) && s[p+1] == 'N' { // \N is NULL
+			return l.emit(tkNumber, p+2)
+		}
+	}
+	return l.fail(errSyntax)
+}
+
+func (l *lexer) emit(k tokKind, end int) token {
+	t := token{start: l.pos, end: end, kind: k}
+	l.pos = end
+	return t
+}
+
+func (l *lexer) fail(e lexErr) token {
+	l.err = e
+	return token{start: l.pos, end: l.pos, kind: tkError}
+}
+
+// lexWord lexes an unquoted identifier or keyword starting at from (which may
+// be before l.pos's first non-digit, for identifiers that start with digits).
+func (l *lexer) lexWord(from int) token {
+	s := l.s
+	q := l.pos
+	for q < len(s) && isIdent(s[q]) {
+		q++
+	}
+	t := token{start: from, end: q, kind: tkWord}
+	t.id, t.fl = lookupWord(s[from:q])
+	l.pos = q
+	return t
+}
+
+// lexNumber lexes a number; a run of identifier characters that starts with
+// a digit but is not a number is an identifier, as in MySQL (e.g. 1abc).
+func (l *lexer) lexNumber() token {
+	s := l.s
+	p := l.pos
+	q := p
+	if s[p] == '0' && p+1 < len(s) && (s[p+1] == 'x' || s[p+1] == 'X' || s[p+1] == 'b' || s[p+1] == 'B') {
+		hex := s[p+1] == 'x' || s[p+1] == 'X'
+		q = p + 2
+		for q < len(s) && ((hex && byteClass[s[q]]&cHex != 0) || (!hex && (s[q] == '0' || s[q] == '1'))) {
+			q++
+		}
+		if q > p+2 && (q >= len(s) || !isIdent(s[q])) {
+			return l.emit(tkNumber, q)
+		}
+		return l.lexWord(p)
+	}
+	for q < len(s) && isDigit(s[q]) {
+		q++
+	}
+	if q < len(s) && isIdent(s[q]) && !isExponent(s, q) {
+		return l.lexWord(p)
+	}
+	if q < len(s) && s[q] == '.' {
+		q++
+		for q < len(s) && isDigit(s[q]) {
+			q++
+		}
+	}
+	if isExponent(s, q) {
+		q++
+		if s[q] == '+' || s[q] == '-' {
+			q++
+		}
+		for q < len(s) && isDigit(s[q]) {
+			q++
+		}
+	}
+	return l.emit(tkNumber, q)
+}
+
+// isExponent reports whether s[q:] starts an exponent: e or E followed by a
+// digit, or by a sign and a digit.
+func isExponent(s string, q int) bool {
+	if q >= len(s) || (s[q] != 'e' && s[q] != 'E') {
+		return false
+	}
+	if q+1 < len(s) && isDigit(s[q+1]) {
+		return true
+	}
+	return q+2 < len(s) && (s[q+1] == '+' || s[q+1] == '-') && isDigit(s[q+2])
+}
+
+// lexHexBit lexes X'0F' or B'0101'. These take no escapes; anything but the
+// literal's digits before the closing quote is a server syntax error.
+func (l *lexer) lexHexBit(hex bool) token {
+	s := l.s
+	q := l.pos + 2
+	for q < len(s) && s[q] != '\'' {
+		if (hex && byteClass[s[q]]&cHex == 0) || (!hex && s[q] != '0' && s[q] != '1') {
+			return l.fail(errSyntax)
+		}
+		q++
+	}
+	if q >= len(s) {
+		return l.fail(errUnterminated)
+	}
+	return l.emit(tkNumber, q+1)
+}
+
+// scanString returns the end (exclusive) of the quoted string starting at p.
+// A doubled quote stands for itself; a backslash escapes the next byte
+// unless the lexer runs in NO_BACKSLASH_ESCAPES mode.
+func (l *lexer) scanString(p int) (int, bool) {
+	s := l.s
+	quote := s[p]
+	for q := p + 1; q < len(s); q++ {
+		switch s[q] {
+		case '\\':
+			if l.nbe {
+				continue
+			}
+			if q+1 < len(s) && s[q+1] == quote {
+				l.escQuote = true
+			}
+			q++
+		case quote:
+			if q+1 < len(s) && s[q+1] == quote {
+				q++
+				continue
+			}
+			return q + 1, true
+		}
+	}
+	return 0, false
+}
+
+// scanQuoted returns the end (exclusive) of the backtick-quoted identifier
+// starting at p. A doubled backtick stands for itself; there are no escapes.
+func (l *lexer) scanQuoted(p int) (int, bool) {
+	s := l.s
+	for q := p + 1; q < len(s); q++ {
+		if s[q] == '`' {
+			if q+1 < len(s) && s[q+1] == '`' {
+				q++
+				continue
+			}
+			return q + 1, true
+		}
+	}
+	return 0, false
+}
+
+// lexVar lexes a user variable (@name, @'name', @`name`) or a system
+// variable (@@name, @@global.name, @@session.name, @@local.name).
+func (l *lexer) lexVar() token {
+	s := l.s
+	p := l.pos
+	if p+1 < len(s) && s[p+1] == '@' {
+		return l.lexSysVar()
+	}
+	q := p + 1
+	if q < len(s) && (s[q] == '\'' || s[q] == '"' || s[q] == '`') {
+		var end int
+		var ok bool
+		if s[q] == '`' {
+			end, ok = l.scanQuoted(q)
+		} else {
+			end, ok = l.scanString(q)
+		}
+		if !ok {
+			return l.fail(errUnterminated)
+		}
+		return l.emit(tkUserVar, end)
+	}
+	for q < len(s) && (isIdent(s[q]) || s[q] == '.') {
+		q++
+	}
+	return l.emit(tkUserVar, q)
+}
+
+// lexSysVar lexes @@... and decides whether the variable is session-bound.
+// Anything but the plain forms counts as session-bound (conservative).
+func (l *lexer) lexSysVar() token {
+	s := l.s
+	q := l.pos + 2
+	if q >= len(s) || !isIdent(s[q]) {
+		if q < len(s) && s[q] == '`' { // @@`name`: not worth understanding
+			end, ok := l.scanQuoted(q)
+			if !ok {
+				return l.fail(errUnterminated)
+			}
+			q = end
+		}
+		t := l.emit(tkSysVar, q)
+		t.session = true
+		return t
+	}
+	session, global, first := false, false, true
+	for {
+		r := q
+		for r < len(s) && isIdent(s[r]) {
+			r++
+		}
+		name := s[q:r]
+		if first {
+			switch {
+			case foldEqual(name, "session"), foldEqual(name, "local"):
+				session = true
+			case foldEqual(name, "global"):
+				global = true
+			}
+			first = false
+		}
+		if !global {
+			if _, fl := lookupWord(name); fl&fSessionVar != 0 {
+				session = true
+			}
+		}
+		q = r
+		if q+1 < len(s) && s[q] == '.' && isIdent(s[q+1]) {
+			q++
+			continue
+		}
+		break
+	}
+	t := l.emit(tkSysVar, q)
+	t.session = session
+	return t
+}

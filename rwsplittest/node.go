@@ -1,0 +1,329 @@
+package rwsplittest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // the driver the kit's handles use
+	mobynet "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// Node is one server of a Cluster.
+type Node struct {
+	// Name is the node's alias on the cluster network: "primary", "replica1", ...
+	Name string
+	// ServerID is the node's @@server_id: 1 for the primary, i+1 for replica i.
+	ServerID int
+	// Replica reports whether the node replicates from the primary.
+	Replica bool
+	// Host and Port reach the node from the host (always loopback). The port
+	// stays the same across Stop and Start.
+	Host string
+	Port int
+
+	cluster *Cluster
+	ctr     testcontainers.Container
+
+	mu      sync.Mutex
+	adminDB *sql.DB
+}
+
+// Addr is host:port for the node.
+func (n *Node) Addr() string { return fmt.Sprintf("%s:%d", n.Host, n.Port) }
+
+// DSN is a go-sql-driver/mysql DSN for the app user and database on this
+// node. params are extra "key=value" DSN parameters (such as
+// "multiStatements=true").
+func (n *Node) DSN(params ...string) string {
+	return dsn(AppUser, AppPassword, n.Addr(), AppDatabase, params)
+}
+
+// AdminDSN is a DSN for a user with every privilege on this node.
+func (n *Node) AdminDSN(params ...string) string {
+	return dsn(adminUser, adminPass, n.Addr(), "", params)
+}
+
+func dsn(user, pass, addr, db string, params []string) string {
+	p := append([]string{"timeout=5s", "parseTime=true"}, params...)
+	return fmt.Sprintf("%s:%s@tcp(%s)/%s?%s", user, pass, addr, db, strings.Join(p, "&"))
+}
+
+// Admin returns a handle with every privilege on this node, owned by the node
+// (closed by Terminate; do not close it).
+func (n *Node) Admin() *sql.DB { return n.admin() }
+
+func (n *Node) admin() *sql.DB {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.adminDB == nil {
+		// sql.Open only fails for an unknown driver, which is imported above.
+		n.adminDB, _ = sql.Open("mysql", n.AdminDSN("readTimeout=60s", "writeTimeout=10s"))
+		n.adminDB.SetMaxIdleConns(2)
+		n.adminDB.SetConnMaxIdleTime(30 * time.Second)
+	}
+	return n.adminDB
+}
+
+func (n *Node) exec(ctx context.Context, query string) error {
+	if _, err := n.admin().ExecContext(ctx, query); err != nil {
+		return fmt.Errorf("rwsplittest: %s: %s: %w", n.Name, query, err)
+	}
+	return nil
+}
+
+func (n *Node) mustReplica(op string) error {
+	if !n.Replica {
+		return fmt.Errorf("rwsplittest: %s on %s: not a replica", op, n.Name)
+	}
+	return nil
+}
+
+// StopApplier stops the replica's SQL (applier) thread: it keeps receiving the
+// primary's binlog but applies none of it until StartApplier.
+func (n *Node) StopApplier(ctx context.Context) error {
+	if err := n.mustReplica("StopApplier"); err != nil {
+		return err
+	}
+	return n.exec(ctx, n.cluster.Flavor.stopReplica("SQL_THREAD"))
+}
+
+// StartApplier restarts the replica's SQL (applier) thread.
+func (n *Node) StartApplier(ctx context.Context) error {
+	if err := n.mustReplica("StartApplier"); err != nil {
+		return err
+	}
+	return n.exec(ctx, n.cluster.Flavor.startReplica("SQL_THREAD"))
+}
+
+// SetDelay makes the replica apply each transaction no earlier than d after
+// the primary committed it (SOURCE_DELAY / MASTER_DELAY, whole seconds, d
+// rounded up). SetDelay(ctx, 0) removes the delay.
+func (n *Node) SetDelay(ctx context.Context, d time.Duration) error {
+	if err := n.mustReplica("SetDelay"); err != nil {
+		return err
+	}
+	if d < 0 {
+		return fmt.Errorf("rwsplittest: SetDelay(%v): negative delay", d)
+	}
+	f := n.cluster.Flavor
+	secs := int(math.Ceil(d.Seconds()))
+	if err := n.exec(ctx, f.stopReplica("SQL_THREAD")); err != nil {
+		return err
+	}
+	if err := n.exec(ctx, f.setDelaySQL(secs)); err != nil {
+		return err
+	}
+	return n.exec(ctx, f.startReplica("SQL_THREAD"))
+}
+
+// ReplicaStatus returns the replica's SHOW REPLICA STATUS row by column name
+// (MySQL names such as Replica_SQL_Running, MariaDB's Slave_SQL_Running).
+func (n *Node) ReplicaStatus(ctx context.Context) (map[string]string, error) {
+	rows, err := n.admin().QueryContext(ctx, "SHOW REPLICA STATUS")
+	if err != nil {
+		return nil, fmt.Errorf("rwsplittest: %s: SHOW REPLICA STATUS: %w", n.Name, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	if !rows.Next() {
+		return nil, fmt.Errorf("rwsplittest: %s: SHOW REPLICA STATUS: no row (not a replica?)", n.Name)
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	st := make(map[string]string, len(cols))
+	for i, c := range cols {
+		st[c] = vals[i].String
+	}
+	return st, rows.Err()
+}
+
+// threads reports whether the receiver (IO) and applier (SQL) threads run.
+func threads(st map[string]string) (io, applier bool) {
+	get := func(a, b string) string {
+		if v, ok := st[a]; ok {
+			return v
+		}
+		return st[b]
+	}
+	return get("Replica_IO_Running", "Slave_IO_Running") == "Yes",
+		get("Replica_SQL_Running", "Slave_SQL_Running") == "Yes"
+}
+
+func (n *Node) waitReplicating(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		st, err := n.ReplicaStatus(ctx)
+		if err == nil {
+			io, sqlRunning := threads(st)
+			if io && sqlRunning {
+				return nil
+			}
+			last = fmt.Sprintf("io=%v sql=%v last IO error %q, last SQL error %q",
+				io, sqlRunning, st["Last_IO_Error"], st["Last_SQL_Error"])
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("rwsplittest: %s does not replicate after %v: %s", n.Name, timeout, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// waitFor waits until the replica has applied the primary's executed set.
+func (n *Node) waitFor(ctx context.Context, executed string) error {
+	if strings.TrimSpace(executed) == "" {
+		return nil
+	}
+	for {
+		var res sql.NullInt64
+		err := n.admin().QueryRowContext(ctx, n.cluster.Flavor.waitSQL(), executed, 1).Scan(&res)
+		if err != nil {
+			return fmt.Errorf("rwsplittest: %s: wait for %s: %w", n.Name, executed, err)
+		}
+		if res.Valid && res.Int64 == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// WaitCaughtUp waits until this replica has applied everything the primary
+// had executed when it was called.
+func (n *Node) WaitCaughtUp(ctx context.Context) error {
+	if err := n.mustReplica("WaitCaughtUp"); err != nil {
+		return err
+	}
+	var executed string
+	p := n.cluster.Primary
+	if err := p.admin().QueryRowContext(ctx, n.cluster.Flavor.executedSQL()).Scan(&executed); err != nil {
+		return fmt.Errorf("rwsplittest: read primary's executed GTIDs: %w", err)
+	}
+	return n.waitFor(ctx, executed)
+}
+
+// Stop stops the node's container (its server shuts down cleanly). Its port
+// refuses connections until Start.
+func (n *Node) Stop(ctx context.Context) error {
+	timeout := 20 * time.Second
+	if err := n.ctr.Stop(ctx, &timeout); err != nil {
+		return fmt.Errorf("rwsplittest: stop %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// Start starts a stopped node again, on the same port, and waits until it
+// answers (and, for a replica, replicates again).
+func (n *Node) Start(ctx context.Context) error {
+	if err := n.ctr.Start(ctx); err != nil {
+		return fmt.Errorf("rwsplittest: start %s: %w", n.Name, err)
+	}
+	return n.waitUp(ctx)
+}
+
+func (n *Node) waitUp(ctx context.Context) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := n.admin().PingContext(pctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("rwsplittest: %s does not answer: %w", n.Name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if n.Replica {
+		return n.waitReplicating(ctx, time.Minute)
+	}
+	return nil
+}
+
+// Pause freezes every process of the node (docker pause): connections hang
+// rather than fail, as with a stalled server.
+func (n *Node) Pause(ctx context.Context) error {
+	if _, err := n.cluster.docker.ContainerPause(ctx, n.ctr.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
+		return fmt.Errorf("rwsplittest: pause %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// Unpause resumes a paused node.
+func (n *Node) Unpause(ctx context.Context) error {
+	if _, err := n.cluster.docker.ContainerUnpause(ctx, n.ctr.GetContainerID(), client.ContainerUnpauseOptions{}); err != nil {
+		return fmt.Errorf("rwsplittest: unpause %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// Disconnect cuts the node from the cluster network: neither the host nor the
+// other nodes reach it until Reconnect.
+func (n *Node) Disconnect(ctx context.Context) error {
+	_, err := n.cluster.docker.NetworkDisconnect(ctx, n.cluster.network.ID, client.NetworkDisconnectOptions{
+		Container: n.ctr.GetContainerID(), Force: true,
+	})
+	if err != nil {
+		return fmt.Errorf("rwsplittest: disconnect %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// Reconnect attaches a disconnected node to the cluster network again, under
+// its alias, and waits until it answers.
+func (n *Node) Reconnect(ctx context.Context) error {
+	_, err := n.cluster.docker.NetworkConnect(ctx, n.cluster.network.ID, client.NetworkConnectOptions{
+		Container:      n.ctr.GetContainerID(),
+		EndpointConfig: &mobynet.EndpointSettings{Aliases: []string{n.Name}},
+	})
+	if err != nil {
+		return fmt.Errorf("rwsplittest: reconnect %s: %w", n.Name, err)
+	}
+	return n.waitUp(ctx)
+}
+
+// close removes the node's container and closes its admin handle.
+func (n *Node) close(ctx context.Context) error {
+	n.mu.Lock()
+	db := n.adminDB
+	n.adminDB = nil
+	n.mu.Unlock()
+	var errs []error
+	if db != nil {
+		errs = append(errs, db.Close())
+	}
+	if n.ctr != nil {
+		errs = append(errs, testcontainers.TerminateContainer(n.ctr))
+		n.ctr = nil
+	}
+	return errors.Join(errs...)
+}
