@@ -85,7 +85,7 @@ func WithStartupTimeout(d time.Duration) Option { return func(c *config) { c.tim
 // default gateway).
 func setDefaultEnv() {
 	for k, v := range map[string]string{
-		"TESTCONTAINERS_RYUK_DISABLED":  "true",
+		"TESTCONTAINERS_RYUK_DISABLED": "true",
 		"TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1",
 	} {
 		if _, ok := os.LookupEnv(k); !ok {

@@ -115,13 +115,14 @@ func (n *Node) SetDelay(ctx context.Context, d time.Duration) error {
 	}
 	f := n.cluster.Flavor
 	secs := int(math.Ceil(d.Seconds()))
-	if err := n.exec(ctx, f.stopReplica("SQL_THREAD")); err != nil {
+	// MariaDB changes MASTER_DELAY only with both threads stopped.
+	if err := n.exec(ctx, f.stopReplica("")); err != nil {
 		return err
 	}
 	if err := n.exec(ctx, f.setDelaySQL(secs)); err != nil {
 		return err
 	}
-	return n.exec(ctx, f.startReplica("SQL_THREAD"))
+	return n.exec(ctx, f.startReplica(""))
 }
 
 // ReplicaStatus returns the replica's SHOW REPLICA STATUS row by column name

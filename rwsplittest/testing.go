@@ -24,10 +24,7 @@ func Start(t testing.TB, flavor Flavor, opts ...Option) *Cluster {
 	defer cancel()
 	c, err := StartCluster(ctx, flavor, opts...)
 	if err != nil {
-		if !InCI() && (errors.Is(err, ErrNoDocker) || errors.Is(err, ErrNoImage)) {
-			t.Skipf("skipping integration test (run `make test` to set Docker and images up): %v", err)
-		}
-		t.Fatalf("start %s cluster: %v", flavor, err)
+		SkipOrFail(t, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -39,4 +36,15 @@ func Start(t testing.TB, flavor Flavor, opts ...Option) *Cluster {
 	t.Logf("%s cluster (%s, %s) with %d replicas ready in %v",
 		flavor, c.Image, c.Version, len(c.Replicas), c.StartupTime.Round(time.Millisecond))
 	return c
+}
+
+// SkipOrFail ends a test whose cluster did not start: it skips when Docker
+// or an image is missing outside CI (saying what is missing), and fails in
+// CI or on any other error.
+func SkipOrFail(t testing.TB, err error) {
+	t.Helper()
+	if !InCI() && (errors.Is(err, ErrNoDocker) || errors.Is(err, ErrNoImage)) {
+		t.Skipf("skipping integration test (run `make test` to set Docker and images up): %v", err)
+	}
+	t.Fatalf("start cluster: %v", err)
 }

@@ -63,7 +63,13 @@ build() { # build NAME SUITE PACKAGE TAG
 }
 
 mkdir -p "$WORK"
-which=("$@"); [ ${#which[@]} -gt 0 ] || which=(mysql mariadb)
+which=("$@")
+if [ ${#which[@]} -eq 0 ]; then
+  # Build only the images the test kit will use: an image chosen through
+  # RWSPLIT_MYSQL_IMAGE / RWSPLIT_MARIADB_IMAGE is the user's to provide.
+  [ "${RWSPLIT_MYSQL_IMAGE:-$MYSQL_TAG}" = "$MYSQL_TAG" ] && which+=(mysql)
+  [ "${RWSPLIT_MARIADB_IMAGE:-$MARIADB_TAG}" = "$MARIADB_TAG" ] && which+=(mariadb)
+fi
 pids=()
 for w in "${which[@]}"; do
   case "$w" in

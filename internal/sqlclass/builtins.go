@@ -403,11 +403,12 @@ var sessionSysVars = []string{
 	"warning_count",
 }
 
-// wordEntry is one slot of the word table.
+// wordEntry is one entry of the word table.
 type wordEntry struct {
-	name string // lower case; "" for an empty slot
+	key  uint64 // wordKey(name)
 	id   kwID
 	fl   wordFlags
+	name string // lower case
 }
 
 const (
@@ -415,27 +416,35 @@ const (
 	wordTableSize = 1 << wordTableBits
 	wordTableMask = wordTableSize - 1
 	maxWordLen    = 40 // no entry is longer; longer words skip the lookup
+
 )
 
-// wordTable is built once at initialisation and only read afterwards.
-var wordTable = buildWordTable()
+// wordTable is an open-addressing hash table (linear probing) of indexes
+// into entries, plus one; 0 marks an empty slot. It is built once at
+// initialisation and only read afterwards.
+type wordTable struct {
+	slots   [wordTableSize]uint16
+	entries []wordEntry
+}
 
-func buildWordTable() *[wordTableSize]wordEntry {
-	t := new([wordTableSize]wordEntry)
-	n := 0
+var words = buildWordTable()
+
+func buildWordTable() *wordTable {
+	t := new(wordTable)
 	add := func(name string, id kwID, fl wordFlags) {
 		if len(name) > maxWordLen {
 			panic("sqlclass: word too long for the table: " + name)
 		}
-		for i := wordHash(name) & wordTableMask; ; i = (i + 1) & wordTableMask {
-			e := &t[i]
-			if e.name == "" {
-				n++
-				if n > wordTableSize/2 {
+		key := wordKey(name)
+		for i := wordSlot(key, len(name)); ; i = (i + 1) & wordTableMask {
+			if t.slots[i] == 0 {
+				if len(t.entries) >= wordTableSize/2 {
 					panic("sqlclass: word table too full")
 				}
-				e.name = name
+				t.entries = append(t.entries, wordEntry{key: key, name: name})
+				t.slots[i] = uint16(len(t.entries))
 			}
+			e := &t.entries[t.slots[i]-1]
 			if e.name == name {
 				if id != kwNone {
 					e.id = id
@@ -477,43 +486,73 @@ func buildWordTable() *[wordTableSize]wordEntry {
 	return t
 }
 
-// wordHash is FNV-1a over the ASCII-lower-cased bytes of w.
-func wordHash(w string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(w); i++ {
-		c := w[i]
+// lowerByte maps ASCII upper case letters to lower case and every other
+// byte to itself.
+var lowerByte = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		h ^= uint32(c)
-		h *= 16777619
+		t[i] = c
 	}
-	return h
+	return t
+}()
+
+// wordKey packs the first 8 bytes of w, ASCII-lower-cased, into an integer
+// (little-endian, zero-padded). The lexer computes it while scanning a word.
+func wordKey(w string) uint64 {
+	var k uint64
+	for i := 0; i < len(w) && i < 8; i++ {
+		k |= uint64(lowerByte[w[i]]) << (8 * i)
+	}
+	return k
+}
+
+// wordKeyAt is wordKey(s[p:q]) for q > p, computed with one 8-byte load and
+// a branch-free ASCII lower-casing when s has 8 bytes from p.
+func wordKeyAt(s string, p, q int) uint64 {
+	if p+8 > len(s) {
+		return wordKey(s[p:q])
+	}
+	x := uint64(s[p]) | uint64(s[p+1])<<8 | uint64(s[p+2])<<16 | uint64(s[p+3])<<24 |
+		uint64(s[p+4])<<32 | uint64(s[p+5])<<40 | uint64(s[p+6])<<48 | uint64(s[p+7])<<56
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	low7 := x &^ highs
+	ge := low7 + ones*(0x80-'A')   // high bit set where the byte's low 7 bits >= 'A'
+	gt := low7 + ones*(0x80-'Z'-1) // high bit set where they are > 'Z'
+	upper := (ge &^ gt) &^ x & highs
+	x |= upper >> 2 // 0x80 >> 2 == 0x20, the case bit
+	if n := q - p; n < 8 {
+		x &= 1<<(8*uint(n)) - 1
+	}
+	return x
+}
+
+// wordSlot is the first slot to probe for a word with the given key and
+// length.
+func wordSlot(key uint64, n int) uint32 {
+	h := (key ^ uint64(n)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
+	return uint32(h>>32) & wordTableMask
 }
 
 // lookupWord returns the keyword id and flags of w, case-insensitively.
 func lookupWord(w string) (kwID, wordFlags) {
+	return lookupKey(w, wordKey(w))
+}
+
+// lookupKey is lookupWord for a word whose wordKey is already known.
+func lookupKey(w string, key uint64) (kwID, wordFlags) {
 	if len(w) == 0 || len(w) > maxWordLen {
 		return kwNone, 0
 	}
-	h := uint32(2166136261)
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if c >= 0x80 {
+	for i := wordSlot(key, len(w)); ; i = (i + 1) & wordTableMask {
+		n := words.slots[i]
+		if n == 0 {
 			return kwNone, 0
 		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		h ^= uint32(c)
-		h *= 16777619
-	}
-	for i := h & wordTableMask; ; i = (i + 1) & wordTableMask {
-		e := &wordTable[i]
-		if e.name == "" {
-			return kwNone, 0
-		}
-		if foldEqual(w, e.name) {
+		e := &words.entries[n-1]
+		if e.key == key && len(e.name) == len(w) && (len(w) <= 8 || foldEqual(w[8:], e.name[8:])) {
 			return e.id, e.fl
 		}
 	}

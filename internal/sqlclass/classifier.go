@@ -41,6 +41,7 @@ const (
 	reasonComment      = "unterminated comment"
 	reasonAmbiguous    = "comment boundaries depend on the server version"
 	reasonSyntax       = "invalid character"
+	reasonLiteral      = "invalid hex or bit literal"
 	reasonEscape       = "reading depends on NO_BACKSLASH_ESCAPES"
 	reasonMulti        = "multiple statements"
 	reasonEmpty        = "empty statement"
@@ -129,7 +130,7 @@ func (c *Classifier) Classify(query string) Result {
 		// for double quotes, ANSI_QUOTES) the server ends that string
 		// earlier and reads what follows as SQL. Classify that reading
 		// too; only a reading the server rejects outright (an
-		// unterminated string) may be ignored.
+		// unterminated string, a bad literal) may be ignored.
 		var alt state
 		alt.init(c, query, true)
 		alt.run()
@@ -194,10 +195,13 @@ const (
 
 // state is the per-call classification state. It lives on the stack.
 type state struct {
-	c       *Classifier
-	lx      lexer
-	p2, p1  token // the two tokens before cur
-	cur, nx token // the token being processed and the one after it
+	c  *Classifier
+	lx lexer
+	// ring holds the tokens p2, p1 (the two before the current one), cur
+	// (being processed) and nx (the one after it), at indexes at-2 .. at+1
+	// modulo 4. Advancing moves at instead of copying tokens.
+	ring    [4]token
+	at      uint
 	depth   int
 	lvl     [maxDepth + 1]uint8
 	atStart bool // cur starts a query: statement start or just after "("
@@ -213,6 +217,11 @@ func (st *state) init(c *Classifier, q string, nbe bool) {
 	st.lx.init(q, nbe)
 }
 
+func (st *state) p2() *token  { return &st.ring[(st.at-2)&3] }
+func (st *state) p1() *token  { return &st.ring[(st.at-1)&3] }
+func (st *state) cur() *token { return &st.ring[st.at&3] }
+func (st *state) nx() *token  { return &st.ring[(st.at+1)&3] }
+
 func (st *state) hint() Hint {
 	switch {
 	case st.lx.hintPrimary:
@@ -223,14 +232,16 @@ func (st *state) hint() Hint {
 	return HintNone
 }
 
-// verdict turns the scan into a decision. With ignoreUnterminated an
-// unterminated string counts as harmless (the server would reject the
-// statement); it is used for the NO_BACKSLASH_ESCAPES reading.
-func (st *state) verdict(ignoreUnterminated bool) (replica, write bool, reason string) {
+// verdict turns the scan into a decision. With ignoreRejected, lexer
+// errors on which the server surely rejects the whole statement (an
+// unterminated string, a bad hex literal) count as harmless; it is used for
+// the NO_BACKSLASH_ESCAPES reading. Whatever the scan found before the error
+// still counts.
+func (st *state) verdict(ignoreRejected bool) (replica, write bool, reason string) {
 	f := st.flags
 	write = st.write || f&(flWrite|flSeqWrite|flUnknownFn) != 0
 	err := st.lx.err
-	if ignoreUnterminated && err == errUnterminated {
+	if ignoreRejected && (err == errUnterminated || err == errLiteral) {
 		err = errNone
 	}
 	switch {
@@ -244,6 +255,8 @@ func (st *state) verdict(ignoreUnterminated bool) (replica, write bool, reason s
 		reason = reasonAmbiguous
 	case err == errSyntax:
 		reason = reasonSyntax
+	case err == errLiteral:
+		reason = reasonLiteral
 	case f&flMulti != 0:
 		reason = reasonMulti
 	case st.kind == kindEmpty:
@@ -291,14 +304,15 @@ func (st *state) verdict(ignoreUnterminated bool) (replica, write bool, reason s
 
 // run scans the whole input, statement by statement.
 func (st *state) run() {
-	st.nx = st.lx.next()
+	st.at = 2 // p2 and p1 start as zero tokens
+	st.lx.next(st.nx())
 	for {
 		st.advance()
 		st.statement()
-		if st.cur.kind != tkSemi {
+		if st.cur().kind != tkSemi {
 			return // end of input or lexer error
 		}
-		if st.nx.kind == tkEOF {
+		if st.nx().kind == tkEOF {
 			return // a single trailing ";"
 		}
 		st.flags |= flMulti
@@ -308,19 +322,19 @@ func (st *state) run() {
 // advance moves to the next token and works out what the lexer alone
 // cannot: whether the new current token is part of a qualified name.
 func (st *state) advance() {
-	st.p2, st.p1, st.cur = st.p1, st.cur, st.nx
-	st.nx = st.lx.next()
-	t := &st.cur
+	st.at++
+	st.lx.next(st.nx())
+	t := st.cur()
 	switch t.kind {
 	case tkWord, tkQuoted, tkString:
-		p1, p2 := &st.p1, &st.p2
+		p1, p2 := st.p1(), st.p2()
 		t.tail = t.adj && p1.kind == tkDot && p1.adj &&
 			(p2.kind == tkWord || p2.kind == tkQuoted || p2.kind == tkString)
 		if t.kind == tkWord {
 			// Like the server's lexer: a word right after "name." or
 			// right before ".name" is an identifier, never a keyword
 			// (t.update, select.x).
-			nx := &st.nx
+			nx := st.nx()
 			head := nx.kind == tkDot && nx.adj && nx.end < len(st.lx.s) && isIdent(st.lx.s[nx.end])
 			t.identOnly = t.tail || head
 		}
@@ -342,7 +356,7 @@ func (st *state) statement() {
 		st.write = true
 	}
 	for {
-		switch st.cur.kind {
+		switch st.cur().kind {
 		case tkEOF, tkSemi:
 			if st.depth != 0 {
 				st.flags |= flUnbalanced
@@ -363,7 +377,7 @@ func (st *state) isKw(t *token, id kwID) bool {
 // header reads the words that decide the statement's kind. It leaves
 // st.cur on the first token the generic scan should see.
 func (st *state) header() stmtKind {
-	t := &st.cur
+	t := st.cur()
 	switch t.kind {
 	case tkEOF, tkSemi:
 		return kindEmpty
@@ -395,13 +409,13 @@ func (st *state) header() stmtKind {
 		st.advance()
 		// SET PASSWORD and SET DEFAULT ROLE write the grant tables;
 		// MariaDB's SET STATEMENT ... FOR runs another statement.
-		if st.isKw(&st.cur, kwPASSWORD) || st.isKw(&st.cur, kwDEFAULT) || st.isKw(&st.cur, kwSTATEMENT) {
+		if st.isKw(st.cur(), kwPASSWORD) || st.isKw(st.cur(), kwDEFAULT) || st.isKw(st.cur(), kwSTATEMENT) {
 			return kindWrite
 		}
 		return kindNoWrite
 	case kwBEGIN:
 		st.advance()
-		if st.isKw(&st.cur, kwNOT) { // MariaDB BEGIN NOT ATOMIC ... END: a compound statement
+		if st.isKw(st.cur(), kwNOT) { // MariaDB BEGIN NOT ATOMIC ... END: a compound statement
 			return kindWrite
 		}
 		return kindNoWrite
@@ -417,12 +431,12 @@ func (st *state) header() stmtKind {
 // queryHeader checks that, after any opening parentheses, the statement is
 // a query: SELECT, WITH, TABLE or VALUES.
 func (st *state) queryHeader(k stmtKind) stmtKind {
-	for st.cur.kind == tkLParen {
+	for st.cur().kind == tkLParen {
 		st.process()
 		st.advance()
 	}
 	st.atStart = true
-	t := &st.cur
+	t := st.cur()
 	if t.kind == tkWord && !t.identOnly {
 		switch t.id {
 		case kwSELECT, kwWITH, kwTABLE, kwVALUES:
@@ -435,7 +449,7 @@ func (st *state) queryHeader(k stmtKind) stmtKind {
 // showHeader accepts the whitelisted SHOW statements, which read catalog
 // data that replicas hold as well as the primary.
 func (st *state) showHeader() stmtKind {
-	cur, nx := &st.cur, &st.nx
+	cur, nx := st.cur(), st.nx()
 	if cur.kind == tkWord && !cur.identOnly {
 		switch cur.id {
 		case kwTABLES, kwDATABASES, kwSCHEMAS, kwCOLLATION, kwENGINES, kwPLUGINS,
@@ -451,6 +465,7 @@ func (st *state) showHeader() stmtKind {
 			}
 		case kwEXTENDED:
 			st.advance()
+			cur, nx = st.cur(), st.nx() // the ring moved
 			if st.isKw(cur, kwFULL) && (st.isKw(nx, kwCOLUMNS) || st.isKw(nx, kwFIELDS)) {
 				st.advance()
 				st.advance()
@@ -503,17 +518,17 @@ func (st *state) showHeader() stmtKind {
 // EXTENDED and PARTITIONS.
 func (st *state) skipExplainOptions(words bool) {
 	for {
-		t := &st.cur
+		t := st.cur()
 		if t.kind != tkWord || t.identOnly {
 			return
 		}
 		switch {
 		case words && (t.id == kwANALYZE || t.id == kwEXTENDED || t.id == kwPARTITIONS):
 			st.advance()
-		case t.id == kwFORMAT && st.nx.kind == tkCmp && st.nx.end-st.nx.start == 1 && st.lx.s[st.nx.start] == '=':
+		case t.id == kwFORMAT && st.nx().kind == tkCmp && st.nx().end-st.nx().start == 1 && st.lx.s[st.nx().start] == '=':
 			st.advance()
 			st.advance()
-			if st.cur.kind == tkWord || st.cur.kind == tkString {
+			if st.cur().kind == tkWord || st.cur().kind == tkString {
 				st.advance()
 			}
 		default:
@@ -525,7 +540,7 @@ func (st *state) skipExplainOptions(words bool) {
 // explainHeader handles what follows EXPLAIN, DESCRIBE or DESC.
 func (st *state) explainHeader() stmtKind {
 	st.skipExplainOptions(true)
-	t := &st.cur
+	t := st.cur()
 	switch t.kind {
 	case tkLParen:
 		return st.queryHeader(kindExplain)
@@ -553,7 +568,7 @@ func (st *state) explainHeader() stmtKind {
 // the query (fine on a replica); ANALYZE TABLE and ANALYZE UPDATE write.
 func (st *state) analyzeHeader() stmtKind {
 	st.skipExplainOptions(false)
-	t := &st.cur
+	t := st.cur()
 	if t.kind == tkLParen {
 		return st.queryHeader(kindExplain)
 	}
@@ -576,7 +591,7 @@ func (st *state) level() int {
 
 // process looks at st.cur in the generic scan.
 func (st *state) process() {
-	t := &st.cur
+	t := st.cur()
 	d := st.level()
 	st.cteName = false
 	if st.lvl[d]&cteMask != cteNone {
@@ -599,11 +614,15 @@ func (st *state) process() {
 			st.depth--
 		}
 	case tkWord:
-		st.word(d)
+		// Most words are plain identifiers: nothing to do unless the word
+		// is in the table or starts a call.
+		if t.id != kwNone || t.fl != 0 || st.nx().kind == tkLParen {
+			st.word(d)
+		}
 	case tkQuoted, tkString:
 		// `fn`(...) calls a stored function; so does "fn"(...) under
 		// ANSI_QUOTES ('fn'(...) is a syntax error, harmless to flag).
-		if st.nx.kind == tkLParen && !st.aliasContext() {
+		if st.nx().kind == tkLParen && !st.aliasContext() {
 			st.unknownCall()
 		}
 	case tkUserVar, tkAssign:
@@ -625,10 +644,10 @@ func (st *state) setCTE(d int, s uint8) {
 // level d. A main statement other than a query (WITH ... UPDATE/DELETE)
 // makes the statement a write.
 func (st *state) cteStep(d int) {
-	t := &st.cur
+	t := st.cur()
 	switch st.lvl[d] & cteMask {
 	case cteWantName:
-		if st.isKw(t, kwRECURSIVE) && st.isKw(&st.p1, kwWITH) {
+		if st.isKw(t, kwRECURSIVE) && st.isKw(st.p1(), kwWITH) {
 			return
 		}
 		if t.kind == tkWord || t.kind == tkQuoted {
@@ -673,15 +692,15 @@ func (st *state) aliasContext() bool {
 	if st.cteName {
 		return true
 	}
-	p := &st.p1
+	p := st.p1()
 	return p.kind == tkRParen || st.isKw(p, kwAS)
 }
 
 // word handles an unquoted word in the generic scan.
 func (st *state) word(d int) {
-	t := &st.cur
+	t := st.cur()
 	fl := t.fl
-	call := st.nx.kind == tkLParen
+	call := st.nx().kind == tkLParen
 	if fl&fSeqWrite != 0 {
 		st.flags |= flSeqWrite
 	}
@@ -704,19 +723,19 @@ func (st *state) word(d int) {
 	}
 	switch t.id {
 	case kwUPDATE:
-		if st.isKw(&st.p1, kwFOR) {
+		if st.isKw(st.p1(), kwFOR) {
 			st.flags |= flLock
 		} else {
 			st.flags |= flWrite
 		}
 	case kwSHARE:
-		if st.isKw(&st.p1, kwFOR) {
+		if st.isKw(st.p1(), kwFOR) {
 			st.flags |= flLock
 		}
 	case kwLOCK, kwNOWAIT:
 		st.flags |= flLock
 	case kwLOCKED:
-		if st.isKw(&st.p1, kwSKIP) {
+		if st.isKw(st.p1(), kwSKIP) {
 			st.flags |= flLock
 		}
 	case kwINTO:
@@ -726,10 +745,10 @@ func (st *state) word(d int) {
 	case kwPROCEDURE:
 		st.flags |= flProcedure
 	case kwFOR:
-		if st.isKw(&st.p1, kwVALUE) {
-			if st.isKw(&st.p2, kwNEXT) {
+		if st.isKw(st.p1(), kwVALUE) {
+			if st.isKw(st.p2(), kwNEXT) {
 				st.flags |= flSeqWrite
-			} else if st.isKw(&st.p2, kwPREVIOUS) {
+			} else if st.isKw(st.p2(), kwPREVIOUS) {
 				st.flags |= flSeqRead
 			}
 		}
@@ -748,12 +767,12 @@ func (st *state) word(d int) {
 // knownCall reports whether the word at st.cur, followed by "(", is syntax
 // or a known function rather than a possible stored function.
 func (st *state) knownCall(d int) bool {
-	t := &st.cur
+	t := st.cur()
 	fl := t.fl
 	if fl&fSyntax != 0 || st.aliasContext() {
 		return true
 	}
-	p := &st.p1
+	p := st.p1()
 	switch t.id {
 	case kwCOLUMNS: // JSON_TABLE(doc, '$' COLUMNS (...))
 		if p.kind == tkString || p.kind == tkParam {
@@ -777,7 +796,7 @@ func (st *state) knownCall(d int) bool {
 		}
 	}
 	known := fl & (fBuiltin | fSessionFn | fSeqWrite | fSeqRead)
-	return known != 0 && (st.nx.adj || fl&fSpaceSensitive == 0)
+	return known != 0 && (st.nx().adj || fl&fSpaceSensitive == 0)
 }
 
 // unknownCall records a call of a function that is not a known built-in,
@@ -800,9 +819,9 @@ func (st *state) declaredPure() bool {
 	var buf [maxNameLen]byte
 	n := 0
 	ok := true
-	t := &st.cur
+	t := st.cur()
 	if t.tail {
-		q := &st.p2
+		q := st.p2()
 		if q.tail { // a.b.c(...)
 			return false
 		}

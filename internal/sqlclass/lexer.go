@@ -39,6 +39,7 @@ const (
 	errComment             // a /* comment is not closed
 	errAmbiguous           // text the server may split differently (versioned comment or optimizer hint boundaries)
 	errSyntax              // a byte that cannot start a token (control character, NUL, [ ] ...)
+	errLiteral             // an X'..' or B'..' literal with a bad digit: the server rejects the statement
 )
 
 // token is one lexical token; start and end are byte offsets into the query.
@@ -83,6 +84,7 @@ const (
 	cDigit             // 0-9
 	cSpace             // the whitespace the server skips between tokens
 	cHex               // 0-9 a-f A-F
+	cSkip              // may start whitespace or a comment: space, \t \n \r \v \f # - /
 )
 
 var byteClass = func() (t [256]uint8) {
@@ -99,6 +101,9 @@ var byteClass = func() (t [256]uint8) {
 		if (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') {
 			t[b] |= cHex
 		}
+		if t[b]&cSpace != 0 || c == '#' || c == '-' || c == '/' {
+			t[b] |= cSkip
+		}
 	}
 	return t
 }()
@@ -106,37 +111,58 @@ var byteClass = func() (t [256]uint8) {
 func isIdent(b byte) bool { return byteClass[b]&cIdent != 0 }
 func isDigit(b byte) bool { return byteClass[b]&cDigit != 0 }
 
-// next returns the next token. After an error it keeps returning tkError;
-// after the end of input it keeps returning tkEOF.
-func (l *lexer) next() token {
+// next lexes the next token into t. After an error it keeps producing
+// tkError; after the end of input it keeps producing tkEOF. Tokens are filled
+// in place rather than returned: copying a struct of small fields costs
+// store-forwarding stalls on the hot path.
+func (l *lexer) next(t *token) {
+	s := l.s
+	p := l.pos
 	if l.err != errNone {
-		return token{start: l.pos, end: l.pos, kind: tkError}
+		*t = token{start: p, end: p, kind: tkError}
+		return
 	}
-	before := l.pos
-	l.skip()
-	if l.err != errNone {
-		return token{start: l.pos, end: l.pos, kind: tkError}
-	}
-	if l.pos >= len(l.s) {
-		if l.vEnd >= 0 { // cannot happen: skip stops at vEnd; kept for safety
-			l.err = errComment
-			return token{start: l.pos, end: l.pos, kind: tkError}
+	before := p
+	if p < len(s) {
+		if s[p] == ' ' && l.vEnd < 0 && p+1 < len(s) && byteClass[s[p+1]]&cSkip == 0 {
+			p++ // fast path: a single space between tokens
+		} else if byteClass[s[p]]&cSkip != 0 || l.vEnd >= 0 {
+			l.skip()
+			p = l.pos
+			if l.err != errNone {
+				*t = token{start: p, end: p, kind: tkError}
+				return
+			}
 		}
-		return token{start: l.pos, end: l.pos, kind: tkEOF}
 	}
-	t := l.lex()
-	if t.kind == tkError {
-		return t
+	if p >= len(s) {
+		*t = token{start: p, end: p} // tkEOF
+		l.pos = p
+		if l.vEnd >= 0 { // cannot happen: skip stops at vEnd; kept for safety
+			l.fail(t, errComment)
+		}
+		return
 	}
-	t.adj = t.start == before
-	if l.vEnd >= 0 && t.end > l.vEnd {
+	if startClass[s[p]] == scWord {
+		// Fast path: words are most tokens.
+		q := p + 1
+		for q < len(s) && byteClass[s[q]]&cIdent != 0 {
+			q++
+		}
+		id, fl := lookupKey(s[p:q], wordKeyAt(s, p, q))
+		*t = token{start: p, end: q, kind: tkWord, adj: p == before, id: id, fl: fl}
+		l.pos = q
+	} else {
+		*t = token{start: p, end: p, adj: p == before}
+		l.pos = p
+		l.lex(t)
+	}
+	if l.vEnd >= 0 && t.end > l.vEnd && t.kind != tkError {
 		// The token runs over the "*/" that closes an executable comment.
 		// A server that skips the comment (version too high) ends it
 		// there; one that executes it does not: ambiguous.
-		l.err = errAmbiguous
-		return token{start: l.pos, end: l.pos, kind: tkError}
+		l.fail(t, errAmbiguous)
 	}
-	return t
 }
 
 // skip skips whitespace and comments, recording rwsplit hints and entering
@@ -300,100 +326,140 @@ func foldEqual(s, lower string) bool {
 	return true
 }
 
-// lex lexes the token at l.pos, which is not whitespace or a comment.
-func (l *lexer) lex() token {
+// Start classes: what the first byte of a token says about it. Bytes that
+// alone make a token map to that token's kind (see startKind).
+const (
+	scInvalid   uint8 = iota // cannot start a token
+	scWord                   // letter, _, $, byte >= 0x80
+	scHexBit                 // x X b B: a word, or X'..' / B'..'
+	scDigit                  // 0-9
+	scString                 // ' "
+	scQuoted                 // `
+	scAt                     // @
+	scColon                  // : or :=
+	scCmp                    // < > = !
+	scBackslash              // \N
+	scSingle                 // a one-byte token; its kind is startKind[c]
+)
+
+var startClass, startKind = func() (class [256]uint8, kind [256]tokKind) {
+	for b := 0; b < 256; b++ {
+		c := byte(b)
+		switch {
+		case c == 'x' || c == 'X' || c == 'b' || c == 'B':
+			class[b] = scHexBit
+		case c >= '0' && c <= '9':
+			class[b] = scDigit
+		case byteClass[b]&cIdent != 0:
+			class[b] = scWord
+		}
+	}
+	class['\''], class['"'], class['`'], class['@'] = scString, scString, scQuoted, scAt
+	class[':'], class['\\'] = scColon, scBackslash
+	for _, c := range []byte("<>=!") {
+		class[c] = scCmp
+	}
+	single := map[byte]tokKind{
+		'(': tkLParen, ')': tkRParen, ',': tkComma, ';': tkSemi, '.': tkDot, '?': tkParam,
+		'+': tkOp, '-': tkOp, '*': tkOp, '/': tkOp, '%': tkOp, '&': tkOp, '|': tkOp,
+		'^': tkOp, '~': tkOp, '{': tkOp, '}': tkOp,
+	}
+	for c, k := range single {
+		class[c], kind[c] = scSingle, k
+	}
+	return class, kind
+}()
+
+// lex lexes the token at l.pos (not whitespace, not a comment) into t,
+// whose start is l.pos.
+func (l *lexer) lex(t *token) {
 	s := l.s
 	p := l.pos
 	c := s[p]
-	switch {
-	case isIdent(c) && !isDigit(c):
-		if (c == 'x' || c == 'X' || c == 'b' || c == 'B') && p+1 < len(s) && s[p+1] == '\'' {
-			return l.lexHexBit(c == 'x' || c == 'X')
+	switch startClass[c] {
+	case scWord:
+		l.lexWord(t)
+	case scSingle:
+		l.emit(t, startKind[c], p+1)
+	case scHexBit:
+		if p+1 < len(s) && s[p+1] == '\'' {
+			l.lexHexBit(t, c == 'x' || c == 'X')
+		} else {
+			l.lexWord(t)
 		}
-		return l.lexWord(p)
-	case isDigit(c):
-		return l.lexNumber()
-	case c == '\'' || c == '"':
-		end, ok := l.scanString(p)
-		if !ok {
-			return l.fail(errUnterminated)
+	case scDigit:
+		l.lexNumber(t)
+	case scString:
+		if end, ok := l.scanString(p); ok {
+			l.emit(t, tkString, end)
+		} else {
+			l.fail(t, errUnterminated)
 		}
-		return l.emit(tkString, end)
-	case c == '`':
-		end, ok := l.scanQuoted(p)
-		if !ok {
-			return l.fail(errUnterminated)
+	case scQuoted:
+		if end, ok := l.scanQuoted(p); ok {
+			l.emit(t, tkQuoted, end)
+		} else {
+			l.fail(t, errUnterminated)
 		}
-		return l.emit(tkQuoted, end)
-	case c == '@':
-		return l.lexVar()
-	}
-	switch c {
-	case '(':
-		return l.emit(tkLParen, p+1)
-	case ')':
-		return l.emit(tkRParen, p+1)
-	case ',':
-		return l.emit(tkComma, p+1)
-	case ';':
-		return l.emit(tkSemi, p+1)
-	case '.':
-		return l.emit(tkDot, p+1)
-	case '?':
-		return l.emit(tkParam, p+1)
-	case ':':
+	case scAt:
+		l.lexVar(t)
+	case scColon:
 		if p+1 < len(s) && s[p+1] == '=' {
-			return l.emit(tkAssign, p+2)
+			l.emit(t, tkAssign, p+2)
+		} else {
+			l.emit(t, tkOp, p+1)
 		}
-		return l.emit(tkOp, p+1)
-	case '<', '>', '=', '!':
+	case scCmp:
 		q, cmp := p, false
-		for q < len(s) && (s[q] == '<' || s[q] == '>' || s[q] == '=' || s[q] == '!') {
+		for q < len(s) && startClass[s[q]] == scCmp {
 			cmp = cmp || s[q] != '!'
 			q++
 		}
 		if cmp {
-			return l.emit(tkCmp, q)
+			l.emit(t, tkCmp, q)
+		} else {
+			l.emit(t, tkOp, q)
 		}
-		return l.emit(tkOp, q)
-	case '+', '-', '*', '/', '%', '&', '|', '^', '~', '{', '}':
-		return l.emit(tkOp, p+1)
-	case '\\':
+	case scBackslash:
 		if p+1 < len(s) && s[p+1] == 'N' { // \N is NULL
-			return l.emit(tkNumber, p+2)
+			l.emit(t, tkNumber, p+2)
+		} else {
+			l.fail(t, errSyntax)
 		}
+	default:
+		l.fail(t, errSyntax)
 	}
-	return l.fail(errSyntax)
 }
 
-func (l *lexer) emit(k tokKind, end int) token {
-	t := token{start: l.pos, end: end, kind: k}
+// emit completes t as a token of kind k ending at end.
+func (l *lexer) emit(t *token, k tokKind, end int) {
+	t.kind = k
+	t.end = end
 	l.pos = end
-	return t
 }
 
-func (l *lexer) fail(e lexErr) token {
+// fail turns t into an error token and stops the lexer.
+func (l *lexer) fail(t *token, e lexErr) {
 	l.err = e
-	return token{start: l.pos, end: l.pos, kind: tkError}
+	t.kind = tkError
+	t.end = t.start
 }
 
-// lexWord lexes an unquoted identifier or keyword starting at from (which may
-// be before l.pos's first non-digit, for identifiers that start with digits).
-func (l *lexer) lexWord(from int) token {
+// lexWord lexes an unquoted identifier or keyword at l.pos (including
+// identifiers that start with digits, such as 1abc).
+func (l *lexer) lexWord(t *token) {
 	s := l.s
 	q := l.pos
-	for q < len(s) && isIdent(s[q]) {
+	for q < len(s) && byteClass[s[q]]&cIdent != 0 {
 		q++
 	}
-	t := token{start: from, end: q, kind: tkWord}
-	t.id, t.fl = lookupWord(s[from:q])
-	l.pos = q
-	return t
+	t.id, t.fl = lookupKey(s[l.pos:q], wordKeyAt(s, l.pos, q))
+	l.emit(t, tkWord, q)
 }
 
 // lexNumber lexes a number; a run of identifier characters that starts with
 // a digit but is not a number is an identifier, as in MySQL (e.g. 1abc).
-func (l *lexer) lexNumber() token {
+func (l *lexer) lexNumber(t *token) {
 	s := l.s
 	p := l.pos
 	q := p
@@ -404,15 +470,18 @@ func (l *lexer) lexNumber() token {
 			q++
 		}
 		if q > p+2 && (q >= len(s) || !isIdent(s[q])) {
-			return l.emit(tkNumber, q)
+			l.emit(t, tkNumber, q)
+		} else {
+			l.lexWord(t)
 		}
-		return l.lexWord(p)
+		return
 	}
 	for q < len(s) && isDigit(s[q]) {
 		q++
 	}
 	if q < len(s) && isIdent(s[q]) && !isExponent(s, q) {
-		return l.lexWord(p)
+		l.lexWord(t)
+		return
 	}
 	if q < len(s) && s[q] == '.' {
 		q++
@@ -429,7 +498,7 @@ func (l *lexer) lexNumber() token {
 			q++
 		}
 	}
-	return l.emit(tkNumber, q)
+	l.emit(t, tkNumber, q)
 }
 
 // isExponent reports whether s[q:] starts an exponent: e or E followed by a
@@ -446,19 +515,21 @@ func isExponent(s string, q int) bool {
 
 // lexHexBit lexes X'0F' or B'0101'. These take no escapes; anything but the
 // literal's digits before the closing quote is a server syntax error.
-func (l *lexer) lexHexBit(hex bool) token {
+func (l *lexer) lexHexBit(t *token, hex bool) {
 	s := l.s
 	q := l.pos + 2
 	for q < len(s) && s[q] != '\'' {
 		if (hex && byteClass[s[q]]&cHex == 0) || (!hex && s[q] != '0' && s[q] != '1') {
-			return l.fail(errSyntax)
+			l.fail(t, errLiteral)
+			return
 		}
 		q++
 	}
 	if q >= len(s) {
-		return l.fail(errUnterminated)
+		l.fail(t, errUnterminated)
+		return
 	}
-	return l.emit(tkNumber, q+1)
+	l.emit(t, tkNumber, q+1)
 }
 
 // scanString returns the end (exclusive) of the quoted string starting at p.
@@ -506,11 +577,12 @@ func (l *lexer) scanQuoted(p int) (int, bool) {
 
 // lexVar lexes a user variable (@name, @'name', @`name`) or a system
 // variable (@@name, @@global.name, @@session.name, @@local.name).
-func (l *lexer) lexVar() token {
+func (l *lexer) lexVar(t *token) {
 	s := l.s
 	p := l.pos
 	if p+1 < len(s) && s[p+1] == '@' {
-		return l.lexSysVar()
+		l.lexSysVar(t)
+		return
 	}
 	q := p + 1
 	if q < len(s) && (s[q] == '\'' || s[q] == '"' || s[q] == '`') {
@@ -522,32 +594,35 @@ func (l *lexer) lexVar() token {
 			end, ok = l.scanString(q)
 		}
 		if !ok {
-			return l.fail(errUnterminated)
+			l.fail(t, errUnterminated)
+			return
 		}
-		return l.emit(tkUserVar, end)
+		l.emit(t, tkUserVar, end)
+		return
 	}
 	for q < len(s) && (isIdent(s[q]) || s[q] == '.') {
 		q++
 	}
-	return l.emit(tkUserVar, q)
+	l.emit(t, tkUserVar, q)
 }
 
 // lexSysVar lexes @@... and decides whether the variable is session-bound.
 // Anything but the plain forms counts as session-bound (conservative).
-func (l *lexer) lexSysVar() token {
+func (l *lexer) lexSysVar(t *token) {
 	s := l.s
 	q := l.pos + 2
 	if q >= len(s) || !isIdent(s[q]) {
 		if q < len(s) && s[q] == '`' { // @@`name`: not worth understanding
 			end, ok := l.scanQuoted(q)
 			if !ok {
-				return l.fail(errUnterminated)
+				l.fail(t, errUnterminated)
+				return
 			}
 			q = end
 		}
-		t := l.emit(tkSysVar, q)
 		t.session = true
-		return t
+		l.emit(t, tkSysVar, q)
+		return
 	}
 	session, global, first := false, false, true
 	for {
@@ -577,7 +652,6 @@ func (l *lexer) lexSysVar() token {
 		}
 		break
 	}
-	t := l.emit(tkSysVar, q)
 	t.session = session
-	return t
+	l.emit(t, tkSysVar, q)
 }

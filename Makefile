@@ -1,0 +1,41 @@
+# rwsplit: `make demo` runs the demo, `make test` runs every check.
+# Both set up what they need first (Docker engine, server images).
+
+# testcontainers settings for this kind of machine (see ../shared/DESIGN.md):
+# no Ryuk sidecar, and loopback as the Docker host (inside a container
+# testcontainers would otherwise dial the default gateway).
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
+
+GO ?= go
+
+.PHONY: demo test setup images vet unit bench fuzz
+
+demo: images
+	$(GO) run ./examples/demo
+
+test: images
+	./scripts/test.sh
+
+# setup makes sure a Docker engine answers (installing docker.io on Debian as root).
+setup:
+	./scripts/ensure-docker.sh
+
+# images builds the local server images when absent (RWSPLIT_MYSQL_IMAGE /
+# RWSPLIT_MARIADB_IMAGE select other images, which are not built).
+images: setup
+	./scripts/build-images.sh
+
+vet:
+	$(GO) vet ./...
+
+# unit runs the tests that need no Docker (integration tests skip outside CI).
+unit:
+	$(GO) test -race -short ./...
+
+bench: images
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test ./internal/sqlclass/ -run '^$$' -fuzz FuzzClassify -fuzztime 2m
+	$(GO) test ./internal/gtid/ -run '^$$' -fuzz FuzzDecode -fuzztime 1m

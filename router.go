@@ -1,0 +1,417 @@
+// Package rwsplit is a read/write-splitting router for MySQL and MariaDB over
+// database/sql. A *DB holds one primary and any number of replica pools,
+// classifies every call, sends writes and anything unsafe to the primary and
+// provably read-only reads to a replica, and lets the caller choose per call,
+// through the context, how fresh a replica read must be (see Consistency).
+//
+// A statement goes to a replica only when a SQL lexer proves it read-only and
+// independent of session state; when in doubt it goes to the primary.
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit/internal/sqlclass"
+)
+
+// Errors returned by the constructors and by calls on a closed DB.
+var (
+	// ErrClosed is returned by calls on a DB after Close.
+	ErrClosed = errors.New("rwsplit: database is closed")
+	// ErrNoReplica is returned by reads that must not use the primary when
+	// no replica can serve them.
+	ErrNoReplica = errors.New("rwsplit: no usable replica")
+)
+
+// DB routes calls between a primary and its replicas. It is safe for
+// concurrent use; create it with Open or New and close it with Close.
+type DB struct {
+	primary  *Server
+	replicas []*Server
+	rawReps  []*sql.DB
+
+	balancer   Balancer
+	classifier *sqlclass.Classifier
+	mode       Consistency
+
+	stats  counters
+	closed atomic.Bool
+}
+
+type options struct {
+	balancer Balancer
+	pure     []string
+	weights  []int
+	mode     Consistency
+}
+
+// Option configures a DB.
+type Option func(*options) error
+
+// WithBalancer sets how reads are spread over replicas (default RoundRobin).
+func WithBalancer(b Balancer) Option {
+	return func(o *options) error {
+		if b == nil {
+			return errors.New("rwsplit: WithBalancer(nil)")
+		}
+		o.balancer = b
+		return nil
+	}
+}
+
+// WithPureFunctions declares stored functions read-only, so that SELECTs
+// calling them may go to replicas. Names are case-insensitive; "db.fn"
+// matches a qualified call db.fn(...) and "fn" a bare call fn(...).
+// Without it, a SELECT that calls a function rwsplit does not know as a
+// built-in goes to the primary: a stored function may write.
+func WithPureFunctions(names ...string) Option {
+	return func(o *options) error {
+		o.pure = append(o.pure, names...)
+		return nil
+	}
+}
+
+// WithWeights sets one weight per replica, in order, for weighted balancers
+// (every weight defaults to 1).
+func WithWeights(weights ...int) Option {
+	return func(o *options) error {
+		for i, w := range weights {
+			if w < 0 {
+				return fmt.Errorf("rwsplit: WithWeights: weight %d of replica %d is negative", w, i)
+			}
+		}
+		o.weights = weights
+		return nil
+	}
+}
+
+// WithDefaultConsistency sets the consistency of calls whose context names
+// none (default Eventual).
+func WithDefaultConsistency(c Consistency) Option {
+	return func(o *options) error {
+		if c.kind == kindUnset {
+			return errors.New("rwsplit: WithDefaultConsistency: the zero Consistency is not a mode")
+		}
+		o.mode = c
+		return nil
+	}
+}
+
+// Open opens a pool for the primary and one per replica with sql.Open and
+// returns a DB over them. Zero replicas is valid: every call then goes to the
+// primary. For the "mysql" driver each DSN is parsed, and the same server
+// (address and database) given twice is an error. Close closes every pool.
+func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (*DB, error) {
+	if driverName == "" {
+		return nil, errors.New("rwsplit: Open: driver name is empty")
+	}
+	names := make([]string, 0, len(replicaDSNs)+1)
+	keys := make(map[string]string, len(replicaDSNs)+1)
+	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
+		name := "primary DSN"
+		if i > 0 {
+			name = fmt.Sprintf("replica DSN %d", i-1)
+		}
+		names = append(names, name)
+		if dsn == "" {
+			return nil, fmt.Errorf("rwsplit: Open: %s is empty", name)
+		}
+		key := dsn
+		if driverName == "mysql" {
+			cfg, err := mysql.ParseDSN(dsn)
+			if err != nil {
+				return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, err)
+			}
+			key = cfg.Net + "(" + cfg.Addr + ")/" + cfg.DBName
+		}
+		if prev, dup := keys[key]; dup {
+			return nil, fmt.Errorf("rwsplit: Open: %s and %s name the same server (%s)", prev, name, redact(key))
+		}
+		keys[key] = name
+	}
+	var opened []*sql.DB
+	closeAll := func() {
+		for _, db := range opened {
+			_ = db.Close()
+		}
+	}
+	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
+		db, err := sql.Open(driverName, dsn)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("rwsplit: Open: %s: %w", names[i], err)
+		}
+		opened = append(opened, db)
+	}
+	db, err := New(opened[0], opened[1:], opts...)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	return db, nil
+}
+
+// redact keeps a DSN key short and free of credentials for error messages.
+func redact(key string) string {
+	if len(key) > 120 {
+		return key[:120] + "..."
+	}
+	return key
+}
+
+// New returns a DB over pools the caller opened. Zero replicas is valid. A nil
+// pool, or the same pool given twice, is an error. Close closes every pool.
+func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
+	if primary == nil {
+		return nil, errors.New("rwsplit: New: primary is nil")
+	}
+	seen := map[*sql.DB]string{primary: "the primary"}
+	for i, r := range replicas {
+		if r == nil {
+			return nil, fmt.Errorf("rwsplit: New: replica %d is nil", i)
+		}
+		if prev, dup := seen[r]; dup {
+			return nil, fmt.Errorf("rwsplit: New: replica %d is the same *sql.DB as %s", i, prev)
+		}
+		seen[r] = fmt.Sprintf("replica %d", i)
+	}
+	o := options{mode: Eventual}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.weights != nil && len(o.weights) != len(replicas) {
+		return nil, fmt.Errorf("rwsplit: WithWeights: %d weights for %d replicas", len(o.weights), len(replicas))
+	}
+	if o.balancer == nil {
+		o.balancer = RoundRobin()
+	}
+	db := &DB{
+		primary:    newServer(primary, -1),
+		rawReps:    append([]*sql.DB(nil), replicas...),
+		balancer:   o.balancer,
+		classifier: sqlclass.New(o.pure...),
+		mode:       o.mode,
+	}
+	for i, r := range replicas {
+		s := newServer(r, i)
+		if o.weights != nil {
+			s.weight = o.weights[i]
+		}
+		db.replicas = append(db.replicas, s)
+	}
+	db.stats.replicaReads = make([]atomic.Uint64, len(replicas))
+	return db, nil
+}
+
+// Primary returns the primary's pool.
+func (db *DB) Primary() *sql.DB { return db.primary.db }
+
+// Replicas returns the replicas' pools, in the order given.
+func (db *DB) Replicas() []*sql.DB { return append([]*sql.DB(nil), db.rawReps...) }
+
+// PrimaryServer returns the primary as a Server (its detected version, load).
+func (db *DB) PrimaryServer() *Server { return db.primary }
+
+// ReplicaServers returns the replicas as Servers, in the order given.
+func (db *DB) ReplicaServers() []*Server { return append([]*Server(nil), db.replicas...) }
+
+// route is where one call goes.
+type route struct {
+	server *Server
+	class  sqlclass.Result
+	read   bool // a read (on a replica, or on the primary by rule or mode)
+}
+
+// routeQuery decides where a statement run through Query/QueryRow goes.
+func (db *DB) routeQuery(ctx context.Context, query string) (route, error) {
+	if db.closed.Load() {
+		return route{}, ErrClosed
+	}
+	cls := db.classifier.Classify(query)
+	if !cls.Replica {
+		return route{server: db.primary, class: cls, read: !cls.Write}, nil
+	}
+	s, err := db.readServer(ctx)
+	return route{server: s, class: cls, read: true}, err
+}
+
+// readServer picks the server for a replica-safe read under the context's
+// consistency mode.
+func (db *DB) readServer(ctx context.Context) (*Server, error) {
+	mode := db.consistency(ctx)
+	if mode.kind == kindPrimary || len(db.replicas) == 0 {
+		return db.primary, nil
+	}
+	return db.pick(db.replicas), nil
+}
+
+// pick asks the balancer for one of candidates, and keeps its answer honest.
+func (db *DB) pick(candidates []*Server) *Server {
+	if len(candidates) == 1 {
+		return candidates[0]
+	}
+	s := db.balancer.Pick(candidates)
+	if s == nil {
+		return candidates[0]
+	}
+	for _, c := range candidates {
+		if c == s {
+			return s
+		}
+	}
+	return candidates[0]
+}
+
+// ExecContext runs a statement that returns no rows on the primary.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	s := db.primary
+	db.stats.writes.Add(1)
+	s.begin()
+	res, err := s.db.ExecContext(ctx, query, args...)
+	s.end(err)
+	return res, err
+}
+
+// QueryContext runs a query on the server its statement and the context's
+// consistency mode call for: a replica for a provably read-only statement,
+// the primary for anything else (INSERT ... RETURNING included).
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	r, err := db.routeQuery(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.count(r)
+	r.server.begin()
+	rows, err := r.server.db.QueryContext(ctx, query, args...)
+	r.server.end(err)
+	return rows, err
+}
+
+// QueryRowContext is QueryContext for at most one row. Errors are deferred
+// to the Row's Scan, as with *sql.DB; a routing error is returned there too.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	r, err := db.routeQuery(ctx, query)
+	if err != nil {
+		return errRow(err)
+	}
+	db.count(r)
+	r.server.begin()
+	row := r.server.db.QueryRowContext(ctx, query, args...)
+	r.server.end(row.Err())
+	return row
+}
+
+func (db *DB) count(r route) {
+	switch {
+	case r.server.index >= 0:
+		db.stats.replicaReads[r.server.index].Add(1)
+	case r.read:
+		db.stats.primaryReads.Add(1)
+	default:
+		db.stats.writes.Add(1)
+	}
+}
+
+// PingContext checks that the primary and every replica answer.
+func (db *DB) PingContext(ctx context.Context) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	var errs []error
+	for _, s := range db.all() {
+		if err := s.db.PingContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("rwsplit: ping %s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (db *DB) all() []*Server { return append([]*Server{db.primary}, db.replicas...) }
+
+// Close closes every pool, the primary's and the replicas', including pools
+// given to New. Calls after Close return ErrClosed.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for _, s := range db.all() {
+		if err := s.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("rwsplit: close %s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SetMaxOpenConns sets the limit on open connections of every pool.
+func (db *DB) SetMaxOpenConns(n int) {
+	for _, s := range db.all() {
+		s.db.SetMaxOpenConns(n)
+	}
+}
+
+// SetMaxIdleConns sets the limit on idle connections of every pool.
+func (db *DB) SetMaxIdleConns(n int) {
+	for _, s := range db.all() {
+		s.db.SetMaxIdleConns(n)
+	}
+}
+
+// SetConnMaxLifetime sets the maximum lifetime of connections of every pool.
+func (db *DB) SetConnMaxLifetime(d time.Duration) {
+	for _, s := range db.all() {
+		s.db.SetConnMaxLifetime(d)
+	}
+}
+
+// SetConnMaxIdleTime sets the maximum idle time of connections of every pool.
+func (db *DB) SetConnMaxIdleTime(d time.Duration) {
+	for _, s := range db.all() {
+		s.db.SetConnMaxIdleTime(d)
+	}
+}
+
+// Driver returns the primary's driver.
+func (db *DB) Driver() driver.Driver { return db.primary.db.Driver() }
+
+// Exec is ExecContext with context.Background.
+func (db *DB) Exec(query string, args ...any) (sql.Result, error) {
+	return db.ExecContext(context.Background(), query, args...)
+}
+
+// Query is QueryContext with context.Background.
+func (db *DB) Query(query string, args ...any) (*sql.Rows, error) {
+	return db.QueryContext(context.Background(), query, args...)
+}
+
+// QueryRow is QueryRowContext with context.Background.
+func (db *DB) QueryRow(query string, args ...any) *sql.Row {
+	return db.QueryRowContext(context.Background(), query, args...)
+}
+
+// Ping is PingContext with context.Background.
+func (db *DB) Ping() error { return db.PingContext(context.Background()) }
+
+// Begin is BeginTx with context.Background and default options.
+func (db *DB) Begin() (*Tx, error) { return db.BeginTx(context.Background(), nil) }
+
+// Prepare is PrepareContext with context.Background.
+func (db *DB) Prepare(query string) (*Stmt, error) {
+	return db.PrepareContext(context.Background(), query)
+}

@@ -1,0 +1,113 @@
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
+)
+
+// Flavor is a server family, detected from VERSION().
+type Flavor = dialect.Flavor
+
+// Server families.
+const (
+	FlavorUnknown = dialect.Unknown
+	FlavorMySQL   = dialect.MySQL
+	FlavorMariaDB = dialect.MariaDB
+)
+
+// ServerInfo is what rwsplit detected about a server: its flavor and version.
+type ServerInfo struct {
+	Flavor              Flavor
+	Version             string // VERSION() as the server reports it
+	Major, Minor, Patch int
+}
+
+// Server is one database server behind a DB: the primary or a replica. It
+// carries the live figures a Balancer chooses by.
+type Server struct {
+	db     *sql.DB
+	name   string
+	index  int // position in DB.Replicas(); -1 for the primary
+	weight int
+
+	inFlight atomic.Int64
+	calls    atomic.Uint64
+	errors   atomic.Uint64
+
+	verMu sync.Mutex
+	ver   atomic.Pointer[dialect.Version]
+}
+
+func newServer(db *sql.DB, index int) *Server {
+	s := &Server{db: db, index: index, weight: 1, name: "primary"}
+	if index >= 0 {
+		s.name = fmt.Sprintf("replica %d", index)
+	}
+	return s
+}
+
+// DB is the server's pool.
+func (s *Server) DB() *sql.DB { return s.db }
+
+// Name is "primary" or "replica N" (N its index in DB.Replicas()).
+func (s *Server) Name() string { return s.name }
+
+// Index is the server's position in DB.Replicas(), or -1 for the primary.
+func (s *Server) Index() int { return s.index }
+
+// Weight is the replica's weight for the weighted balancer (1 by default).
+func (s *Server) Weight() int { return s.weight }
+
+// InFlight is the number of calls running on the server now, counted until
+// each call returns its result (rows are not tracked while being read).
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// Calls is the number of calls rwsplit sent to the server.
+func (s *Server) Calls() uint64 { return s.calls.Load() }
+
+// Info detects the server's flavor and version with one SELECT VERSION() the
+// first time it is asked, and answers from memory after that. A failed
+// detection is retried on the next call.
+func (s *Server) Info(ctx context.Context) (ServerInfo, error) {
+	v, err := s.version(ctx)
+	if err != nil {
+		return ServerInfo{}, err
+	}
+	return ServerInfo{Flavor: v.Flavor, Version: v.Raw, Major: v.Major, Minor: v.Minor, Patch: v.Patch}, nil
+}
+
+func (s *Server) version(ctx context.Context) (*dialect.Version, error) {
+	if v := s.ver.Load(); v != nil {
+		return v, nil
+	}
+	s.verMu.Lock()
+	defer s.verMu.Unlock()
+	if v := s.ver.Load(); v != nil {
+		return v, nil
+	}
+	var raw string
+	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&raw); err != nil {
+		return nil, fmt.Errorf("rwsplit: detect %s version: %w", s.name, err)
+	}
+	v := dialect.Parse(raw)
+	s.ver.Store(&v)
+	return &v, nil
+}
+
+// begin marks a call as started on s; the returned func marks it done.
+func (s *Server) begin() {
+	s.inFlight.Add(1)
+	s.calls.Add(1)
+}
+
+func (s *Server) end(err error) {
+	s.inFlight.Add(-1)
+	if err != nil {
+		s.errors.Add(1)
+	}
+}

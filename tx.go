@@ -1,0 +1,108 @@
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Tx is a transaction on one server: every statement in it runs there. A
+// transaction begun with sql.TxOptions{ReadOnly: true} runs on a replica
+// (START TRANSACTION READ ONLY); any other runs on the primary.
+type Tx struct {
+	tx     *sql.Tx
+	server *Server
+	db     *DB
+}
+
+// BeginTx starts a transaction. With opts.ReadOnly it runs on a replica
+// chosen under the context's consistency mode (the primary when there is no
+// usable replica, or under Primary); otherwise on the primary.
+func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	s := db.primary
+	if opts != nil && opts.ReadOnly {
+		var err error
+		if s, err = db.readServer(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if s.index >= 0 {
+		db.stats.roTx.Add(1)
+	} else {
+		db.stats.rwTx.Add(1)
+	}
+	s.begin()
+	tx, err := s.db.BeginTx(ctx, opts)
+	s.end(err)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{tx: tx, server: s, db: db}, nil
+}
+
+// Server is the server the transaction runs on.
+func (tx *Tx) Server() *Server { return tx.server }
+
+// Tx returns the underlying *sql.Tx.
+func (tx *Tx) Tx() *sql.Tx { return tx.tx }
+
+// ExecContext runs a statement in the transaction.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query for at most one row in the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// PrepareContext prepares a statement for use in the transaction.
+func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return tx.tx.PrepareContext(ctx, query)
+}
+
+// StmtContext returns stmt bound to the transaction, prepared on its server
+// (unlike (*sql.Tx).StmtContext it reports a failed preparation at once).
+func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
+	s, err := stmt.on(ctx, tx.server)
+	if err != nil {
+		return nil, err
+	}
+	return tx.tx.StmtContext(ctx, s), nil
+}
+
+// Commit commits the transaction.
+func (tx *Tx) Commit() error { return tx.tx.Commit() }
+
+// Rollback aborts the transaction.
+func (tx *Tx) Rollback() error { return tx.tx.Rollback() }
+
+// Exec is ExecContext with context.Background.
+func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(context.Background(), query, args...)
+}
+
+// Query is QueryContext with context.Background.
+func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	return tx.QueryContext(context.Background(), query, args...)
+}
+
+// QueryRow is QueryRowContext with context.Background.
+func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
+	return tx.QueryRowContext(context.Background(), query, args...)
+}
+
+// Prepare is PrepareContext with context.Background.
+func (tx *Tx) Prepare(query string) (*sql.Stmt, error) {
+	return tx.PrepareContext(context.Background(), query)
+}
+
+// Stmt is StmtContext with context.Background.
+func (tx *Tx) Stmt(stmt *Stmt) (*sql.Stmt, error) { return tx.StmtContext(context.Background(), stmt) }
