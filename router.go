@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/rwsplit/rwsplit/internal/errdb"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
 
@@ -248,6 +249,19 @@ func (db *DB) routeQuery(ctx context.Context, query string) (route, error) {
 	return route{server: s, class: cls, read: true}, err
 }
 
+// Route returns the server a query would run on under the context's
+// consistency mode, as QueryContext decides it. It is for adapters (such as
+// package rwsplitx) that must run the query through another API on the same
+// pools; a Route for a read counts as a read in Stats.
+func (db *DB) Route(ctx context.Context, query string) (*Server, error) {
+	r, err := db.routeQuery(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.count(r)
+	return r.server, nil
+}
+
 // readServer picks the server for a replica-safe read under the context's
 // consistency mode.
 func (db *DB) readServer(ctx context.Context) (*Server, error) {
@@ -308,7 +322,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	r, err := db.routeQuery(ctx, query)
 	if err != nil {
-		return errRow(err)
+		return errdb.Row(err)
 	}
 	db.count(r)
 	r.server.begin()

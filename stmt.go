@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/rwsplit/rwsplit/internal/errdb"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
 
@@ -112,11 +113,11 @@ func (st *Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error
 func (st *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	r, err := st.target(ctx)
 	if err != nil {
-		return errRow(err)
+		return errdb.Row(err)
 	}
 	ps, err := st.on(ctx, r.server)
 	if err != nil {
-		return errRow(err)
+		return errdb.Row(err)
 	}
 	st.db.count(r)
 	r.server.begin()

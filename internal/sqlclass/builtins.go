@@ -509,11 +509,11 @@ func wordKey(w string) uint64 {
 	return k
 }
 
-// wordKeyAt is wordKey(s[p:q]) for q > p, computed with one 8-byte load and
-// a branch-free ASCII lower-casing when s has 8 bytes from p.
-func wordKeyAt(s string, p, q int) uint64 {
+// lookupAt is lookupWord(s[p:q]) for q > p. When s has 8 bytes from p it
+// builds the key with one 8-byte load and a branch-free ASCII lower-casing.
+func lookupAt(s string, p, q int) (kwID, wordFlags) {
 	if p+8 > len(s) {
-		return wordKey(s[p:q])
+		return lookupWord(s[p:q])
 	}
 	x := uint64(s[p]) | uint64(s[p+1])<<8 | uint64(s[p+2])<<16 | uint64(s[p+3])<<24 |
 		uint64(s[p+4])<<32 | uint64(s[p+5])<<40 | uint64(s[p+6])<<48 | uint64(s[p+7])<<56
@@ -526,7 +526,7 @@ func wordKeyAt(s string, p, q int) uint64 {
 	if n := q - p; n < 8 {
 		x &= 1<<(8*uint(n)) - 1
 	}
-	return x
+	return lookupKey(s[p:q], x)
 }
 
 // wordSlot is the first slot to probe for a word with the given key and

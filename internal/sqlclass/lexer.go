@@ -119,7 +119,8 @@ func (l *lexer) next(t *token) {
 	s := l.s
 	p := l.pos
 	if l.err != errNone {
-		*t = token{start: p, end: p, kind: tkError}
+		*t = token{}
+		t.start, t.end, t.kind = p, p, tkError
 		return
 	}
 	before := p
@@ -130,13 +131,15 @@ func (l *lexer) next(t *token) {
 			l.skip()
 			p = l.pos
 			if l.err != errNone {
-				*t = token{start: p, end: p, kind: tkError}
+				*t = token{}
+		t.start, t.end, t.kind = p, p, tkError
 				return
 			}
 		}
 	}
 	if p >= len(s) {
-		*t = token{start: p, end: p} // tkEOF
+		*t = token{} // tkEOF
+		t.start, t.end = p, p
 		l.pos = p
 		if l.vEnd >= 0 { // cannot happen: skip stops at vEnd; kept for safety
 			l.fail(t, errComment)
@@ -149,11 +152,15 @@ func (l *lexer) next(t *token) {
 		for q < len(s) && byteClass[s[q]]&cIdent != 0 {
 			q++
 		}
-		id, fl := lookupKey(s[p:q], wordKeyAt(s, p, q))
-		*t = token{start: p, end: q, kind: tkWord, adj: p == before, id: id, fl: fl}
+		id, fl := lookupAt(s, p, q)
+		// Field by field: a composite literal would be built on the stack
+		// and copied, and the copy stalls on store forwarding.
+		*t = token{}
+		t.start, t.end, t.kind, t.adj, t.id, t.fl = p, q, tkWord, p == before, id, fl
 		l.pos = q
 	} else {
-		*t = token{start: p, end: p, adj: p == before}
+		*t = token{}
+		t.start, t.end, t.adj = p, p, p == before
 		l.pos = p
 		l.lex(t)
 	}
@@ -453,7 +460,7 @@ func (l *lexer) lexWord(t *token) {
 	for q < len(s) && byteClass[s[q]]&cIdent != 0 {
 		q++
 	}
-	t.id, t.fl = lookupKey(s[l.pos:q], wordKeyAt(s, l.pos, q))
+	t.id, t.fl = lookupAt(s, l.pos, q)
 	l.emit(t, tkWord, q)
 }
 

@@ -1,0 +1,181 @@
+// Package rwsplitx gives sqlx users rwsplit's routing with sqlx's API: Get,
+// Select, NamedExec, NamedQuery, Queryx, MustExec, Rebind, BindNamed and
+// transactions, over the same pools as the *rwsplit.DB it wraps. An sqlx user
+// adopts it by changing one constructor: sqlx.Open becomes rwsplitx.Open.
+// sqlx's package functions (sqlx.Get, sqlx.Select, sqlx.NamedExec, sqlx.In
+// with db.Rebind) accept a *rwsplitx.DB too.
+package rwsplitx
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/jmoiron/sqlx/reflectx"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/errdb"
+)
+
+// DB is an *rwsplit.DB with sqlx's methods. Its embedded methods (Exec,
+// Query, BeginTx, Stats ...) are rwsplit's, so every call is routed.
+type DB struct {
+	*rwsplit.DB
+	// Mapper maps struct fields to columns, as sqlx.DB's Mapper does
+	// (default: the "db" tag, lower-cased field names).
+	Mapper *reflectx.Mapper
+
+	driverName string
+	mu         sync.Mutex
+	pools      map[*rwsplit.Server]*sqlx.DB
+}
+
+// Open is rwsplit.Open returning a *rwsplitx.DB.
+func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...rwsplit.Option) (*DB, error) {
+	db, err := rwsplit.Open(driverName, primaryDSN, replicaDSNs, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return NewDB(db, driverName), nil
+}
+
+// NewDB wraps an *rwsplit.DB; driverName sets the bind variable style.
+func NewDB(db *rwsplit.DB, driverName string) *DB {
+	return &DB{
+		DB:         db,
+		Mapper:     reflectx.NewMapperFunc("db", strings.ToLower),
+		driverName: driverName,
+		pools:      map[*rwsplit.Server]*sqlx.DB{},
+	}
+}
+
+// DriverName is the driver name given to Open or NewDB.
+func (db *DB) DriverName() string { return db.driverName }
+
+// Rebind turns "?" bind variables into the driver's style.
+func (db *DB) Rebind(query string) string { return sqlx.Rebind(sqlx.BindType(db.driverName), query) }
+
+// BindNamed turns a query with :name parameters into one with bind
+// variables and its arguments, from a struct or map.
+func (db *DB) BindNamed(query string, arg any) (string, []any, error) {
+	return sqlx.BindNamed(sqlx.BindType(db.driverName), query, arg)
+}
+
+// pool is the sqlx view of a server's pool (made once, sharing the pool).
+func (db *DB) pool(s *rwsplit.Server) *sqlx.DB {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	x := db.pools[s]
+	if x == nil {
+		x = sqlx.NewDb(s.DB(), db.driverName)
+		x.Mapper = db.Mapper
+		db.pools[s] = x
+	}
+	return x
+}
+
+// QueryxContext runs a routed query and returns sqlx rows.
+func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	rows, err := db.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlx.Rows{Rows: rows, Mapper: db.Mapper}, nil
+}
+
+// QueryRowxContext runs a routed query for at most one row.
+func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	s, err := db.Route(ctx, query)
+	if err != nil {
+		// sqlx.Row cannot carry an error built outside sqlx.
+		edb := errdb.Open(err)
+		defer edb.Close()
+		return sqlx.NewDb(edb, db.driverName).QueryRowxContext(ctx, query, args...)
+	}
+	return db.pool(s).QueryRowxContext(ctx, query, args...)
+}
+
+// GetContext scans one row into dest (a struct or scalar), from a routed query.
+func (db *DB) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.GetContext(ctx, db, dest, query, args...)
+}
+
+// SelectContext scans every row into dest (a slice), from a routed query.
+func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, db, dest, query, args...)
+}
+
+// NamedExecContext runs a statement with :name parameters on the primary.
+func (db *DB) NamedExecContext(ctx context.Context, query string, arg any) (sql.Result, error) {
+	return sqlx.NamedExecContext(ctx, db, query, arg)
+}
+
+// NamedQueryContext runs a routed query with :name parameters.
+func (db *DB) NamedQueryContext(ctx context.Context, query string, arg any) (*sqlx.Rows, error) {
+	return sqlx.NamedQueryContext(ctx, db, query, arg)
+}
+
+// MustExecContext is ExecContext that panics on error, as sqlx's does. Use it
+// only where a failure is a programming error.
+func (db *DB) MustExecContext(ctx context.Context, query string, args ...any) sql.Result {
+	return sqlx.MustExecContext(ctx, db, query, args...)
+}
+
+// BeginTxx starts a routed transaction (read-only ones on a replica) with
+// sqlx's methods.
+func (db *DB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	tx, err := db.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: &sqlx.Tx{Tx: tx.Tx(), Mapper: db.Mapper}, server: tx.Server()}, nil
+}
+
+// Tx is an sqlx transaction on the server rwsplit chose for it.
+type Tx struct {
+	*sqlx.Tx
+	server *rwsplit.Server
+}
+
+// Server is the server the transaction runs on.
+func (tx *Tx) Server() *rwsplit.Server { return tx.server }
+
+// Queryx is QueryxContext with context.Background.
+func (db *DB) Queryx(query string, args ...any) (*sqlx.Rows, error) {
+	return db.QueryxContext(context.Background(), query, args...)
+}
+
+// QueryRowx is QueryRowxContext with context.Background.
+func (db *DB) QueryRowx(query string, args ...any) *sqlx.Row {
+	return db.QueryRowxContext(context.Background(), query, args...)
+}
+
+// Get is GetContext with context.Background.
+func (db *DB) Get(dest any, query string, args ...any) error {
+	return db.GetContext(context.Background(), dest, query, args...)
+}
+
+// Select is SelectContext with context.Background.
+func (db *DB) Select(dest any, query string, args ...any) error {
+	return db.SelectContext(context.Background(), dest, query, args...)
+}
+
+// NamedExec is NamedExecContext with context.Background.
+func (db *DB) NamedExec(query string, arg any) (sql.Result, error) {
+	return db.NamedExecContext(context.Background(), query, arg)
+}
+
+// NamedQuery is NamedQueryContext with context.Background.
+func (db *DB) NamedQuery(query string, arg any) (*sqlx.Rows, error) {
+	return db.NamedQueryContext(context.Background(), query, arg)
+}
+
+// MustExec is MustExecContext with context.Background.
+func (db *DB) MustExec(query string, args ...any) sql.Result {
+	return db.MustExecContext(context.Background(), query, args...)
+}
+
+// Beginx is BeginTxx with context.Background and default options.
+func (db *DB) Beginx() (*Tx, error) { return db.BeginTxx(context.Background(), nil) }
