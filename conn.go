@@ -31,7 +31,11 @@ func (c *Conn) Conn() *sql.Conn { return c.conn }
 // ExecContext runs a statement on the connection.
 func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	c.db.stats.writes.Add(1)
-	return c.conn.ExecContext(ctx, query, args...)
+	res, err := c.conn.ExecContext(ctx, query, args...)
+	if err == nil {
+		c.db.afterWrite(ctx, c.conn)
+	}
+	return res, err
 }
 
 // QueryContext runs a query on the connection.
@@ -59,7 +63,7 @@ func (c *Conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 		return nil, err
 	}
 	c.db.stats.rwTx.Add(1)
-	return &Tx{tx: tx, server: c.db.primary, db: c.db}, nil
+	return &Tx{tx: tx, server: c.db.primary, db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly}, nil
 }
 
 // PingContext checks the connection.

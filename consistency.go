@@ -2,8 +2,13 @@ package rwsplit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
+	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
 type kind uint8
@@ -120,4 +125,220 @@ func (db *DB) consistency(ctx context.Context) Consistency {
 		return c
 	}
 	return db.mode
+}
+
+// ErrReplicaNotCaughtUp is returned by a read whose mode was set with OrFail
+// when no replica caught up with the write it waits for in time.
+var ErrReplicaNotCaughtUp = errors.New("rwsplit: no replica caught up in time")
+
+// waitsForToken reports whether reads in mode c wait for a captured token.
+func (c Consistency) waitsForToken() bool {
+	return c.kind == kindWaitPosition || c.kind == kindWaitGTID
+}
+
+// waitSpec is the wait a read needs on one replica before it runs.
+type waitSpec struct {
+	call string // e.g. "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0"
+	args []any
+	tok  gtid.Token
+	pos  bool // a binlog-position wait (NULL and -1 mean not there)
+}
+
+// planRead chooses the server for a replica-safe read under the context's
+// consistency mode. With deferWait, a replica that takes the wait and the
+// read in one round trip may be returned with the wait still to run (see
+// QueryContext); otherwise every wait has been run when it returns.
+func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec, error) {
+	mode := db.consistency(ctx)
+	if mode.kind == kindPrimary || len(db.replicas) == 0 {
+		return db.primary, nil, nil
+	}
+	cands := db.replicas
+	switch mode.kind {
+	case kindSleep:
+		tok, _, _ := db.scope(ctx).state()
+		if tok.Time > 0 {
+			wait := time.Until(time.UnixMilli(tok.Time).Add(mode.d))
+			if wait > 0 {
+				db.stats.sleeps.Add(1)
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil, nil, ctx.Err()
+				case <-t.C:
+				}
+			}
+		}
+	case kindCaughtUp:
+		return db.caughtUp(ctx, cands, mode)
+	case kindWaitPosition, kindWaitGTID:
+		return db.waitRead(ctx, cands, mode, deferWait)
+	}
+	return db.pick(cands), nil, nil
+}
+
+// token returns the scope's token, first reading the primary's position when
+// a write's position is pending.
+func (db *DB) token(ctx context.Context, mode Consistency) (gtid.Token, error) {
+	s := db.scope(ctx)
+	if s == db.last {
+		// Process scope: from now on every write captures its position.
+		db.tracking.Store(true)
+	}
+	tok, pending, gen := s.state()
+	if !pending {
+		return tok, nil
+	}
+	cap, err := db.capture(ctx, db.primary.db, false, mode.kind == kindWaitPosition)
+	if err != nil {
+		return tok, err
+	}
+	return s.resolve(cap, gen)
+}
+
+// waitRead serves WaitPosition and WaitGTID: a replica known to have applied
+// the token, else one that applies it within the timeout, else the fallback.
+func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, deferWait bool) (*Server, *waitSpec, error) {
+	tok, err := db.token(ctx, mode)
+	if err != nil {
+		return db.fallback(mode, err)
+	}
+	if !hasTarget(tok) {
+		return db.pick(cands), nil, nil
+	}
+	first := db.pick(cands)
+	// Zero round trips when a replica is known to have applied the token;
+	// start at the balancer's pick so the known replicas share the load.
+	start := first.index
+	for i := range cands {
+		s := cands[(start+i)%len(cands)]
+		if s.hasApplied(tok) {
+			db.stats.waitsSkipped.Add(1)
+			return s, nil, nil
+		}
+	}
+	deadline := time.Now().Add(mode.d)
+	order := append(make([]*Server, 0, len(cands)), first)
+	for _, s := range cands {
+		if s != first {
+			order = append(order, s)
+		}
+	}
+	var lastErr error
+	for i, s := range order {
+		spec, err := db.waitFor(ctx, s, tok, mode, time.Until(deadline))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		if i == 0 && deferWait && s.oneTrip {
+			return s, spec, nil
+		}
+		ok, timedOut, err := db.runWait(ctx, s, spec, time.Until(deadline))
+		if ok {
+			s.learn(tok)
+			return s, nil, nil
+		}
+		lastErr = err
+		if timedOut || time.Until(deadline) <= 0 {
+			break
+		}
+	}
+	return db.fallback(mode, lastErr)
+}
+
+// hasTarget reports whether tok names anything to wait for.
+func hasTarget(t gtid.Token) bool {
+	return !t.MySQL.IsEmpty() || !t.MariaDB.IsEmpty() || !t.Pos.IsZero()
+}
+
+// waitFor builds the wait for tok on replica s: a GTID wait under WaitGTID (a
+// position wait when the token has only a position), a position wait under
+// WaitPosition (a GTID wait when the token has no position).
+func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consistency, left time.Duration) (*waitSpec, error) {
+	v, err := s.version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	timeout := max(left.Seconds(), 0.001)
+	usePos := !tok.Pos.IsZero() && (mode.kind == kindWaitPosition || (tok.MySQL.IsEmpty() && tok.MariaDB.IsEmpty()))
+	if usePos {
+		return &waitSpec{
+			call: v.PosWait() + "(?, ?, ?) >= 0",
+			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
+			tok:  tok, pos: true,
+		}, nil
+	}
+	switch {
+	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB:
+		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok}, nil
+	case v.Flavor == dialect.MySQL && tok.Flavor == gtid.FlavorMySQL:
+		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok}, nil
+	}
+	return nil, fmt.Errorf("rwsplit: a %s token cannot be waited for on %s (%s)", tok.Flavor, s.name, v.Flavor)
+}
+
+// runWait runs spec on s in its own round trip.
+func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.Duration) (ok, timedOut bool, err error) {
+	db.stats.waits.Add(1)
+	wctx, cancel := context.WithTimeout(ctx, left+time.Second)
+	defer cancel()
+	var res sql.NullInt64
+	s.begin()
+	err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, spec.args...).Scan(&res)
+	s.end(err)
+	switch {
+	case err != nil:
+		return false, false, fmt.Errorf("rwsplit: wait on %s: %w", s.name, err)
+	case !res.Valid:
+		return false, false, fmt.Errorf("rwsplit: wait on %s: NULL (replication not running?)", s.name)
+	case res.Int64 == 1:
+		return true, false, nil
+	}
+	return false, true, fmt.Errorf("rwsplit: wait on %s: timed out", s.name)
+}
+
+// fallback ends a read no replica could serve in time: the primary, or
+// ErrReplicaNotCaughtUp under OrFail.
+func (db *DB) fallback(mode Consistency, cause error) (*Server, *waitSpec, error) {
+	if mode.fail {
+		db.stats.notCaughtUp.Add(1)
+		if cause != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrReplicaNotCaughtUp, cause)
+		}
+		return nil, nil, ErrReplicaNotCaughtUp
+	}
+	db.stats.fallbacks.Add(1)
+	return db.primary, nil, nil
+}
+
+// caughtUp serves CaughtUp: a replica that reports it has applied all it
+// received, polled until the timeout.
+func (db *DB) caughtUp(ctx context.Context, cands []*Server, mode Consistency) (*Server, *waitSpec, error) {
+	deadline := time.Now().Add(mode.d)
+	var lastErr error
+	for {
+		first := db.pick(cands)
+		for i := range cands {
+			s := cands[(first.index+i)%len(cands)]
+			ok, err := s.reportsCaughtUp(ctx)
+			if ok {
+				return s, nil, nil
+			}
+			if err != nil {
+				lastErr = err
+			}
+		}
+		if time.Until(deadline) <= 0 {
+			return db.fallback(mode, lastErr)
+		}
+		t := time.NewTimer(min(20*time.Millisecond, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }

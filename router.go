@@ -43,6 +43,12 @@ type DB struct {
 	classifier *sqlclass.Classifier
 	mode       Consistency
 
+	// last is the process scope: the writes made through this DB by
+	// contexts without a Session. tracking turns on token capture for
+	// every write (WithWriteTracking, or the first process-scope wait).
+	last     *Session
+	tracking atomic.Bool
+
 	stats  counters
 	closed atomic.Bool
 }
@@ -52,6 +58,8 @@ type options struct {
 	pure     []string
 	weights  []int
 	mode     Consistency
+	track    bool
+	oneTrip  []bool
 }
 
 // Option configures a DB.
@@ -106,6 +114,30 @@ func WithDefaultConsistency(c Consistency) Option {
 	}
 }
 
+// WithWriteTracking makes every write capture its causality token, so that a
+// read in a waiting mode without a Session waits for the last write made
+// through this DB (process scope) from the first write on. Without it,
+// writes capture a token only when their context carries a Session or a
+// waiting mode, or after the first process-scope waiting read; a waiting
+// default mode (WithDefaultConsistency) turns it on too.
+func WithWriteTracking() Option {
+	return func(o *options) error {
+		o.track = true
+		return nil
+	}
+}
+
+// WithOneRoundTrip declares, per replica in order, that its pool's DSN sets
+// multiStatements=true and interpolateParams=true, so that QueryContext can
+// send a wait and the read in one round trip. Open detects this from the
+// DSNs; New needs to be told.
+func WithOneRoundTrip(replicas ...bool) Option {
+	return func(o *options) error {
+		o.oneTrip = replicas
+		return nil
+	}
+}
+
 // Open opens a pool for the primary and one per replica with sql.Open and
 // returns a DB over them. Zero replicas is valid: every call then goes to the
 // primary. For the "mysql" driver each DSN is parsed, and the same server
@@ -116,6 +148,7 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 	}
 	names := make([]string, 0, len(replicaDSNs)+1)
 	keys := make(map[string]string, len(replicaDSNs)+1)
+	oneTrip := make([]bool, len(replicaDSNs))
 	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
 		name := "primary DSN"
 		if i > 0 {
@@ -132,6 +165,9 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 				return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, err)
 			}
 			key = cfg.Net + "(" + cfg.Addr + ")/" + cfg.DBName
+			if i > 0 {
+				oneTrip[i-1] = cfg.MultiStatements && cfg.InterpolateParams
+			}
 		}
 		if prev, dup := keys[key]; dup {
 			return nil, fmt.Errorf("rwsplit: Open: %s and %s name the same server (%s)", prev, name, redact(key))
@@ -152,7 +188,7 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		}
 		opened = append(opened, db)
 	}
-	db, err := New(opened[0], opened[1:], opts...)
+	db, err := New(opened[0], opened[1:], append([]Option{WithOneRoundTrip(oneTrip...)}, opts...)...)
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -196,6 +232,9 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 	if o.weights != nil && len(o.weights) != len(replicas) {
 		return nil, fmt.Errorf("rwsplit: WithWeights: %d weights for %d replicas", len(o.weights), len(replicas))
 	}
+	if o.oneTrip != nil && len(o.oneTrip) != len(replicas) {
+		return nil, fmt.Errorf("rwsplit: WithOneRoundTrip: %d values for %d replicas", len(o.oneTrip), len(replicas))
+	}
 	if o.balancer == nil {
 		o.balancer = RoundRobin()
 	}
@@ -205,11 +244,16 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		balancer:   o.balancer,
 		classifier: sqlclass.New(o.pure...),
 		mode:       o.mode,
+		last:       NewSession(Token{}),
 	}
+	db.tracking.Store(o.track || o.mode.waitsForToken())
 	for i, r := range replicas {
 		s := newServer(r, i)
 		if o.weights != nil {
 			s.weight = o.weights[i]
+		}
+		if o.oneTrip != nil {
+			s.oneTrip = o.oneTrip[i]
 		}
 		db.replicas = append(db.replicas, s)
 	}
@@ -233,11 +277,13 @@ func (db *DB) ReplicaServers() []*Server { return append([]*Server(nil), db.repl
 type route struct {
 	server *Server
 	class  sqlclass.Result
-	read   bool // a read (on a replica, or on the primary by rule or mode)
+	read   bool      // a read (on a replica, or on the primary by rule or mode)
+	wait   *waitSpec // a wait to send in the same round trip as the query
 }
 
-// routeQuery decides where a statement run through Query/QueryRow goes.
-func (db *DB) routeQuery(ctx context.Context, query string) (route, error) {
+// routeQuery decides where a statement run through Query/QueryRow goes;
+// with deferWait the returned route may carry a wait to send with the query.
+func (db *DB) routeQuery(ctx context.Context, query string, deferWait bool) (route, error) {
 	if db.closed.Load() {
 		return route{}, ErrClosed
 	}
@@ -245,31 +291,24 @@ func (db *DB) routeQuery(ctx context.Context, query string) (route, error) {
 	if !cls.Replica {
 		return route{server: db.primary, class: cls, read: !cls.Write}, nil
 	}
-	s, err := db.readServer(ctx)
-	return route{server: s, class: cls, read: true}, err
+	s, wait, err := db.planRead(ctx, deferWait)
+	return route{server: s, class: cls, read: true, wait: wait}, err
 }
 
 // Route returns the server a query would run on under the context's
-// consistency mode, as QueryContext decides it. It is for adapters (such as
-// package rwsplitx) that must run the query through another API on the same
-// pools; a Route for a read counts as a read in Stats.
+// consistency mode, as QueryRowContext decides it (running any wait the mode
+// asks for). It is for adapters, such as package rwsplitx, that run the query
+// through another API on the same pools; it counts in Stats as the call.
 func (db *DB) Route(ctx context.Context, query string) (*Server, error) {
-	r, err := db.routeQuery(ctx, query)
+	r, err := db.routeQuery(ctx, query, false)
 	if err != nil {
 		return nil, err
 	}
 	db.count(r)
-	return r.server, nil
-}
-
-// readServer picks the server for a replica-safe read under the context's
-// consistency mode.
-func (db *DB) readServer(ctx context.Context) (*Server, error) {
-	mode := db.consistency(ctx)
-	if mode.kind == kindPrimary || len(db.replicas) == 0 {
-		return db.primary, nil
+	if !r.read {
+		db.scope(ctx).markPending(time.Now())
 	}
-	return db.pick(db.replicas), nil
+	return r.server, nil
 }
 
 // pick asks the balancer for one of candidates, and keeps its answer honest.
@@ -289,7 +328,10 @@ func (db *DB) pick(candidates []*Server) *Server {
 	return candidates[0]
 }
 
-// ExecContext runs a statement that returns no rows on the primary.
+// ExecContext runs a statement that returns no rows on the primary. When the
+// context carries a Session or a waiting consistency mode (or write tracking
+// is on), it then captures the write's causality token on the same
+// connection: one more round trip.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
@@ -297,30 +339,101 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	s := db.primary
 	db.stats.writes.Add(1)
 	s.begin()
-	res, err := s.db.ExecContext(ctx, query, args...)
-	s.end(err)
+	defer func() { s.end(nil) }()
+	if !db.needsToken(ctx) {
+		res, err := s.db.ExecContext(ctx, query, args...)
+		if err == nil {
+			db.scope(ctx).touch(time.Now())
+		}
+		return res, err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	res, err := conn.ExecContext(ctx, query, args...)
+	if err == nil {
+		db.afterWrite(ctx, conn)
+	}
 	return res, err
 }
 
 // QueryContext runs a query on the server its statement and the context's
 // consistency mode call for: a replica for a provably read-only statement,
-// the primary for anything else (INSERT ... RETURNING included).
+// the primary for anything else (INSERT ... RETURNING included). A wait for
+// a replica to catch up rides in the same round trip as the query when the
+// replica's DSN allows it (multiStatements and interpolateParams).
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	r, err := db.routeQuery(ctx, query)
+	r, err := db.routeQuery(ctx, query, true)
 	if err != nil {
 		return nil, err
+	}
+	if r.wait != nil {
+		rows, err := db.queryWithWait(ctx, r, query, args)
+		if err == nil || !errors.Is(err, errNotCaughtUp) {
+			return rows, err
+		}
+		s, _, ferr := db.fallback(db.consistency(ctx), err)
+		if ferr != nil {
+			return nil, ferr
+		}
+		r = route{server: s, class: r.class, read: true}
 	}
 	db.count(r)
 	r.server.begin()
 	rows, err := r.server.db.QueryContext(ctx, query, args...)
 	r.server.end(err)
+	if err == nil && !r.read {
+		// A write through Query: its position is read before the
+		// scope's next waiting read (its rows are still open here).
+		db.scope(ctx).markPending(time.Now())
+	}
 	return rows, err
+}
+
+// errNotCaughtUp marks a one-round-trip wait that timed out.
+var errNotCaughtUp = errors.New("rwsplit: replica not caught up")
+
+// queryWithWait sends the wait and the query in one round trip:
+//
+//	SET @rwsplit_wait = (SELECT CASE WHEN <wait> THEN 1 ELSE (SELECT 1 UNION ALL SELECT 1) END); <query>
+//
+// A wait that times out makes the subquery return two rows, which fails the
+// whole statement with error 1242 before the query runs.
+func (db *DB) queryWithWait(ctx context.Context, r route, query string, args []any) (*sql.Rows, error) {
+	s := r.server
+	db.stats.waits.Add(1)
+	q := "SET @rwsplit_wait = (SELECT CASE WHEN " + r.wait.call +
+		" THEN 1 ELSE (SELECT 1 UNION ALL SELECT 1) END); " + query
+	all := append(append(make([]any, 0, len(r.wait.args)+len(args)), r.wait.args...), args...)
+	s.begin()
+	rows, err := s.db.QueryContext(ctx, q, all...)
+	s.end(err)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && me.Number == 1242 {
+		return nil, fmt.Errorf("%w: %s", errNotCaughtUp, s.name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !rows.NextResultSet() {
+		err := rows.Err()
+		_ = rows.Close()
+		if err == nil {
+			err = errors.New("rwsplit: one-round-trip read returned no result set")
+		}
+		return nil, err
+	}
+	s.learn(r.wait.tok)
+	db.count(r)
+	return rows, nil
 }
 
 // QueryRowContext is QueryContext for at most one row. Errors are deferred
 // to the Row's Scan, as with *sql.DB; a routing error is returned there too.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	r, err := db.routeQuery(ctx, query)
+	r, err := db.routeQuery(ctx, query, false)
 	if err != nil {
 		return errdb.Row(err)
 	}
@@ -328,6 +441,9 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	r.server.begin()
 	row := r.server.db.QueryRowContext(ctx, query, args...)
 	r.server.end(row.Err())
+	if row.Err() == nil && !r.read {
+		db.scope(ctx).markPending(time.Now())
+	}
 	return row
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rwsplit/rwsplit/internal/dialect"
+	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
 // Flavor is a server family, detected from VERSION().
@@ -41,6 +42,13 @@ type Server struct {
 
 	verMu sync.Mutex
 	ver   atomic.Pointer[dialect.Version]
+
+	// applied is what the replica is known to have applied (learnt from
+	// successful waits), so that a read whose token it covers needs no wait.
+	applied atomic.Pointer[gtid.Token]
+	// oneTrip: the pool's DSN has multiStatements and interpolateParams, so
+	// a wait and a read can share one round trip.
+	oneTrip bool
 }
 
 func newServer(db *sql.DB, index int) *Server {
@@ -110,4 +118,86 @@ func (s *Server) end(err error) {
 	if err != nil {
 		s.errors.Add(1)
 	}
+}
+
+// hasApplied reports whether the replica is known to have applied tok.
+func (s *Server) hasApplied(tok gtid.Token) bool {
+	a := s.applied.Load()
+	if a == nil {
+		return false
+	}
+	switch {
+	case !tok.MySQL.IsEmpty():
+		return a.Flavor == gtid.FlavorMySQL && a.MySQL.Contains(tok.MySQL)
+	case !tok.MariaDB.IsEmpty():
+		return a.Flavor == gtid.FlavorMariaDB && a.MariaDB.Contains(tok.MariaDB)
+	case !tok.Pos.IsZero():
+		c, ok := a.Pos.Compare(tok.Pos)
+		return ok && c >= 0
+	}
+	return true
+}
+
+// learn records that the replica has applied tok.
+func (s *Server) learn(tok gtid.Token) {
+	tok.Time = 0
+	for {
+		old := s.applied.Load()
+		next := tok
+		if old != nil {
+			m, err := gtid.Merge(*old, tok)
+			if err != nil {
+				// A token of another flavor: start again from this one.
+				m = tok
+			}
+			next = m
+		}
+		if s.applied.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// reportsCaughtUp asks the replica whether it has applied everything it has
+// received: MySQL by Retrieved_Gtid_Set ⊆ Executed_Gtid_Set (else by the
+// read and executed positions), MariaDB by the read and executed positions;
+// Seconds_Behind = 0 is the weakest signal, used when nothing else is known.
+func (s *Server) reportsCaughtUp(ctx context.Context) (bool, error) {
+	v, err := s.version(ctx)
+	if err != nil {
+		return false, err
+	}
+	st, err := showRow(ctx, s.db, v.ReplicaStatus())
+	if err != nil {
+		return false, fmt.Errorf("rwsplit: %s: %s: %w", s.name, v.ReplicaStatus(), err)
+	}
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := st[n]; ok {
+				return v
+			}
+		}
+		return ""
+	}
+	if len(st) == 0 {
+		return false, fmt.Errorf("rwsplit: %s is not a replica", s.name)
+	}
+	if get("Replica_SQL_Running", "Slave_SQL_Running") != "Yes" {
+		return false, nil
+	}
+	if retrieved, executed := get("Retrieved_Gtid_Set"), get("Executed_Gtid_Set"); retrieved != "" {
+		r, err1 := gtid.ParseMySQLSet(retrieved)
+		e, err2 := gtid.ParseMySQLSet(executed)
+		if err1 == nil && err2 == nil {
+			return e.Contains(r), nil
+		}
+	}
+	readFile := get("Source_Log_File", "Master_Log_File")
+	execFile := get("Relay_Source_Log_File", "Relay_Master_Log_File")
+	readPos := get("Read_Source_Log_Pos", "Read_Master_Log_Pos")
+	execPos := get("Exec_Source_Log_Pos", "Exec_Master_Log_Pos")
+	if readFile != "" && execFile != "" {
+		return readFile == execFile && readPos == execPos, nil
+	}
+	return get("Seconds_Behind_Source", "Seconds_Behind_Master") == "0", nil
 }

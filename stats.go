@@ -11,6 +11,9 @@ type counters struct {
 	primaryReads atomic.Uint64
 	replicaReads []atomic.Uint64
 	roTx, rwTx   atomic.Uint64
+
+	captures, waits, waitsSkipped, sleeps atomic.Uint64
+	fallbacks, notCaughtUp               atomic.Uint64
 }
 
 // Stats reports how a DB routed its calls, and the pools' own statistics.
@@ -27,6 +30,17 @@ type Stats struct {
 	// ReadOnlyTx and ReadWriteTx count transactions begun on a replica and
 	// on the primary.
 	ReadOnlyTx, ReadWriteTx uint64
+	// Captures counts writes whose causality token was read from the
+	// primary (one round trip each).
+	Captures uint64
+	// Waits counts replica waits run (WaitPosition, WaitGTID); WaitsSkipped
+	// counts reads that needed none because the replica was known to have
+	// applied the token; Sleeps counts reads that slept (Sleep).
+	Waits, WaitsSkipped, Sleeps uint64
+	// Fallbacks counts reads sent to the primary because no replica caught
+	// up in time; NotCaughtUp counts reads that failed with
+	// ErrReplicaNotCaughtUp instead (OrFail).
+	Fallbacks, NotCaughtUp uint64
 	// Primary and Replicas are the pools' database/sql statistics.
 	Primary  sql.DBStats
 	Replicas []sql.DBStats
@@ -39,6 +53,12 @@ func (db *DB) Stats() Stats {
 		PrimaryReads: db.stats.primaryReads.Load(),
 		ReadOnlyTx:   db.stats.roTx.Load(),
 		ReadWriteTx:  db.stats.rwTx.Load(),
+		Captures:     db.stats.captures.Load(),
+		Waits:        db.stats.waits.Load(),
+		WaitsSkipped: db.stats.waitsSkipped.Load(),
+		Sleeps:       db.stats.sleeps.Load(),
+		Fallbacks:    db.stats.fallbacks.Load(),
+		NotCaughtUp:  db.stats.notCaughtUp.Load(),
 		Primary:      db.primary.db.Stats(),
 	}
 	for i, r := range db.replicas {

@@ -69,7 +69,7 @@ func (st *Stmt) target(ctx context.Context) (route, error) {
 	if !st.class.Replica {
 		return route{server: st.db.primary, class: st.class, read: !st.class.Write}, nil
 	}
-	s, err := st.db.readServer(ctx)
+	s, _, err := st.db.planRead(ctx, false)
 	return route{server: s, class: st.class, read: true}, err
 }
 
@@ -87,6 +87,9 @@ func (st *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error
 	p.begin()
 	res, err := ps.ExecContext(ctx, args...)
 	p.end(err)
+	if err == nil {
+		st.db.afterWrite(ctx, nil)
+	}
 	return res, err
 }
 

@@ -12,6 +12,8 @@ type Tx struct {
 	tx     *sql.Tx
 	server *Server
 	db     *DB
+	ctx    context.Context // BeginTx's: its Session records the commit
+	write  bool            // a read-write transaction on the primary
 }
 
 // BeginTx starts a transaction. With opts.ReadOnly it runs on a replica
@@ -24,7 +26,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	s := db.primary
 	if opts != nil && opts.ReadOnly {
 		var err error
-		if s, err = db.readServer(ctx); err != nil {
+		if s, _, err = db.planRead(ctx, false); err != nil {
 			return nil, err
 		}
 	}
@@ -39,7 +41,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{tx: tx, server: s, db: db}, nil
+	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.index < 0 && (opts == nil || !opts.ReadOnly)}, nil
 }
 
 // Server is the server the transaction runs on.
@@ -78,8 +80,17 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 	return tx.tx.StmtContext(ctx, s), nil
 }
 
-// Commit commits the transaction.
-func (tx *Tx) Commit() error { return tx.tx.Commit() }
+// Commit commits the transaction. Committing a read-write transaction
+// advances the causality token of BeginTx's context, as a write does.
+func (tx *Tx) Commit() error {
+	if err := tx.tx.Commit(); err != nil {
+		return err
+	}
+	if tx.write {
+		tx.db.afterWrite(tx.ctx, nil)
+	}
+	return nil
+}
 
 // Rollback aborts the transaction.
 func (tx *Tx) Rollback() error { return tx.tx.Rollback() }

@@ -403,53 +403,47 @@ var sessionSysVars = []string{
 	"warning_count",
 }
 
-// wordEntry is one entry of the word table.
-type wordEntry struct {
-	key  uint64 // wordKey(name)
-	id   kwID
-	fl   wordFlags
-	name string // lower case
-}
-
 const (
 	wordTableBits = 11
 	wordTableSize = 1 << wordTableBits
 	wordTableMask = wordTableSize - 1
 	maxWordLen    = 40 // no entry is longer; longer words skip the lookup
-
 )
 
-// wordTable is an open-addressing hash table (linear probing) of indexes
-// into entries, plus one; 0 marks an empty slot. It is built once at
-// initialisation and only read afterwards.
+// wordTable is an open-addressing hash table (linear probing) of the words
+// above, laid out as parallel arrays so that a probe touches few cache
+// lines. A slot with len 0 is empty. It is built once at initialisation and
+// only read afterwards.
 type wordTable struct {
-	slots   [wordTableSize]uint16
-	entries []wordEntry
+	key  [wordTableSize]uint64 // wordKey(name): the first 8 bytes
+	len  [wordTableSize]uint8
+	id   [wordTableSize]kwID
+	fl   [wordTableSize]wordFlags
+	name [wordTableSize]string // lower case; compared beyond 8 bytes
 }
 
 var words = buildWordTable()
 
 func buildWordTable() *wordTable {
 	t := new(wordTable)
+	n := 0
 	add := func(name string, id kwID, fl wordFlags) {
-		if len(name) > maxWordLen {
-			panic("sqlclass: word too long for the table: " + name)
+		if name == "" || len(name) > maxWordLen {
+			panic("sqlclass: bad word for the table: " + name)
 		}
 		key := wordKey(name)
 		for i := wordSlot(key, len(name)); ; i = (i + 1) & wordTableMask {
-			if t.slots[i] == 0 {
-				if len(t.entries) >= wordTableSize/2 {
+			if t.len[i] == 0 {
+				if n++; n > wordTableSize/2 {
 					panic("sqlclass: word table too full")
 				}
-				t.entries = append(t.entries, wordEntry{key: key, name: name})
-				t.slots[i] = uint16(len(t.entries))
+				t.key[i], t.len[i], t.name[i] = key, uint8(len(name)), name
 			}
-			e := &t.entries[t.slots[i]-1]
-			if e.name == name {
+			if t.name[i] == name {
 				if id != kwNone {
-					e.id = id
+					t.id[i] = id
 				}
-				e.fl |= fl
+				t.fl[i] |= fl
 				return
 			}
 		}
@@ -509,24 +503,40 @@ func wordKey(w string) uint64 {
 	return k
 }
 
-// lookupAt is lookupWord(s[p:q]) for q > p. When s has 8 bytes from p it
-// builds the key with one 8-byte load and a branch-free ASCII lower-casing.
+// lookupAt returns the keyword id and flags of the word s[p:q] (q > p),
+// case-insensitively. When s has 8 bytes from p it builds the key with one
+// 8-byte load and a branch-free ASCII lower-casing.
 func lookupAt(s string, p, q int) (kwID, wordFlags) {
-	if p+8 > len(s) {
-		return lookupWord(s[p:q])
+	n := q - p
+	if n > maxWordLen {
+		return kwNone, 0
 	}
-	x := uint64(s[p]) | uint64(s[p+1])<<8 | uint64(s[p+2])<<16 | uint64(s[p+3])<<24 |
-		uint64(s[p+4])<<32 | uint64(s[p+5])<<40 | uint64(s[p+6])<<48 | uint64(s[p+7])<<56
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	low7 := x &^ highs
-	ge := low7 + ones*(0x80-'A')   // high bit set where the byte's low 7 bits >= 'A'
-	gt := low7 + ones*(0x80-'Z'-1) // high bit set where they are > 'Z'
-	upper := (ge &^ gt) &^ x & highs
-	x |= upper >> 2 // 0x80 >> 2 == 0x20, the case bit
-	if n := q - p; n < 8 {
-		x &= 1<<(8*uint(n)) - 1
+	var key uint64
+	if p+8 <= len(s) {
+		b := s[p : p+8] // one bounds check; the loads below combine into one
+		x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+		const ones, highs = 0x0101010101010101, 0x8080808080808080
+		low7 := x &^ highs
+		ge := low7 + ones*(0x80-'A')   // high bit set where the byte's low 7 bits >= 'A'
+		gt := low7 + ones*(0x80-'Z'-1) // high bit set where they are > 'Z'
+		upper := (ge &^ gt) &^ x & highs
+		key = x | upper>>2 // 0x80 >> 2 == 0x20, the case bit
+		if n < 8 {
+			key &= 1<<(8*uint(n)) - 1
+		}
+	} else {
+		key = wordKey(s[p:q])
 	}
-	return lookupKey(s[p:q], x)
+	t := words
+	for i := wordSlot(key, n); ; i = (i + 1) & wordTableMask {
+		if t.key[i] == key && int(t.len[i]) == n && (n <= 8 || foldEqual(s[p+8:q], t.name[i][8:])) {
+			return t.id[i], t.fl[i]
+		}
+		if t.len[i] == 0 {
+			return kwNone, 0
+		}
+	}
 }
 
 // wordSlot is the first slot to probe for a word with the given key and
@@ -538,22 +548,8 @@ func wordSlot(key uint64, n int) uint32 {
 
 // lookupWord returns the keyword id and flags of w, case-insensitively.
 func lookupWord(w string) (kwID, wordFlags) {
-	return lookupKey(w, wordKey(w))
-}
-
-// lookupKey is lookupWord for a word whose wordKey is already known.
-func lookupKey(w string, key uint64) (kwID, wordFlags) {
-	if len(w) == 0 || len(w) > maxWordLen {
+	if len(w) == 0 {
 		return kwNone, 0
 	}
-	for i := wordSlot(key, len(w)); ; i = (i + 1) & wordTableMask {
-		n := words.slots[i]
-		if n == 0 {
-			return kwNone, 0
-		}
-		e := &words.entries[n-1]
-		if e.key == key && len(e.name) == len(w) && (len(w) <= 8 || foldEqual(w[8:], e.name[8:])) {
-			return e.id, e.fl
-		}
-	}
+	return lookupAt(w, 0, len(w))
 }

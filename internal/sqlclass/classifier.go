@@ -319,11 +319,20 @@ func (st *state) run() {
 	}
 }
 
-// advance moves to the next token and works out what the lexer alone
-// cannot: whether the new current token is part of a qualified name.
+// advance moves to the next token. It is small enough to be inlined into
+// the scanning loops.
 func (st *state) advance() {
 	st.at++
-	st.lx.next(st.nx())
+	nx := st.nx()
+	st.lx.next(nx)
+	if nx.kind == tkDot || st.p1().kind == tkDot {
+		st.qualify()
+	}
+}
+
+// qualify works out what the lexer alone cannot: whether the current token
+// is part of a qualified name. It only matters next to a dot.
+func (st *state) qualify() {
 	t := st.cur()
 	switch t.kind {
 	case tkWord, tkQuoted, tkString:
@@ -348,15 +357,32 @@ func (st *state) statement() {
 	st.depth = 0
 	st.lvl[0] = 0
 	st.atStart = true
+	if st.lx.noLookup { // the previous statement was a write: look its successor up
+		st.lx.noLookup = false
+		st.lookup(st.cur())
+		st.lookup(st.nx())
+	}
 	k := st.header()
 	if st.stmts == 1 {
 		st.kind = k
 	}
 	if k == kindWrite {
+		// The statement goes to the primary as a write whatever follows;
+		// only hints, the end of the statement and lexer errors still
+		// matter, so skip the keyword lookups and the analysis.
 		st.write = true
+		st.lx.noLookup = true
+		for {
+			switch st.cur().kind {
+			case tkEOF, tkSemi, tkError:
+				return
+			}
+			st.advance()
+		}
 	}
 	for {
-		switch st.cur().kind {
+		t := st.cur()
+		switch t.kind {
 		case tkEOF, tkSemi:
 			if st.depth != 0 {
 				st.flags |= flUnbalanced
@@ -364,9 +390,25 @@ func (st *state) statement() {
 			return
 		case tkError:
 			return
+		case tkWord, tkComma, tkNumber, tkParam, tkOp, tkCmp, tkDot:
+			// Fast path for what most tokens are: plain identifiers and
+			// punctuation, with no WITH clause being read.
+			if (t.kind != tkWord || (t.id == kwNone && t.fl == 0 && st.nx().kind != tkLParen)) &&
+				st.lvl[st.level()]&cteMask == cteNone {
+				st.atStart = false
+				st.advance()
+				continue
+			}
 		}
 		st.process()
 		st.advance()
+	}
+}
+
+// lookup fills in the keyword id and flags of a word lexed without them.
+func (st *state) lookup(t *token) {
+	if t.kind == tkWord {
+		t.id, t.fl = lookupAt(st.lx.s, t.start, t.end)
 	}
 }
 

@@ -69,6 +69,9 @@ type lexer struct {
 	escQuote    bool
 	hintPrimary bool
 	hintReplica bool
+	// noLookup skips the keyword lookup of words, for the rest of a
+	// statement already known to go to the primary as a write.
+	noLookup bool
 }
 
 func (l *lexer) init(s string, nbe bool) {
@@ -112,56 +115,55 @@ func isIdent(b byte) bool { return byteClass[b]&cIdent != 0 }
 func isDigit(b byte) bool { return byteClass[b]&cDigit != 0 }
 
 // next lexes the next token into t. After an error it keeps producing
-// tkError; after the end of input it keeps producing tkEOF. Tokens are filled
-// in place rather than returned: copying a struct of small fields costs
-// store-forwarding stalls on the hot path.
+// tkError; after the end of input it keeps producing tkEOF.
+//
+// This is the hot path of Classify. Tokens are filled in place, field by
+// field (copying or building a struct of small fields costs store-forwarding
+// stalls), and words and one-byte tokens are lexed here without a call.
 func (l *lexer) next(t *token) {
 	s := l.s
 	p := l.pos
+	t.tail, t.identOnly, t.session, t.id, t.fl = false, false, false, kwNone, 0
 	if l.err != errNone {
-		*t = token{}
-		t.start, t.end, t.kind = p, p, tkError
+		t.start, t.end, t.kind, t.adj = p, p, tkError, false
 		return
 	}
 	before := p
 	if p < len(s) {
 		if s[p] == ' ' && l.vEnd < 0 && p+1 < len(s) && byteClass[s[p+1]]&cSkip == 0 {
-			p++ // fast path: a single space between tokens
+			p++ // a single space between tokens
 		} else if byteClass[s[p]]&cSkip != 0 || l.vEnd >= 0 {
 			l.skip()
 			p = l.pos
 			if l.err != errNone {
-				*t = token{}
-		t.start, t.end, t.kind = p, p, tkError
+				t.start, t.end, t.kind, t.adj = p, p, tkError, false
 				return
 			}
 		}
 	}
+	t.start, t.end, t.kind, t.adj = p, p, tkEOF, p == before
+	l.pos = p
 	if p >= len(s) {
-		*t = token{} // tkEOF
-		t.start, t.end = p, p
-		l.pos = p
 		if l.vEnd >= 0 { // cannot happen: skip stops at vEnd; kept for safety
 			l.fail(t, errComment)
 		}
 		return
 	}
-	if startClass[s[p]] == scWord {
-		// Fast path: words are most tokens.
+	switch c := s[p]; startClass[c] {
+	case scWord:
 		q := p + 1
 		for q < len(s) && byteClass[s[q]]&cIdent != 0 {
 			q++
 		}
-		id, fl := lookupAt(s, p, q)
-		// Field by field: a composite literal would be built on the stack
-		// and copied, and the copy stalls on store forwarding.
-		*t = token{}
-		t.start, t.end, t.kind, t.adj, t.id, t.fl = p, q, tkWord, p == before, id, fl
+		if !l.noLookup {
+			t.id, t.fl = lookupAt(s, p, q)
+		}
+		t.kind, t.end = tkWord, q
 		l.pos = q
-	} else {
-		*t = token{}
-		t.start, t.end, t.adj = p, p, p == before
-		l.pos = p
+	case scSingle:
+		t.kind, t.end = startKind[c], p+1
+		l.pos = p + 1
+	default:
 		l.lex(t)
 	}
 	if l.vEnd >= 0 && t.end > l.vEnd && t.kind != tkError {
@@ -460,7 +462,9 @@ func (l *lexer) lexWord(t *token) {
 	for q < len(s) && byteClass[s[q]]&cIdent != 0 {
 		q++
 	}
-	t.id, t.fl = lookupAt(s, l.pos, q)
+	if !l.noLookup {
+		t.id, t.fl = lookupAt(s, l.pos, q)
+	}
 	l.emit(t, tkWord, q)
 }
 
