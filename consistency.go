@@ -219,9 +219,20 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 		}
 	}
 	deadline := time.Now().Add(mode.d)
-	order := append(make([]*Server, 0, len(cands)), first)
+	// Replicas whose last wait succeeded go first (the balancer's pick
+	// leading), then those whose last wait failed: a replica that has
+	// stopped applying costs one timed-out wait, not one per read.
+	order := make([]*Server, 0, len(cands))
+	if !first.lastWaitFailed() {
+		order = append(order, first)
+	}
 	for _, s := range cands {
-		if s != first {
+		if s != first && !s.lastWaitFailed() {
+			order = append(order, s)
+		}
+	}
+	for _, s := range cands {
+		if s.lastWaitFailed() {
 			order = append(order, s)
 		}
 	}
@@ -232,10 +243,11 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 			lastErr = err
 			continue
 		}
-		if i == 0 && deferWait && s.oneTrip {
+		if i == 0 && s == first && deferWait && s.oneTrip {
 			return s, spec, nil
 		}
 		ok, timedOut, err := db.runWait(ctx, s, spec, time.Until(deadline))
+		s.waitDone(ok)
 		if ok {
 			s.learn(tok)
 			return s, nil, nil

@@ -400,7 +400,8 @@ var errNotCaughtUp = errors.New("rwsplit: replica not caught up")
 //	SET @rwsplit_wait = (SELECT CASE WHEN <wait> THEN 1 ELSE (SELECT 1 UNION ALL SELECT 1) END); <query>
 //
 // A wait that times out makes the subquery return two rows, which fails the
-// whole statement with error 1242 before the query runs.
+// whole statement with error 1242 before the query runs. go-sql-driver/mysql
+// skips the SET's empty result, so the rows returned are the query's.
 func (db *DB) queryWithWait(ctx context.Context, r route, query string, args []any) (*sql.Rows, error) {
 	s := r.server
 	db.stats.waits.Add(1)
@@ -412,19 +413,14 @@ func (db *DB) queryWithWait(ctx context.Context, r route, query string, args []a
 	s.end(err)
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == 1242 {
+		s.waitDone(false)
 		return nil, fmt.Errorf("%w: %s", errNotCaughtUp, s.name)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !rows.NextResultSet() {
-		err := rows.Err()
-		_ = rows.Close()
-		if err == nil {
-			err = errors.New("rwsplit: one-round-trip read returned no result set")
-		}
-		return nil, err
-	}
+	// The driver skips the SET's empty result: rows are the query's.
+	s.waitDone(true)
 	s.learn(r.wait.tok)
 	db.count(r)
 	return rows, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
@@ -49,6 +50,9 @@ type Server struct {
 	// oneTrip: the pool's DSN has multiStatements and interpolateParams, so
 	// a wait and a read can share one round trip.
 	oneTrip bool
+	// waitFailedAt is when the last wait on this replica timed out or
+	// failed (unix nanoseconds), 0 after a successful one.
+	waitFailedAt atomic.Int64
 }
 
 func newServer(db *sql.DB, index int) *Server {
@@ -200,4 +204,24 @@ func (s *Server) reportsCaughtUp(ctx context.Context) (bool, error) {
 		return readFile == execFile && readPos == execPos, nil
 	}
 	return get("Seconds_Behind_Source", "Seconds_Behind_Master") == "0", nil
+}
+
+// waitDone records the outcome of a wait on the replica.
+func (s *Server) waitDone(ok bool) {
+	switch {
+	case !ok:
+		s.waitFailedAt.Store(time.Now().UnixNano())
+	case s.waitFailedAt.Load() != 0:
+		s.waitFailedAt.Store(0)
+	}
+}
+
+// waitRetryAfter is how long a replica whose wait failed goes last in the
+// wait order before it is tried first again.
+const waitRetryAfter = time.Second
+
+// lastWaitFailed reports whether a wait on the replica failed recently.
+func (s *Server) lastWaitFailed() bool {
+	at := s.waitFailedAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < waitRetryAfter
 }

@@ -213,7 +213,18 @@ const (
 	fSeqWrite
 	// fSeqRead: LASTVAL/CURRVAL, session-bound sequence reads.
 	fSeqRead
+	// fReact: the scan must look at this word even when no "(" follows:
+	// a write or sequence word, or a keyword of reactiveKeywords. Derived
+	// when the table is built.
+	fReact
 )
+
+// reactiveKeywords are the keywords the generic scan reacts to wherever
+// they appear (see state.word).
+var reactiveKeywords = []kwID{
+	kwFOR, kwINTO, kwLOCK, kwLOCKED, kwNOWAIT, kwPROCEDURE, kwSHARE,
+	kwSQLCalcFoundRows, kwUPDATE, kwVALUES, kwWITH,
+}
 
 // syntaxWords: see fSyntax. Only words reserved in both flavours belong here;
 // anything else followed by "(" must be a known built-in or is treated as a
@@ -476,6 +487,16 @@ func buildWordTable() *wordTable {
 	}
 	for _, w := range sessionSysVars {
 		add(w, kwNone, fSessionVar)
+	}
+	for i := range t.fl {
+		if t.fl[i]&(fWrite|fSeqWrite|fSeqRead) != 0 {
+			t.fl[i] |= fReact
+		}
+		for _, id := range reactiveKeywords {
+			if t.id[i] == id {
+				t.fl[i] |= fReact
+			}
+		}
 	}
 	return t
 }

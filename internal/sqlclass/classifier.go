@@ -42,7 +42,9 @@ const (
 	reasonAmbiguous    = "comment boundaries depend on the server version"
 	reasonSyntax       = "invalid character"
 	reasonLiteral      = "invalid hex or bit literal"
-	reasonEscape       = "reading depends on NO_BACKSLASH_ESCAPES"
+	reasonEscape       = "reading depends on NO_BACKSLASH_ESCAPES or ANSI_QUOTES"
+	reasonVersion      = "reading depends on the server version or flavour"
+	reasonVersions     = "too many version-dependent comments"
 	reasonMulti        = "multiple statements"
 	reasonEmpty        = "empty statement"
 	reasonWrite        = "statement may write"
@@ -121,26 +123,73 @@ func normalizeFuncName(name string) (string, bool) {
 // Classify classifies one SQL string. It never allocates and never panics.
 func (c *Classifier) Classify(query string) Result {
 	var st state
-	st.init(c, query, false)
+	st.init(c, query, reading{})
 	st.run()
 	replica, write, reason := st.verdict(false)
 	r := Result{Replica: replica, Write: write, Reason: reason, Hint: st.hint()}
-	if replica && st.lx.escQuote {
-		// A backslash escaped a quote. Under NO_BACKSLASH_ESCAPES (or,
-		// for double quotes, ANSI_QUOTES) the server ends that string
-		// earlier and reads what follows as SQL. Classify that reading
-		// too; only a reading the server rejects outright (an
-		// unterminated string, a bad literal) may be ignored.
-		var alt state
-		alt.init(c, query, true)
-		alt.run()
-		if ok, w, _ := alt.verdict(true); !ok {
-			r.Replica = false
-			r.Write = w
-			r.Reason = reasonEscape
+	lx := &st.lx
+	if replica && (lx.escSingle || lx.escDouble || lx.sawCond) {
+		if ok, w, why := c.otherReadings(query, lx); !ok {
+			r.Replica, r.Write, r.Reason = false, w, why
 		}
 	}
 	return r
+}
+
+// otherReadings classifies query in every other way a server may read it,
+// as noted by the main reading's lexer: with backslash escapes off
+// (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) when a backslash escaped a quote, and,
+// when version-conditional comments appear, as a MySQL or MariaDB server of
+// every version that makes a difference. The query may go to a replica only
+// if every reading allows it or is one the server rejects outright (an
+// unterminated string, say). This runs only for queries with such escapes or
+// comments.
+func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, reason string) {
+	if main.manyVers {
+		return false, false, reasonVersions
+	}
+	escapes := [...]reading{{}, {noEscSingle: true, noEscDouble: true}, {noEscDouble: true}}
+	nEsc := 1
+	if main.escSingle || main.escDouble {
+		nEsc = 2
+	}
+	if main.escDouble {
+		nEsc = 3
+	}
+	flavours := []flavour{anyFlavour}
+	if main.sawCond {
+		flavours = []flavour{mysqlFlavour, mariadbFlavour}
+	}
+	for e := 0; e < nEsc; e++ {
+		for _, f := range flavours {
+			for v := -1; v < main.nVersions; v++ {
+				if f == anyFlavour && v >= 0 {
+					break // the main reading runs every comment
+				}
+				rd := escapes[e]
+				rd.flavour = f
+				if v >= 0 {
+					if main.versions[v] == 0 {
+						continue // no server is older than version 0
+					}
+					rd.below, rd.hasBelow = main.versions[v], true
+				}
+				if rd == (reading{}) {
+					continue // the main reading
+				}
+				var alt state
+				alt.init(c, query, rd)
+				alt.run()
+				if ok, w, _ := alt.verdict(true); !ok {
+					if e > 0 {
+						return false, w, reasonEscape
+					}
+					return false, w, reasonVersion
+				}
+			}
+		}
+	}
+	return true, false, ""
 }
 
 // stmtKind is what the first words of a statement make it.
@@ -212,9 +261,9 @@ type state struct {
 	flags   flagSet
 }
 
-func (st *state) init(c *Classifier, q string, nbe bool) {
+func (st *state) init(c *Classifier, q string, rd reading) {
 	st.c = c
-	st.lx.init(q, nbe)
+	st.lx.init(q, rd)
 }
 
 func (st *state) p2() *token  { return &st.ring[(st.at-2)&3] }
@@ -235,8 +284,8 @@ func (st *state) hint() Hint {
 // verdict turns the scan into a decision. With ignoreRejected, lexer
 // errors on which the server surely rejects the whole statement (an
 // unterminated string, a bad hex literal) count as harmless; it is used for
-// the NO_BACKSLASH_ESCAPES reading. Whatever the scan found before the error
-// still counts.
+// the alternative readings. Whatever the scan found before the error still
+// counts.
 func (st *state) verdict(ignoreRejected bool) (replica, write bool, reason string) {
 	f := st.flags
 	write = st.write || f&(flWrite|flSeqWrite|flUnknownFn) != 0
@@ -319,8 +368,8 @@ func (st *state) run() {
 	}
 }
 
-// advance moves to the next token. It is small enough to be inlined into
-// the scanning loops.
+// advance moves to the next token (statement inlines a copy of it in its
+// fast path).
 func (st *state) advance() {
 	st.at++
 	nx := st.nx()
@@ -391,12 +440,18 @@ func (st *state) statement() {
 		case tkError:
 			return
 		case tkWord, tkComma, tkNumber, tkParam, tkOp, tkCmp, tkDot:
-			// Fast path for what most tokens are: plain identifiers and
-			// punctuation, with no WITH clause being read.
-			if (t.kind != tkWord || (t.id == kwNone && t.fl == 0 && st.nx().kind != tkLParen)) &&
+			// Fast path for what most tokens are: identifiers, keywords
+			// that matter only in headers, and punctuation, with no WITH
+			// clause being read. advance is inlined by hand.
+			if (t.kind != tkWord || (t.fl&fReact == 0 && st.nx().kind != tkLParen)) &&
 				st.lvl[st.level()]&cteMask == cteNone {
 				st.atStart = false
-				st.advance()
+				st.at++
+				nx := st.nx()
+				st.lx.next(nx)
+				if nx.kind == tkDot || t.kind == tkDot {
+					st.qualify()
+				}
 				continue
 			}
 		}

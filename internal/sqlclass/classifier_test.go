@@ -138,6 +138,9 @@ var cases = []tcase{
 	{"SELECT * FROM seq_1_to_10", R, 0},
 	{"SELECT a FROM t WHERE b LIKE '%;%'", R, 0},
 	{"SELECT 'é', `ünïcode` FROM `täble`", R, 0},
+	{"SELECT 名字 FROM 用户表", R, 0},
+	{"SELECT 1 FROM t x\u00a0LOCK IN SHARE MODE", P, 0}, // latin1 reads 0xA0 as a space: a locking read
+	{"SELECT 1 --\u00a0x", P, 0},                        // a comment or not, depending on the character set
 
 	// comments
 	{"SELECT 1 -- FOR UPDATE", R, 0},
@@ -364,6 +367,26 @@ var cases = []tcase{
 	{"SELECT /*+ BKA(`a*/`) */ 1", P, 0},        // quotes inside an optimizer hint
 	{"SELECT '\\' FOR UPDATE -- '", P, 0},       // under NO_BACKSLASH_ESCAPES this locks
 	{"SELECT 1 FROM t WHERE a = \"\\\" FOR UPDATE -- \"", P, 0},
+	{"SELECT 'it\\'s', \"\\\" FOR UPDATE -- \"", P, 0}, // under ANSI_QUOTES (only) this locks
+
+	// readings that depend on the server version and flavour
+	{"SELECT 1 /*M!100100 , 2 */", R, 0},
+	{"SELECT 1 /*!50700 , 2 */ /*!80000 , 3 */ FROM t", R, 0},
+	{"SELECT x, /*!99999 (1) AS */ myfn(1)", W, 0},          // an older server calls myfn
+	{"SELECT myfn /*!50700 + */ (1)", W, 0},                 // a 5.6 server calls myfn
+	{"SELECT x /*M! + */ (1)", W, 0},                        // MySQL skips /*M!: x(1)
+	{"SELECT NEXT /*!99999 x */ VALUE FOR s", W, 0},         // NEXT VALUE FOR on older servers
+	{"SELECT 1 FROM t FOR /*!99999 x */ SHARE", P, 0},       // FOR SHARE on older servers
+	{"/*!99999 SELECT 1 */ SET GLOBAL read_only = 0", P, 0}, // SET on older servers
+	{"/*!99999 SELECT */ FLUSH LOGS", W, 0},
+	{"SELECT 1 /*!10000 , myfn */ /*!99999 + */ (1)", W, 0}, // myfn(1) between the two versions
+	{"SELECT 1 /*!99999 /* a */ */", P, 0},
+	{"SELECT 1 /*!1234 , 2 */", R, 0},      // fewer than 5 digits: not versioned, digits are SQL
+	{"SELECT /*!100100 1 */", R, 0},        // MySQL reads 10010 and then "0 1"
+	{"SELECT x /*!80000 + */ (1)", W, 0},   // MariaDB skips MySQL 5.7+ comments: x(1)
+	{"SELECT x /*M!100000 + */ (1)", W, 0}, // MySQL skips /*M!
+	{"SELECT 1 /*!00000 , 2 */", R, 0},     // runs everywhere
+	{"SELECT 1 /*!10001 */ /*!10002 */ /*!10003 */ /*!10004 */ /*!10005 */ /*!10006 */ /*!10007 */ /*!10008 */ /*!10009 */", P, 0},
 	{"UPDATE t SET a = 'x", W, 0},
 	{"\xff\xfe", W, 0},
 	{"'abc'", W, 0},
@@ -505,6 +528,8 @@ func TestReasons(t *testing.T) {
 		{"SELECT [", reasonSyntax},
 		{"SELECT x'0g'", reasonLiteral},
 		{"SELECT '\\' FOR UPDATE -- '", reasonEscape},
+		{"SELECT myfn /*!50700 + */ (1)", reasonVersion},
+		{"SELECT 1 /*!10001 */ /*!10002 */ /*!10003 */ /*!10004 */ /*!10005 */ /*!10006 */ /*!10007 */ /*!10008 */ /*!10009 */", reasonVersions},
 		{"SELECT SQL_CALC_FOUND_ROWS 1", reasonFoundRows},
 		{"SELECT NEXT VALUE FOR s", reasonSequence},
 		{"SELECT ((1)", reasonUnbalanced},

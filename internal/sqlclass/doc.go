@@ -19,16 +19,26 @@
 // regular expressions: strings, quoted identifiers and comments are skipped
 // exactly as the server skips them, the content of executable comments
 // (/*!50700 ... */, /*M!100100 ... */) is read as SQL, and words are
-// keywords only where the server treats them as keywords. A comment whose
-// text is exactly "rwsplit:primary" forces the primary; "rwsplit:replica"
-// lets a plain query whose only obstacle is unknown functions go to a
-// replica.
+// keywords only where the server treats them as keywords. Where servers may
+// read the same text differently, every reading is classified and all must
+// allow a replica: with and without NO_BACKSLASH_ESCAPES and ANSI_QUOTES
+// (when a backslash escapes a quote), and as MySQL and MariaDB servers of
+// each version a version-conditional comment names.
+//
+// A comment whose text is exactly "rwsplit:primary" forces the primary;
+// "rwsplit:replica" lets a plain query whose only obstacle is unknown
+// functions go to a replica.
 //
 // Limits that no classifier of the text can lift: a view or a trigger may
 // hide a stored function, and a temporary table exists only on the session
-// that created it. The connection character set is assumed to be
-// ASCII-compatible with no multi-byte character ending in a backslash or
-// quote byte (utf8mb4, latin1; not GBK, Big5, SJIS).
+// that created it. The connection character set must be utf8mb4, utf8mb3,
+// ascii or latin1: in GBK, Big5, SJIS, CP932 or GB18030 a multi-byte
+// character may end in a backslash or quote byte, and other single-byte sets
+// may read more non-ASCII bytes as spaces than latin1's 0xA0, which the
+// classifier refuses outside strings and comments,
+// and a stored function that shares its name with a built-in of the other
+// flavour (say, a MariaDB stored function named bin_to_uuid) is taken for
+// the built-in.
 //
 // Classify allocates nothing and is safe for concurrent use.
 package sqlclass

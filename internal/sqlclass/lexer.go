@@ -54,6 +54,32 @@ type token struct {
 	fl         wordFlags // tkWord: keyword/function flags
 }
 
+// reading selects one of the ways a server may read the query: the
+// SQL-mode-dependent string syntax, and the server flavour and version that
+// decide which version-conditional comments run. The zero value is the main
+// reading: backslash escapes on, every executable comment executed.
+type reading struct {
+	noEscSingle bool // no backslash escapes in '...' (NO_BACKSLASH_ESCAPES)
+	noEscDouble bool // none in "..." (NO_BACKSLASH_ESCAPES, or ANSI_QUOTES: an identifier)
+	flavour     flavour
+	// below, if hasBelow, is the version of a server just too old for
+	// comments of version below and above.
+	below    uint64
+	hasBelow bool
+}
+
+// flavour is the server flavour a reading assumes.
+type flavour uint8
+
+const (
+	anyFlavour flavour = iota // the main reading: every conditional comment runs
+	mysqlFlavour
+	mariadbFlavour
+)
+
+// maxVersions bounds the distinct comment versions one query may use.
+const maxVersions = 8
+
 // lexer splits a query into tokens. Its zero value is not ready: use init.
 type lexer struct {
 	s   string
@@ -61,24 +87,29 @@ type lexer struct {
 	// vEnd is the offset of the "*/" that closes the executable comment
 	// (/*! ... */ or /*M! ... */) being lexed, or -1 outside one.
 	vEnd int
-	// nbe lexes strings as the server does under NO_BACKSLASH_ESCAPES.
-	nbe bool
-	err lexErr
-	// escQuote is set when a backslash escaped the quote character of a
-	// string: only then can NO_BACKSLASH_ESCAPES split the text differently.
-	escQuote    bool
-	hintPrimary bool
-	hintReplica bool
+	rd   reading
+	err  lexErr
 	// noLookup skips the keyword lookup of words, for the rest of a
 	// statement already known to go to the primary as a write.
 	noLookup bool
+
+	hintPrimary bool
+	hintReplica bool
+
+	// What the other readings could change, noted in the main reading.
+	escSingle bool // a backslash escaped the quote of a '...' string
+	escDouble bool // ... of a "..." string
+	sawCond   bool // a comment that runs on some servers only
+	nVersions int  // distinct versions of such comments, in versions[:nVersions]
+	versions  [maxVersions]uint64
+	manyVers  bool // more than maxVersions distinct versions
 }
 
-func (l *lexer) init(s string, nbe bool) {
+func (l *lexer) init(s string, rd reading) {
 	l.s = s
 	l.pos = 0
 	l.vEnd = -1
-	l.nbe = nbe
+	l.rd = rd
 }
 
 // Byte classes.
@@ -94,6 +125,11 @@ var byteClass = func() (t [256]uint8) {
 	for b := 0; b < 256; b++ {
 		c := byte(b)
 		switch {
+		case c == 0xa0:
+			// Not an identifier byte: latin1 (and other single-byte
+			// character sets) read it as a space, utf8mb4 as part of an
+			// identifier. Outside strings and comments it makes the
+			// query unparsable (primary).
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == '$', c >= 0x80:
 			t[b] |= cIdent
 		case c >= '0' && c <= '9':
@@ -149,7 +185,12 @@ func (l *lexer) next(t *token) {
 		}
 		return
 	}
-	switch c := s[p]; startClass[c] {
+	c := s[p]
+	cls := startClass[c]
+	if cls == scHexBit && !(p+1 < len(s) && s[p+1] == '\'') {
+		cls = scWord // b, x: a word unless a quote follows
+	}
+	switch cls {
 	case scWord:
 		q := p + 1
 		for q < len(s) && byteClass[s[q]]&cIdent != 0 {
@@ -191,9 +232,15 @@ func (l *lexer) skip() {
 		case c == '#':
 			l.lineComment(l.pos + 1)
 		case c == '-' && l.pos+1 < len(s) && s[l.pos+1] == '-' &&
-			(l.pos+2 >= len(s) || s[l.pos+2] <= ' ' || s[l.pos+2] == 0x7f):
+			(l.pos+2 >= len(s) || s[l.pos+2] <= ' ' || s[l.pos+2] >= 0x7f):
 			// MySQL: "--" starts a comment only when followed by
 			// whitespace or a control character (or the end of input).
+			// Whether a non-ASCII byte is either depends on the
+			// character set: refuse to guess.
+			if l.pos+2 < len(s) && s[l.pos+2] >= 0x80 {
+				l.err = errAmbiguous
+				return
+			}
 			l.lineComment(l.pos + 2)
 		case c == '/' && l.pos+1 < len(s) && s[l.pos+1] == '*':
 			l.blockComment()
@@ -254,10 +301,10 @@ func (l *lexer) blockComment() {
 	text := s[body:end]
 	switch {
 	case len(text) > 0 && text[0] == '!':
-		l.enterExecutable(body+1, end)
+		l.conditional(body+1, end, false)
 		return
 	case len(text) > 1 && (text[0] == 'M' || text[0] == 'm') && text[1] == '!':
-		l.enterExecutable(body+2, end)
+		l.conditional(body+2, end, true)
 		return
 	case len(text) > 0 && text[0] == '+':
 		// Optimizer hint. The server's hint scanner understands quoted
@@ -278,16 +325,87 @@ func (l *lexer) blockComment() {
 	l.pos = end + 2
 }
 
-// enterExecutable starts lexing the content of /*!NNNNN ... */ (MySQL) or
-// /*M!NNNNNN ... */ (MariaDB) as SQL. The server version is unknown, so the
-// content is always treated as executed; next() rejects any token that would
-// make the two readings (executed or skipped) disagree on where it ends.
-func (l *lexer) enterExecutable(from, end int) {
-	for from < end && isDigit(l.s[from]) {
-		from++
+// conditional handles /*!NNNNN ... */ (MySQL and MariaDB) and /*M!NNNNNN
+// ... */ (MariaDB only), whose content from..end is SQL for a server that
+// runs it. Which servers do depends on flavour and version, so Classify
+// reads the query once per possibility (see reading); this lexes one of
+// them, following sql_lex.cc of each flavour:
+//
+//   - MySQL reads exactly 5 version digits and runs the comment if its
+//     version is not above the server's; /*M! is a plain comment to it.
+//   - MariaDB reads 5 or 6 digits, runs /*M! comments as MySQL runs /*!
+//     ones, but skips /*! comments of MySQL 5.7+ versions (50700-99999).
+//   - With fewer than 5 digits the comment is not versioned: every server
+//     runs it, digits included.
+//
+// A running comment's content is lexed as SQL; next() rejects any token
+// that runs over the comment's first "*/", where a server skipping the
+// comment ends it. A skipped comment must not contain "/*": the server
+// allows one nested comment there (consume_comment).
+func (l *lexer) conditional(from, end int, mariadb bool) {
+	s := l.s
+	if mariadb {
+		l.sawCond = true
+		if l.rd.flavour == mysqlFlavour {
+			l.pos = end + 2 // a plain comment
+			return
+		}
 	}
-	l.pos = from
-	l.vEnd = end
+	digits := 0
+	for from+digits < end && digits < 6 && isDigit(s[from+digits]) {
+		digits++
+	}
+	if digits < 5 { // not versioned: runs everywhere
+		l.pos = from
+		l.vEnd = end
+		return
+	}
+	if digits == 6 && l.rd.flavour == mysqlFlavour {
+		digits = 5 // the sixth digit is SQL to MySQL
+	}
+	var version uint64
+	for _, c := range []byte(s[from : from+digits]) {
+		version = version*10 + uint64(c-'0')
+	}
+	l.sawCond = true
+	l.noteVersion(version)
+	if digits == 6 {
+		l.noteVersion(version / 10) // MySQL's reading of the same digits
+	}
+	run := true
+	switch l.rd.flavour {
+	case mysqlFlavour:
+		run = !l.rd.hasBelow || version < l.rd.below
+	case mariadbFlavour:
+		run = (!l.rd.hasBelow || version < l.rd.below) && (mariadb || version < 50700 || version > 99999)
+	}
+	if run {
+		l.pos = from + digits
+		l.vEnd = end
+		return
+	}
+	for i := from; i+1 < end; i++ {
+		if s[i] == '/' && s[i+1] == '*' {
+			l.err = errAmbiguous
+			return
+		}
+	}
+	l.pos = end + 2
+}
+
+// noteVersion records a comment version for the alternative readings.
+func (l *lexer) noteVersion(v uint64) {
+	for _, w := range l.versions[:l.nVersions] {
+		if w == v {
+			return
+		}
+	}
+	if l.nVersions == maxVersions {
+		l.manyVers = true
+		return
+	}
+	l.versions[l.nVersions] = v
+	l.nVersions++
 }
 
 // checkHint records a rwsplit hint if the comment text is one.
@@ -545,18 +663,26 @@ func (l *lexer) lexHexBit(t *token, hex bool) {
 
 // scanString returns the end (exclusive) of the quoted string starting at p.
 // A doubled quote stands for itself; a backslash escapes the next byte
-// unless the lexer runs in NO_BACKSLASH_ESCAPES mode.
+// unless the reading turns escapes off for this quote.
 func (l *lexer) scanString(p int) (int, bool) {
 	s := l.s
 	quote := s[p]
+	noEsc := l.rd.noEscSingle
+	if quote == '"' {
+		noEsc = l.rd.noEscDouble
+	}
 	for q := p + 1; q < len(s); q++ {
 		switch s[q] {
 		case '\\':
-			if l.nbe {
+			if noEsc {
 				continue
 			}
 			if q+1 < len(s) && s[q+1] == quote {
-				l.escQuote = true
+				if quote == '"' {
+					l.escDouble = true
+				} else {
+					l.escSingle = true
+				}
 			}
 			q++
 		case quote:

@@ -1,0 +1,348 @@
+package rwsplit_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/rwsplittest"
+)
+
+func TestWithConsistencyLastWins(t *testing.T) {
+	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.Primary)
+	ctx = rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(time.Second))
+	c, ok := rwsplit.ConsistencyFrom(ctx)
+	require.True(t, ok)
+	assert.Equal(t, "WaitGTID(1s)", c.String())
+	_, ok = rwsplit.ConsistencyFrom(context.Background())
+	assert.False(t, ok)
+	assert.Equal(t, "Sleep(0s).OrFail()", rwsplit.Sleep(-time.Second).OrFail().String())
+}
+
+// pairResult is what runPairs saw.
+type pairResult struct {
+	stale, failed int
+	errs          []error
+	lat           []time.Duration // read latencies
+}
+
+func (r pairResult) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	l := append([]time.Duration(nil), r.lat...)
+	sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+	return l[min(len(l)-1, int(float64(len(l))*p))]
+}
+
+var pairSeq atomic.Int64
+
+// runPairs makes n write→read pairs over workers concurrent sessions: each
+// writes a new row through writer, then reads it back through reader under
+// mode, carrying the session's token across the two (as a string, so that
+// the reader may be another DB, as another process would be). A read that
+// does not find the row is stale. Reads use QueryContext when viaQuery.
+func runPairs(t *testing.T, writer, reader *rwsplit.DB, mode rwsplit.Consistency, n, workers int, viaQuery bool) pairResult {
+	t.Helper()
+	var mu sync.Mutex
+	var res pairResult
+	var wg sync.WaitGroup
+	per := n / workers
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wsess := rwsplit.NewSession(rwsplit.Token{})
+			wctx := rwsplit.WithSession(rwsplit.WithConsistency(context.Background(), mode), wsess)
+			for range per {
+				id := pairSeq.Add(1)
+				_, err := writer.ExecContext(wctx, "INSERT INTO rw (id, v) VALUES (?, ?)", id, id)
+				if err != nil {
+					mu.Lock()
+					res.errs = append(res.errs, err)
+					mu.Unlock()
+					continue
+				}
+				tok, err := rwsplit.ParseToken(wsess.Token().String())
+				if err != nil {
+					mu.Lock()
+					res.errs = append(res.errs, err)
+					mu.Unlock()
+					continue
+				}
+				rctx := rwsplit.WithSession(rwsplit.WithConsistency(context.Background(), mode), rwsplit.NewSession(tok))
+				start := time.Now()
+				var v int64
+				if viaQuery {
+					var rows *sql.Rows
+					rows, err = reader.QueryContext(rctx, "SELECT v FROM rw WHERE id = ?", id)
+					if err == nil {
+						if rows.Next() {
+							err = rows.Scan(&v)
+						} else if err = rows.Err(); err == nil {
+							err = sql.ErrNoRows
+						}
+						_ = rows.Close()
+					}
+				} else {
+					err = reader.QueryRowContext(rctx, "SELECT v FROM rw WHERE id = ?", id).Scan(&v)
+				}
+				lat := time.Since(start)
+				mu.Lock()
+				switch {
+				case errors.Is(err, sql.ErrNoRows):
+					res.stale++
+				case errors.Is(err, rwsplit.ErrReplicaNotCaughtUp):
+					res.failed++
+				case err != nil:
+					res.errs = append(res.errs, err)
+				}
+				res.lat = append(res.lat, lat)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// prepareRW (re)creates the rw table and waits until every replica has it.
+func prepareRW(t *testing.T, c *rwsplittest.Cluster, db *rwsplit.DB) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS rw")
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "CREATE TABLE rw (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+	require.NoError(t, err)
+	require.NoError(t, c.WaitCaughtUp(ctx))
+}
+
+// setDelay gives every replica a replication delay, and takes it away when
+// the test ends.
+func setDelay(t *testing.T, c *rwsplittest.Cluster, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	for _, r := range c.Replicas {
+		require.NoError(t, r.SetDelay(ctx, d))
+	}
+	t.Cleanup(func() {
+		for _, r := range c.Replicas {
+			assert.NoError(t, r.SetDelay(ctx, 0))
+		}
+		assert.NoError(t, c.WaitCaughtUp(ctx))
+	})
+}
+
+// stopAppliers stops every replica's applier, and restarts them when the
+// test ends.
+func stopAppliers(t *testing.T, c *rwsplittest.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	for _, r := range c.Replicas {
+		require.NoError(t, r.StopApplier(ctx))
+	}
+	t.Cleanup(func() {
+		for _, r := range c.Replicas {
+			assert.NoError(t, r.StartApplier(ctx))
+		}
+		assert.NoError(t, c.WaitCaughtUp(ctx))
+	})
+}
+
+const pairs = 1000
+
+// TestConsistencyUnderDelay injects a replication delay on every replica and
+// makes 1,000 write→read pairs per mode: Eventual must show stale reads (the
+// test can see them), the waiting modes and Primary none, Sleep none when it
+// sleeps past the delay and stale reads when it does not.
+func TestConsistencyUnderDelay(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		db := openRouter(t, c)
+		// A second DB, as a second process would have, whose replica DSNs
+		// let a wait ride with the read in one round trip.
+		other, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs("multiStatements=true", "interpolateParams=true"))
+		require.NoError(t, err)
+		defer other.Close()
+		prepareRW(t, c, db)
+
+		// Replication delay is set in whole seconds, and both servers
+		// round it: under this load a MySQL replica with a 1 s delay shows
+		// a write 1-2 s after its commit (2 s at the median), a MariaDB
+		// replica with a 2 s delay 1-2 s after. Sleep(3s) is past either.
+		delay := time.Second
+		if c.Flavor == rwsplittest.MariaDB {
+			delay = 2 * time.Second
+		}
+		setDelay(t, c, delay)
+
+		for _, tc := range []struct {
+			name      string
+			reader    *rwsplit.DB
+			mode      rwsplit.Consistency
+			viaQuery  bool
+			wantStale bool
+		}{
+			{"Eventual", db, rwsplit.Eventual, false, true},
+			{"Primary", db, rwsplit.Primary, false, false},
+			{"Sleep shorter than the delay", db, rwsplit.Sleep(delay / 5), false, true},
+			{"Sleep longer than the delay", db, rwsplit.Sleep(3 * time.Second), false, false},
+			{"WaitPosition", db, rwsplit.WaitPosition(10 * time.Second), false, false},
+			{"WaitGTID", db, rwsplit.WaitGTID(10 * time.Second), false, false},
+			{"WaitGTID, token to another DB, one round trip", other, rwsplit.WaitGTID(10 * time.Second), true, false},
+			{"WaitPosition, token to another DB, one round trip", other, rwsplit.WaitPosition(10 * time.Second), true, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := tc.reader.Stats()
+				r := runPairs(t, db, tc.reader, tc.mode, pairs, 100, tc.viaQuery)
+				after := tc.reader.Stats()
+				require.Empty(t, r.errs)
+				require.Len(t, r.lat, pairs)
+				t.Logf("%s: %d/%d stale, read p50 %v p99 %v; waits %d, skipped %d, fallbacks %d",
+					tc.mode, r.stale, pairs, r.pct(0.5), r.pct(0.99),
+					after.Waits-before.Waits, after.WaitsSkipped-before.WaitsSkipped, after.Fallbacks-before.Fallbacks)
+				if tc.wantStale {
+					assert.Greater(t, r.stale, pairs/2, "most reads must be stale under a %v delay", delay)
+				} else {
+					assert.Zero(t, r.stale, "stale reads")
+				}
+				assert.Zero(t, after.Fallbacks-before.Fallbacks, "replicas catch up within the timeout")
+			})
+		}
+	})
+}
+
+// TestConsistencyFallback stops every applier: waiting reads must fall back
+// to the primary (or fail under OrFail), exactly as often as they could not
+// catch up, and never read stale data.
+func TestConsistencyFallback(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		db := openRouter(t, c)
+		prepareRW(t, c, db)
+
+		t.Run("caught up: no fallback", func(t *testing.T) {
+			before := db.Stats()
+			r := runPairs(t, db, db, rwsplit.WaitGTID(5*time.Second), 200, 20, false)
+			require.Empty(t, r.errs)
+			assert.Zero(t, r.stale)
+			assert.Zero(t, db.Stats().Fallbacks-before.Fallbacks)
+		})
+
+		stopAppliers(t, c)
+		for _, mode := range []rwsplit.Consistency{
+			rwsplit.WaitGTID(50 * time.Millisecond),
+			rwsplit.WaitPosition(50 * time.Millisecond),
+		} {
+			t.Run(mode.String(), func(t *testing.T) {
+				before := db.Stats()
+				r := runPairs(t, db, db, mode, pairs, 100, false)
+				st := db.Stats()
+				require.Empty(t, r.errs)
+				assert.Zero(t, r.stale, "a fallback reads the primary")
+				assert.EqualValues(t, pairs, st.Fallbacks-before.Fallbacks, "every read fell back")
+				assert.Zero(t, r.failed)
+			})
+			t.Run(mode.OrFail().String(), func(t *testing.T) {
+				before := db.Stats()
+				r := runPairs(t, db, db, mode.OrFail(), 200, 20, false)
+				require.Empty(t, r.errs)
+				assert.Equal(t, 200, r.failed, "every read failed with ErrReplicaNotCaughtUp")
+				assert.Zero(t, r.stale)
+				assert.EqualValues(t, 200, db.Stats().NotCaughtUp-before.NotCaughtUp)
+				assert.Zero(t, db.Stats().Fallbacks-before.Fallbacks)
+			})
+		}
+		t.Run("CaughtUp never picks a replica that stopped applying", func(t *testing.T) {
+			before := db.Stats()
+			r := runPairs(t, db, db, rwsplit.CaughtUp(50*time.Millisecond), 100, 10, false)
+			require.Empty(t, r.errs)
+			assert.Zero(t, r.stale)
+			assert.EqualValues(t, 100, db.Stats().Fallbacks-before.Fallbacks)
+		})
+	})
+}
+
+// TestProcessScope: without a Session, waiting reads wait for the last write
+// made through the same DB.
+func TestProcessScope(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		db := openRouter(t, c, rwsplit.WithWriteTracking())
+		prepareRW(t, c, db)
+		require.NoError(t, c.Replicas[0].StopApplier(context.Background()))
+		require.NoError(t, c.Replicas[1].StopApplier(context.Background()))
+		defer func() {
+			// Starting a running applier is a no-op (a note, not an error).
+			for _, r := range c.Replicas {
+				assert.NoError(t, r.StartApplier(context.Background()))
+			}
+		}()
+		ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(2*time.Second))
+		var stale int
+		var wg sync.WaitGroup
+		for i := range 20 {
+			id := pairSeq.Add(1)
+			_, err := db.ExecContext(context.Background(), "INSERT INTO rw (id, v) VALUES (?, ?)", id, id)
+			require.NoError(t, err)
+			if i == 5 {
+				// Let the appliers go while reads wait.
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(200 * time.Millisecond)
+					for _, r := range c.Replicas {
+						assert.NoError(t, r.StartApplier(context.Background()))
+					}
+				}()
+			}
+			var v int64
+			if err := db.QueryRowContext(ctx, "SELECT v FROM rw WHERE id = ?", id).Scan(&v); errors.Is(err, sql.ErrNoRows) {
+				stale++
+			} else {
+				require.NoError(t, err)
+			}
+		}
+		wg.Wait()
+		assert.Zero(t, stale)
+		assert.Positive(t, db.Stats().Waits)
+	})
+}
+
+func ExampleWithConsistency() {
+	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
+		[]string{"app:secret@tcp(replica:3306)/app"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+
+	// Read your own write: wait up to 100 ms for a replica to apply the
+	// write's GTID, else read from the primary.
+	sess := rwsplit.NewSession(rwsplit.Token{})
+	ctx := rwsplit.WithSession(context.Background(), sess)
+	ctx = rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(100*time.Millisecond))
+	_, _ = db.ExecContext(ctx, "UPDATE users SET name = ? WHERE id = ?", "ada", 1)
+	var name string
+	_ = db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", 1).Scan(&name)
+
+	// Carry the token on (a cookie, a header, a queue message) ...
+	s := sess.Token().String()
+	// ... and resume it elsewhere.
+	tok, err := rwsplit.ParseToken(s)
+	if err != nil {
+		fmt.Println("bad token:", err)
+		return
+	}
+	ctx = rwsplit.WithSession(context.Background(), rwsplit.NewSession(tok))
+	_ = db.QueryRowContext(rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(100*time.Millisecond)),
+		"SELECT name FROM users WHERE id = ?", 1).Scan(&name)
+}
