@@ -13,7 +13,7 @@ type counters struct {
 	roTx, rwTx   atomic.Uint64
 
 	captures, waits, waitsSkipped, sleeps atomic.Uint64
-	fallbacks, notCaughtUp               atomic.Uint64
+	fallbacks, notCaughtUp                atomic.Uint64
 }
 
 // Stats reports how a DB routed its calls, and the pools' own statistics.

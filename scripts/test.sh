@@ -13,7 +13,9 @@ echo "== go vet ./..."
 $GO vet ./... || exit 1
 
 echo "== go test -race ./... (full log: -v, summary below)"
-$GO test -race -count=1 -timeout 40m -v ./... >"$log" 2>&1
+# -p 1: one test binary at a time, so that the packages' clusters do not
+# compete for the machine's cores (lag would then come from the load).
+$GO test -race -count=1 -p 1 -timeout 40m -v ./... >"$log" 2>&1
 rc=$?
 
 # Package results and every failure, with its output.

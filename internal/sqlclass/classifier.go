@@ -128,10 +128,13 @@ func (c *Classifier) Classify(query string) Result {
 	replica, write, reason := st.verdict(false)
 	r := Result{Replica: replica, Write: write, Reason: reason, Hint: st.hint()}
 	lx := &st.lx
-	if replica && (lx.escSingle || lx.escDouble || lx.sawCond) {
-		if ok, w, why := c.otherReadings(query, lx); !ok {
-			r.Replica, r.Write, r.Reason = false, w, why
+	if (replica || !write) && (lx.escSingle || lx.escDouble || lx.sawCond) {
+		// Another reading may forbid the replica, or write.
+		ok, w, why := c.otherReadings(query, lx)
+		if replica && !ok {
+			r.Replica, r.Reason = false, why
 		}
+		r.Write = r.Write || w
 	}
 	return r
 }
@@ -140,13 +143,13 @@ func (c *Classifier) Classify(query string) Result {
 // as noted by the main reading's lexer: with backslash escapes off
 // (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) when a backslash escaped a quote, and,
 // when version-conditional comments appear, as a MySQL or MariaDB server of
-// every version that makes a difference. The query may go to a replica only
-// if every reading allows it or is one the server rejects outright (an
-// unterminated string, say). This runs only for queries with such escapes or
-// comments.
+// every version that makes a difference. ok reports whether every reading
+// allows a replica or is one the server rejects outright (an unterminated
+// string, say); write whether some reading may write; reason why not ok.
+// This runs only for queries with such escapes or comments.
 func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, reason string) {
 	if main.manyVers {
-		return false, false, reasonVersions
+		return false, true, reasonVersions
 	}
 	escapes := [...]reading{{}, {noEscSingle: true, noEscDouble: true}, {noEscDouble: true}}
 	nEsc := 1
@@ -160,6 +163,7 @@ func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, r
 	if main.sawCond {
 		flavours = []flavour{mysqlFlavour, mariadbFlavour}
 	}
+	ok = true
 	for e := 0; e < nEsc; e++ {
 		for _, f := range flavours {
 			for v := -1; v < main.nVersions; v++ {
@@ -180,16 +184,18 @@ func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, r
 				var alt state
 				alt.init(c, query, rd)
 				alt.run()
-				if ok, w, _ := alt.verdict(true); !ok {
+				altOK, altWrite, _ := alt.verdict(true)
+				write = write || altWrite
+				if !altOK && ok {
+					ok, reason = false, reasonVersion
 					if e > 0 {
-						return false, w, reasonEscape
+						reason = reasonEscape
 					}
-					return false, w, reasonVersion
 				}
 			}
 		}
 	}
-	return true, false, ""
+	return ok, write, reason
 }
 
 // stmtKind is what the first words of a statement make it.

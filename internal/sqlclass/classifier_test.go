@@ -386,7 +386,7 @@ var cases = []tcase{
 	{"SELECT x /*!80000 + */ (1)", W, 0},   // MariaDB skips MySQL 5.7+ comments: x(1)
 	{"SELECT x /*M!100000 + */ (1)", W, 0}, // MySQL skips /*M!
 	{"SELECT 1 /*!00000 , 2 */", R, 0},     // runs everywhere
-	{"SELECT 1 /*!10001 */ /*!10002 */ /*!10003 */ /*!10004 */ /*!10005 */ /*!10006 */ /*!10007 */ /*!10008 */ /*!10009 */", P, 0},
+	{"SELECT 1 /*!10001 */ /*!10002 */ /*!10003 */ /*!10004 */ /*!10005 */ /*!10006 */ /*!10007 */ /*!10008 */ /*!10009 */", W, 0}, // too many readings: unknown
 	{"UPDATE t SET a = 'x", W, 0},
 	{"\xff\xfe", W, 0},
 	{"'abc'", W, 0},
@@ -436,7 +436,8 @@ var cases = []tcase{
 	{"ANALYZE TABLE t", W, 0},
 	{"ANALYZE NO_WRITE_TO_BINLOG TABLE t", W, 0},
 	{"SELECT 1 UNION UPDATE t SET a = 1", W, 0},
-	{"SELECT '\\'; DELETE FROM t; -- '", W, 0}, // NO_BACKSLASH_ESCAPES reads a DELETE
+	{"SELECT '\\'; DELETE FROM t; -- '", W, 0},            // NO_BACKSLASH_ESCAPES reads a DELETE
+	{"SELECT '\\'; DELETE FROM t; -- ' FOR UPDATE", W, 0}, // a locking read, or a DELETE
 
 	// unknown (possibly stored) functions
 	{"SELECT myfunc(1)", W, 0},

@@ -111,7 +111,7 @@ func (t otok) isWord() bool {
 	return c == '_' || c == '$' || c >= 0x80 || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
 
-func (t otok) isName() bool { return t.isWord() || t.s == "`" || t.s == "'" }
+func (t otok) isName() bool { return t.isWord() || t.s == "`" || t.s == "'" || t.s == "\"" }
 
 func oracleIdentByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
@@ -342,9 +342,20 @@ func oracleDanger(toks []otok) string {
 		danger = "EXPLAIN FOR CONNECTION"
 		return danger
 	}
+	sysVarName := func(i int) bool { // the name in @@name or @@scope.name
+		switch {
+		case i >= 2 && toks[i-1].s == "@" && toks[i-2].s == "@" && toks[i].adj && toks[i-1].adj:
+			return true
+		case i >= 4 && toks[i-1].s == "." && toks[i-3].s == "@" && toks[i-4].s == "@" &&
+			toks[i].adj && toks[i-1].adj && toks[i-2].adj && toks[i-3].adj:
+			return true
+		}
+		return false
+	}
 	for i, t := range toks {
 		next := word(i + 1)
 		switch {
+		case t.isWord() && sysVarName(i):
 		case t.s == ":=":
 			danger = "an assignment"
 		case t.s == "@":
