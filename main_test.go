@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 // cluster returns the shared cluster of flavor f, starting it if needed. It
 // skips the test in -short mode, and without Docker outside CI.
-func cluster(t *testing.T, f rwsplittest.Flavor) *rwsplittest.Cluster {
+func cluster(t testing.TB, f rwsplittest.Flavor) *rwsplittest.Cluster {
 	t.Helper()
 	if testing.Short() && !rwsplittest.InCI() {
 		t.Skip("integration test: skipped in -short mode")

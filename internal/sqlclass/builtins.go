@@ -344,7 +344,7 @@ var builtinFuncs = []string{
 	// miscellaneous
 	"bin_to_uuid", "default", "gtid_subset", "gtid_subtract", "inet6_aton",
 	"inet6_ntoa", "inet_aton", "inet_ntoa", "is_ipv4", "is_ipv4_compat",
-	"is_ipv4_mapped", "is_ipv6", "is_uuid", "name_const", "sleep",
+	"is_ipv4_mapped", "is_ipv6", "is_uuid", "name_const", "rownum", "sleep",
 	"sys_guid", "uuid", "uuid_short", "uuid_to_bin", "uuid_v4", "uuid_v7",
 	"values", "vec_distance", "vec_distance_cosine",
 	"vec_distance_euclidean", "vec_fromtext", "vec_totext",

@@ -39,7 +39,7 @@ const (
 	reasonHint         = "rwsplit:primary hint"
 	reasonUnterminated = "unterminated string or quoted identifier"
 	reasonComment      = "unterminated comment"
-	reasonAmbiguous    = "comment boundaries depend on the server version"
+	reasonAmbiguous    = "comment boundaries depend on the server"
 	reasonSyntax       = "invalid character"
 	reasonLiteral      = "invalid hex or bit literal"
 	reasonEscape       = "reading depends on NO_BACKSLASH_ESCAPES or ANSI_QUOTES"
@@ -392,8 +392,8 @@ func (st *state) qualify() {
 	switch t.kind {
 	case tkWord, tkQuoted, tkString:
 		p1, p2 := st.p1(), st.p2()
-		t.tail = t.adj && p1.kind == tkDot && p1.adj &&
-			(p2.kind == tkWord || p2.kind == tkQuoted || p2.kind == tkString)
+		t.qualified = p1.kind == tkDot && (p2.kind == tkWord || p2.kind == tkQuoted || p2.kind == tkString)
+		t.tail = t.qualified && t.adj && p1.adj
 		if t.kind == tkWord {
 			// Like the server's lexer: a word right after "name." or
 			// right before ".name" is an identifier, never a keyword
@@ -810,19 +810,18 @@ func (st *state) word(d int) {
 	if fl&fSeqRead != 0 {
 		st.flags |= flSeqRead
 	}
-	if t.identOnly {
-		if call { // db.fn(...): a stored function, whatever its name
-			st.unknownCall()
-		}
-		return
-	}
 	if call {
-		if fl&fSessionFn != 0 {
+		switch {
+		case t.qualified: // db.fn(...), db . fn (...): a stored function, whatever its name
+			st.unknownCall()
+		case fl&fSessionFn != 0:
 			st.flags |= flSessionFn
-		}
-		if !st.knownCall(d) {
+		case !st.knownCall(d):
 			st.unknownCall()
 		}
+	}
+	if t.identOnly {
+		return
 	}
 	switch t.id {
 	case kwUPDATE:
@@ -923,9 +922,9 @@ func (st *state) declaredPure() bool {
 	n := 0
 	ok := true
 	t := st.cur()
-	if t.tail {
+	if t.qualified {
 		q := st.p2()
-		if q.tail { // a.b.c(...)
+		if q.qualified { // a.b.c(...)
 			return false
 		}
 		if n, ok = appendName(buf[:], 0, st.lx.s, q); !ok || n >= len(buf) {

@@ -215,6 +215,7 @@ var cases = []tcase{
 	{"SELECT app.price_with_tax(p) FROM t", R, 0},
 	{"SELECT `app`.`price_with_tax`(p) FROM t", R, 0},
 	{"SELECT APP.Price_With_Tax(p) FROM t", R, 0},
+	{"SELECT app . price_with_tax (p) FROM t", R, 0},
 	{"SELECT reports.total(1)", R, 0},
 	{"SELECT price_with_tax(p) FROM t", W, 0}, // only app.price_with_tax is declared
 	{"SELECT other.is_vip(1)", W, 0},          // only the bare name is declared
@@ -447,6 +448,8 @@ var cases = []tcase{
 	{"SELECT `db`.`myfunc`(1)", W, 0},
 	{"SELECT \"myfunc\"(1)", W, 0}, // a call under ANSI_QUOTES
 	{"SELECT db.now()", W, 0},      // a qualified name is never a built-in
+	{"SELECT db . abs (1)", W, 0},
+	{"SELECT db.get_lock('a', 1)", W, 0},
 	{"SELECT COUNT (*) FROM t", W, 0},
 	{"SELECT sum (x) FROM t", W, 0},
 	{"SELECT count/**/(x) FROM t", W, 0},

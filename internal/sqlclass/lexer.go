@@ -47,7 +47,8 @@ type token struct {
 	start, end int
 	kind       tokKind
 	adj        bool      // nothing (no whitespace, no comment) separates it from the previous token
-	tail       bool      // it follows "ident." directly: the last part of a qualified name
+	qualified  bool      // it follows "name .": the last part of a qualified name
+	tail       bool      // qualified, with no space around the dot
 	identOnly  bool      // an unquoted word the server reads as an identifier, never as a keyword
 	session    bool      // tkSysVar: the variable is session-bound
 	id         kwID      // tkWord: keyword id, or kwNone
@@ -159,7 +160,7 @@ func isDigit(b byte) bool { return byteClass[b]&cDigit != 0 }
 func (l *lexer) next(t *token) {
 	s := l.s
 	p := l.pos
-	t.tail, t.identOnly, t.session, t.id, t.fl = false, false, false, kwNone, 0
+	t.qualified, t.tail, t.identOnly, t.session, t.id, t.fl = false, false, false, false, kwNone, 0
 	if l.err != errNone {
 		t.start, t.end, t.kind, t.adj = p, p, tkError, false
 		return

@@ -1,0 +1,119 @@
+package rwsplit_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/rwsplittest"
+)
+
+var hostileTokens = []string{
+	"'; DROP TABLE users; --",
+	"1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5'; DROP TABLE t; --~~",
+	"1~ma~0-1-1' OR '1'='1~~",
+	"1~my~~binlog.000001:4; SELECT SLEEP(10)~",
+	"1~my~~bin/*x*/log.000001:4~",
+	"1~ma~0-1-1~mysql-bin.000001:4~1700000000000 ",
+	"1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5\n~~",
+	"1~my~3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5~~", // not canonical
+	"2~my~~~1",
+	strings.Repeat("1", rwsplit.MaxTokenLen+1),
+	"1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:0-5~~",
+	"1~my~\x00~~",
+}
+
+func TestParseTokenRejectsHostileInput(t *testing.T) {
+	for _, s := range hostileTokens {
+		tok, err := rwsplit.ParseToken(s)
+		assert.ErrorIs(t, err, rwsplit.ErrBadToken, "%q", s)
+		assert.True(t, tok.IsZero())
+		assert.LessOrEqual(t, len(err.Error()), 200, "errors do not echo unbounded input")
+	}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	tok, err := rwsplit.ParseToken("")
+	require.NoError(t, err)
+	assert.True(t, tok.IsZero())
+	assert.Equal(t, "", tok.String())
+
+	const s = "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000"
+	tok, err = rwsplit.ParseToken(s)
+	require.NoError(t, err)
+	assert.Equal(t, s, tok.String())
+	assert.Equal(t, time.UnixMilli(1700000000000), tok.Time())
+
+	b, err := json.Marshal(struct{ T rwsplit.Token }{tok})
+	require.NoError(t, err)
+	var back struct{ T rwsplit.Token }
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, s, back.T.String())
+	assert.Error(t, json.Unmarshal([]byte(`{"T":"1~xx"}`), &back))
+
+	other, err := rwsplit.ParseToken("1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:6-9~binlog.000043:4~1700000000500")
+	require.NoError(t, err)
+	m, err := tok.Merge(other)
+	require.NoError(t, err)
+	assert.Equal(t, "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-9~binlog.000043:4~1700000000500", m.String())
+	ma, err := rwsplit.ParseToken("1~ma~0-1-100~~")
+	require.NoError(t, err)
+	_, err = tok.Merge(ma)
+	assert.Error(t, err, "tokens of different flavors do not merge")
+}
+
+func FuzzParseToken(f *testing.F) {
+	for _, s := range append(hostileTokens,
+		"", "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000",
+		"1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123", "1~~~~1") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := rwsplit.ParseToken(s)
+		if err != nil {
+			return
+		}
+		if got := tok.String(); got != s {
+			t.Fatalf("ParseToken(%q).String() = %q", s, got)
+		}
+		for _, c := range s {
+			if strings.ContainsRune("'\"\\;/* \t\n#`", c) {
+				t.Fatalf("accepted token %q holds %q", s, c)
+			}
+		}
+	})
+}
+
+// TestHostileTokenNeverReachesSQL: a session resumed from a parsed token waits
+// with the token as a query parameter; a token that does not parse never gets
+// that far. The table survives.
+func TestHostileTokenNeverReachesSQL(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		db := openRouter(t, c)
+		prepareRW(t, c, db)
+		for _, s := range hostileTokens {
+			_, err := rwsplit.ParseToken(s)
+			require.Error(t, err)
+		}
+		// A well-formed token for a GTID no server has: the wait times
+		// out (it is a parameter, not SQL) and the read goes to the primary.
+		s := "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~~"
+		if c.Flavor == rwsplittest.MariaDB {
+			s = "1~ma~0-99-1000000~~"
+		}
+		tok, err := rwsplit.ParseToken(s)
+		require.NoError(t, err)
+		ctx := rwsplit.WithSession(context.Background(), rwsplit.NewSession(tok))
+		ctx = rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(50*time.Millisecond))
+		before := db.Stats()
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+rwsplittest.PairsTable).Scan(&n))
+		assert.EqualValues(t, 1, db.Stats().Fallbacks-before.Fallbacks)
+	})
+}
