@@ -25,7 +25,7 @@ func benchDB(b *testing.B, f rwsplittest.Flavor, opts ...rwsplit.Option) (*rwspl
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = db.Close() })
 	require.NoError(b, rwsplittest.CreatePairsTable(context.Background(), c, db))
-	_, err = db.Exec("INSERT INTO "+rwsplittest.PairsTable+" (id, v) VALUES (1, 1)")
+	_, err = db.Exec("INSERT INTO " + rwsplittest.PairsTable + " (id, v) VALUES (1, 1)")
 	require.NoError(b, err)
 	require.NoError(b, c.WaitCaughtUp(context.Background()))
 	return c, db
