@@ -297,9 +297,9 @@ func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.
 	wctx, cancel := context.WithTimeout(ctx, left+time.Second)
 	defer cancel()
 	var res sql.NullInt64
-	s.begin()
+	t0 := s.begin()
 	err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, spec.args...).Scan(&res)
-	s.end(err)
+	s.end(t0, err)
 	switch {
 	case err != nil:
 		return false, false, fmt.Errorf("rwsplit: wait on %s: %w", s.name, err)

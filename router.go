@@ -338,8 +338,8 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	}
 	s := db.primary
 	db.stats.writes.Add(1)
-	s.begin()
-	defer func() { s.end(nil) }()
+	t0 := s.begin()
+	defer func() { s.end(t0, nil) }()
 	if !db.needsToken(ctx) {
 		res, err := s.db.ExecContext(ctx, query, args...)
 		if err == nil {
@@ -381,9 +381,9 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 		r = route{server: s, class: r.class, read: true}
 	}
 	db.count(r)
-	r.server.begin()
+	t0 := r.server.begin()
 	rows, err := r.server.db.QueryContext(ctx, query, args...)
-	r.server.end(err)
+	r.server.end(t0, err)
 	if err == nil && !r.read {
 		// A write through Query: its position is read before the
 		// scope's next waiting read (its rows are still open here).
@@ -408,9 +408,9 @@ func (db *DB) queryWithWait(ctx context.Context, r route, query string, args []a
 	q := "SET @rwsplit_wait = (SELECT CASE WHEN " + r.wait.call +
 		" THEN 1 ELSE (SELECT 1 UNION ALL SELECT 1) END); " + query
 	all := append(append(make([]any, 0, len(r.wait.args)+len(args)), r.wait.args...), args...)
-	s.begin()
+	t0 := s.begin()
 	rows, err := s.db.QueryContext(ctx, q, all...)
-	s.end(err)
+	s.end(t0, err)
 	var me *mysql.MySQLError
 	if errors.As(err, &me) && me.Number == 1242 {
 		s.waitDone(false)
@@ -434,9 +434,9 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 		return errdb.Row(err)
 	}
 	db.count(r)
-	r.server.begin()
+	t0 := r.server.begin()
 	row := r.server.db.QueryRowContext(ctx, query, args...)
-	r.server.end(row.Err())
+	r.server.end(t0, row.Err())
 	if row.Err() == nil && !r.read {
 		db.scope(ctx).markPending(time.Now())
 	}

@@ -40,6 +40,7 @@ type Server struct {
 	inFlight atomic.Int64
 	calls    atomic.Uint64
 	errors   atomic.Uint64
+	latency  atomic.Int64 // EWMA of call latency, nanoseconds
 
 	verMu sync.Mutex
 	ver   atomic.Pointer[dialect.Version]
@@ -111,18 +112,47 @@ func (s *Server) version(ctx context.Context) (*dialect.Version, error) {
 	return &v, nil
 }
 
-// begin marks a call as started on s; the returned func marks it done.
-func (s *Server) begin() {
+// begin marks a call as started on s and returns its start time.
+func (s *Server) begin() time.Time {
 	s.inFlight.Add(1)
 	s.calls.Add(1)
+	return time.Now()
 }
 
-func (s *Server) end(err error) {
+// end marks a call begun at start as done, and folds its latency into the
+// server's moving average.
+func (s *Server) end(start time.Time, err error) {
 	s.inFlight.Add(-1)
 	if err != nil {
 		s.errors.Add(1)
 	}
+	s.observe(time.Since(start))
 }
+
+// ewmaShift sets the weight of a new sample in the latency average: 1/8.
+const ewmaShift = 3
+
+// observe folds one latency sample into the moving average.
+func (s *Server) observe(d time.Duration) {
+	sample := max(int64(d), 1)
+	for {
+		old := s.latency.Load()
+		next := sample
+		if old != 0 {
+			next = old + (sample-old)>>ewmaShift
+		}
+		if s.latency.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// Latency is the moving average (EWMA) of the latency of calls on the
+// server, until each returned; 0 before the first call.
+func (s *Server) Latency() time.Duration { return time.Duration(s.latency.Load()) }
+
+// Errors is the number of calls on the server that returned an error.
+func (s *Server) Errors() uint64 { return s.errors.Load() }
 
 // hasApplied reports whether the replica is known to have applied tok.
 func (s *Server) hasApplied(tok gtid.Token) bool {

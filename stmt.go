@@ -84,9 +84,9 @@ func (st *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error
 		return nil, err
 	}
 	st.db.stats.writes.Add(1)
-	p.begin()
+	t0 := p.begin()
 	res, err := ps.ExecContext(ctx, args...)
-	p.end(err)
+	p.end(t0, err)
 	if err == nil {
 		st.db.afterWrite(ctx, nil)
 	}
@@ -105,9 +105,9 @@ func (st *Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error
 		return nil, err
 	}
 	st.db.count(r)
-	r.server.begin()
+	t0 := r.server.begin()
 	rows, err := ps.QueryContext(ctx, args...)
-	r.server.end(err)
+	r.server.end(t0, err)
 	return rows, err
 }
 
@@ -123,9 +123,9 @@ func (st *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 		return errdb.Row(err)
 	}
 	st.db.count(r)
-	r.server.begin()
+	t0 := r.server.begin()
 	row := ps.QueryRowContext(ctx, args...)
-	r.server.end(row.Err())
+	r.server.end(t0, row.Err())
 	return row
 }
 

@@ -35,9 +35,9 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	} else {
 		db.stats.rwTx.Add(1)
 	}
-	s.begin()
+	t0 := s.begin()
 	tx, err := s.db.BeginTx(ctx, opts)
-	s.end(err)
+	s.end(t0, err)
 	if err != nil {
 		return nil, err
 	}
