@@ -48,7 +48,7 @@ func (db *DB) afterWrite(ctx context.Context, q querier) {
 	}
 	exact := q != nil
 	if q == nil {
-		q = db.primary.db
+		q = db.primaryServer().db
 	}
 	tok, err := db.capture(ctx, q, exact, db.consistency(ctx).kind == kindWaitPosition)
 	if err == nil {
@@ -70,7 +70,7 @@ func (db *DB) afterWrite(ctx context.Context, q querier) {
 // which contain the write. With wantPos it reads the binlog file:position
 // too (on MySQL the same statement gives both).
 func (db *DB) capture(ctx context.Context, q querier, exact, wantPos bool) (gtid.Token, error) {
-	v, err := db.primary.version(ctx)
+	v, err := db.primaryServer().version(ctx)
 	if err != nil {
 		return gtid.Token{}, err
 	}

@@ -18,7 +18,7 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	c, err := db.primary.db.Conn(ctx)
+	c, err := db.primaryServer().db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (c *Conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 		return nil, err
 	}
 	c.db.stats.rwTx.Add(1)
-	return &Tx{tx: tx, server: c.db.primary, db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly}, nil
+	return &Tx{tx: tx, server: c.db.primaryServer(), db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly}, nil
 }
 
 // PingContext checks the connection.

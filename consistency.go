@@ -150,10 +150,21 @@ type waitSpec struct {
 // QueryContext); otherwise every wait has been run when it returns.
 func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec, error) {
 	mode := db.consistency(ctx)
-	if mode.kind == kindPrimary || len(db.replicas) == 0 {
-		return db.primary, nil, nil
+	top := db.topology()
+	cands := top.usable
+	if mode.kind == kindPrimary || len(top.replicas) == 0 {
+		return top.primary, nil, nil
 	}
-	cands := db.replicas
+	if failed, ok := ctx.Value(excludeKey{}).(*Server); ok {
+		cands = without(cands, failed)
+	}
+	if len(cands) == 0 {
+		if !db.primaryFallback {
+			return nil, nil, ErrNoReplica
+		}
+		db.stats.noReplica.Add(1)
+		return top.primary, nil, nil
+	}
 	switch mode.kind {
 	case kindSleep:
 		tok, _, _ := db.scope(ctx).state()
@@ -190,7 +201,7 @@ func (db *DB) token(ctx context.Context, mode Consistency) (gtid.Token, error) {
 	if !pending {
 		return tok, nil
 	}
-	cap, err := db.capture(ctx, db.primary.db, false, mode.kind == kindWaitPosition)
+	cap, err := db.capture(ctx, db.primaryServer().db, false, mode.kind == kindWaitPosition)
 	if err != nil {
 		return tok, err
 	}
@@ -210,7 +221,7 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 	first := db.pick(cands)
 	// Zero round trips when a replica is known to have applied the token;
 	// start at the balancer's pick so the known replicas share the load.
-	start := first.index
+	start := position(cands, first)
 	for i := range cands {
 		s := cands[(start+i)%len(cands)]
 		if s.hasApplied(tok) {
@@ -322,7 +333,7 @@ func (db *DB) fallback(mode Consistency, cause error) (*Server, *waitSpec, error
 		return nil, nil, ErrReplicaNotCaughtUp
 	}
 	db.stats.fallbacks.Add(1)
-	return db.primary, nil, nil
+	return db.primaryServer(), nil, nil
 }
 
 // caughtUp serves CaughtUp: a replica that reports it has applied all it
@@ -331,9 +342,9 @@ func (db *DB) caughtUp(ctx context.Context, cands []*Server, mode Consistency) (
 	deadline := time.Now().Add(mode.d)
 	var lastErr error
 	for {
-		first := db.pick(cands)
+		start := position(cands, db.pick(cands))
 		for i := range cands {
-			s := cands[(first.index+i)%len(cands)]
+			s := cands[(start+i)%len(cands)]
 			ok, err := s.reportsCaughtUp(ctx)
 			if ok {
 				return s, nil, nil
@@ -353,4 +364,24 @@ func (db *DB) caughtUp(ctx context.Context, cands []*Server, mode Consistency) (
 		case <-t.C:
 		}
 	}
+}
+
+// position is the index of s in cands (0 when absent).
+func position(cands []*Server, s *Server) int {
+	for i, c := range cands {
+		if c == s {
+			return i
+		}
+	}
+	return 0
+}
+
+// without returns cands less s (a copy, only when s is among them).
+func without(cands []*Server, s *Server) []*Server {
+	for i, c := range cands {
+		if c == s {
+			return append(append([]*Server(nil), cands[:i]...), cands[i+1:]...)
+		}
+	}
+	return cands
 }

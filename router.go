@@ -14,6 +14,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,9 +36,14 @@ var (
 // DB routes calls between a primary and its replicas. It is safe for
 // concurrent use; create it with Open or New and close it with Close.
 type DB struct {
-	primary  *Server
-	replicas []*Server
-	rawReps  []*sql.DB
+	topo   atomic.Pointer[topology]
+	topoMu sync.Mutex // serialises publishers of topo
+
+	interval        time.Duration
+	maxLag          time.Duration
+	primaryFallback bool
+	stopMonitor     context.CancelFunc
+	monitorWG       sync.WaitGroup
 
 	balancer   Balancer
 	classifier *sqlclass.Classifier
@@ -60,6 +66,9 @@ type options struct {
 	mode     Consistency
 	track    bool
 	oneTrip  []bool
+	interval time.Duration
+	maxLag   time.Duration
+	noFall   bool
 }
 
 // Option configures a DB.
@@ -110,6 +119,43 @@ func WithDefaultConsistency(c Consistency) Option {
 			return errors.New("rwsplit: WithDefaultConsistency: the zero Consistency is not a mode")
 		}
 		o.mode = c
+		return nil
+	}
+}
+
+// WithMonitorInterval sets how often the monitor checks every replica
+// (default 1 s; at least 10 ms). The monitor is one goroutine per DB, stopped
+// by Close.
+func WithMonitorInterval(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 10*time.Millisecond {
+			return fmt.Errorf("rwsplit: WithMonitorInterval(%v): want at least 10ms", d)
+		}
+		o.interval = d
+		return nil
+	}
+}
+
+// WithMaxReplicationLag takes a replica out of rotation while it is more than
+// d behind the primary (as the monitor measures it: the age of the oldest
+// primary GTID snapshot it has not applied, or Seconds_Behind when larger),
+// and brings it back when it catches up. 0 (the default) sets no limit.
+func WithMaxReplicationLag(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("rwsplit: WithMaxReplicationLag(%v): negative", d)
+		}
+		o.maxLag = d
+		return nil
+	}
+}
+
+// WithPrimaryFallback says where reads go when no replica is usable (all
+// down, broken or lagging): to the primary (true, the default), or nowhere:
+// they fail with ErrNoReplica (false), protecting the primary.
+func WithPrimaryFallback(fallback bool) Option {
+	return func(o *options) error {
+		o.noFall = !fallback
 		return nil
 	}
 }
@@ -220,7 +266,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		}
 		seen[r] = fmt.Sprintf("replica %d", i)
 	}
-	o := options{mode: Eventual}
+	o := options{mode: Eventual, interval: time.Second}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -239,14 +285,16 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		o.balancer = RoundRobin()
 	}
 	db := &DB{
-		primary:    newServer(primary, -1),
-		rawReps:    append([]*sql.DB(nil), replicas...),
-		balancer:   o.balancer,
-		classifier: sqlclass.New(o.pure...),
-		mode:       o.mode,
-		last:       NewSession(Token{}),
+		balancer:        o.balancer,
+		classifier:      sqlclass.New(o.pure...),
+		mode:            o.mode,
+		last:            NewSession(Token{}),
+		interval:        o.interval,
+		maxLag:          o.maxLag,
+		primaryFallback: !o.noFall,
 	}
 	db.tracking.Store(o.track || o.mode.waitsForToken())
+	servers := make([]*Server, len(replicas))
 	for i, r := range replicas {
 		s := newServer(r, i)
 		if o.weights != nil {
@@ -255,23 +303,34 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		if o.oneTrip != nil {
 			s.oneTrip = o.oneTrip[i]
 		}
-		db.replicas = append(db.replicas, s)
+		servers[i] = s
 	}
-	db.stats.replicaReads = make([]atomic.Uint64, len(replicas))
+	db.publish(newServer(primary, -1), servers)
+	ctx, cancel := context.WithCancel(context.Background())
+	db.stopMonitor = cancel
+	db.monitorWG.Add(1)
+	go db.monitor(ctx)
 	return db, nil
 }
 
 // Primary returns the primary's pool.
-func (db *DB) Primary() *sql.DB { return db.primary.db }
+func (db *DB) Primary() *sql.DB { return db.primaryServer().db }
 
-// Replicas returns the replicas' pools, in the order given.
-func (db *DB) Replicas() []*sql.DB { return append([]*sql.DB(nil), db.rawReps...) }
+// Replicas returns the replicas' pools, in order.
+func (db *DB) Replicas() []*sql.DB {
+	rs := db.topology().replicas
+	pools := make([]*sql.DB, len(rs))
+	for i, r := range rs {
+		pools[i] = r.db
+	}
+	return pools
+}
 
 // PrimaryServer returns the primary as a Server (its detected version, load).
-func (db *DB) PrimaryServer() *Server { return db.primary }
+func (db *DB) PrimaryServer() *Server { return db.primaryServer() }
 
-// ReplicaServers returns the replicas as Servers, in the order given.
-func (db *DB) ReplicaServers() []*Server { return append([]*Server(nil), db.replicas...) }
+// ReplicaServers returns the replicas as Servers, in order.
+func (db *DB) ReplicaServers() []*Server { return append([]*Server(nil), db.topology().replicas...) }
 
 // route is where one call goes.
 type route struct {
@@ -289,7 +348,7 @@ func (db *DB) routeQuery(ctx context.Context, query string, deferWait bool) (rou
 	}
 	cls := db.classifier.Classify(query)
 	if !cls.Replica {
-		return route{server: db.primary, class: cls, read: !cls.Write}, nil
+		return route{server: db.primaryServer(), class: cls, read: !cls.Write}, nil
 	}
 	s, wait, err := db.planRead(ctx, deferWait)
 	return route{server: s, class: cls, read: true, wait: wait}, err
@@ -336,7 +395,7 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	s := db.primary
+	s := db.primaryServer()
 	db.stats.writes.Add(1)
 	t0 := s.begin()
 	defer func() { s.end(t0, nil) }()
@@ -365,18 +424,47 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // a replica to catch up rides in the same round trip as the query when the
 // replica's DSN allows it (multiStatements and interpolateParams).
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	r, err := db.routeQuery(ctx, query, true)
+	rows, r, err := db.query(ctx, query, args, true)
+	if err != nil && db.retry(ctx, r, err) {
+		rows, _, err = db.query(withoutServer(ctx, r.server), query, args, false)
+	}
+	return rows, err
+}
+
+type excludeKey struct{}
+
+// withoutServer marks a retry: the server that failed is not a candidate.
+func withoutServer(ctx context.Context, s *Server) context.Context {
+	return context.WithValue(ctx, excludeKey{}, s)
+}
+
+// retry reports whether a read that failed with err on r's server should be
+// tried once more elsewhere: a read outside a transaction, on a replica,
+// that failed for want of a connection (so it did not run, and returned no
+// rows). It marks the replica suspect, so the retry goes elsewhere.
+func (db *DB) retry(ctx context.Context, r route, err error) bool {
+	if r.server == nil || r.server.primary || !r.read || ctx.Err() != nil || !isConnError(err) {
+		return false
+	}
+	db.markSuspect(r.server, err)
+	db.stats.retries.Add(1)
+	return true
+}
+
+// query routes and runs one query; deferWait allows a one-round-trip wait.
+func (db *DB) query(ctx context.Context, query string, args []any, deferWait bool) (*sql.Rows, route, error) {
+	r, err := db.routeQuery(ctx, query, deferWait)
 	if err != nil {
-		return nil, err
+		return nil, r, err
 	}
 	if r.wait != nil {
 		rows, err := db.queryWithWait(ctx, r, query, args)
 		if err == nil || !errors.Is(err, errNotCaughtUp) {
-			return rows, err
+			return rows, r, err
 		}
 		s, _, ferr := db.fallback(db.consistency(ctx), err)
 		if ferr != nil {
-			return nil, ferr
+			return nil, r, ferr
 		}
 		r = route{server: s, class: r.class, read: true}
 	}
@@ -389,7 +477,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 		// scope's next waiting read (its rows are still open here).
 		db.scope(ctx).markPending(time.Now())
 	}
-	return rows, err
+	return rows, r, err
 }
 
 // errNotCaughtUp marks a one-round-trip wait that timed out.
@@ -429,9 +517,17 @@ func (db *DB) queryWithWait(ctx context.Context, r route, query string, args []a
 // QueryRowContext is QueryContext for at most one row. Errors are deferred
 // to the Row's Scan, as with *sql.DB; a routing error is returned there too.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	row, r := db.queryRow(ctx, query, args)
+	if err := row.Err(); err != nil && db.retry(ctx, r, err) {
+		row, _ = db.queryRow(withoutServer(ctx, r.server), query, args)
+	}
+	return row
+}
+
+func (db *DB) queryRow(ctx context.Context, query string, args []any) (*sql.Row, route) {
 	r, err := db.routeQuery(ctx, query, false)
 	if err != nil {
-		return errdb.Row(err)
+		return errdb.Row(err), r
 	}
 	db.count(r)
 	t0 := r.server.begin()
@@ -440,13 +536,13 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	if row.Err() == nil && !r.read {
 		db.scope(ctx).markPending(time.Now())
 	}
-	return row
+	return row, r
 }
 
 func (db *DB) count(r route) {
 	switch {
-	case r.server.index >= 0:
-		db.stats.replicaReads[r.server.index].Add(1)
+	case !r.server.primary:
+		r.server.reads.Add(1)
 	case r.read:
 		db.stats.primaryReads.Add(1)
 	default:
@@ -468,7 +564,10 @@ func (db *DB) PingContext(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (db *DB) all() []*Server { return append([]*Server{db.primary}, db.replicas...) }
+func (db *DB) all() []*Server {
+	t := db.topology()
+	return append([]*Server{t.primary}, t.replicas...)
+}
 
 // Close closes every pool, the primary's and the replicas', including pools
 // given to New. Calls after Close return ErrClosed.
@@ -476,6 +575,8 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	db.stopMonitor()
+	db.monitorWG.Wait()
 	var errs []error
 	for _, s := range db.all() {
 		if err := s.db.Close(); err != nil {
@@ -514,7 +615,7 @@ func (db *DB) SetConnMaxIdleTime(d time.Duration) {
 }
 
 // Driver returns the primary's driver.
-func (db *DB) Driver() driver.Driver { return db.primary.db.Driver() }
+func (db *DB) Driver() driver.Driver { return db.primaryServer().db.Driver() }
 
 // Exec is ExecContext with context.Background.
 func (db *DB) Exec(query string, args ...any) (sql.Result, error) {

@@ -32,10 +32,14 @@ type ServerInfo struct {
 // Server is one database server behind a DB: the primary or a replica. It
 // carries the live figures a Balancer chooses by.
 type Server struct {
-	db     *sql.DB
-	name   string
-	index  int // position in DB.Replicas(); -1 for the primary
-	weight int
+	db      *sql.DB
+	name    string
+	primary bool
+	index   atomic.Int32 // position in DB.Replicas(); -1 for the primary
+	weight  int
+	reads   atomic.Uint64 // reads routed here (replicas)
+
+	health serverHealth // written by the monitor and by failed reads
 
 	inFlight atomic.Int64
 	calls    atomic.Uint64
@@ -57,7 +61,8 @@ type Server struct {
 }
 
 func newServer(db *sql.DB, index int) *Server {
-	s := &Server{db: db, index: index, weight: 1, name: "primary"}
+	s := &Server{db: db, weight: 1, name: "primary", primary: index < 0}
+	s.index.Store(int32(index))
 	if index >= 0 {
 		s.name = fmt.Sprintf("replica %d", index)
 	}
@@ -67,11 +72,12 @@ func newServer(db *sql.DB, index int) *Server {
 // DB is the server's pool.
 func (s *Server) DB() *sql.DB { return s.db }
 
-// Name is "primary" or "replica N" (N its index in DB.Replicas()).
+// Name is "primary" or "replica N" (N its index in DB.Replicas() when it
+// was added).
 func (s *Server) Name() string { return s.name }
 
 // Index is the server's position in DB.Replicas(), or -1 for the primary.
-func (s *Server) Index() int { return s.index }
+func (s *Server) Index() int { return int(s.index.Load()) }
 
 // Weight is the replica's weight for the weighted balancer (1 by default).
 func (s *Server) Weight() int { return s.weight }

@@ -3,14 +3,16 @@ package rwsplit
 import (
 	"database/sql"
 	"sync/atomic"
+	"time"
 )
 
 // counters are the routing figures; all are updated atomically.
 type counters struct {
 	writes       atomic.Uint64
 	primaryReads atomic.Uint64
-	replicaReads []atomic.Uint64
 	roTx, rwTx   atomic.Uint64
+	retries      atomic.Uint64
+	noReplica    atomic.Uint64
 
 	captures, waits, waitsSkipped, sleeps atomic.Uint64
 	fallbacks, notCaughtUp                atomic.Uint64
@@ -41,6 +43,10 @@ type Stats struct {
 	// up in time; NotCaughtUp counts reads that failed with
 	// ErrReplicaNotCaughtUp instead (OrFail).
 	Fallbacks, NotCaughtUp uint64
+	// Retries counts reads retried elsewhere after a connection error on a
+	// replica; NoReplica counts reads sent to the primary because no
+	// replica was usable.
+	Retries, NoReplica uint64
 	// Primary and Replicas are the pools' database/sql statistics.
 	Primary  sql.DBStats
 	Replicas []sql.DBStats
@@ -53,17 +59,64 @@ func (db *DB) Stats() Stats {
 		PrimaryReads: db.stats.primaryReads.Load(),
 		ReadOnlyTx:   db.stats.roTx.Load(),
 		ReadWriteTx:  db.stats.rwTx.Load(),
+		Retries:      db.stats.retries.Load(),
+		NoReplica:    db.stats.noReplica.Load(),
 		Captures:     db.stats.captures.Load(),
 		Waits:        db.stats.waits.Load(),
 		WaitsSkipped: db.stats.waitsSkipped.Load(),
 		Sleeps:       db.stats.sleeps.Load(),
 		Fallbacks:    db.stats.fallbacks.Load(),
 		NotCaughtUp:  db.stats.notCaughtUp.Load(),
-		Primary:      db.primary.db.Stats(),
+		Primary:      db.primaryServer().db.Stats(),
 	}
-	for i, r := range db.replicas {
-		st.ReplicaReads = append(st.ReplicaReads, db.stats.replicaReads[i].Load())
+	for _, r := range db.topology().replicas {
+		st.ReplicaReads = append(st.ReplicaReads, r.reads.Load())
 		st.Replicas = append(st.Replicas, r.db.Stats())
 	}
 	return st
+}
+
+// ReplicaStatus is one replica's health and load, as the monitor and the
+// router see them.
+type ReplicaStatus struct {
+	Name  string
+	Index int
+	// State is StateUp, StateDown, StateBroken, StateLagging or
+	// StateUnknown (not checked yet).
+	State string
+	// Usable reports whether the replica serves reads now; Suspect, that a
+	// read failed on it with a connection error since the last good check.
+	Usable, Suspect bool
+	// Lag is how far behind the primary the replica was at LastCheck.
+	Lag       time.Duration
+	LastCheck time.Time
+	LastError string
+	Weight    int
+	InFlight  int64
+	Latency   time.Duration
+	Reads     uint64
+	Calls     uint64
+	Errors    uint64
+}
+
+// ReplicaStatus returns every replica's status, in order.
+func (db *DB) ReplicaStatus() []ReplicaStatus {
+	rs := db.topology().replicas
+	out := make([]ReplicaStatus, len(rs))
+	for i, r := range rs {
+		h := &r.health
+		st := ReplicaStatus{
+			Name: r.name, Index: i, State: h.getState(), Usable: r.usable(), Suspect: h.suspect.Load(),
+			Lag: time.Duration(h.lag.Load()), Weight: r.weight, InFlight: r.InFlight(), Latency: r.Latency(),
+			Reads: r.reads.Load(), Calls: r.calls.Load(), Errors: r.errors.Load(),
+		}
+		if at := h.lastCheck.Load(); at != 0 {
+			st.LastCheck = time.Unix(0, at)
+		}
+		if e := h.lastErr.Load(); e != nil {
+			st.LastError = *e
+		}
+		out[i] = st
+	}
+	return out
 }

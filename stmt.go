@@ -33,9 +33,9 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 		return nil, ErrClosed
 	}
 	st := &Stmt{db: db, query: query, class: db.classifier.Classify(query), stmts: map[*Server]*sql.Stmt{}}
-	target := db.primary
-	if st.class.Replica && len(db.replicas) > 0 {
-		target = db.pick(db.replicas)
+	target := db.primaryServer()
+	if u := db.topology().usable; st.class.Replica && len(u) > 0 {
+		target = db.pick(u)
 	}
 	if _, err := st.on(ctx, target); err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (st *Stmt) target(ctx context.Context) (route, error) {
 		return route{}, ErrClosed
 	}
 	if !st.class.Replica {
-		return route{server: st.db.primary, class: st.class, read: !st.class.Write}, nil
+		return route{server: st.db.primaryServer(), class: st.class, read: !st.class.Write}, nil
 	}
 	s, _, err := st.db.planRead(ctx, false)
 	return route{server: s, class: st.class, read: true}, err
@@ -78,7 +78,7 @@ func (st *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error
 	if st.db.closed.Load() {
 		return nil, ErrClosed
 	}
-	p := st.db.primary
+	p := st.db.primaryServer()
 	ps, err := st.on(ctx, p)
 	if err != nil {
 		return nil, err

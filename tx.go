@@ -23,14 +23,14 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	s := db.primary
+	s := db.primaryServer()
 	if opts != nil && opts.ReadOnly {
 		var err error
 		if s, _, err = db.planRead(ctx, false); err != nil {
 			return nil, err
 		}
 	}
-	if s.index >= 0 {
+	if !s.primary {
 		db.stats.roTx.Add(1)
 	} else {
 		db.stats.rwTx.Add(1)
@@ -41,7 +41,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.index < 0 && (opts == nil || !opts.ReadOnly)}, nil
+	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && (opts == nil || !opts.ReadOnly)}, nil
 }
 
 // Server is the server the transaction runs on.

@@ -10,11 +10,12 @@ import (
 
 // FuzzClassify checks the property that matters: no statement that changes
 // data, takes a lock or depends on session state is ever routed to a replica.
-// The judge is oracle, an independent and deliberately simple reading of the
-// query: when it sees a danger marker outside strings and comments, Classify
-// must not say Replica. Where the oracle cannot be sure of its reading (a
-// backslash in a string, an unterminated construct, quotes inside an
-// executable comment), only the other properties are checked: no panic,
+// The judge is readOracle, an independent and deliberately simple reading of
+// the query: when it sees a danger marker outside strings and comments,
+// Classify must not say Replica. Where the oracle cannot be sure of its
+// reading (a backslash in a string, an unterminated construct, quotes inside
+// an executable comment, more than one version-conditional comment), only
+// the other properties are checked: no panic,
 // Replica implies !Write, Reason is empty exactly for replica routing, the
 // result is deterministic and monotonic in the pure list, and a replica-safe
 // query stops being one when a hint, a lock or a second statement is added.

@@ -2,8 +2,10 @@ package sqlclass
 
 // This file holds the tokenizer. It follows the MySQL/MariaDB lexer
 // (sql/sql_lex.cc) closely where the two disagree with a naive reading of the
-// grammar, and it reports an error wherever the server could read the text in
-// more than one way (the classifier then sends the statement to the primary).
+// grammar. Where servers may read the text in more than one way it either
+// lexes one given reading (SQL modes that change strings, server flavour and
+// version for conditional comments; Classify tries each) or reports an error
+// (the classifier then sends the statement to the primary).
 //
 // The lexer never allocates: tokens are byte offsets into the query string.
 
@@ -37,7 +39,7 @@ const (
 	errNone         lexErr = iota
 	errUnterminated        // string, quoted identifier or user variable name runs to the end of input
 	errComment             // a /* comment is not closed
-	errAmbiguous           // text the server may split differently (versioned comment or optimizer hint boundaries)
+	errAmbiguous           // text servers may split differently (comment boundaries, "--" before a non-ASCII byte)
 	errSyntax              // a byte that cannot start a token (control character, NUL, [ ] ...)
 	errLiteral             // an X'..' or B'..' literal with a bad digit: the server rejects the statement
 )

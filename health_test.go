@@ -1,0 +1,314 @@
+package rwsplit_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/rwsplittest"
+)
+
+func TestCloseStopsGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	db, err := rwsplit.Open("mysql", "u:p@tcp(127.0.0.1:1)/x?timeout=100ms",
+		[]string{"u:p@tcp(127.0.0.1:2)/x?timeout=100ms", "u:p@tcp(127.0.0.1:3)/x?timeout=100ms"},
+		rwsplit.WithMonitorInterval(20*time.Millisecond))
+	require.NoError(t, err)
+	time.Sleep(150 * time.Millisecond)
+	for _, st := range db.ReplicaStatus() {
+		assert.Equal(t, rwsplit.StateDown, st.State, "an unreachable replica is down")
+		assert.False(t, st.Usable)
+		assert.NotEmpty(t, st.LastError)
+	}
+	require.NoError(t, db.Close())
+}
+
+func TestHealthOptions(t *testing.T) {
+	_, err := rwsplit.Open("mysql", "u:p@tcp(127.0.0.1:1)/x", nil, rwsplit.WithMonitorInterval(time.Millisecond))
+	assert.ErrorContains(t, err, "WithMonitorInterval(1ms)")
+	_, err = rwsplit.Open("mysql", "u:p@tcp(127.0.0.1:1)/x", nil, rwsplit.WithMaxReplicationLag(-time.Second))
+	assert.ErrorContains(t, err, "negative")
+}
+
+const interval = 250 * time.Millisecond
+
+// load reads @@server_id from workers goroutines until stop is closed,
+// recording failures and, per server id, when it last answered.
+type load struct {
+	db      *rwsplit.DB
+	reads   atomic.Int64
+	mu      sync.Mutex
+	fails   []error
+	lastBy  map[int]time.Time
+	countBy map[int]int
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+func startLoad(db *rwsplit.DB, workers int) *load {
+	l := &load{db: db, lastBy: map[int]time.Time{}, countBy: map[int]int{}, stop: make(chan struct{})}
+	for range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				var id int
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				err := db.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id)
+				cancel()
+				l.reads.Add(1)
+				l.mu.Lock()
+				if err != nil {
+					l.fails = append(l.fails, err)
+				} else {
+					l.lastBy[id] = time.Now()
+					l.countBy[id]++
+				}
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) end() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+func (l *load) last(id int) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastBy[id]
+}
+
+func (l *load) failures() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.fails...)
+}
+
+func healthDB(t *testing.T, c *rwsplittest.Cluster, opts ...rwsplit.Option) *rwsplit.DB {
+	t.Helper()
+	opts = append([]rwsplit.Option{rwsplit.WithMonitorInterval(interval)}, opts...)
+	db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs("readTimeout=2s", "timeout=1s"), opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// TestReplicaFaults cuts one replica three ways under a concurrent read load:
+// no read fails, and the replica serves again within two monitor intervals of
+// its return.
+func TestReplicaFaults(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		ctx := context.Background()
+		db := healthDB(t, c)
+		n := c.Replicas[0]
+		type fault struct {
+			name      string
+			cut, mend func(*rwsplittest.Node, context.Context) error
+		}
+		for _, f := range []fault{
+			{"stop", (*rwsplittest.Node).Stop, (*rwsplittest.Node).Start},
+			{"pause", (*rwsplittest.Node).Pause, (*rwsplittest.Node).Unpause},
+			{"disconnect", (*rwsplittest.Node).Disconnect, (*rwsplittest.Node).Reconnect},
+		} {
+			t.Run(f.name, func(t *testing.T) {
+				l := startLoad(db, 16)
+				time.Sleep(time.Second)
+				require.NoError(t, f.cut(n, ctx))
+				time.Sleep(3 * time.Second)
+				cutReads := l.reads.Load()
+				require.NoError(t, f.mend(n, ctx))
+				back := time.Now()
+				require.Eventually(t, func() bool { return l.last(n.ServerID).After(back) }, 10*time.Second, 10*time.Millisecond,
+					"replica serves again after it returns")
+				served := l.last(n.ServerID).Sub(back)
+				time.Sleep(time.Second)
+				l.end()
+				t.Logf("%s: %d reads (%d before it returned), served again %v after it returned; by server: %v; retries %d",
+					f.name, l.reads.Load(), cutReads, served.Round(time.Millisecond), l.countBy, db.Stats().Retries)
+				assert.Empty(t, l.failures(), "no read fails while a replica is cut")
+				assert.LessOrEqual(t, served, 2*interval+200*time.Millisecond, "back within two monitor intervals")
+				assert.Positive(t, l.countBy[c.Replicas[1].ServerID], "the other replica served")
+			})
+		}
+	})
+}
+
+// TestLagLimit stops one replica's applier under a write load: once its lag
+// exceeds the limit it gets no reads; when it catches up it gets them again.
+func TestLagLimit(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		ctx := context.Background()
+		db := healthDB(t, c, rwsplit.WithMaxReplicationLag(time.Second))
+		prepareRW(t, c, db)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // a write every 50 ms
+			defer wg.Done()
+			for i := int64(2_000_000_000); ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+				_, err := db.ExecContext(ctx, "INSERT INTO "+rwsplittest.PairsTable+" (id, v) VALUES (?, ?)", i, i)
+				assert.NoError(t, err)
+			}
+		}()
+		defer func() { close(stop); wg.Wait() }()
+
+		n := c.Replicas[0]
+		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].State == rwsplit.StateUp }, 5*time.Second, 50*time.Millisecond)
+		require.NoError(t, n.StopApplier(ctx))
+		defer func() { _ = n.StartApplier(ctx) }()
+		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].State == rwsplit.StateLagging }, 5*time.Second, 50*time.Millisecond,
+			"a replica more than 1 s behind is lagging")
+		st := db.ReplicaStatus()[0]
+		assert.Greater(t, st.Lag, time.Second)
+		assert.False(t, st.Usable)
+		for range 20 {
+			var id int
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id))
+			assert.NotEqual(t, n.ServerID, id, "a lagging replica gets no reads")
+		}
+		require.NoError(t, n.StartApplier(ctx))
+		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].Usable }, 5*time.Second, 50*time.Millisecond,
+			"back in rotation once caught up: %+v", db.ReplicaStatus()[0])
+		seen := false
+		for range 20 {
+			var id int
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id))
+			seen = seen || id == n.ServerID
+		}
+		assert.True(t, seen, "it gets reads again")
+	})
+}
+
+// TestAllReplicasDown: reads go to the primary, or fail with ErrNoReplica
+// when the primary is to be protected.
+func TestAllReplicasDown(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		ctx := context.Background()
+		db := healthDB(t, c)
+		strict := healthDB(t, c, rwsplit.WithPrimaryFallback(false))
+		for _, r := range c.Replicas {
+			require.NoError(t, r.Disconnect(ctx))
+		}
+		defer func() {
+			for _, r := range c.Replicas {
+				assert.NoError(t, r.Reconnect(ctx))
+			}
+		}()
+		for _, d := range []*rwsplit.DB{db, strict} {
+			require.Eventually(t, func() bool {
+				for _, st := range d.ReplicaStatus() {
+					if st.Usable {
+						return false
+					}
+				}
+				return true
+			}, 10*time.Second, 50*time.Millisecond)
+		}
+		for range 10 {
+			var id int
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id))
+			assert.Equal(t, c.Primary.ServerID, id)
+		}
+		var id int
+		err := strict.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id)
+		assert.ErrorIs(t, err, rwsplit.ErrNoReplica)
+		_, err = strict.ExecContext(ctx, "DO 1")
+		assert.NoError(t, err, "writes still go to the primary")
+	})
+}
+
+// TestTopologyChanges removes, adds and replaces servers under a read and
+// write load without losing a call.
+func TestTopologyChanges(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		ctx := context.Background()
+		db := healthDB(t, c)
+		prepareRW(t, c, db)
+		l := startLoad(db, 16)
+		var wfails atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int64(3_000_000_000); ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := db.ExecContext(ctx, "INSERT INTO "+rwsplittest.PairsTable+" (id, v) VALUES (?, ?)", i, i); err != nil {
+					wfails.Add(1)
+				}
+			}
+		}()
+		r0 := db.Replicas()[0]
+		time.Sleep(500 * time.Millisecond)
+		require.NoError(t, db.RemoveReplica(r0))
+		assert.Len(t, db.Replicas(), 1)
+		time.Sleep(500 * time.Millisecond)
+		require.NoError(t, db.AddReplica(r0, 1))
+		assert.Len(t, db.Replicas(), 2)
+		assert.Error(t, db.AddReplica(r0, 1), "a replica cannot be added twice")
+		// Fail over to "another" primary: a new pool to the same server,
+		// as after promoting a replica.
+		newPrimary, err := sql.Open("mysql", c.Primary.DSN())
+		require.NoError(t, err)
+		time.Sleep(500 * time.Millisecond)
+		old, err := db.ReplacePrimary(newPrimary)
+		require.NoError(t, err)
+		assert.Same(t, newPrimary, db.Primary())
+		time.Sleep(500 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		l.end()
+		require.NoError(t, old.Close())
+		assert.Empty(t, l.failures(), "no read lost")
+		assert.Zero(t, wfails.Load(), "no write lost")
+		t.Logf("%d reads by server %v", l.reads.Load(), l.countBy)
+	})
+}
+
+func ExampleDB_ReplicaStatus() {
+	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
+		[]string{"app:secret@tcp(replica1:3306)/app", "app:secret@tcp(replica2:3306)/app"},
+		rwsplit.WithMonitorInterval(time.Second),
+		rwsplit.WithMaxReplicationLag(5*time.Second),
+		rwsplit.WithPrimaryFallback(true))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	for _, st := range db.ReplicaStatus() {
+		fmt.Println(st.Name, st.State, st.Lag, st.InFlight, st.LastError)
+	}
+	var id int
+	if err := db.QueryRow("SELECT @@server_id").Scan(&id); errors.Is(err, rwsplit.ErrNoReplica) {
+		fmt.Println("no replica usable")
+	}
+}

@@ -1,0 +1,260 @@
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
+	"github.com/rwsplit/rwsplit/internal/gtid"
+)
+
+// Replica health states, as ReplicaStatus reports them.
+const (
+	StateUnknown = "unknown" // not checked yet: serves reads
+	StateUp      = "up"      // reachable, replicating, within the lag limit
+	StateDown    = "down"    // unreachable, or its check failed
+	StateBroken  = "broken"  // a replication thread stopped with an error, or not a replica
+	StateLagging = "lagging" // behind the primary by more than WithMaxReplicationLag
+)
+
+// serverHealth is a replica's health as the monitor and failed reads see it.
+type serverHealth struct {
+	state     atomic.Pointer[string]
+	suspect   atomic.Bool  // a read failed on it with a connection error
+	suspectAt atomic.Int64 // when (unix nanoseconds)
+	lag       atomic.Int64 // nanoseconds, as of lastCheck
+	lastCheck atomic.Int64 // unix nanoseconds
+	lastErr   atomic.Pointer[string]
+}
+
+func (h *serverHealth) getState() string {
+	if p := h.state.Load(); p != nil {
+		return *p
+	}
+	return StateUnknown
+}
+
+// usable reports whether the replica may serve reads.
+func (s *Server) usable() bool {
+	st := s.health.getState()
+	return (st == StateUp || st == StateUnknown) && !s.health.suspect.Load()
+}
+
+// setHealth records the verdict of a check begun at start and reports
+// whether usability changed. Only a check begun after a read marked the
+// replica suspect clears the mark.
+func (s *Server) setHealth(state string, lag time.Duration, err error, start time.Time) bool {
+	before := s.usable()
+	s.health.state.Store(&state)
+	s.health.lag.Store(int64(lag))
+	s.health.lastCheck.Store(time.Now().UnixNano())
+	if err != nil {
+		msg := err.Error()
+		s.health.lastErr.Store(&msg)
+	} else {
+		s.health.lastErr.Store(nil)
+	}
+	if state == StateUp && start.UnixNano() > s.health.suspectAt.Load() {
+		s.health.suspect.Store(false)
+	}
+	return before != s.usable()
+}
+
+// markSuspect takes a replica out of rotation after a connection error on
+// a read, until the monitor next sees it healthy.
+func (db *DB) markSuspect(s *Server, err error) {
+	msg := err.Error()
+	s.health.lastErr.Store(&msg)
+	s.health.suspectAt.Store(time.Now().UnixNano())
+	if !s.health.suspect.Swap(true) {
+		db.refresh()
+	}
+}
+
+// isConnError reports whether err means the connection or the server is
+// gone (the statement did not run), as opposed to an error in the statement.
+func isConnError(err error) bool {
+	var ne net.Error
+	var me *mysql.MySQLError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne):
+		return true
+	case errors.As(err, &me):
+		// Server shutting down, too many connections, lost connection.
+		switch me.Number {
+		case 1040, 1053, 1077, 1078, 1079, 1080, 2006, 2013:
+			return true
+		}
+	}
+	return false
+}
+
+// snapshot is the primary's executed GTIDs at one moment.
+type snapshot struct {
+	at  time.Time
+	tok gtid.Token
+}
+
+// maxSnapshots bounds the monitor's history of the primary (at the default
+// interval, two minutes: lag beyond that is reported as at least that).
+const maxSnapshots = 120
+
+// monitor checks every replica each interval until ctx ends.
+func (db *DB) monitor(ctx context.Context) {
+	defer db.monitorWG.Done()
+	var snaps []snapshot
+	t := time.NewTicker(db.interval)
+	defer t.Stop()
+	for {
+		snaps = db.checkAll(ctx, snaps)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkAll runs one round of checks and publishes any change of health.
+func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
+	top := db.topology()
+	if len(top.replicas) == 0 {
+		return snaps
+	}
+	// A check may take longer than the interval on a loaded machine; a
+	// replica is down when it does not answer within a second (or two
+	// intervals, if longer).
+	cctx, cancel := context.WithTimeout(ctx, max(2*db.interval, time.Second))
+	defer cancel()
+	if tok, err := db.executed(cctx, top.primary); err == nil {
+		snaps = append(snaps, snapshot{at: time.Now(), tok: tok})
+		if len(snaps) > maxSnapshots {
+			snaps = append(snaps[:0:0], snaps[len(snaps)-maxSnapshots:]...)
+		}
+	}
+	var changed atomic.Bool
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, r := range top.replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			state, lag, err := db.checkReplica(cctx, r, snaps)
+			if ctx.Err() != nil {
+				return // closing: not a verdict on the replica
+			}
+			if r.setHealth(state, lag, err, start) {
+				changed.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	if changed.Load() {
+		db.refresh()
+	}
+	return snaps
+}
+
+// executed reads the primary's executed GTIDs.
+func (db *DB) executed(ctx context.Context, p *Server) (gtid.Token, error) {
+	v, err := p.version(ctx)
+	if err != nil {
+		return gtid.Token{}, err
+	}
+	var s sql.NullString
+	if v.Flavor == dialect.MariaDB {
+		if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_binlog_pos", &s); err != nil {
+			return gtid.Token{}, err
+		}
+		pos, err := gtid.ParseMariaDBPos(s.String)
+		return gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, err
+	}
+	if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_executed", &s); err != nil {
+		return gtid.Token{}, err
+	}
+	set, err := gtid.ParseMySQLSet(s.String)
+	return gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, err
+}
+
+// checkReplica reads one replica's status: reachable, replication threads,
+// applied GTIDs (learnt, so that reads can skip waits) and lag, measured
+// against the primary's history: the age of the oldest snapshot of the
+// primary that the replica has not applied yet (Seconds_Behind when the
+// GTIDs cannot be compared). This measures sub-second lag without a
+// heartbeat table, and sees lag grow while an applier is stopped.
+func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot) (string, time.Duration, error) {
+	v, err := r.version(ctx)
+	if err != nil {
+		return StateDown, 0, err
+	}
+	st, err := showRow(ctx, r.db, v.ReplicaStatus())
+	if err != nil {
+		return StateDown, 0, err
+	}
+	if len(st) == 0 {
+		return StateBroken, 0, errors.New("rwsplit: not a replica (no replica status)")
+	}
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := st[n]; ok {
+				return v
+			}
+		}
+		return ""
+	}
+	if get("Replica_SQL_Running", "Slave_SQL_Running") != "Yes" && get("Last_SQL_Errno") != "0" {
+		return StateBroken, 0, errors.New("rwsplit: applier stopped with error " + get("Last_SQL_Errno") + ": " + get("Last_SQL_Error"))
+	}
+	if get("Replica_IO_Running", "Slave_IO_Running") == "No" && get("Last_IO_Errno") != "0" {
+		return StateBroken, 0, errors.New("rwsplit: receiver stopped with error " + get("Last_IO_Errno") + ": " + get("Last_IO_Error"))
+	}
+	var applied gtid.Token
+	if v.Flavor == dialect.MariaDB {
+		pos, perr := gtid.ParseMariaDBPos(get("Gtid_Slave_Pos"))
+		applied, err = gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, perr
+	} else {
+		set, perr := gtid.ParseMySQLSet(get("Executed_Gtid_Set"))
+		applied, err = gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, perr
+	}
+	var lag time.Duration
+	if err == nil && len(snaps) > 0 {
+		r.learn(applied)
+		now := time.Now()
+		for _, s := range snaps {
+			if !covers(applied, s.tok) {
+				lag = now.Sub(s.at)
+				break
+			}
+		}
+	} else if sb, err := strconv.Atoi(get("Seconds_Behind_Source", "Seconds_Behind_Master")); err == nil {
+		// Whole seconds only (a replica keeping up under a steady load
+		// shows 0 or 1): the fallback when GTIDs tell nothing.
+		lag = time.Duration(sb) * time.Second
+	}
+	if db.maxLag > 0 && lag > db.maxLag {
+		return StateLagging, lag, nil
+	}
+	return StateUp, lag, nil
+}
+
+// covers reports whether applied contains every GTID of t.
+func covers(applied, t gtid.Token) bool {
+	switch t.Flavor {
+	case gtid.FlavorMySQL:
+		return applied.Flavor == t.Flavor && applied.MySQL.Contains(t.MySQL)
+	case gtid.FlavorMariaDB:
+		return applied.Flavor == t.Flavor && applied.MariaDB.Contains(t.MariaDB)
+	}
+	return true
+}

@@ -1,0 +1,126 @@
+package rwsplit
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// topology is an immutable snapshot of the servers behind a DB. The hot path
+// reads it through an atomic pointer, without a lock; changes (monitor
+// verdicts, AddReplica, RemoveReplica, ReplacePrimary) publish a new one.
+type topology struct {
+	primary  *Server
+	replicas []*Server // every replica, in order
+	usable   []*Server // the replicas that may serve reads now
+}
+
+// topology returns the current snapshot.
+func (db *DB) topology() *topology { return db.topo.Load() }
+
+// primaryServer returns the current primary.
+func (db *DB) primaryServer() *Server { return db.topo.Load().primary }
+
+// publish stores a new snapshot built from primary and replicas, computing
+// which replicas are usable. Callers hold db.topoMu.
+func (db *DB) publish(primary *Server, replicas []*Server) {
+	t := &topology{primary: primary, replicas: replicas}
+	for i, r := range replicas {
+		r.index.Store(int32(i))
+		if r.usable() {
+			t.usable = append(t.usable, r)
+		}
+	}
+	db.topo.Store(t)
+}
+
+// refresh republishes the snapshot after a replica's health changed.
+func (db *DB) refresh() {
+	db.topoMu.Lock()
+	defer db.topoMu.Unlock()
+	t := db.topology()
+	db.publish(t.primary, t.replicas)
+}
+
+// AddReplica adds a replica pool at runtime with the given weight (for
+// weighted balancers; 1 if weight < 1). It serves reads at once, and is
+// checked by the monitor from its next round. The DB closes it on Close.
+func (db *DB) AddReplica(replica *sql.DB, weight int) error {
+	if replica == nil {
+		return errors.New("rwsplit: AddReplica: replica is nil")
+	}
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	db.topoMu.Lock()
+	defer db.topoMu.Unlock()
+	t := db.topology()
+	if replica == t.primary.db {
+		return errors.New("rwsplit: AddReplica: the replica is the primary's *sql.DB")
+	}
+	for _, r := range t.replicas {
+		if r.db == replica {
+			return fmt.Errorf("rwsplit: AddReplica: already %s", r.name)
+		}
+	}
+	s := newServer(replica, len(t.replicas))
+	s.weight = max(weight, 1)
+	db.publish(t.primary, append(append([]*Server(nil), t.replicas...), s))
+	return nil
+}
+
+// RemoveReplica stops sending reads to a replica pool. Calls already running
+// on it finish normally; transactions and statements that hold it keep it
+// until they end. It does not close the pool: the caller owns it again.
+func (db *DB) RemoveReplica(replica *sql.DB) error {
+	db.topoMu.Lock()
+	defer db.topoMu.Unlock()
+	t := db.topology()
+	rest := make([]*Server, 0, len(t.replicas))
+	found := false
+	for _, r := range t.replicas {
+		if r.db == replica {
+			found = true
+			continue
+		}
+		rest = append(rest, r)
+	}
+	if !found {
+		return errors.New("rwsplit: RemoveReplica: not a replica of this DB")
+	}
+	db.publish(t.primary, rest)
+	return nil
+}
+
+// ReplacePrimary makes primary the pool writes go to, after a failover (a
+// replica promoted with STOP REPLICA; RESET REPLICA ALL; SET GLOBAL
+// read_only = OFF, or a Redis-style REPLICAOF NO ONE). Calls already running
+// on the old primary finish normally. If primary was one of the replicas, it
+// stops serving reads as a replica. It returns the old primary's pool, which
+// the caller owns again (close it, or AddReplica it once it replicates from
+// the new primary). Tokens captured on the old primary stay valid for a
+// MySQL GTID set or a MariaDB GTID position (the new primary carries the same
+// GTIDs); binlog positions are not comparable across servers.
+func (db *DB) ReplacePrimary(primary *sql.DB) (*sql.DB, error) {
+	if primary == nil {
+		return nil, errors.New("rwsplit: ReplacePrimary: primary is nil")
+	}
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	db.topoMu.Lock()
+	defer db.topoMu.Unlock()
+	t := db.topology()
+	if primary == t.primary.db {
+		return nil, errors.New("rwsplit: ReplacePrimary: already the primary")
+	}
+	rest := make([]*Server, 0, len(t.replicas))
+	for _, r := range t.replicas {
+		if r.db != primary {
+			rest = append(rest, r)
+		}
+	}
+	old := t.primary.db
+	db.publish(newServer(primary, -1), rest)
+	return old, nil
+}
