@@ -221,7 +221,12 @@ func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot) (st
 	}
 	var applied gtid.Token
 	if v.Flavor == dialect.MariaDB {
-		pos, perr := gtid.ParseMariaDBPos(get("Gtid_Slave_Pos"))
+		// SHOW REPLICA STATUS has no applied position on MariaDB.
+		var p sql.NullString
+		if err = scanOne(ctx, r.db, "SELECT @@GLOBAL.gtid_slave_pos", &p); err != nil {
+			return StateDown, 0, err
+		}
+		pos, perr := gtid.ParseMariaDBPos(p.String)
 		applied, err = gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, perr
 	} else {
 		set, perr := gtid.ParseMySQLSet(get("Executed_Gtid_Set"))
