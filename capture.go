@@ -153,9 +153,23 @@ func scanOne(ctx context.Context, q querier, query string, dest any) error {
 	return rows.Close()
 }
 
+// statusRow is one row of a SHOW statement, by column name.
+type statusRow map[string]string
+
+// get returns the first of the named columns the row has (MySQL's new
+// names and MariaDB's old ones), or "".
+func (r statusRow) get(names ...string) string {
+	for _, n := range names {
+		if v, ok := r[n]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
 // showRow runs a SHOW statement and returns its first row by column name
-// (an empty map when it returns no row, as SHOW REPLICA STATUS on a primary).
-func showRow(ctx context.Context, q querier, query string) (map[string]string, error) {
+// (an empty row when it returns none, as SHOW REPLICA STATUS on a primary).
+func showRow(ctx context.Context, q querier, query string) (statusRow, error) {
 	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -165,7 +179,7 @@ func showRow(ctx context.Context, q querier, query string) (map[string]string, e
 	if err != nil {
 		return nil, err
 	}
-	st := make(map[string]string, len(cols))
+	st := make(statusRow, len(cols))
 	if !rows.Next() {
 		return st, rows.Err()
 	}

@@ -205,14 +205,7 @@ func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot) (st
 	if len(st) == 0 {
 		return StateBroken, 0, errors.New("rwsplit: not a replica (no replica status)")
 	}
-	get := func(names ...string) string {
-		for _, n := range names {
-			if v, ok := st[n]; ok {
-				return v
-			}
-		}
-		return ""
-	}
+	get := st.get
 	if get("Replica_SQL_Running", "Slave_SQL_Running") != "Yes" && get("Last_SQL_Errno") != "0" {
 		return StateBroken, 0, errors.New("rwsplit: applier stopped with error " + get("Last_SQL_Errno") + ": " + get("Last_SQL_Error"))
 	}

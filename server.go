@@ -163,14 +163,11 @@ func (s *Server) Errors() uint64 { return s.errors.Load() }
 // hasApplied reports whether the replica is known to have applied tok.
 func (s *Server) hasApplied(tok gtid.Token) bool {
 	a := s.applied.Load()
-	if a == nil {
-		return false
-	}
 	switch {
-	case !tok.MySQL.IsEmpty():
-		return a.Flavor == gtid.FlavorMySQL && a.MySQL.Contains(tok.MySQL)
-	case !tok.MariaDB.IsEmpty():
-		return a.Flavor == gtid.FlavorMariaDB && a.MariaDB.Contains(tok.MariaDB)
+	case a == nil:
+		return false
+	case !tok.MySQL.IsEmpty() || !tok.MariaDB.IsEmpty():
+		return covers(*a, tok)
 	case !tok.Pos.IsZero():
 		c, ok := a.Pos.Compare(tok.Pos)
 		return ok && c >= 0
@@ -211,14 +208,7 @@ func (s *Server) reportsCaughtUp(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("rwsplit: %s: %s: %w", s.name, v.ReplicaStatus(), err)
 	}
-	get := func(names ...string) string {
-		for _, n := range names {
-			if v, ok := st[n]; ok {
-				return v
-			}
-		}
-		return ""
-	}
+	get := st.get
 	if len(st) == 0 {
 		return false, fmt.Errorf("rwsplit: %s is not a replica", s.name)
 	}
