@@ -326,3 +326,57 @@ func ExampleDB_ReplicaStatus() {
 		fmt.Println("no replica usable")
 	}
 }
+
+// TestWeightedReads: weights 3:1 give the first replica 75% ± 5% of 10,000
+// real reads.
+func TestWeightedReads(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		db := healthDB(t, c, rwsplit.WithBalancer(rwsplit.Weighted()), rwsplit.WithWeights(3, 1))
+		l := startLoad(db, 8)
+		require.Eventually(t, func() bool { return l.reads.Load() >= 10_000 }, 2*time.Minute, 10*time.Millisecond)
+		l.end()
+		require.Empty(t, l.failures())
+		first, second := l.countBy[c.Replicas[0].ServerID], l.countBy[c.Replicas[1].ServerID]
+		share := float64(first) / float64(first+second)
+		t.Logf("weighted 3:1: %d vs %d reads (%.1f%%)", first, second, 100*share)
+		assert.InDelta(t, 0.75, share, 0.05)
+	})
+}
+
+// TestSlowReplicaGetsFewerReads pauses one replica for a second under load:
+// least-in-flight and latency-aware send it fewer reads than round-robin.
+func TestSlowReplicaGetsFewerReads(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		ctx := context.Background()
+		slow := c.Replicas[0]
+		share := map[string]float64{}
+		for _, b := range []struct {
+			name string
+			bal  rwsplit.Balancer
+		}{
+			{"round-robin", rwsplit.RoundRobin()},
+			{"least-in-flight", rwsplit.LeastInFlight()},
+			{"latency-aware", rwsplit.LatencyAware()},
+		} {
+			// A long monitor interval: the balancer alone must steer.
+			db := healthDB(t, c, rwsplit.WithBalancer(b.bal), rwsplit.WithMonitorInterval(time.Minute))
+			l := startLoad(db, 16)
+			time.Sleep(500 * time.Millisecond)
+			before := db.ReplicaStatus()
+			require.NoError(t, slow.Pause(ctx))
+			time.Sleep(time.Second)
+			require.NoError(t, slow.Unpause(ctx))
+			after := db.ReplicaStatus()
+			time.Sleep(200 * time.Millisecond)
+			l.end()
+			calls := func(st []rwsplit.ReplicaStatus, i int) float64 { return float64(st[i].Calls) }
+			toSlow := calls(after, 0) - calls(before, 0)
+			toOther := calls(after, 1) - calls(before, 1)
+			share[b.name] = toSlow / (toSlow + toOther)
+			t.Logf("%s: %.0f reads sent to the paused replica, %.0f to the other (%.1f%%)", b.name, toSlow, toOther, 100*share[b.name])
+			require.NoError(t, db.Close())
+		}
+		assert.Less(t, share["least-in-flight"], share["round-robin"])
+		assert.Less(t, share["latency-aware"], share["round-robin"])
+	})
+}
