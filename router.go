@@ -20,7 +20,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/rwsplit/rwsplit/internal/errdb"
+	"github.com/rwsplit/rwsplit/internal/replay"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
 
@@ -43,6 +43,7 @@ type DB struct {
 	maxLag          time.Duration
 	primaryFallback bool
 	stopMonitor     context.CancelFunc
+	replay          *sql.DB // builds the *sql.Row values QueryRowContext returns
 	monitorWG       sync.WaitGroup
 
 	balancer   Balancer
@@ -292,6 +293,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		interval:        o.interval,
 		maxLag:          o.maxLag,
 		primaryFallback: !o.noFall,
+		replay:          replay.Open(),
 	}
 	db.tracking.Store(o.track || o.mode.waitsForToken())
 	servers := make([]*Server, len(replicas))
@@ -514,29 +516,49 @@ func (db *DB) queryWithWait(ctx context.Context, r route, query string, args []a
 	return rows, nil
 }
 
-// QueryRowContext is QueryContext for at most one row. Errors are deferred
-// to the Row's Scan, as with *sql.DB; a routing error is returned there too.
+// QueryRowContext is QueryContext for at most one row. rwsplit reads the row
+// itself before returning, so that a read that fails on a replica before its
+// first row (a connection lost, a server shutting down) is retried like any
+// other; errors are deferred to the Row's Scan, as with *sql.DB.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	row, r := db.queryRow(ctx, query, args)
-	if err := row.Err(); err != nil && db.retry(ctx, r, err) {
-		row, _ = db.queryRow(withoutServer(ctx, r.server), query, args)
+	if db.closed.Load() {
+		return replay.ErrRow(ErrClosed)
 	}
-	return row
+	cols, row, r, err := db.firstRow(ctx, query, args, true)
+	if err != nil && row == nil && db.retry(ctx, r, err) {
+		cols, row, _, err = db.firstRow(withoutServer(ctx, r.server), query, args, false)
+	}
+	return replay.Row(db.replay, cols, row, err)
 }
 
-func (db *DB) queryRow(ctx context.Context, query string, args []any) (*sql.Row, route) {
-	r, err := db.routeQuery(ctx, query, false)
+// firstRow runs a query and reads its first row (nil if none).
+func (db *DB) firstRow(ctx context.Context, query string, args []any, deferWait bool) ([]string, []any, route, error) {
+	rows, r, err := db.query(ctx, query, args, deferWait)
 	if err != nil {
-		return errdb.Row(err), r
+		return nil, nil, r, err
 	}
-	db.count(r)
-	t0 := r.server.begin()
-	row := r.server.db.QueryRowContext(ctx, query, args...)
-	r.server.end(t0, row.Err())
-	if row.Err() == nil && !r.read {
-		db.scope(ctx).markPending(time.Now())
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, nil, r, err
 	}
-	return row, r
+	if !rows.Next() {
+		err := rows.Err()
+		if err == nil {
+			err = rows.Close()
+		}
+		return cols, nil, r, err
+	}
+	row := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range row {
+		ptrs[i] = &row[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return cols, nil, r, err
+	}
+	// As (*sql.Row).Scan does: an error while closing is the call's error.
+	return cols, row, r, rows.Close()
 }
 
 func (db *DB) count(r route) {
@@ -549,6 +571,7 @@ func (db *DB) count(r route) {
 		db.stats.writes.Add(1)
 	}
 }
+
 
 // PingContext checks that the primary and every replica answer.
 func (db *DB) PingContext(ctx context.Context) error {
@@ -578,6 +601,7 @@ func (db *DB) Close() error {
 	db.stopMonitor()
 	db.monitorWG.Wait()
 	var errs []error
+	_ = db.replay.Close()
 	for _, s := range db.all() {
 		if err := s.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("rwsplit: close %s: %w", s.name, err))

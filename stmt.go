@@ -6,7 +6,7 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/rwsplit/rwsplit/internal/errdb"
+	"github.com/rwsplit/rwsplit/internal/replay"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
 
@@ -116,11 +116,11 @@ func (st *Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error
 func (st *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	r, err := st.target(ctx)
 	if err != nil {
-		return errdb.Row(err)
+		return replay.ErrRow(err)
 	}
 	ps, err := st.on(ctx, r.server)
 	if err != nil {
-		return errdb.Row(err)
+		return replay.ErrRow(err)
 	}
 	st.db.count(r)
 	t0 := r.server.begin()

@@ -16,7 +16,7 @@ import (
 	"github.com/jmoiron/sqlx/reflectx"
 
 	"github.com/rwsplit/rwsplit"
-	"github.com/rwsplit/rwsplit/internal/errdb"
+	"github.com/rwsplit/rwsplit/internal/replay"
 )
 
 // DB is an *rwsplit.DB with sqlx's methods. Its embedded methods (Exec,
@@ -90,7 +90,7 @@ func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *
 	s, err := db.Route(ctx, query)
 	if err != nil {
 		// sqlx.Row cannot carry an error built outside sqlx.
-		edb := errdb.Open(err)
+		edb := replay.ErrDB(err)
 		defer edb.Close()
 		return sqlx.NewDb(edb, db.driverName).QueryRowxContext(ctx, query, args...)
 	}
