@@ -572,7 +572,6 @@ func (db *DB) count(r route) {
 	}
 }
 
-
 // PingContext checks that the primary and every replica answer.
 func (db *DB) PingContext(ctx context.Context) error {
 	if db.closed.Load() {
