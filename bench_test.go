@@ -118,42 +118,58 @@ func BenchmarkConsistency(b *testing.B) {
 				})
 			}
 			// A fresh token for every read: nothing is known applied, so
-			// each read waits once (2 round trips, or 1 with the wait in
-			// the query's round trip).
-			for _, oneTrip := range []bool{false, true} {
-				b.Run(fmt.Sprintf("WaitGTID-unknown-token/one-trip=%v", oneTrip), func(b *testing.B) {
+			// each read waits once: a wait and then the read (two round
+			// trips), or both in one round trip when the replica DSN
+			// allows multiStatements.
+			c := cluster(b, f)
+			twoTrip, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs("interpolateParams=true"))
+			require.NoError(b, err)
+			defer twoTrip.Close()
+			for _, tc := range []struct {
+				name string
+				db   *rwsplit.DB
+			}{{"two-round-trips", twoTrip}, {"one-round-trip", db}} {
+				b.Run("WaitGTID-unknown-token/"+tc.name, func(b *testing.B) {
 					b.ReportAllocs()
-					before := db.Stats()
-					for i := 0; b.Loop(); i++ {
+					before := tc.db.Stats()
+					for b.Loop() {
 						b.StopTimer()
 						s := rwsplit.NewSession(rwsplit.Token{})
 						w := rwsplit.WithSession(rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(time.Second)), s)
-						if _, err := db.ExecContext(w, "UPDATE "+rwsplittest.PairsTable+" SET v = v + 1 WHERE id = 1"); err != nil {
+						if _, err := tc.db.ExecContext(w, "UPDATE "+rwsplittest.PairsTable+" SET v = v + 1 WHERE id = 1"); err != nil {
 							b.Fatal(err)
 						}
 						time.Sleep(5 * time.Millisecond) // let the replicas apply it
 						b.StartTimer()
-						if oneTrip {
-							rows, err := db.QueryContext(w, benchQuery, 1)
-							if err != nil {
-								b.Fatal(err)
-							}
-							for rows.Next() {
-							}
-							rows.Close()
-						} else {
-							var v int
-							if err := db.QueryRowContext(w, benchQuery, 1).Scan(&v); err != nil {
-								b.Fatal(err)
-							}
+						var v int
+						if err := tc.db.QueryRowContext(w, benchQuery, 1).Scan(&v); err != nil {
+							b.Fatal(err)
 						}
 					}
-					after := db.Stats()
-					b.ReportMetric(float64(after.Waits-before.Waits-(after.WaitsSkipped-before.WaitsSkipped))/float64(b.N), "waits/op")
+					after := tc.db.Stats()
+					b.ReportMetric(float64(after.Waits-before.Waits)/float64(b.N), "waits/op")
 					b.ReportMetric(float64(after.WaitsSkipped-before.WaitsSkipped)/float64(b.N), "skipped/op")
 				})
 			}
 		})
+	}
+}
+
+// BenchmarkRouteDecision measures what rwsplit adds to a call before it
+// reaches a pool: classification, consistency lookup, balancer pick and
+// counters (no network: the pools are never dialled).
+func BenchmarkRouteDecision(b *testing.B) {
+	db, err := rwsplit.Open("mysql", "u:p@tcp(127.0.0.1:1)/x",
+		[]string{"u:p@tcp(127.0.0.1:2)/x", "u:p@tcp(127.0.0.1:3)/x"}, rwsplit.WithMonitorInterval(time.Hour))
+	require.NoError(b, err)
+	defer db.Close()
+	ctx := context.Background()
+	q := "SELECT id, name, email FROM users WHERE id = ? AND status = 'active' ORDER BY created_at DESC LIMIT 10"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := db.Route(ctx, q); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -108,12 +108,3 @@ func (v Version) PosWait() string {
 	}
 	return "MASTER_POS_WAIT"
 }
-
-// GTIDWait is the query that waits for a GTID set (MySQL) or position
-// (MariaDB) with a timeout in seconds, and the value it returns on success.
-func (v Version) GTIDWait() (query string, ok int64) {
-	if v.Flavor == MariaDB {
-		return "SELECT MASTER_GTID_WAIT(?, ?)", 0
-	}
-	return "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)", 0
-}
