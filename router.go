@@ -337,7 +337,6 @@ func (db *DB) ReplicaServers() []*Server { return append([]*Server(nil), db.topo
 // route is where one call goes.
 type route struct {
 	server *Server
-	class  sqlclass.Result
 	read   bool      // a read (on a replica, or on the primary by rule or mode)
 	wait   *waitSpec // a wait to send in the same round trip as the query
 }
@@ -350,10 +349,10 @@ func (db *DB) routeQuery(ctx context.Context, query string, deferWait bool) (rou
 	}
 	cls := db.classifier.Classify(query)
 	if !cls.Replica {
-		return route{server: db.primaryServer(), class: cls, read: !cls.Write}, nil
+		return route{server: db.primaryServer(), read: !cls.Write}, nil
 	}
 	s, wait, err := db.planRead(ctx, deferWait)
-	return route{server: s, class: cls, read: true, wait: wait}, err
+	return route{server: s, read: true, wait: wait}, err
 }
 
 // Route returns the server a query would run on under the context's
@@ -400,11 +399,18 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	s := db.primaryServer()
 	db.stats.writes.Add(1)
 	t0 := s.begin()
-	defer func() { s.end(t0, nil) }()
+	res, err := db.exec(ctx, s, query, args)
+	s.end(t0, err)
+	return res, err
+}
+
+// exec runs a write on the primary s and records it in the context's scope,
+// capturing its token on the same connection when one is needed.
+func (db *DB) exec(ctx context.Context, s *Server, query string, args []any) (sql.Result, error) {
 	if !db.needsToken(ctx) {
 		res, err := s.db.ExecContext(ctx, query, args...)
 		if err == nil {
-			db.scope(ctx).touch(time.Now())
+			db.afterWrite(ctx, nil) // records the write's time only
 		}
 		return res, err
 	}
@@ -468,7 +474,7 @@ func (db *DB) query(ctx context.Context, query string, args []any, deferWait boo
 		if ferr != nil {
 			return nil, r, ferr
 		}
-		r = route{server: s, class: r.class, read: true}
+		r = route{server: s, read: true}
 	}
 	db.count(r)
 	t0 := r.server.begin()

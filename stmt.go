@@ -67,10 +67,10 @@ func (st *Stmt) target(ctx context.Context) (route, error) {
 		return route{}, ErrClosed
 	}
 	if !st.class.Replica {
-		return route{server: st.db.primaryServer(), class: st.class, read: !st.class.Write}, nil
+		return route{server: st.db.primaryServer(), read: !st.class.Write}, nil
 	}
 	s, _, err := st.db.planRead(ctx, false)
-	return route{server: s, class: st.class, read: true}, err
+	return route{server: s, read: true}, err
 }
 
 // ExecContext executes the statement on the primary.
