@@ -1,0 +1,64 @@
+package sqlclass
+
+// This file holds the alternative readings: a query whose meaning depends on
+// SQL modes or on the server's flavour and version is classified once per
+// reading.
+
+// otherReadings classifies query in every other way a server may read it,
+// as noted by the main reading's lexer: with backslash escapes off
+// (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) when a backslash escaped a quote, and,
+// when version-conditional comments appear, as a MySQL or MariaDB server of
+// every version that makes a difference. ok reports whether every reading
+// allows a replica or is one the server rejects outright (an unterminated
+// string, say); write whether some reading may write; reason why not ok.
+// This runs only for queries with such escapes or comments.
+func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, reason string) {
+	if main.manyVers {
+		return false, true, reasonVersions
+	}
+	escapes := [...]reading{{}, {noEscSingle: true, noEscDouble: true}, {noEscDouble: true}}
+	nEsc := 1
+	if main.escSingle || main.escDouble {
+		nEsc = 2
+	}
+	if main.escDouble {
+		nEsc = 3
+	}
+	flavours := []flavour{anyFlavour}
+	if main.sawCond {
+		flavours = []flavour{mysqlFlavour, mariadbFlavour}
+	}
+	ok = true
+	for e := 0; e < nEsc; e++ {
+		for _, f := range flavours {
+			for v := -1; v < main.nVersions; v++ {
+				if f == anyFlavour && v >= 0 {
+					break // the main reading runs every comment
+				}
+				rd := escapes[e]
+				rd.flavour = f
+				if v >= 0 {
+					if main.versions[v] == 0 {
+						continue // no server is older than version 0
+					}
+					rd.below, rd.hasBelow = main.versions[v], true
+				}
+				if rd == (reading{}) {
+					continue // the main reading
+				}
+				var alt state
+				alt.init(c, query, rd)
+				alt.run()
+				altOK, altWrite, _ := alt.verdict(true)
+				write = write || altWrite
+				if !altOK && ok {
+					ok, reason = false, reasonVersion
+					if e > 0 {
+						reason = reasonEscape
+					}
+				}
+			}
+		}
+	}
+	return ok, write, reason
+}

@@ -1,0 +1,227 @@
+package sqlclass
+
+// This file holds the generic token scan: statement by statement, after the
+// header, each token is looked at for what may write or tie the statement
+// to the session.
+
+// run scans the whole input, statement by statement.
+func (st *state) run() {
+	st.at = 2 // p2 and p1 start as zero tokens
+	st.lx.next(st.nx())
+	for {
+		st.advance()
+		st.statement()
+		if st.cur().kind != tkSemi {
+			return // end of input or lexer error
+		}
+		if st.nx().kind == tkEOF {
+			return // a single trailing ";"
+		}
+		st.flags |= flMulti
+	}
+}
+
+// advance moves to the next token (statement inlines a copy of it in its
+// fast path).
+func (st *state) advance() {
+	st.at++
+	nx := st.nx()
+	st.lx.next(nx)
+	if nx.kind == tkDot || st.p1().kind == tkDot {
+		st.qualify()
+	}
+}
+
+// qualify works out what the lexer alone cannot: whether the current token
+// is part of a qualified name. It only matters next to a dot.
+func (st *state) qualify() {
+	t := st.cur()
+	switch t.kind {
+	case tkWord, tkQuoted, tkString:
+		p1, p2 := st.p1(), st.p2()
+		t.qualified = p1.kind == tkDot && (p2.kind == tkWord || p2.kind == tkQuoted || p2.kind == tkString)
+		t.tail = t.qualified && t.adj && p1.adj
+		if t.kind == tkWord {
+			// Like the server's lexer: a word right after "name." or
+			// right before ".name" is an identifier, never a keyword
+			// (t.update, select.x).
+			nx := st.nx()
+			head := nx.kind == tkDot && nx.adj && nx.end < len(st.lx.s) && isIdent(st.lx.s[nx.end])
+			t.identOnly = t.tail || head
+		}
+	}
+}
+
+// statement classifies one statement, from st.cur up to ";", the end of
+// input or a lexer error.
+func (st *state) statement() {
+	st.stmts++
+	st.depth = 0
+	st.lvl[0] = 0
+	st.atStart = true
+	if st.lx.noLookup { // the previous statement was a write: look its successor up
+		st.lx.noLookup = false
+		st.lookup(st.cur())
+		st.lookup(st.nx())
+	}
+	k := st.header()
+	if st.stmts == 1 {
+		st.kind = k
+	}
+	if k == kindWrite {
+		// The statement goes to the primary as a write whatever follows;
+		// only hints, the end of the statement and lexer errors still
+		// matter, so skip the keyword lookups and the analysis.
+		st.write = true
+		st.lx.noLookup = true
+		for {
+			switch st.cur().kind {
+			case tkEOF, tkSemi, tkError:
+				return
+			}
+			st.advance()
+		}
+	}
+	for {
+		t := st.cur()
+		switch t.kind {
+		case tkEOF, tkSemi:
+			if st.depth != 0 {
+				st.flags |= flUnbalanced
+			}
+			return
+		case tkError:
+			return
+		case tkWord, tkComma, tkNumber, tkParam, tkOp, tkCmp, tkDot:
+			// Fast path for what most tokens are: identifiers, keywords
+			// that matter only in headers, and punctuation, with no WITH
+			// clause being read. advance is inlined by hand.
+			if (t.kind != tkWord || (t.fl&fReact == 0 && st.nx().kind != tkLParen)) &&
+				st.lvl[st.level()]&cteMask == cteNone {
+				st.atStart = false
+				st.at++
+				nx := st.nx()
+				st.lx.next(nx)
+				if nx.kind == tkDot || t.kind == tkDot {
+					st.qualify()
+				}
+				continue
+			}
+		}
+		st.process()
+		st.advance()
+	}
+}
+
+// process looks at st.cur in the generic scan.
+func (st *state) process() {
+	t := st.cur()
+	d := st.level()
+	st.cteName = false
+	if st.lvl[d]&cteMask != cteNone {
+		st.cteStep(d)
+	}
+	switch t.kind {
+	case tkLParen:
+		st.depth++
+		if st.depth > maxDepth {
+			st.flags |= flTooDeep
+		} else {
+			st.lvl[st.depth] = 0
+		}
+		st.atStart = true
+		return
+	case tkRParen:
+		if st.depth == 0 {
+			st.flags |= flUnbalanced
+		} else {
+			st.depth--
+		}
+	case tkWord:
+		// Most words are plain identifiers: nothing to do unless the word
+		// is in the table or starts a call.
+		if t.id != kwNone || t.fl != 0 || st.nx().kind == tkLParen {
+			st.word(d)
+		}
+	case tkQuoted, tkString:
+		// `fn`(...) calls a stored function; so does "fn"(...) under
+		// ANSI_QUOTES ('fn'(...) is a syntax error, harmless to flag).
+		if st.nx().kind == tkLParen && !st.aliasContext() {
+			st.unknownCall()
+		}
+	case tkUserVar, tkAssign:
+		st.flags |= flUserVar
+	case tkSysVar:
+		if t.session {
+			st.flags |= flSessionVar
+		}
+	}
+	st.atStart = false
+}
+
+// word handles an unquoted word in the generic scan.
+func (st *state) word(d int) {
+	t := st.cur()
+	fl := t.fl
+	call := st.nx().kind == tkLParen
+	if fl&fSeqWrite != 0 {
+		st.flags |= flSeqWrite
+	}
+	if fl&fSeqRead != 0 {
+		st.flags |= flSeqRead
+	}
+	if call {
+		switch {
+		case t.qualified: // db.fn(...), db . fn (...): a stored function, whatever its name
+			st.unknownCall()
+		case fl&fSessionFn != 0:
+			st.flags |= flSessionFn
+		case !st.knownCall(d):
+			st.unknownCall()
+		}
+	}
+	if t.identOnly {
+		return
+	}
+	switch t.id {
+	case kwUPDATE:
+		if st.isKw(st.p1(), kwFOR) {
+			st.flags |= flLock
+		} else {
+			st.flags |= flWrite
+		}
+	case kwSHARE:
+		if st.isKw(st.p1(), kwFOR) {
+			st.flags |= flLock
+		}
+	case kwLOCK, kwNOWAIT:
+		st.flags |= flLock
+	case kwLOCKED:
+		if st.isKw(st.p1(), kwSKIP) {
+			st.flags |= flLock
+		}
+	case kwINTO:
+		st.flags |= flInto
+	case kwSQLCalcFoundRows:
+		st.flags |= flFoundRows
+	case kwPROCEDURE:
+		st.flags |= flProcedure
+	case kwFOR:
+		if st.isKw(st.p1(), kwVALUE) {
+			if st.isKw(st.p2(), kwNEXT) {
+				st.flags |= flSeqWrite
+			} else if st.isKw(st.p2(), kwPREVIOUS) {
+				st.flags |= flSeqRead
+			}
+		}
+	case kwVALUES:
+		st.lvl[d] |= lvlValues
+	case kwWITH:
+		if st.atStart {
+			st.setCTE(d, cteWantName)
+		}
+	}
+	if fl&fWrite != 0 && t.id != kwUPDATE && !(call && fl&fBuiltin != 0) {
+		st.flags |= flWrite
+	}
+}

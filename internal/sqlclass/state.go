@@ -1,0 +1,102 @@
+package sqlclass
+
+// This file holds the classification state: what a scan records about the
+// statements (their kind, flags, nesting) and the token ring it reads from.
+
+// stmtKind is what the first words of a statement make it.
+type stmtKind uint8
+
+const (
+	kindEmpty     stmtKind = iota // nothing but whitespace and comments
+	kindSelect                    // SELECT, WITH ... SELECT, (SELECT ...), TABLE, VALUES
+	kindExplain                   // EXPLAIN/DESCRIBE/ANALYZE of a query
+	kindDescribe                  // DESCRIBE/EXPLAIN of a table
+	kindShow                      // a whitelisted SHOW
+	kindHelp                      // HELP 'topic'
+	kindShowOther                 // any other SHOW: primary, not a write
+	kindNoWrite                   // SET, USE, transaction control, LOCK TABLES ...: primary, not a write
+	kindWrite                     // anything else: primary, may write
+)
+
+// flagSet records what the token scan found.
+type flagSet uint32
+
+const (
+	flMulti      flagSet = 1 << iota // more than one statement
+	flWrite                          // a write keyword, or a CTE over a non-query
+	flSeqWrite                       // NEXTVAL, SETVAL, NEXT VALUE FOR
+	flLock                           // FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE, NOWAIT, SKIP LOCKED
+	flInto                           // INTO
+	flFoundRows                      // SQL_CALC_FOUND_ROWS
+	flProcedure                      // PROCEDURE clause
+	flUserVar                        // @var or :=
+	flSessionVar                     // session-bound @@var
+	flSessionFn                      // session-bound or side-effect function
+	flSeqRead                        // LASTVAL, CURRVAL, PREVIOUS VALUE FOR
+	flUnknownFn                      // a call of a function that is not a known built-in
+	flTooDeep                        // parentheses nested deeper than maxDepth
+	flUnbalanced                     // a ")" without "(" or a "(" without ")"
+)
+
+// maxDepth bounds the parenthesis nesting the classifier tracks; deeper
+// statements go to the primary.
+const maxDepth = 64
+
+// Per-level state (state.lvl): the CTE recogniser and a VALUES marker.
+const (
+	cteNone      = 0
+	cteWantName  = 1 // after WITH [RECURSIVE] or ",": a CTE name
+	cteAfterName = 2 // after the name: column list "(" or AS
+	cteWantBody  = 3 // after AS: "("
+	cteAfterBody = 4 // after the body: "," or the main statement
+	cteMask      = 7
+	lvlValues    = 8 // a VALUES keyword was seen at this level (ROW(...) constructors)
+)
+
+// state is the per-call classification state. It lives on the stack.
+type state struct {
+	c  *Classifier
+	lx lexer
+	// ring holds the tokens p2, p1 (the two before the current one), cur
+	// (being processed) and nx (the one after it), at indexes at-2 .. at+1
+	// modulo 4. Advancing moves at instead of copying tokens.
+	ring    [4]token
+	at      uint
+	depth   int
+	lvl     [maxDepth + 1]uint8
+	atStart bool // cur starts a query: statement start or just after "("
+	cteName bool // cur is a CTE name (its "(" opens a column list)
+	kind    stmtKind
+	stmts   int
+	write   bool // some statement is of kind kindWrite
+	flags   flagSet
+}
+
+func (st *state) init(c *Classifier, q string, rd reading) {
+	st.c = c
+	st.lx.init(q, rd)
+}
+
+func (st *state) p2() *token  { return &st.ring[(st.at-2)&3] }
+func (st *state) p1() *token  { return &st.ring[(st.at-1)&3] }
+func (st *state) cur() *token { return &st.ring[st.at&3] }
+func (st *state) nx() *token  { return &st.ring[(st.at+1)&3] }
+
+// lookup fills in the keyword id and flags of a word lexed without them.
+func (st *state) lookup(t *token) {
+	if t.kind == tkWord {
+		t.id, t.fl = lookupAt(st.lx.s, t.start, t.end)
+	}
+}
+
+func (st *state) isKw(t *token, id kwID) bool {
+	return t.kind == tkWord && !t.identOnly && t.id == id
+}
+
+// level is the index into st.lvl for the current depth.
+func (st *state) level() int {
+	if st.depth > maxDepth {
+		return maxDepth
+	}
+	return st.depth
+}
