@@ -182,3 +182,20 @@ func pickLatencyAware(c []*Server) *Server {
 	}
 	return a
 }
+
+// pick asks the balancer for one of candidates, and keeps its answer honest.
+func (db *DB) pick(candidates []*Server) *Server {
+	if len(candidates) == 1 {
+		return candidates[0]
+	}
+	s := db.balancer.Pick(candidates)
+	if s == nil {
+		return candidates[0]
+	}
+	for _, c := range candidates {
+		if c == s {
+			return s
+		}
+	}
+	return candidates[0]
+}

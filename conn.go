@@ -7,10 +7,13 @@ import (
 
 // Conn is one connection to the primary, pinned for the caller's use:
 // session state (variables, temporary tables, locks) lives on it, so every
-// call through it runs on the primary.
+// call through it runs on the primary. Its calls go through the same
+// pipeline as DB's, pinned to the connection: writes are recorded in the
+// context's scope, and a write through QueryContext is read in full first.
 type Conn struct {
-	conn *sql.Conn
-	db   *DB
+	conn   *sql.Conn
+	server *Server
+	db     *DB
 }
 
 // Conn returns a connection to the primary. Close it to return it to the pool.
@@ -18,41 +21,67 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	c, err := db.primaryServer().db.Conn(ctx)
+	s := db.primaryServer()
+	c, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{conn: c, db: db}, nil
+	return &Conn{conn: c, server: s, db: db}, nil
 }
 
-// Conn returns the underlying *sql.Conn.
+// Conn returns the underlying *sql.Conn. Writes made through it directly are
+// not recorded: reads that wait for this scope's writes would not wait for
+// them.
 func (c *Conn) Conn() *sql.Conn { return c.conn }
 
-// ExecContext runs a statement on the connection.
-func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	c.db.stats.writes.Add(1)
-	res, err := c.conn.ExecContext(ctx, query, args...)
-	if err == nil {
-		c.db.afterWrite(ctx, c.conn)
-	}
-	return res, err
+// connRunner runs statements on the pinned connection.
+type connRunner struct{ conn *sql.Conn }
+
+func (r connRunner) query(ctx context.Context, _ *Server, q string, args []any) (*sql.Rows, error) {
+	return r.conn.QueryContext(ctx, q, args...)
 }
 
-// QueryContext runs a query on the connection.
+func (r connRunner) queryRow(ctx context.Context, _ *Server, q string, args []any) *sql.Row {
+	return r.conn.QueryRowContext(ctx, q, args...)
+}
+
+func (r connRunner) exec(ctx context.Context, _ *Server, q string, args []any) (sql.Result, error) {
+	return r.conn.ExecContext(ctx, q, args...)
+}
+
+func (connRunner) oneTrip() bool { return false }
+
+func (c *Conn) call(ctx context.Context, query string, args []any) *call {
+	return &call{ctx: ctx, query: query, args: args, cls: c.db.classifier.Classify(query), run: connRunner{c.conn}, pin: c.server}
+}
+
+// ExecContext runs a statement on the connection and records it as a write.
+func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.db.execCall(&call{ctx: ctx, query: query, args: args, run: connRunner{c.conn}, pin: c.server})
+}
+
+// QueryContext runs a query on the connection. A query that may write is
+// read in full and recorded before it returns (see DB.QueryContext).
 func (c *Conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	c.db.stats.primaryReads.Add(1)
-	return c.conn.QueryContext(ctx, query, args...)
+	return c.db.queryCall(c.call(ctx, query, args))
 }
 
 // QueryRowContext runs a query for at most one row on the connection.
 func (c *Conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	c.db.stats.primaryReads.Add(1)
-	return c.conn.QueryRowContext(ctx, query, args...)
+	return c.db.queryRowCall(c.call(ctx, query, args))
 }
 
-// PrepareContext prepares a statement on the connection.
-func (c *Conn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return c.conn.PrepareContext(ctx, query)
+// PrepareContext prepares a statement on the connection. Its executions run
+// on the connection, through the pipeline.
+func (c *Conn) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
+	if c.db.closed.Load() {
+		return nil, ErrClosed
+	}
+	st := newStmt(c.db, query, c)
+	if _, err := st.on(ctx, c.server); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // BeginTx starts a transaction on the connection (on the primary, even when
@@ -63,13 +92,14 @@ func (c *Conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 		return nil, err
 	}
 	c.db.stats.rwTx.Add(1)
-	return &Tx{tx: tx, server: c.db.primaryServer(), db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly}, nil
+	return &Tx{tx: tx, server: c.server, db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly}, nil
 }
 
 // PingContext checks the connection.
 func (c *Conn) PingContext(ctx context.Context) error { return c.conn.PingContext(ctx) }
 
-// Raw runs f with the driver connection, as (*sql.Conn).Raw does.
+// Raw runs f with the driver connection, as (*sql.Conn).Raw does. Writes
+// made through it are not recorded.
 func (c *Conn) Raw(f func(driverConn any) error) error { return c.conn.Raw(f) }
 
 // Close returns the connection to the primary's pool.

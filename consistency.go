@@ -2,13 +2,9 @@ package rwsplit
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/rwsplit/rwsplit/internal/dialect"
-	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
 type kind uint8
@@ -131,22 +127,9 @@ func (db *DB) consistency(ctx context.Context) Consistency {
 // when no replica caught up with the write it waits for in time.
 var ErrReplicaNotCaughtUp = errors.New("rwsplit: no replica caught up in time")
 
-// waitsForToken reports whether reads in mode c wait for a captured token.
-func (c Consistency) waitsForToken() bool {
-	return c.kind == kindWaitPosition || c.kind == kindWaitGTID
-}
-
-// waitSpec is the wait a read needs on one replica before it runs.
-type waitSpec struct {
-	call string // e.g. "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0"
-	args []any
-	tok  gtid.Token
-	pos  bool // a binlog-position wait (NULL and -1 mean not there)
-}
-
 // planRead chooses the server for a replica-safe read under the context's
 // consistency mode. With deferWait, a replica that takes the wait and the
-// read in one round trip may be returned with the wait still to run (see
+// read in one round trip may be returned with the wait still to send (see
 // QueryContext); otherwise every wait has been run when it returns.
 func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec, error) {
 	mode := db.consistency(ctx)
@@ -167,19 +150,8 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 	}
 	switch mode.kind {
 	case kindSleep:
-		tok, _, _ := db.scope(ctx).state()
-		if tok.Time > 0 {
-			wait := time.Until(time.UnixMilli(tok.Time).Add(mode.d))
-			if wait > 0 {
-				db.stats.sleeps.Add(1)
-				t := time.NewTimer(wait)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return nil, nil, ctx.Err()
-				case <-t.C:
-				}
-			}
+		if err := db.sleep(ctx, mode); err != nil {
+			return nil, nil, err
 		}
 	case kindCaughtUp:
 		return db.caughtUp(ctx, cands, mode)
@@ -189,146 +161,39 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 	return db.pick(cands), nil, nil
 }
 
-// token returns the scope's token, first reading the primary's position when
-// a write's position is pending.
-func (db *DB) token(ctx context.Context, mode Consistency) (gtid.Token, error) {
-	s := db.scope(ctx)
-	if s == db.last {
-		// Process scope: from now on every write captures its position.
-		db.tracking.Store(true)
+// sleep serves Sleep: it waits until mode.d has passed since the scope's
+// last write.
+func (db *DB) sleep(ctx context.Context, mode Consistency) error {
+	last := db.scope(ctx).view().tok.Time
+	if last <= 0 {
+		return nil
 	}
-	tok, pending, gen := s.state()
-	if !pending {
-		return tok, nil
+	wait := time.Until(time.UnixMilli(last).Add(mode.d))
+	if wait <= 0 {
+		return nil
 	}
-	cap, err := db.capture(ctx, db.primaryServer().db, false, mode.kind == kindWaitPosition)
-	if err != nil {
-		return tok, err
+	db.stats.sleeps.Add(1)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
-	return s.resolve(cap, gen)
 }
 
-// waitRead serves WaitPosition and WaitGTID: a replica known to have applied
-// the token, else one that applies it within the timeout, else the fallback.
-func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, deferWait bool) (*Server, *waitSpec, error) {
-	tok, err := db.token(ctx, mode)
-	if err != nil {
-		return db.fallback(mode, err)
+// fallback ends a read no replica could serve in time: the primary, or an
+// error wrapping ErrReplicaNotCaughtUp and the cause under OrFail. The
+// caller's own context error is returned as itself, and counts as neither.
+func (db *DB) fallback(ctx context.Context, mode Consistency, cause error) (*Server, *waitSpec, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
-	if !hasTarget(tok) {
-		return db.pick(cands), nil, nil
-	}
-	first := db.pick(cands)
-	// Zero round trips when a replica is known to have applied the token;
-	// start at the balancer's pick so the known replicas share the load.
-	start := position(cands, first)
-	for i := range cands {
-		s := cands[(start+i)%len(cands)]
-		if s.hasApplied(tok) {
-			db.stats.waitsSkipped.Add(1)
-			return s, nil, nil
-		}
-	}
-	deadline := time.Now().Add(mode.d)
-	// Replicas whose last wait succeeded go first (the balancer's pick
-	// leading), then those whose last wait failed: a replica that has
-	// stopped applying costs one timed-out wait, not one per read.
-	order := make([]*Server, 0, len(cands))
-	if !first.lastWaitFailed() {
-		order = append(order, first)
-	}
-	for _, s := range cands {
-		if s != first && !s.lastWaitFailed() {
-			order = append(order, s)
-		}
-	}
-	for _, s := range cands {
-		if s.lastWaitFailed() {
-			order = append(order, s)
-		}
-	}
-	var lastErr error
-	for i, s := range order {
-		spec, err := db.waitFor(ctx, s, tok, mode, time.Until(deadline))
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		if i == 0 && s == first && deferWait && s.oneTrip {
-			return s, spec, nil
-		}
-		ok, timedOut, err := db.runWait(ctx, s, spec, time.Until(deadline))
-		s.waitDone(ok)
-		if ok {
-			s.learn(tok)
-			return s, nil, nil
-		}
-		lastErr = err
-		if timedOut || time.Until(deadline) <= 0 {
-			break
-		}
-	}
-	return db.fallback(mode, lastErr)
-}
-
-// hasTarget reports whether tok names anything to wait for.
-func hasTarget(t gtid.Token) bool {
-	return !t.MySQL.IsEmpty() || !t.MariaDB.IsEmpty() || !t.Pos.IsZero()
-}
-
-// waitFor builds the wait for tok on replica s: a GTID wait under WaitGTID (a
-// position wait when the token has only a position), a position wait under
-// WaitPosition (a GTID wait when the token has no position).
-func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consistency, left time.Duration) (*waitSpec, error) {
-	v, err := s.version(ctx)
-	if err != nil {
-		return nil, err
-	}
-	timeout := max(left.Seconds(), 0.001)
-	usePos := !tok.Pos.IsZero() && (mode.kind == kindWaitPosition || (tok.MySQL.IsEmpty() && tok.MariaDB.IsEmpty()))
-	if usePos {
-		return &waitSpec{
-			call: v.PosWait() + "(?, ?, ?) >= 0",
-			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
-			tok:  tok, pos: true,
-		}, nil
-	}
-	switch {
-	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB:
-		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok}, nil
-	case v.Flavor == dialect.MySQL && tok.Flavor == gtid.FlavorMySQL:
-		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok}, nil
-	}
-	return nil, fmt.Errorf("rwsplit: a %s token cannot be waited for on %s (%s)", tok.Flavor, s.name, v.Flavor)
-}
-
-// runWait runs spec on s in its own round trip.
-func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.Duration) (ok, timedOut bool, err error) {
-	db.stats.waits.Add(1)
-	wctx, cancel := context.WithTimeout(ctx, left+time.Second)
-	defer cancel()
-	var res sql.NullInt64
-	t0 := s.begin()
-	err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, spec.args...).Scan(&res)
-	s.end(t0, err)
-	switch {
-	case err != nil:
-		return false, false, fmt.Errorf("rwsplit: wait on %s: %w", s.name, err)
-	case !res.Valid:
-		return false, false, fmt.Errorf("rwsplit: wait on %s: NULL (replication not running?)", s.name)
-	case res.Int64 == 1:
-		return true, false, nil
-	}
-	return false, true, fmt.Errorf("rwsplit: wait on %s: timed out", s.name)
-}
-
-// fallback ends a read no replica could serve in time: the primary, or
-// ErrReplicaNotCaughtUp under OrFail.
-func (db *DB) fallback(mode Consistency, cause error) (*Server, *waitSpec, error) {
 	if mode.fail {
 		db.stats.notCaughtUp.Add(1)
 		if cause != nil {
-			return nil, nil, fmt.Errorf("%w: %v", ErrReplicaNotCaughtUp, cause)
+			return nil, nil, fmt.Errorf("%w: %w", ErrReplicaNotCaughtUp, cause)
 		}
 		return nil, nil, ErrReplicaNotCaughtUp
 	}
@@ -352,9 +217,12 @@ func (db *DB) caughtUp(ctx context.Context, cands []*Server, mode Consistency) (
 			if err != nil {
 				lastErr = err
 			}
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
 		}
 		if time.Until(deadline) <= 0 {
-			return db.fallback(mode, lastErr)
+			return db.fallback(ctx, mode, lastErr)
 		}
 		t := time.NewTimer(min(20*time.Millisecond, time.Until(deadline)))
 		select {
@@ -374,6 +242,16 @@ func position(cands []*Server, s *Server) int {
 		}
 	}
 	return 0
+}
+
+// contains reports whether s is among servers.
+func contains(servers []*Server, s *Server) bool {
+	for _, c := range servers {
+		if c == s {
+			return true
+		}
+	}
+	return false
 }
 
 // without returns cands less s (a copy, only when s is among them).

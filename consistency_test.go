@@ -188,7 +188,7 @@ func TestConsistencyFallback(t *testing.T) {
 // made through the same DB.
 func TestProcessScope(t *testing.T) {
 	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
-		db := openRouter(t, c, rwsplit.WithWriteTracking())
+		db := openRouter(t, c) // no option: every write records itself
 		prepareRW(t, c, db)
 		require.NoError(t, c.Replicas[0].StopApplier(context.Background()))
 		require.NoError(t, c.Replicas[1].StopApplier(context.Background()))

@@ -1,10 +1,8 @@
 package rwsplit
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/rwsplit/rwsplit/internal/gtid"
@@ -72,104 +70,4 @@ func (t *Token) UnmarshalText(b []byte) error {
 	}
 	*t = p
 	return nil
-}
-
-// Session tracks what one logical client (a user, a request chain, a message
-// flow) has written, so that its reads can wait for its own writes wherever
-// they were made. Attach it to a context with WithSession: writes through that
-// context advance it, and reads through it wait for it under the waiting
-// consistency modes. Carry Token() to another request, process or service
-// and resume it there with NewSession. A Session is safe for concurrent use.
-type Session struct {
-	mu  sync.Mutex
-	tok gtid.Token
-	// pending is set when a write finished whose exact position could not
-	// be captured on its connection (a write through Query, a failed
-	// capture): the next read captures the primary's current position,
-	// which covers it, before waiting.
-	pending bool
-	gen     uint64 // counts markPending calls, so resolve keeps a newer mark
-}
-
-// NewSession returns a session that starts from tok (the zero Token for a
-// fresh one).
-func NewSession(tok Token) *Session { return &Session{tok: tok.t} }
-
-// Token returns what the session has written so far.
-func (s *Session) Token() Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Token{s.tok}
-}
-
-// Advance merges tok into the session, as if its writes had been made here
-// (for a token that arrives mid-request).
-func (s *Session) Advance(tok Token) error {
-	return s.advance(tok.t)
-}
-
-func (s *Session) advance(t gtid.Token) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, err := gtid.Merge(s.tok, t)
-	if err != nil {
-		return fmt.Errorf("rwsplit: advance session: %w", err)
-	}
-	s.tok = m
-	return nil
-}
-
-// markPending notes a write whose position must be read from the primary
-// before the session's next waiting read; it also records the write's time.
-func (s *Session) markPending(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pending = true
-	s.gen++
-	s.tok.Time = max(s.tok.Time, now.UnixMilli())
-}
-
-// touch records the time of a write whose position is not needed.
-func (s *Session) touch(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tok.Time = max(s.tok.Time, now.UnixMilli())
-}
-
-// state returns the session's token, whether a capture is pending, and the
-// pending mark's generation.
-func (s *Session) state() (gtid.Token, bool, uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tok, s.pending, s.gen
-}
-
-// resolve merges a token captured for a pending write and clears pending,
-// unless another write marked it pending after the capture began (gen).
-func (s *Session) resolve(t gtid.Token, gen uint64) (gtid.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, err := gtid.Merge(s.tok, t)
-	if err != nil {
-		return s.tok, fmt.Errorf("rwsplit: advance session: %w", err)
-	}
-	s.tok = m
-	if s.gen == gen {
-		s.pending = false
-	}
-	return m, nil
-}
-
-type sessionKey struct{}
-
-// WithSession returns a context whose writes advance s and whose reads wait
-// for s under the waiting consistency modes.
-func WithSession(ctx context.Context, s *Session) context.Context {
-	return context.WithValue(ctx, sessionKey{}, s)
-}
-
-// SessionFrom returns the session attached to ctx, or nil.
-func SessionFrom(ctx context.Context) *Session {
-	s, _ := ctx.Value(sessionKey{}).(*Session)
-	return s
 }

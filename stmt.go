@@ -7,23 +7,36 @@ import (
 	"sync"
 
 	"github.com/rwsplit/rwsplit/internal/replay"
-	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
 
 // ErrStmtClosed is returned by calls on a closed Stmt.
 var ErrStmtClosed = errors.New("rwsplit: statement is closed")
 
-// Stmt is a prepared statement that runs wherever each execution is routed.
-// It is prepared on one server at PrepareContext (which checks it) and on
-// another server only the first time an execution goes there.
+// Stmt is a prepared statement that runs wherever each execution is routed,
+// through the same pipeline as DB's calls (so its reads wait, retry and count
+// as DB's do, and its writes are recorded). It is prepared on one server at
+// PrepareContext (which checks it) and on another server only the first time
+// an execution goes there; preparations on servers that left the topology
+// are closed. A Stmt from Conn.PrepareContext runs on that connection.
 type Stmt struct {
 	db    *DB
 	query string
-	class sqlclass.Result
+	proto call // the classified statement; ctx and args unset
+	conn  *Conn
 
 	mu     sync.Mutex
 	stmts  map[*Server]*sql.Stmt
+	topo   *topology // the topology stmts was last pruned against
 	closed bool
+}
+
+func newStmt(db *DB, query string, conn *Conn) *Stmt {
+	st := &Stmt{db: db, query: query, conn: conn, stmts: map[*Server]*sql.Stmt{}}
+	st.proto = call{query: query, cls: db.classifier.Classify(query), run: stmtRunner{st}}
+	if conn != nil {
+		st.proto.pin = conn.server
+	}
+	return st
 }
 
 // PrepareContext prepares query on the server its first execution most
@@ -32,9 +45,9 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	st := &Stmt{db: db, query: query, class: db.classifier.Classify(query), stmts: map[*Server]*sql.Stmt{}}
+	st := newStmt(db, query, nil)
 	target := db.primaryServer()
-	if u := db.topology().usable; st.class.Replica && len(u) > 0 {
+	if u := db.topology().usable; st.proto.cls.Replica && len(u) > 0 {
 		target = db.pick(u)
 	}
 	if _, err := st.on(ctx, target); err != nil {
@@ -53,7 +66,14 @@ func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 	if ps := st.stmts[s]; ps != nil {
 		return ps, nil
 	}
-	ps, err := s.db.PrepareContext(ctx, st.query)
+	st.prune()
+	var ps *sql.Stmt
+	var err error
+	if st.conn != nil {
+		ps, err = st.conn.conn.PrepareContext(ctx, st.query)
+	} else {
+		ps, err = s.db.PrepareContext(ctx, st.query)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -61,72 +81,74 @@ func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 	return ps, nil
 }
 
-// target routes one execution of a query.
-func (st *Stmt) target(ctx context.Context) (route, error) {
-	if st.db.closed.Load() {
-		return route{}, ErrClosed
+// prune closes the preparations on servers no longer in the topology (a
+// replica removed, a primary replaced). Callers hold st.mu.
+func (st *Stmt) prune() {
+	t := st.db.topology()
+	if t == st.topo {
+		return
 	}
-	if !st.class.Replica {
-		return route{server: st.db.primaryServer(), read: !st.class.Write}, nil
+	st.topo = t
+	for s, ps := range st.stmts {
+		if s == t.primary || contains(t.replicas, s) {
+			continue
+		}
+		_ = ps.Close()
+		delete(st.stmts, s)
 	}
-	s, _, err := st.db.planRead(ctx, false)
-	return route{server: s, read: true}, err
 }
 
-// ExecContext executes the statement on the primary.
-func (st *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
-	if st.db.closed.Load() {
-		return nil, ErrClosed
-	}
-	p := st.db.primaryServer()
-	ps, err := st.on(ctx, p)
+// stmtRunner runs executions of the prepared statement.
+type stmtRunner struct{ st *Stmt }
+
+func (r stmtRunner) query(ctx context.Context, s *Server, _ string, args []any) (*sql.Rows, error) {
+	ps, err := r.st.on(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	st.db.stats.writes.Add(1)
-	t0 := p.begin()
-	res, err := ps.ExecContext(ctx, args...)
-	p.end(t0, err)
-	if err == nil {
-		st.db.afterWrite(ctx, nil)
+	return ps.QueryContext(ctx, args...)
+}
+
+func (r stmtRunner) queryRow(ctx context.Context, s *Server, _ string, args []any) *sql.Row {
+	ps, err := r.st.on(ctx, s)
+	if err != nil {
+		return replay.ErrRow(err)
 	}
-	return res, err
+	return ps.QueryRowContext(ctx, args...)
+}
+
+func (r stmtRunner) exec(ctx context.Context, s *Server, _ string, args []any) (sql.Result, error) {
+	ps, err := r.st.on(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return ps.ExecContext(ctx, args...)
+}
+
+func (stmtRunner) oneTrip() bool { return false }
+
+func (st *Stmt) call(ctx context.Context, args []any) *call {
+	c := st.proto
+	c.ctx, c.args = ctx, args
+	return &c
+}
+
+// ExecContext executes the statement on the primary and records it as a
+// write.
+func (st *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return st.db.execCall(st.call(ctx, args))
 }
 
 // QueryContext executes the query where the statement and the context's
 // consistency mode route it.
 func (st *Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
-	r, err := st.target(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := st.on(ctx, r.server)
-	if err != nil {
-		return nil, err
-	}
-	st.db.count(r)
-	t0 := r.server.begin()
-	rows, err := ps.QueryContext(ctx, args...)
-	r.server.end(t0, err)
-	return rows, err
+	return st.db.queryCall(st.call(ctx, args))
 }
 
 // QueryRowContext executes the query for at most one row; errors are
 // deferred to Scan.
 func (st *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
-	r, err := st.target(ctx)
-	if err != nil {
-		return replay.ErrRow(err)
-	}
-	ps, err := st.on(ctx, r.server)
-	if err != nil {
-		return replay.ErrRow(err)
-	}
-	st.db.count(r)
-	t0 := r.server.begin()
-	row := ps.QueryRowContext(ctx, args...)
-	r.server.end(t0, row.Err())
-	return row
+	return st.db.queryRowCall(st.call(ctx, args))
 }
 
 // Close closes the statement on every server it was prepared on.

@@ -3,31 +3,48 @@ package rwsplit
 import (
 	"context"
 	"database/sql"
+	"errors"
 )
 
 // Tx is a transaction on one server: every statement in it runs there. A
 // transaction begun with sql.TxOptions{ReadOnly: true} runs on a replica
-// (START TRANSACTION READ ONLY); any other runs on the primary.
+// (START TRANSACTION READ ONLY); any other runs on the primary. Its
+// statements go through the same pipeline as DB's, pinned to its server; the
+// writes of a read-write transaction are recorded when it commits.
 type Tx struct {
 	tx     *sql.Tx
 	server *Server
 	db     *DB
-	ctx    context.Context // BeginTx's: its Session records the commit
+	ctx    context.Context // BeginTx's: its scope records the commit
 	write  bool            // a read-write transaction on the primary
 }
 
 // BeginTx starts a transaction. With opts.ReadOnly it runs on a replica
 // chosen under the context's consistency mode (the primary when there is no
-// usable replica, or under Primary); otherwise on the primary.
+// usable replica, or under Primary); otherwise on the primary. A read-only
+// transaction whose BEGIN fails on a replica for want of a connection is
+// begun once more elsewhere.
 func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
-	if db.closed.Load() {
-		return nil, ErrClosed
+	readOnly := opts != nil && opts.ReadOnly
+	tx, s, err := db.beginOn(ctx, db.primaryServer(), readOnly, opts)
+	if err != nil && readOnly && s != nil && !s.primary && ctx.Err() == nil && isConnError(err) {
+		db.markSuspect(s, err)
+		db.stats.retries.Add(1)
+		tx, _, err = db.beginOn(withoutServer(ctx, s), db.primaryServer(), readOnly, opts)
 	}
-	s := db.primaryServer()
-	if opts != nil && opts.ReadOnly {
+	return tx, err
+}
+
+// beginOn begins a transaction on s, or on a replica planned for a
+// read-only one. It returns the server tried.
+func (db *DB) beginOn(ctx context.Context, s *Server, readOnly bool, opts *sql.TxOptions) (*Tx, *Server, error) {
+	if db.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	if readOnly {
 		var err error
 		if s, _, err = db.planRead(ctx, false); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if !s.primary {
@@ -39,33 +56,61 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	tx, err := s.db.BeginTx(ctx, opts)
 	s.end(t0, err)
 	if err != nil {
-		return nil, err
+		return nil, s, err
 	}
-	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && (opts == nil || !opts.ReadOnly)}, nil
+	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && !readOnly}, s, nil
 }
 
 // Server is the server the transaction runs on.
 func (tx *Tx) Server() *Server { return tx.server }
 
-// Tx returns the underlying *sql.Tx.
+// Tx returns the underlying *sql.Tx. Statements may run through it, but
+// commit through tx.Commit: a commit made on the *sql.Tx is not recorded, and
+// reads that wait for this scope's writes would not wait for it.
 func (tx *Tx) Tx() *sql.Tx { return tx.tx }
+
+// txRunner runs statements in the transaction.
+type txRunner struct{ tx *sql.Tx }
+
+func (r txRunner) query(ctx context.Context, _ *Server, q string, args []any) (*sql.Rows, error) {
+	return r.tx.QueryContext(ctx, q, args...)
+}
+
+func (r txRunner) queryRow(ctx context.Context, _ *Server, q string, args []any) *sql.Row {
+	return r.tx.QueryRowContext(ctx, q, args...)
+}
+
+func (r txRunner) exec(ctx context.Context, _ *Server, q string, args []any) (sql.Result, error) {
+	return r.tx.ExecContext(ctx, q, args...)
+}
+
+func (txRunner) oneTrip() bool { return false }
+
+func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool) *call {
+	c := &call{ctx: ctx, query: query, args: args, run: txRunner{tx.tx}, pin: tx.server, inTx: true}
+	if classify {
+		c.cls = tx.db.classifier.Classify(query)
+	}
+	return c
+}
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, query, args...)
+	return tx.db.execCall(tx.call(ctx, query, args, false))
 }
 
 // QueryContext runs a query in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, query, args...)
+	return tx.db.queryCall(tx.call(ctx, query, args, true))
 }
 
 // QueryRowContext runs a query for at most one row in the transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, query, args...)
+	return tx.db.queryRowCall(tx.call(ctx, query, args, true))
 }
 
-// PrepareContext prepares a statement for use in the transaction.
+// PrepareContext prepares a statement for use in the transaction (its writes
+// are recorded by Commit, as every statement of the transaction).
 func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
 	return tx.tx.PrepareContext(ctx, query)
 }
@@ -81,15 +126,15 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 }
 
 // Commit commits the transaction. Committing a read-write transaction
-// advances the causality token of BeginTx's context, as a write does.
+// records its writes in the scope of BeginTx's context, as a write does
+// (also when Commit reports an error other than sql.ErrTxDone: the commit
+// may have been applied before the connection was lost).
 func (tx *Tx) Commit() error {
-	if err := tx.tx.Commit(); err != nil {
-		return err
+	err := tx.tx.Commit()
+	if tx.write && !errors.Is(err, sql.ErrTxDone) {
+		tx.db.recordCommit(tx.ctx)
 	}
-	if tx.write {
-		tx.db.afterWrite(tx.ctx, nil)
-	}
-	return nil
+	return err
 }
 
 // Rollback aborts the transaction.

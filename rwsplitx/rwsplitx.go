@@ -10,7 +10,6 @@ import (
 	"context"
 	"database/sql"
 	"strings"
-	"sync"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/jmoiron/sqlx/reflectx"
@@ -28,8 +27,9 @@ type DB struct {
 	Mapper *reflectx.Mapper
 
 	driverName string
-	mu         sync.Mutex
-	pools      map[*rwsplit.Server]*sqlx.DB
+	// replay answers QueryRowx with a row the pipeline has read (sqlx
+	// offers no way to build an *sqlx.Row from outside).
+	replay *sqlx.DB
 }
 
 // Open is rwsplit.Open returning a *rwsplitx.DB.
@@ -43,12 +43,20 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...rwsplit.O
 
 // NewDB wraps an *rwsplit.DB; driverName sets the bind variable style.
 func NewDB(db *rwsplit.DB, driverName string) *DB {
-	return &DB{
+	x := &DB{
 		DB:         db,
 		Mapper:     reflectx.NewMapperFunc("db", strings.ToLower),
 		driverName: driverName,
-		pools:      map[*rwsplit.Server]*sqlx.DB{},
+		replay:     sqlx.NewDb(replay.Open(), driverName),
 	}
+	return x
+}
+
+// Close closes the DB and every pool, as (*rwsplit.DB).Close does. Close a
+// *rwsplitx.DB with its own Close.
+func (db *DB) Close() error {
+	_ = db.replay.Close()
+	return db.DB.Close()
 }
 
 // DriverName is the driver name given to Open or NewDB.
@@ -63,19 +71,6 @@ func (db *DB) BindNamed(query string, arg any) (string, []any, error) {
 	return sqlx.BindNamed(sqlx.BindType(db.driverName), query, arg)
 }
 
-// pool is the sqlx view of a server's pool (made once, sharing the pool).
-func (db *DB) pool(s *rwsplit.Server) *sqlx.DB {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	x := db.pools[s]
-	if x == nil {
-		x = sqlx.NewDb(s.DB(), db.driverName)
-		x.Mapper = db.Mapper
-		db.pools[s] = x
-	}
-	return x
-}
-
 // QueryxContext runs a routed query and returns sqlx rows.
 func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
 	rows, err := db.DB.QueryContext(ctx, query, args...)
@@ -85,16 +80,18 @@ func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*sq
 	return &sqlx.Rows{Rows: rows, Mapper: db.Mapper}, nil
 }
 
-// QueryRowxContext runs a routed query for at most one row.
+// QueryRowxContext runs a routed query for at most one row, through the same
+// pipeline as (*rwsplit.DB).QueryContext (so it waits, retries and records as
+// every call does); the row is read, then handed to sqlx.
 func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
-	s, err := db.Route(ctx, query)
-	if err != nil {
-		// sqlx.Row cannot carry an error built outside sqlx.
-		edb := replay.ErrDB(err)
-		defer edb.Close()
-		return sqlx.NewDb(edb, db.driverName).QueryRowxContext(ctx, query, args...)
+	rows, err := db.DB.QueryContext(ctx, query, args...)
+	var sets []replay.Set
+	if err == nil {
+		sets, err = replay.ReadFirst(rows)
 	}
-	return db.pool(s).QueryRowxContext(ctx, query, args...)
+	r := *db.replay
+	r.Mapper = db.Mapper
+	return r.QueryRowxContext(replay.Context(sets, err), replay.Query)
 }
 
 // GetContext scans one row into dest (a struct or scalar), from a routed query.
@@ -124,23 +121,31 @@ func (db *DB) MustExecContext(ctx context.Context, query string, args ...any) sq
 }
 
 // BeginTxx starts a routed transaction (read-only ones on a replica) with
-// sqlx's methods.
+// sqlx's methods. Its statements run on the transaction's server; its
+// Commit is rwsplit's, which records the transaction's writes.
 func (db *DB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	tx, err := db.DB.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: &sqlx.Tx{Tx: tx.Tx(), Mapper: db.Mapper}, server: tx.Server()}, nil
+	return &Tx{Tx: &sqlx.Tx{Tx: tx.Tx(), Mapper: db.Mapper}, rtx: tx}, nil
 }
 
 // Tx is an sqlx transaction on the server rwsplit chose for it.
 type Tx struct {
 	*sqlx.Tx
-	server *rwsplit.Server
+	rtx *rwsplit.Tx
 }
 
 // Server is the server the transaction runs on.
-func (tx *Tx) Server() *rwsplit.Server { return tx.server }
+func (tx *Tx) Server() *rwsplit.Server { return tx.rtx.Server() }
+
+// Commit commits the transaction through rwsplit, recording the writes of a
+// read-write transaction in the scope of BeginTxx's context.
+func (tx *Tx) Commit() error { return tx.rtx.Commit() }
+
+// Rollback aborts the transaction.
+func (tx *Tx) Rollback() error { return tx.rtx.Rollback() }
 
 // Queryx is QueryxContext with context.Background.
 func (db *DB) Queryx(query string, args ...any) (*sqlx.Rows, error) {

@@ -1,0 +1,284 @@
+// Package rwsplit is a read/write-splitting router for MySQL and MariaDB over
+// database/sql. A *DB holds one primary and any number of replica pools,
+// classifies every call, sends writes and anything unsafe to the primary and
+// provably read-only reads to a replica, and lets the caller choose per call,
+// through the context, how fresh a replica read must be (see Consistency).
+//
+// A statement goes to a replica only when a SQL lexer proves it read-only and
+// independent of session state; when in doubt it goes to the primary.
+//
+// Every way in (DB, Tx, Stmt, Conn, and package rwsplitx) runs through one
+// call pipeline (pipeline.go): classify, choose the server and any wait, run,
+// record the write, count. A guarantee made by one holds for all.
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit/internal/replay"
+	"github.com/rwsplit/rwsplit/internal/sqlclass"
+)
+
+// Errors returned by the constructors and by calls on a closed DB.
+var (
+	// ErrClosed is returned by calls on a DB after Close.
+	ErrClosed = errors.New("rwsplit: database is closed")
+	// ErrNoReplica is returned by reads that must not use the primary when
+	// no replica can serve them.
+	ErrNoReplica = errors.New("rwsplit: no usable replica")
+)
+
+// DB routes calls between a primary and its replicas. It is safe for
+// concurrent use; create it with Open or New and close it with Close.
+type DB struct {
+	topo   atomic.Pointer[topology]
+	topoMu sync.Mutex // serialises publishers of topo
+
+	interval        time.Duration
+	maxLag          time.Duration
+	primaryFallback bool
+	stopMonitor     context.CancelFunc
+	monitorWG       sync.WaitGroup
+	// replay builds the *sql.Rows and *sql.Row of writes made through
+	// Query, whose results are read before the write is recorded.
+	replay *sql.DB
+
+	balancer   Balancer
+	classifier *sqlclass.Classifier
+	mode       Consistency
+
+	// process is the process scope: the writes made through this DB by
+	// contexts without a Session.
+	process *Session
+
+	// hooks are test-only interleaving points (nil in production).
+	hooks *testHooks
+
+	stats  counters
+	closed atomic.Bool
+}
+
+// Open opens a pool for the primary and one per replica with sql.Open and
+// returns a DB over them. Zero replicas is valid: every call then goes to the
+// primary. For the "mysql" driver each DSN is parsed, and the same server
+// (address and database) given twice is an error. Close closes every pool.
+func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (*DB, error) {
+	if driverName == "" {
+		return nil, errors.New("rwsplit: Open: driver name is empty")
+	}
+	names := make([]string, 0, len(replicaDSNs)+1)
+	keys := make(map[string]string, len(replicaDSNs)+1)
+	oneTrip := make([]bool, len(replicaDSNs))
+	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
+		name := "primary DSN"
+		if i > 0 {
+			name = fmt.Sprintf("replica DSN %d", i-1)
+		}
+		names = append(names, name)
+		if dsn == "" {
+			return nil, fmt.Errorf("rwsplit: Open: %s is empty", name)
+		}
+		key := dsn
+		if driverName == "mysql" {
+			cfg, err := mysql.ParseDSN(dsn)
+			if err != nil {
+				return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, err)
+			}
+			key = cfg.Net + "(" + cfg.Addr + ")/" + cfg.DBName
+			if i > 0 {
+				oneTrip[i-1] = cfg.MultiStatements && cfg.InterpolateParams
+			}
+		}
+		if prev, dup := keys[key]; dup {
+			return nil, fmt.Errorf("rwsplit: Open: %s and %s name the same server (%s)", prev, name, redact(key))
+		}
+		keys[key] = name
+	}
+	var opened []*sql.DB
+	closeAll := func() {
+		for _, db := range opened {
+			_ = db.Close()
+		}
+	}
+	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
+		db, err := sql.Open(driverName, dsn)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("rwsplit: Open: %s: %w", names[i], err)
+		}
+		opened = append(opened, db)
+	}
+	db, err := New(opened[0], opened[1:], append([]Option{WithOneRoundTrip(oneTrip...)}, opts...)...)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	return db, nil
+}
+
+// redact keeps a DSN key short and free of credentials for error messages.
+func redact(key string) string {
+	if len(key) > 120 {
+		return key[:120] + "..."
+	}
+	return key
+}
+
+// New returns a DB over pools the caller opened. Zero replicas is valid. A nil
+// pool, or the same pool given twice, is an error. Close closes every pool.
+func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
+	if primary == nil {
+		return nil, errors.New("rwsplit: New: primary is nil")
+	}
+	seen := map[*sql.DB]string{primary: "the primary"}
+	for i, r := range replicas {
+		if r == nil {
+			return nil, fmt.Errorf("rwsplit: New: replica %d is nil", i)
+		}
+		if prev, dup := seen[r]; dup {
+			return nil, fmt.Errorf("rwsplit: New: replica %d is the same *sql.DB as %s", i, prev)
+		}
+		seen[r] = fmt.Sprintf("replica %d", i)
+	}
+	o := options{mode: Eventual, interval: time.Second}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.weights != nil && len(o.weights) != len(replicas) {
+		return nil, fmt.Errorf("rwsplit: WithWeights: %d weights for %d replicas", len(o.weights), len(replicas))
+	}
+	if o.oneTrip != nil && len(o.oneTrip) != len(replicas) {
+		return nil, fmt.Errorf("rwsplit: WithOneRoundTrip: %d values for %d replicas", len(o.oneTrip), len(replicas))
+	}
+	if o.balancer == nil {
+		o.balancer = RoundRobin()
+	}
+	db := &DB{
+		balancer:        o.balancer,
+		classifier:      sqlclass.New(o.pure...),
+		mode:            o.mode,
+		process:         NewSession(Token{}),
+		interval:        o.interval,
+		maxLag:          o.maxLag,
+		primaryFallback: !o.noFall,
+		replay:          replay.Open(),
+	}
+	servers := make([]*Server, len(replicas))
+	for i, r := range replicas {
+		s := newServer(r, i)
+		if o.weights != nil {
+			s.weight = o.weights[i]
+		}
+		if o.oneTrip != nil {
+			s.oneTrip = o.oneTrip[i]
+		}
+		servers[i] = s
+	}
+	db.publish(newServer(primary, -1), servers)
+	ctx, cancel := context.WithCancel(context.Background())
+	db.stopMonitor = cancel
+	db.monitorWG.Add(1)
+	go db.monitor(ctx)
+	return db, nil
+}
+
+// Primary returns the primary's pool.
+func (db *DB) Primary() *sql.DB { return db.primaryServer().db }
+
+// Replicas returns the replicas' pools, in order.
+func (db *DB) Replicas() []*sql.DB {
+	rs := db.topology().replicas
+	pools := make([]*sql.DB, len(rs))
+	for i, r := range rs {
+		pools[i] = r.db
+	}
+	return pools
+}
+
+// PrimaryServer returns the primary as a Server (its detected version, load).
+func (db *DB) PrimaryServer() *Server { return db.primaryServer() }
+
+// ReplicaServers returns the replicas as Servers, in order.
+func (db *DB) ReplicaServers() []*Server { return append([]*Server(nil), db.topology().replicas...) }
+
+// PingContext checks that the primary and every replica answer.
+func (db *DB) PingContext(ctx context.Context) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	var errs []error
+	for _, s := range db.all() {
+		if err := s.db.PingContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("rwsplit: ping %s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (db *DB) all() []*Server {
+	t := db.topology()
+	return append([]*Server{t.primary}, t.replicas...)
+}
+
+// Close closes every pool, the primary's and the replicas', including pools
+// given to New. Calls after Close return ErrClosed.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
+	db.stopMonitor()
+	db.monitorWG.Wait()
+	var errs []error
+	_ = db.replay.Close()
+	for _, s := range db.all() {
+		if err := s.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("rwsplit: close %s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SetMaxOpenConns sets the limit on open connections of every pool.
+func (db *DB) SetMaxOpenConns(n int) {
+	for _, s := range db.all() {
+		s.db.SetMaxOpenConns(n)
+	}
+}
+
+// SetMaxIdleConns sets the limit on idle connections of every pool.
+func (db *DB) SetMaxIdleConns(n int) {
+	for _, s := range db.all() {
+		s.db.SetMaxIdleConns(n)
+	}
+}
+
+// SetConnMaxLifetime sets the maximum lifetime of connections of every pool.
+func (db *DB) SetConnMaxLifetime(d time.Duration) {
+	for _, s := range db.all() {
+		s.db.SetConnMaxLifetime(d)
+	}
+}
+
+// SetConnMaxIdleTime sets the maximum idle time of connections of every pool.
+func (db *DB) SetConnMaxIdleTime(d time.Duration) {
+	for _, s := range db.all() {
+		s.db.SetConnMaxIdleTime(d)
+	}
+}
+
+// Driver returns the primary's driver.
+func (db *DB) Driver() driver.Driver { return db.primaryServer().db.Driver() }

@@ -1,0 +1,279 @@
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/rwsplit/rwsplit/internal/replay"
+	"github.com/rwsplit/rwsplit/internal/sqlclass"
+)
+
+// The call pipeline. Every way in (DB, Tx, Stmt, Conn, and rwsplitx over
+// DB and Tx) describes its statement as a call and hands it to execCall,
+// queryCall or queryRowCall, which take the same steps in the same order:
+//
+//  1. classify: the surface's classifier result (Exec is always a write);
+//  2. plan: the server (pinned, the primary, or a replica under the
+//     context's consistency mode) and any wait, run here or carried with
+//     the query (one round trip);
+//  3. run: the surface's runner sends the statement to that server;
+//  4. record: a write made outside a transaction marks its scope (the
+//     context's Session, else the DB's process scope) as having a write
+//     whose position is still to be read; a transaction's writes are
+//     recorded by Commit. A write's results are read before it is recorded,
+//     so the mark always follows the write's completion;
+//  5. count: Stats and the server's load figures.
+//
+// A read that fails on a replica for want of a connection is retried once on
+// another server. A surface cannot skip a step: it only supplies a runner.
+
+// runner is how one surface sends a statement to a server it was given.
+type runner interface {
+	query(ctx context.Context, s *Server, query string, args []any) (*sql.Rows, error)
+	queryRow(ctx context.Context, s *Server, query string, args []any) *sql.Row
+	exec(ctx context.Context, s *Server, query string, args []any) (sql.Result, error)
+	// oneTrip reports whether a wait may be sent in the same round trip as
+	// the query (the text is the surface's own, not a prepared statement).
+	oneTrip() bool
+}
+
+// call is one statement on its way through the pipeline.
+type call struct {
+	ctx   context.Context
+	query string // "" for a prepared statement
+	args  []any
+	cls   sqlclass.Result
+	run   runner
+	pin   *Server // Tx and Conn: every statement runs here
+	inTx  bool    // writes are recorded by the transaction's Commit
+}
+
+// route is where one call goes.
+type route struct {
+	server *Server
+	read   bool      // a read (on a replica, or on the primary by rule or mode)
+	wait   *waitSpec // a wait to send in the same round trip as the query
+}
+
+// plan chooses the server for c (step 2); with allowWait a replica that takes
+// the wait and the query in one round trip is returned with the wait to send.
+func (db *DB) plan(c *call, allowWait bool) (route, error) {
+	if db.closed.Load() {
+		return route{}, ErrClosed
+	}
+	switch {
+	case c.pin != nil:
+		return route{server: c.pin, read: !c.cls.Write}, nil
+	case !c.cls.Replica:
+		return route{server: db.primaryServer(), read: !c.cls.Write}, nil
+	}
+	s, wait, err := db.planRead(c.ctx, allowWait && c.run.oneTrip())
+	return route{server: s, read: true, wait: wait}, err
+}
+
+// execCall runs a statement that returns no rows. Exec is always a write: it
+// runs on the primary (or the pinned server) and is recorded.
+func (db *DB) execCall(c *call) (sql.Result, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	r := route{server: c.pin}
+	if r.server == nil {
+		r.server = db.primaryServer()
+	}
+	db.count(r)
+	t0 := r.server.begin()
+	res, err := c.run.exec(c.ctx, r.server, c.query, c.args)
+	r.server.end(t0, err)
+	db.record(c, r)
+	return res, err
+}
+
+// queryCall runs a query and returns its rows.
+func (db *DB) queryCall(c *call) (*sql.Rows, error) {
+	rows, r, err := db.queryOnce(c, true)
+	if err != nil && db.retry(c, r, err) {
+		rows, _, err = db.queryOnce(c.elsewhere(r.server), false)
+	}
+	return rows, err
+}
+
+// queryRowCall runs a query for at most one row; errors are deferred to the
+// Row's Scan, as with *sql.DB.
+func (db *DB) queryRowCall(c *call) *sql.Row {
+	row, r, err := db.queryRowOnce(c, true)
+	if err != nil && db.retry(c, r, err) {
+		row, _, _ = db.queryRowOnce(c.elsewhere(r.server), false)
+	}
+	return row
+}
+
+// elsewhere is c for a retry: the server that failed is not a candidate.
+func (c *call) elsewhere(s *Server) *call {
+	c2 := *c
+	c2.ctx = withoutServer(c.ctx, s)
+	return &c2
+}
+
+func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
+	r, err := db.plan(c, allowWait)
+	if err != nil {
+		return nil, r, err
+	}
+	if r.wait != nil {
+		q, args := r.wait.wrap(c.query, c.args)
+		t0 := r.server.begin()
+		rows, err := c.run.query(c.ctx, r.server, q, args)
+		r.server.end(t0, err)
+		if err = db.waitOutcome(c, r, err); err == nil {
+			db.count(r)
+			return rows, r, nil
+		}
+		if r, err = db.missedWait(c, r, err); err != nil {
+			return nil, r, err
+		}
+	}
+	if db.buffers(c, r) {
+		sets, err := db.runWrite(c, r)
+		if err != nil {
+			return nil, r, err
+		}
+		rows, err := replay.Rows(db.replay, sets)
+		return rows, r, err
+	}
+	db.count(r)
+	t0 := r.server.begin()
+	rows, err := c.run.query(c.ctx, r.server, c.query, c.args)
+	r.server.end(t0, err)
+	return rows, r, err
+}
+
+func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
+	r, err := db.plan(c, allowWait)
+	if err != nil {
+		return replay.ErrRow(err), r, err
+	}
+	if r.wait != nil {
+		q, args := r.wait.wrap(c.query, c.args)
+		t0 := r.server.begin()
+		row := c.run.queryRow(c.ctx, r.server, q, args)
+		r.server.end(t0, row.Err())
+		if err = db.waitOutcome(c, r, row.Err()); err == nil {
+			db.count(r)
+			return row, r, nil
+		}
+		if r, err = db.missedWait(c, r, err); err != nil {
+			return replay.ErrRow(err), r, err
+		}
+	}
+	if db.buffers(c, r) {
+		sets, err := db.runWrite(c, r)
+		return replay.Row(db.replay, sets, err), r, err
+	}
+	db.count(r)
+	t0 := r.server.begin()
+	row := c.run.queryRow(c.ctx, r.server, c.query, c.args)
+	r.server.end(t0, row.Err())
+	return row, r, row.Err()
+}
+
+// buffers reports whether c is a write through Query outside a transaction:
+// its results are read in full before it is recorded and returned, so that
+// the write is complete when it is recorded (its rows still open, a commit
+// could follow the mark, and a concurrent read could clear the mark with a
+// position from before the commit).
+func (db *DB) buffers(c *call, r route) bool { return !r.read && !c.inTx }
+
+// runWrite runs a write through Query, reads every result set, and records it.
+func (db *DB) runWrite(c *call, r route) ([]replay.Set, error) {
+	db.count(r)
+	t0 := r.server.begin()
+	rows, err := c.run.query(c.ctx, r.server, c.query, c.args)
+	var sets []replay.Set
+	if err == nil {
+		sets, err = replay.Read(rows)
+	}
+	r.server.end(t0, err)
+	db.record(c, r)
+	return sets, err
+}
+
+// missedWait ends a one-round-trip wait that did not succeed: the fallback
+// (primary, or the error under OrFail), or the call's own error.
+func (db *DB) missedWait(c *call, r route, err error) (route, error) {
+	if !errors.Is(err, errNotCaughtUp) {
+		return r, err
+	}
+	s, _, err := db.fallback(c.ctx, db.consistency(c.ctx), err)
+	if err != nil {
+		return r, err
+	}
+	return route{server: s, read: true}, nil
+}
+
+// record is step 4: a write made outside a transaction marks its scope. It
+// is recorded whether or not it reported an error (a write may commit and
+// then lose its connection): at worst the scope's next waiting read reads
+// the primary's position once more.
+func (db *DB) record(c *call, r route) {
+	if r.read || c.inTx {
+		return
+	}
+	db.scope(c.ctx).markWrite(db, time.Now())
+}
+
+// recordCommit records the commit of a read-write transaction begun with ctx.
+func (db *DB) recordCommit(ctx context.Context) {
+	db.scope(ctx).markWrite(db, time.Now())
+}
+
+// count is step 5.
+func (db *DB) count(r route) {
+	switch {
+	case !r.read:
+		db.stats.writes.Add(1)
+	case !r.server.primary:
+		r.server.reads.Add(1)
+	default:
+		db.stats.primaryReads.Add(1)
+	}
+}
+
+type excludeKey struct{}
+
+// withoutServer marks a retry: the server that failed is not a candidate.
+func withoutServer(ctx context.Context, s *Server) context.Context {
+	return context.WithValue(ctx, excludeKey{}, s)
+}
+
+// retry reports whether a read that failed with err on r's server should be
+// tried once more elsewhere: a routed read (not pinned) on a replica that
+// failed for want of a connection (so it did not run and returned no rows),
+// while the caller's context is live. It marks the replica suspect, so the
+// retry goes elsewhere.
+func (db *DB) retry(c *call, r route, err error) bool {
+	if c.pin != nil || r.server == nil || r.server.primary || !r.read || c.ctx.Err() != nil || !isConnError(err) {
+		return false
+	}
+	db.markSuspect(r.server, err)
+	db.stats.retries.Add(1)
+	return true
+}
+
+// scope is the session a call's writes advance and its reads wait for: the
+// context's Session, or the DB's process scope.
+func (db *DB) scope(ctx context.Context) *Session {
+	if s := SessionFrom(ctx); s != nil {
+		return s
+	}
+	return db.process
+}
+
+// testHooks are interleaving points for unit tests; nil in production.
+type testHooks struct {
+	// afterCapture runs after a capture read the primary's position and
+	// before it is merged into its scope.
+	afterCapture func()
+}

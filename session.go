@@ -1,0 +1,136 @@
+package rwsplit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rwsplit/rwsplit/internal/gtid"
+)
+
+// Session tracks what one logical client (a user, a request chain, a message
+// flow) has written, so that its reads can wait for its own writes wherever
+// they were made. Attach it to a context with WithSession: writes through that
+// context advance it, and reads through it wait for it under the waiting
+// consistency modes. Carry Token() to another request, process or service
+// and resume it there with NewSession. A Session is safe for concurrent use.
+//
+// A write records itself in its Session at no cost: the primary's position
+// that covers it is read later, once for all the writes made until then, by
+// the first read that waits for them or by Token. A Session follows one
+// cluster: its pending writes are resolved on the primary of the DB that made
+// the latest of them.
+//
+// The same rules apply to the process scope, the Session every *DB keeps for
+// the calls whose context carries none.
+type Session struct {
+	mu  sync.Mutex
+	tok gtid.Token
+	// writes counts the writes recorded; gtidAt and posAt how many of them
+	// tok's GTIDs and tok's binlog position are known to cover. A waiting
+	// read first brings the part its mode waits for up to date.
+	writes, gtidAt, posAt uint64
+	owner                 *DB // resolves pending writes: made the latest
+}
+
+// sessionView is a consistent copy of a Session's state.
+type sessionView struct {
+	tok                   gtid.Token
+	writes, gtidAt, posAt uint64
+	owner                 *DB
+}
+
+// NewSession returns a session that starts from tok (the zero Token for a
+// fresh one).
+func NewSession(tok Token) *Session { return &Session{tok: tok.t} }
+
+// tokenTimeout bounds the primary query Token makes for pending writes.
+const tokenTimeout = 5 * time.Second
+
+// Token returns what the session has written so far, reading the primary's
+// position first (one round trip, within 5 s) when writes made since the last
+// read of it are pending. If that read fails, the token returned lacks those
+// writes' positions (it still carries their time, for Sleep): use
+// TokenContext to see the error.
+func (s *Session) Token() Token {
+	ctx, cancel := context.WithTimeout(context.Background(), tokenTimeout)
+	defer cancel()
+	t, _ := s.TokenContext(ctx)
+	return t
+}
+
+// TokenContext is Token under ctx: it returns the session's token and, if the
+// primary's position of pending writes could not be read, the error and the
+// token without them.
+func (s *Session) TokenContext(ctx context.Context) (Token, error) {
+	v := s.view()
+	if v.owner == nil || (v.writes == v.gtidAt && v.writes == v.posAt) {
+		return Token{v.tok}, nil
+	}
+	t, err := v.owner.resolve(ctx, s, v, v.writes > v.gtidAt, v.writes > v.posAt)
+	return Token{t}, err
+}
+
+// Advance merges tok into the session, as if its writes had been made here
+// (for a token that arrives mid-request).
+func (s *Session) Advance(tok Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := gtid.Merge(s.tok, tok.t)
+	if err != nil {
+		return fmt.Errorf("rwsplit: advance session: %w", err)
+	}
+	s.tok = m
+	return nil
+}
+
+// markWrite records a write made through db: its time, and that its
+// position is still to be read.
+func (s *Session) markWrite(db *DB, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	s.owner = db
+	s.tok.Time = max(s.tok.Time, now.UnixMilli())
+}
+
+func (s *Session) view() sessionView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner}
+}
+
+// resolved merges t, captured after the first `at` writes had completed, and
+// notes which parts of the token now cover them. A write recorded while the
+// capture ran stays pending.
+func (s *Session) resolved(t gtid.Token, at uint64, gtids, pos bool) (gtid.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := gtid.Merge(s.tok, t)
+	if err != nil {
+		return s.tok, fmt.Errorf("rwsplit: advance session: %w", err)
+	}
+	s.tok = m
+	if gtids {
+		s.gtidAt = max(s.gtidAt, at)
+	}
+	if pos {
+		s.posAt = max(s.posAt, at)
+	}
+	return m, nil
+}
+
+type sessionKey struct{}
+
+// WithSession returns a context whose writes advance s and whose reads wait
+// for s under the waiting consistency modes.
+func WithSession(ctx context.Context, s *Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+// SessionFrom returns the session attached to ctx, or nil.
+func SessionFrom(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
+	return s
+}

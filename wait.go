@@ -1,0 +1,223 @@
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
+	"github.com/rwsplit/rwsplit/internal/gtid"
+)
+
+// The waits of WaitPosition and WaitGTID: on a replica, until it has applied
+// what the read's scope wrote.
+
+// waitSpec is the wait a read needs on one replica before it runs.
+type waitSpec struct {
+	call string // e.g. "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0"
+	args []any
+	tok  gtid.Token // what the wait establishes (one part: GTIDs or position)
+}
+
+// waitMarker is the value a one-round-trip wait that did not succeed tries to
+// give sql_mode, failing the statement before the query runs with an error
+// (1231) that names it; a user's query cannot produce that error.
+const waitMarker = "rwsplit_wait_timed_out"
+
+// wrap returns query preceded by the wait, to send in one round trip:
+//
+//	SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> THEN @@SESSION.sql_mode
+//	  ELSE 'rwsplit_wait_timed_out' END); <query>
+//
+// On success sql_mode is set to itself; go-sql-driver/mysql skips the SET's
+// empty result, so the rows returned are the query's.
+func (w *waitSpec) wrap(query string, args []any) (string, []any) {
+	q := "SET @@SESSION.sql_mode = (SELECT CASE WHEN " + w.call +
+		" THEN @@SESSION.sql_mode ELSE '" + waitMarker + "' END); " + query
+	return q, append(append(make([]any, 0, len(w.args)+len(args)), w.args...), args...)
+}
+
+// errNotCaughtUp marks a one-round-trip wait that did not succeed.
+var errNotCaughtUp = errors.New("rwsplit: replica not caught up")
+
+// isWaitMiss reports whether err is a one-round-trip wait's marker error.
+func isWaitMiss(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1231 && strings.Contains(me.Message, waitMarker)
+}
+
+// waitOutcome judges a one-round-trip wait from the error of the statement
+// that carried it: nil when the wait succeeded (the query ran; its own errors
+// come later, from the rows), an error wrapping errNotCaughtUp when it did
+// not, or the statement's error (a connection error, the caller's context).
+func (db *DB) waitOutcome(c *call, r route, err error) error {
+	s := r.server
+	db.stats.waits.Add(1)
+	switch {
+	case isWaitMiss(err):
+		s.waitDone(false)
+		return fmt.Errorf("%w: %s", errNotCaughtUp, s.name)
+	case err != nil:
+		return err
+	}
+	s.waitDone(true)
+	s.learn(r.wait.tok)
+	return nil
+}
+
+// waitRead serves WaitPosition and WaitGTID: a replica known to have applied
+// the scope's writes, else one that applies them within the timeout, else the
+// fallback.
+func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, deferWait bool) (*Server, *waitSpec, error) {
+	tok, err := db.scopeToken(ctx, mode)
+	if err != nil {
+		return db.fallback(ctx, mode, err)
+	}
+	if !hasTarget(tok) {
+		return db.pick(cands), nil, nil
+	}
+	first := db.pick(cands)
+	// Zero round trips when a replica is known to have applied the token;
+	// start at the balancer's pick so the known replicas share the load.
+	start := position(cands, first)
+	for i := range cands {
+		s := cands[(start+i)%len(cands)]
+		if s.hasApplied(tok) {
+			db.stats.waitsSkipped.Add(1)
+			return s, nil, nil
+		}
+	}
+	deadline := time.Now().Add(mode.d)
+	// Replicas whose last wait succeeded go first (the balancer's pick
+	// leading), then those whose last wait failed: a replica that has
+	// stopped applying costs one timed-out wait, not one per read.
+	order := make([]*Server, 0, len(cands))
+	if !first.lastWaitFailed() {
+		order = append(order, first)
+	}
+	for _, s := range cands {
+		if s != first && !s.lastWaitFailed() {
+			order = append(order, s)
+		}
+	}
+	for _, s := range cands {
+		if s.lastWaitFailed() {
+			order = append(order, s)
+		}
+	}
+	var lastErr error
+	for i, s := range order {
+		spec, err := db.waitFor(ctx, s, tok, time.Until(deadline))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			lastErr = err
+			continue
+		}
+		if i == 0 && s == first && deferWait && s.oneTrip {
+			return s, spec, nil
+		}
+		ok, timedOut, err := db.runWait(ctx, s, spec, time.Until(deadline))
+		if ctx.Err() != nil {
+			// The caller's deadline or cancellation: not the replica's fault.
+			return nil, nil, ctx.Err()
+		}
+		s.waitDone(ok)
+		if ok {
+			s.learn(spec.tok)
+			return s, nil, nil
+		}
+		lastErr = err
+		if timedOut || time.Until(deadline) <= 0 {
+			break
+		}
+	}
+	return db.fallback(ctx, mode, lastErr)
+}
+
+// scopeToken returns what a read in mode must wait for: the part of its
+// scope's token the mode waits on (the GTIDs under WaitGTID, the binlog
+// position under WaitPosition, the other when that one is unknown), first
+// read from the primary when writes recorded since are pending.
+func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, error) {
+	s := db.scope(ctx)
+	v := s.view()
+	tok := v.tok
+	byGTID := mode.kind == kindWaitGTID
+	if v.writes > v.gtidAt && byGTID || v.writes > v.posAt && !byGTID {
+		owner := v.owner
+		if owner == nil || owner.closed.Load() {
+			owner = db
+		}
+		var err error
+		if tok, err = owner.resolve(ctx, s, v, byGTID, !byGTID); err != nil {
+			return tok, err
+		}
+	}
+	return waitTarget(tok, byGTID), nil
+}
+
+// waitTarget is the one part of tok a wait establishes: its GTIDs (byGTID)
+// or its binlog position, or the other part when that one is empty.
+func waitTarget(tok gtid.Token, byGTID bool) gtid.Token {
+	g := gtid.Token{Flavor: tok.Flavor, MySQL: tok.MySQL, MariaDB: tok.MariaDB}
+	p := gtid.Token{Flavor: tok.Flavor, Pos: tok.Pos}
+	hasG := !tok.MySQL.IsEmpty() || !tok.MariaDB.IsEmpty()
+	if byGTID && hasG || tok.Pos.IsZero() {
+		return g
+	}
+	return p
+}
+
+// hasTarget reports whether tok names anything to wait for.
+func hasTarget(t gtid.Token) bool {
+	return !t.MySQL.IsEmpty() || !t.MariaDB.IsEmpty() || !t.Pos.IsZero()
+}
+
+// waitFor builds the wait for tok (one part, see waitTarget) on replica s.
+func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, left time.Duration) (*waitSpec, error) {
+	v, err := s.version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	timeout := max(left.Seconds(), 0.001)
+	switch {
+	case !tok.Pos.IsZero():
+		return &waitSpec{
+			call: v.PosWait() + "(?, ?, ?) >= 0",
+			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
+			tok:  tok,
+		}, nil
+	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB:
+		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok}, nil
+	case v.Flavor == dialect.MySQL && tok.Flavor == gtid.FlavorMySQL:
+		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok}, nil
+	}
+	return nil, fmt.Errorf("rwsplit: a %s token cannot be waited for on %s (%s)", tok.Flavor, s.name, v.Flavor)
+}
+
+// runWait runs spec on s in its own round trip.
+func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.Duration) (ok, timedOut bool, err error) {
+	db.stats.waits.Add(1)
+	wctx, cancel := context.WithTimeout(ctx, left+time.Second)
+	defer cancel()
+	var res sql.NullInt64
+	t0 := s.begin()
+	err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, spec.args...).Scan(&res)
+	s.end(t0, err)
+	switch {
+	case err != nil:
+		return false, false, fmt.Errorf("rwsplit: wait on %s: %w", s.name, err)
+	case !res.Valid:
+		return false, false, fmt.Errorf("rwsplit: wait on %s: NULL (replication not running?)", s.name)
+	case res.Int64 == 1:
+		return true, false, nil
+	}
+	return false, true, fmt.Errorf("rwsplit: wait on %s: timed out", s.name)
+}
