@@ -14,6 +14,9 @@ GO ?= go
 demo: images
 	$(GO) run ./examples/demo
 
+# test runs go vet and every test with -race, integration tests included
+# (scripts/test.sh: a line per package as it finishes, failing tests' output at
+# the end, full log in /tmp/rwsplit-test.log; RWSPLIT_TEST_PKGS picks packages).
 test: images
 	./scripts/test.sh
 

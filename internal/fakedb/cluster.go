@@ -1,0 +1,125 @@
+// Package fakedb is an in-memory database/sql driver that models a
+// replicated MySQL or MariaDB cluster: one primary, any number of replicas,
+// one table kv(k BIGINT PRIMARY KEY, v BIGINT), GTIDs, binlog positions,
+// replication lag, the wait functions and a fixed grammar of statements.
+//
+// It drives rwsplit's unit tests the way database/sql's own fakedb_test.go
+// drives its pool paths. It is deterministic and starts no goroutines:
+// replicas apply lazily on every access, and waits poll with timers inside
+// the calling goroutine, honouring its context. Everything is safe for
+// concurrent use.
+//
+// The primary keeps an append-only log of committed transactions, numbered
+// 1, 2, 3...; a replica's state is a prefix of that log. Transaction n has
+// the GTID "<uuid>:1-n" on MySQL (one cluster-wide uuid, see UUID) and
+// "0-1-n" on MariaDB, and ends at binlog position binlog.000001:4+100*n.
+package fakedb
+
+import (
+	"sync"
+	"time"
+)
+
+// Flavor is the server family a cluster models.
+type Flavor int
+
+// Server families.
+const (
+	// MySQL models MySQL 9.7: GTID sets, SHOW BINARY LOG STATUS,
+	// WAIT_FOR_EXECUTED_GTID_SET and SOURCE_POS_WAIT.
+	MySQL Flavor = iota + 1
+	// MariaDB models MariaDB 10.11: domain-server-sequence GTIDs,
+	// SHOW MASTER STATUS, MASTER_GTID_WAIT and MASTER_POS_WAIT.
+	MariaDB
+)
+
+// String returns "mysql" or "mariadb".
+func (f Flavor) String() string {
+	switch f {
+	case MySQL:
+		return "mysql"
+	case MariaDB:
+		return "mariadb"
+	}
+	return "unknown"
+}
+
+// change is one row change of a transaction.
+type change struct {
+	k, v    int64
+	deleted bool
+}
+
+// txn is one committed transaction of the primary's log.
+type txn struct {
+	at      time.Time
+	changes []change
+}
+
+// Cluster is a primary and its replicas sharing one transaction log.
+// One mutex guards the whole cluster: every server and connection state.
+type Cluster struct {
+	flavor   Flavor
+	mu       sync.Mutex
+	log      []txn // committed transactions; log[i] is transaction i+1
+	primary  *Server
+	replicas []*Server
+}
+
+// NewCluster returns a cluster of the given flavor with a primary and the
+// given number of replicas, all empty, every replica's applier running with
+// no lag.
+func NewCluster(f Flavor, replicas int) *Cluster {
+	if f != MySQL && f != MariaDB {
+		panic("fakedb: unknown flavor")
+	}
+	c := &Cluster{flavor: f}
+	c.primary = newServer(c, 1, true)
+	for i := range replicas {
+		c.replicas = append(c.replicas, newServer(c, i+2, false))
+	}
+	return c
+}
+
+// Flavor returns the cluster's server family.
+func (c *Cluster) Flavor() Flavor { return c.flavor }
+
+// Primary returns the primary (server id 1).
+func (c *Cluster) Primary() *Server { return c.primary }
+
+// Replicas returns the replicas in order (server ids 2, 3, ...).
+func (c *Cluster) Replicas() []*Server { return append([]*Server(nil), c.replicas...) }
+
+// Servers returns every server, the primary first.
+func (c *Cluster) Servers() []*Server {
+	return append([]*Server{c.primary}, c.replicas...)
+}
+
+// Write commits k=v directly on the primary, as one transaction with one
+// GTID (test setup: no connection, no statement recorded).
+func (c *Cluster) Write(k, v int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commit([]change{{k: k, v: v}})
+}
+
+// UUID returns the MySQL source uuid of the cluster's GTIDs.
+func (c *Cluster) UUID() string { return mysqlUUID }
+
+// GTIDSet returns the GTID text of the first n transactions, as the servers
+// report it: "<uuid>:1-n" on MySQL ("<uuid>:1" when n is 1), "0-1-n" on
+// MariaDB, "" when n is 0.
+func (c *Cluster) GTIDSet(n int) string { return gtidText(c.flavor, n) }
+
+// BinlogPos returns the binary log file and position that follow the first
+// n transactions: "binlog.000001" and 4+100*n.
+func (c *Cluster) BinlogPos(n int) (file string, pos int64) { return binlogFile, binlogPos(n) }
+
+// commit appends one transaction to the log and applies it on the primary.
+// It returns the transaction's number. c.mu must be held.
+func (c *Cluster) commit(changes []change) int {
+	c.log = append(c.log, txn{at: time.Now(), changes: changes})
+	n := len(c.log)
+	c.primary.applyTo(n)
+	return n
+}

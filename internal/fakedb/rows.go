@@ -1,0 +1,110 @@
+package fakedb
+
+import (
+	"database/sql/driver"
+	"io"
+)
+
+// Database type names of the columns.
+const (
+	typeBigint  = "BIGINT"
+	typeVarchar = "VARCHAR"
+)
+
+// resultSet is one materialised result set.
+type resultSet struct {
+	cols  []string
+	types []string
+	rows  [][]driver.Value
+}
+
+// intSet is a result set of one BIGINT column.
+func intSet(col string, vals ...driver.Value) *resultSet {
+	rs := &resultSet{cols: []string{col}, types: []string{typeBigint}}
+	for _, v := range vals {
+		rs.rows = append(rs.rows, []driver.Value{v})
+	}
+	return rs
+}
+
+// stringSet is a result set of VARCHAR columns and the given rows.
+func stringSet(cols []string, rows ...[]string) *resultSet {
+	rs := &resultSet{cols: cols, types: make([]string, len(cols))}
+	for i := range rs.types {
+		rs.types[i] = typeVarchar
+	}
+	for _, r := range rows {
+		row := make([]driver.Value, len(r))
+		for i, v := range r {
+			row[i] = v
+		}
+		rs.rows = append(rs.rows, row)
+	}
+	return rs
+}
+
+// kvSet is a result set of (k, v) rows.
+func kvSet(rows ...[2]int64) *resultSet {
+	rs := &resultSet{cols: []string{"k", "v"}, types: []string{typeBigint, typeBigint}}
+	for _, r := range rows {
+		rs.rows = append(rs.rows, []driver.Value{r[0], r[1]})
+	}
+	return rs
+}
+
+// rows is a driver.Rows over materialised result sets.
+type rows struct {
+	sets []*resultSet // never empty
+	set  int
+	pos  int
+}
+
+var (
+	_ driver.Rows                           = (*rows)(nil)
+	_ driver.RowsNextResultSet              = (*rows)(nil)
+	_ driver.RowsColumnTypeDatabaseTypeName = (*rows)(nil)
+)
+
+func newRows(sets []*resultSet) *rows {
+	if len(sets) == 0 {
+		sets = []*resultSet{{}}
+	}
+	return &rows{sets: sets}
+}
+
+func (r *rows) cur() *resultSet { return r.sets[r.set] }
+
+func (r *rows) Columns() []string { return r.cur().cols }
+
+func (r *rows) Close() error { return nil }
+
+func (r *rows) Next(dest []driver.Value) error {
+	rs := r.cur()
+	if r.pos >= len(rs.rows) {
+		return io.EOF
+	}
+	copy(dest, rs.rows[r.pos])
+	r.pos++
+	return nil
+}
+
+func (r *rows) HasNextResultSet() bool { return r.set+1 < len(r.sets) }
+
+func (r *rows) NextResultSet() error {
+	if !r.HasNextResultSet() {
+		return io.EOF
+	}
+	r.set++
+	r.pos = 0
+	return nil
+}
+
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return r.cur().types[i] }
+
+// result is a driver.Result.
+type result struct {
+	lastID, affected int64
+}
+
+func (r result) LastInsertId() (int64, error) { return r.lastID, nil }
+func (r result) RowsAffected() (int64, error) { return r.affected, nil }
