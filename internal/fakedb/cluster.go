@@ -59,11 +59,13 @@ type txn struct {
 // Cluster is a primary and its replicas sharing one transaction log.
 // One mutex guards the whole cluster: every server and connection state.
 type Cluster struct {
-	flavor   Flavor
-	mu       sync.Mutex
-	log      []txn // committed transactions; log[i] is transaction i+1
-	primary  *Server
-	replicas []*Server
+	flavor Flavor
+	mu     sync.Mutex
+	// commitAtClose: a write through Query commits when its rows close.
+	commitAtClose bool
+	log           []txn // committed transactions; log[i] is transaction i+1
+	primary       *Server
+	replicas      []*Server
 }
 
 // NewCluster returns a cluster of the given flavor with a primary and the
@@ -122,4 +124,15 @@ func (c *Cluster) commit(changes []change) int {
 	n := len(c.log)
 	c.primary.applyTo(n)
 	return n
+}
+
+// CommitQueryWritesAtClose makes an autocommit write run through Query
+// (INSERT ... RETURNING, CALL, a writing stored function) commit only when its
+// rows are closed, as a real server commits at the end of the statement,
+// after sending its rows: while the caller still reads them, the write is not
+// committed.
+func (c *Cluster) CommitQueryWritesAtClose(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commitAtClose = on
 }

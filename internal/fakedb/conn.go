@@ -73,6 +73,10 @@ type conn struct {
 	closed   bool // by Close
 	tx       *tx
 	lastGTID string // MariaDB's @@last_gtid
+	// deferring: writes are held in deferred until the rows close
+	// (Cluster.CommitQueryWritesAtClose).
+	deferring bool
+	deferred  []change
 }
 
 var (

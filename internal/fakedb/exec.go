@@ -61,6 +61,14 @@ func (c *conn) run(ctx context.Context, query string, nargs []driver.NamedValue,
 
 	var last result
 	var sets []*resultSet
+	c.srv.cl.mu.Lock()
+	c.deferring = wantRows && c.tx == nil && c.srv.cl.commitAtClose
+	c.srv.cl.mu.Unlock()
+	defer func() {
+		c.srv.cl.mu.Lock()
+		c.deferring = false
+		c.srv.cl.mu.Unlock()
+	}()
 	for i, st := range stmts {
 		p, err := parse(st, args[:counts[i]], flavor)
 		if err != nil {
@@ -79,7 +87,18 @@ func (c *conn) run(ctx context.Context, query string, nargs []driver.NamedValue,
 	if !wantRows {
 		return last, nil, nil
 	}
-	return last, newRows(sets), nil
+	r := newRows(sets)
+	c.srv.cl.mu.Lock()
+	if changes := c.deferred; len(changes) > 0 {
+		c.deferred = nil
+		r.onClose = func() {
+			c.srv.cl.mu.Lock()
+			defer c.srv.cl.mu.Unlock()
+			c.commitNow(changes)
+		}
+	}
+	c.srv.cl.mu.Unlock()
+	return last, r, nil
 }
 
 // exec runs one parsed statement.
@@ -238,6 +257,15 @@ func (c *conn) write(changes []change) {
 		c.tx.wrote = true
 		return
 	}
+	if c.deferring {
+		c.deferred = append(c.deferred, changes...)
+		return
+	}
+	c.commitNow(changes)
+}
+
+// commitNow commits changes as one transaction. cl.mu must be held.
+func (c *conn) commitNow(changes []change) {
 	n := c.srv.cl.commit(changes)
 	if c.srv.cl.flavor == MariaDB {
 		c.lastGTID = gtidText(MariaDB, n)

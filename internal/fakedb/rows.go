@@ -54,9 +54,10 @@ func kvSet(rows ...[2]int64) *resultSet {
 
 // rows is a driver.Rows over materialised result sets.
 type rows struct {
-	sets []*resultSet // never empty
-	set  int
-	pos  int
+	sets    []*resultSet // never empty
+	set     int
+	pos     int
+	onClose func() // commits a deferred write (Cluster.CommitQueryWritesAtClose)
 }
 
 var (
@@ -76,7 +77,13 @@ func (r *rows) cur() *resultSet { return r.sets[r.set] }
 
 func (r *rows) Columns() []string { return r.cur().cols }
 
-func (r *rows) Close() error { return nil }
+func (r *rows) Close() error {
+	if f := r.onClose; f != nil {
+		r.onClose = nil
+		f()
+	}
+	return nil
+}
 
 func (r *rows) Next(dest []driver.Value) error {
 	rs := r.cur()

@@ -1,0 +1,21 @@
+package rwsplit
+
+// Test-only access to internals for the external test package.
+
+// SetAfterCaptureHook makes f run after each capture read the primary's
+// position and before it is merged into its scope.
+func SetAfterCaptureHook(db *DB, f func()) { db.hooks = &testHooks{afterCapture: f} }
+
+// PreparedOn returns the servers st is prepared on.
+func PreparedOn(st *Stmt) []*Server {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []*Server
+	for s := range st.stmts {
+		out = append(out, s)
+	}
+	return out
+}
+
+// LastWaitFailed reports whether the last wait on s failed.
+func LastWaitFailed(s *Server) bool { return s.lastWaitFailed() }
