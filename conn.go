@@ -3,6 +3,7 @@ package rwsplit
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 )
 
 // Conn is one connection to the primary, pinned for the caller's use:
@@ -98,9 +99,17 @@ func (c *Conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 // PingContext checks the connection.
 func (c *Conn) PingContext(ctx context.Context) error { return c.conn.PingContext(ctx) }
 
-// Raw runs f with the driver connection, as (*sql.Conn).Raw does. Writes
-// made through it are not recorded.
-func (c *Conn) Raw(f func(driverConn any) error) error { return c.conn.Raw(f) }
+// Raw runs f with the driver's own connection, as (*sql.Conn).Raw does (the
+// PrefetchConnector wrapper is taken off). Writes made through it are not
+// recorded.
+func (c *Conn) Raw(f func(driverConn any) error) error {
+	return c.conn.Raw(func(dc any) error {
+		if u, ok := dc.(interface{ Unwrap() driver.Conn }); ok {
+			dc = u.Unwrap()
+		}
+		return f(dc)
+	})
+}
 
 // Close returns the connection to the primary's pool.
 func (c *Conn) Close() error { return c.conn.Close() }

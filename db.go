@@ -24,6 +24,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/rwsplit/rwsplit/internal/prefetch"
 	"github.com/rwsplit/rwsplit/internal/replay"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
@@ -67,8 +68,10 @@ type DB struct {
 	closed atomic.Bool
 }
 
-// Open opens a pool for the primary and one per replica with sql.Open and
-// returns a DB over them. Zero replicas is valid: every call then goes to the
+// Open opens a pool for the primary and one per replica with the driver
+// registered as driverName, each over PrefetchConnector (so that a read that
+// fails before its first row is retried elsewhere), and returns a DB over
+// them. Zero replicas is valid: every call then goes to the
 // primary. For the "mysql" driver each DSN is parsed, and the same server
 // (address and database) given twice is an error. Close closes every pool.
 func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (*DB, error) {
@@ -110,7 +113,7 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		}
 	}
 	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
-		db, err := sql.Open(driverName, dsn)
+		db, err := openPool(driverName, dsn)
 		if err != nil {
 			closeAll()
 			return nil, fmt.Errorf("rwsplit: Open: %s: %w", names[i], err)
@@ -124,6 +127,35 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 	}
 	return db, nil
 }
+
+// openPool opens a pool for dsn whose queries read their first row ahead
+// (see PrefetchConnector).
+func openPool(driverName, dsn string) (*sql.DB, error) {
+	probe, err := sql.Open(driverName, dsn) // finds the registered driver
+	if err != nil {
+		return nil, err
+	}
+	d := probe.Driver()
+	_ = probe.Close()
+	c, err := prefetch.ForDSN(d, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(prefetch.Connector(c)), nil
+}
+
+// PrefetchConnector returns c with every query reading its first row before
+// the query call returns. A failure a server reports in place of the first
+// row (a connection lost, a server shutting down) then fails the call itself,
+// before any row was seen, and rwsplit retries the read on another server;
+// without it such a failure reaches the caller at Scan or Next. Open wraps
+// every pool it opens; wrap the pools you give New the same way:
+//
+//	pool := sql.OpenDB(rwsplit.PrefetchConnector(mysqlConnector))
+//
+// It costs one slice of the row's width per query. (*sql.Conn).Raw then sees
+// a wrapper whose Unwrap method returns the driver's own connection.
+func PrefetchConnector(c driver.Connector) driver.Connector { return prefetch.Connector(c) }
 
 // redact keeps a DSN key short and free of credentials for error messages.
 func redact(key string) string {

@@ -21,7 +21,11 @@ import (
 func BenchmarkOverhead(b *testing.B) {
 	cl := fakedb.NewCluster(fakedb.MySQL, 1)
 	primary, replica := cl.Primary().OpenDB(false), cl.Replicas()[0].OpenDB(false)
-	db, err := rwsplit.New(primary, []*sql.DB{replica}, rwsplit.WithMonitorInterval(time.Hour))
+	defer primary.Close()
+	defer replica.Close()
+	// rwsplit's pools as Open makes them: wrapped by PrefetchConnector.
+	wrap := func(s *fakedb.Server) *sql.DB { return sql.OpenDB(rwsplit.PrefetchConnector(s.Connector(false))) }
+	db, err := rwsplit.New(wrap(cl.Primary()), []*sql.DB{wrap(cl.Replicas()[0])}, rwsplit.WithMonitorInterval(time.Hour))
 	require.NoError(b, err)
 	defer db.Close()
 	ctx := context.Background()

@@ -49,9 +49,11 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 // QueryRowContext is QueryContext for at most one row; errors are deferred to
-// the Row's Scan, as with *sql.DB. The Row is the pool's own (no copy), and a
-// read whose failure is reported before its result (connection refused or
-// lost, server shutting down) is retried once elsewhere.
+// the Row's Scan, as with *sql.DB. The Row is the pool's own (no copy). A
+// read that fails on a replica before its first row (connection refused or
+// lost, server shutting down) is retried once elsewhere; for a failure
+// reported in place of the first row this needs the pool's connector wrapped
+// by PrefetchConnector, as Open does.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if db.closed.Load() {
 		return replay.ErrRow(ErrClosed)

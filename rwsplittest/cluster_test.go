@@ -42,6 +42,9 @@ func count(t *testing.T, db *sql.DB, id int) int {
 }
 
 func TestCluster(t *testing.T) {
+	if testing.Short() && !rwsplittest.InCI() {
+		t.Skip("integration test: skipped in -short mode (make unit)")
+	}
 	for _, flavor := range rwsplittest.Flavors {
 		t.Run(string(flavor), func(t *testing.T) {
 			c := rwsplittest.Start(t, flavor)

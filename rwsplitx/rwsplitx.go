@@ -90,6 +90,12 @@ func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *
 		sets, err = replay.ReadFirst(rows)
 	}
 	r := *db.replay
+	if err != nil {
+		// A throwaway pool: the error row needs nothing of it, and the
+		// DB's own may be closed (ErrClosed).
+		r.DB = replay.Open()
+		defer r.DB.Close()
+	}
 	r.Mapper = db.Mapper
 	return r.QueryRowxContext(replay.Context(sets, err), replay.Query)
 }

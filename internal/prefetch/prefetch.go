@@ -1,0 +1,303 @@
+// Package prefetch wraps a database/sql driver so that every query reads its
+// first row before it returns. A failure that a server reports in place of
+// the first row (a connection lost, "server shutdown in progress") then
+// comes back from the query call itself, while no row has been seen, so the
+// router can retry the read elsewhere; and *sql.Row values stay the pool's
+// own, with no copy of the row. It costs one slice of the row's width per
+// query. Everything else is passed through to the wrapped driver.
+package prefetch
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"reflect"
+)
+
+// Connector returns c with every query's first row read ahead.
+func Connector(c driver.Connector) driver.Connector { return connector{c} }
+
+type connector struct{ c driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.c.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{dc}, nil
+}
+
+func (c connector) Driver() driver.Driver { return c.c.Driver() }
+
+// Close closes the wrapped connector if it has a Close (database/sql calls
+// it when the pool closes).
+func (c connector) Close() error {
+	if cl, ok := c.c.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
+// dsnConnector is the connector of a driver that has no DriverContext.
+type dsnConnector struct {
+	d    driver.Driver
+	name string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.name) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.d }
+
+// ForDSN returns a connector for dsn on d: d's own (driver.DriverContext) or
+// one that calls d.Open.
+func ForDSN(d driver.Driver, dsn string) (driver.Connector, error) {
+	if dc, ok := d.(driver.DriverContext); ok {
+		return dc.OpenConnector(dsn)
+	}
+	return dsnConnector{d, dsn}, nil
+}
+
+// conn passes every optional interface through to the wrapped connection.
+type conn struct{ c driver.Conn }
+
+// Unwrap returns the driver's own connection (as (*sql.Conn).Raw users may
+// need it).
+func (c *conn) Unwrap() driver.Conn { return c.c }
+
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	s, err := c.c.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	return &stmt{s: s, c: c.c}, nil
+}
+
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	pc, ok := c.c.(driver.ConnPrepareContext)
+	if !ok {
+		return c.Prepare(query)
+	}
+	s, err := pc.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &stmt{s: s, c: c.c}, nil
+}
+
+func (c *conn) Close() error { return c.c.Close() }
+
+func (c *conn) Begin() (driver.Tx, error) { return c.c.Begin() }
+
+var errIsolation = errors.New("prefetch: the driver does not support non-default isolation levels or read-only transactions")
+
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if bc, ok := c.c.(driver.ConnBeginTx); ok {
+		return bc.BeginTx(ctx, opts)
+	}
+	if opts.Isolation != 0 || opts.ReadOnly {
+		return nil, errIsolation
+	}
+	return c.c.Begin()
+}
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if ec, ok := c.c.(driver.ExecerContext); ok {
+		return ec.ExecContext(ctx, query, args)
+	}
+	return nil, driver.ErrSkip
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	qc, ok := c.c.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	return ahead(qc.QueryContext(ctx, query, args))
+}
+
+func (c *conn) Ping(ctx context.Context) error {
+	if p, ok := c.c.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *conn) ResetSession(ctx context.Context) error {
+	if r, ok := c.c.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *conn) IsValid() bool {
+	if v, ok := c.c.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if n, ok := c.c.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+type stmt struct {
+	s driver.Stmt
+	c driver.Conn
+}
+
+func (s *stmt) Close() error  { return s.s.Close() }
+func (s *stmt) NumInput() int { return s.s.NumInput() }
+
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) { return s.s.Exec(args) }
+
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) { return ahead(s.s.Query(args)) }
+
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if ec, ok := s.s.(driver.StmtExecContext); ok {
+		return ec.ExecContext(ctx, args)
+	}
+	vals, err := values(args)
+	if err != nil {
+		return nil, err
+	}
+	return s.s.Exec(vals)
+}
+
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if qc, ok := s.s.(driver.StmtQueryContext); ok {
+		return ahead(qc.QueryContext(ctx, args))
+	}
+	vals, err := values(args)
+	if err != nil {
+		return nil, err
+	}
+	return ahead(s.s.Query(vals))
+}
+
+// CheckNamedValue is the statement's checker, else the connection's, as
+// database/sql would pick them.
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if n, ok := s.s.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
+	if n, ok := s.c.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
+}
+
+func (s *stmt) ColumnConverter(idx int) driver.ValueConverter {
+	if cc, ok := s.s.(driver.ColumnConverter); ok {
+		return cc.ColumnConverter(idx)
+	}
+	return driver.DefaultParameterConverter
+}
+
+var errNamed = errors.New("prefetch: the driver does not support named arguments")
+
+func values(named []driver.NamedValue) ([]driver.Value, error) {
+	out := make([]driver.Value, len(named))
+	for i, nv := range named {
+		if nv.Name != "" {
+			return nil, errNamed
+		}
+		out[i] = nv.Value
+	}
+	return out, nil
+}
+
+// rows replays the first row it read ahead, then reads on.
+type rows struct {
+	r       driver.Rows
+	first   []driver.Value
+	inline  [4]driver.Value // first's storage for narrow rows: one allocation
+	err     error           // the first Next's error: nil, or io.EOF
+	pending bool            // first (or err) not yet delivered
+}
+
+// ahead reads the first row of r. An error other than io.EOF closes r and is
+// returned as the query's.
+func ahead(r driver.Rows, err error) (driver.Rows, error) {
+	if err != nil {
+		return nil, err
+	}
+	rw := &rows{r: r, pending: true}
+	if n := len(r.Columns()); n <= len(rw.inline) {
+		rw.first = rw.inline[:n]
+	} else {
+		rw.first = make([]driver.Value, n)
+	}
+	rw.err = r.Next(rw.first)
+	if rw.err != nil && rw.err != io.EOF {
+		_ = r.Close()
+		return nil, rw.err
+	}
+	return rw, nil
+}
+
+func (r *rows) Columns() []string { return r.r.Columns() }
+func (r *rows) Close() error      { return r.r.Close() }
+
+func (r *rows) Next(dest []driver.Value) error {
+	if r.pending {
+		r.pending = false
+		if r.err != nil {
+			return r.err
+		}
+		copy(dest, r.first)
+		return nil
+	}
+	return r.r.Next(dest)
+}
+
+func (r *rows) HasNextResultSet() bool {
+	n, ok := r.r.(driver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *rows) NextResultSet() error {
+	n, ok := r.r.(driver.RowsNextResultSet)
+	if !ok {
+		return io.EOF
+	}
+	r.pending = false
+	return n.NextResultSet()
+}
+
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string {
+	if t, ok := r.r.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return t.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+func (r *rows) ColumnTypeLength(i int) (int64, bool) {
+	if t, ok := r.r.(driver.RowsColumnTypeLength); ok {
+		return t.ColumnTypeLength(i)
+	}
+	return 0, false
+}
+
+func (r *rows) ColumnTypeNullable(i int) (bool, bool) {
+	if t, ok := r.r.(driver.RowsColumnTypeNullable); ok {
+		return t.ColumnTypeNullable(i)
+	}
+	return false, false
+}
+
+func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	if t, ok := r.r.(driver.RowsColumnTypePrecisionScale); ok {
+		return t.ColumnTypePrecisionScale(i)
+	}
+	return 0, 0, false
+}
+
+func (r *rows) ColumnTypeScanType(i int) reflect.Type {
+	if t, ok := r.r.(driver.RowsColumnTypeScanType); ok {
+		return t.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
+}
