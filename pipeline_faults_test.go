@@ -16,6 +16,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
@@ -106,20 +107,22 @@ func TestCaptureRacingAWrite(t *testing.T) {
 func TestMixedWaitModesInOneSession(t *testing.T) {
 	for _, f := range fakeFlavors {
 		t.Run(f.String(), func(t *testing.T) {
-			cl := fakedb.NewCluster(f, 1)
+			cl := fakedb.NewCluster(f, 2)
 			stalled(cl)
-			db := fakeDB(t, cl, false)
+			db := fakeDB(t, cl, false) // round robin: successive reads alternate replicas
 			ctx := rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{}))
 			byGTID := rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(5*time.Second))
 			byPos := rwsplit.WithConsistency(ctx, rwsplit.WaitPosition(5*time.Second))
 			_, err := db.ExecContext(ctx, insertKV, 1, 1)
 			require.NoError(t, err)
-			_, found := readKV(t, byGTID, db, 1)
+			_, found := readKV(t, byGTID, db, 1) // replica A: GTIDs of write 1
 			require.True(t, found)
 			_, err = db.ExecContext(ctx, insertKV, 2, 2)
 			require.NoError(t, err)
-			_, found = readKV(t, byPos, db, 2)
+			_, found = readKV(t, byPos, db, 2) // replica B: position of write 2
 			require.True(t, found)
+			_, found = readKV(t, byGTID, db, 2) // replica A again: must wait for write 2's GTIDs
+			assert.True(t, found, "WaitGTID right after WaitPosition read stale data")
 			_, err = db.ExecContext(ctx, insertKV, 3, 3)
 			require.NoError(t, err)
 			_, found = readKV(t, byGTID, db, 3)
@@ -398,5 +401,29 @@ func TestSessionTokenCarriesPendingWrites(t *testing.T) {
 			assert.True(t, found)
 			assert.EqualValues(t, 5, v)
 		})
+	}
+}
+
+// TestCloseLeavesNothingRunning: DBs and rwsplitx DBs used through every
+// surface leave no goroutine behind once closed.
+func TestCloseLeavesNothingRunning(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, f := range fakeFlavors {
+		for i, ws := range writeSurfaces {
+			c := pairCase{flavor: f, oneTrip: i%2 == 0, write: ws, read: readSurfaces[i%len(readSurfaces)],
+				scope: scopeToken, mode: rwsplit.WaitGTID(time.Second), placement: onBoth}
+			cl := fakedb.NewCluster(f, 2)
+			stalled(cl)
+			open := func() (*rwsplit.DB, error) {
+				var rs []*sql.DB
+				for _, r := range cl.Replicas() {
+					rs = append(rs, r.OpenDB(c.oneTrip))
+				}
+				return rwsplit.New(cl.Primary().OpenDB(false), rs, rwsplit.WithMonitorInterval(10*time.Millisecond))
+			}
+			found, _, err := doPair(c, open, int64(i))
+			require.NoError(t, err)
+			assert.True(t, found)
+		}
 	}
 }

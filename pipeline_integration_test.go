@@ -14,7 +14,6 @@ import (
 
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/rwsplittest"
-	"github.com/rwsplit/rwsplit/rwsplitx"
 )
 
 // createKV creates, on the primary, the kv table and the kv_put procedure and
@@ -110,70 +109,11 @@ func TestReadYourWritesReal(t *testing.T) {
 
 // realPair is runPair on a real cluster, with key k.
 func realPair(c *rwsplittest.Cluster, pc pairCase, k int64) (found, onReplica bool, err error) {
-	var opts []rwsplit.Option
-	if pc.placement == onDefault {
-		opts = append(opts, rwsplit.WithDefaultConsistency(pc.mode))
-	}
 	var params []string
 	if pc.oneTrip {
 		params = []string{"multiStatements=true", "interpolateParams=true"}
 	}
-	open := func() (*rwsplit.DB, error) {
-		return rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs(params...), opts...)
-	}
-	w, err := open()
-	if err != nil {
-		return false, false, err
-	}
-	defer w.Close()
-	wx := rwsplitx.NewDB(w, "mysql")
-	r, rx := w, wx
-	wctx, rctx := context.Background(), context.Background()
-	sess := rwsplit.NewSession(rwsplit.Token{})
-	switch pc.scope {
-	case scopeSession:
-		wctx, rctx = rwsplit.WithSession(wctx, sess), rwsplit.WithSession(rctx, sess)
-	case scopeToken:
-		wctx = rwsplit.WithSession(wctx, sess)
-		if r, err = open(); err != nil {
-			return false, false, err
-		}
-		defer r.Close()
-		rx = rwsplitx.NewDB(r, "mysql")
-	}
-	switch pc.placement {
-	case onBoth:
-		wctx, rctx = rwsplit.WithConsistency(wctx, pc.mode), rwsplit.WithConsistency(rctx, pc.mode)
-	case onRead:
-		rctx = rwsplit.WithConsistency(rctx, pc.mode)
-	}
-	if err := pc.write.write(wctx, w, wx, k, k); err != nil {
-		return false, false, fmt.Errorf("write: %w", err)
-	}
-	if pc.scope == scopeToken {
-		tok, err := sess.TokenContext(context.Background())
-		if err != nil {
-			return false, false, err
-		}
-		parsed, err := rwsplit.ParseToken(tok.String())
-		if err != nil {
-			return false, false, err
-		}
-		rctx = rwsplit.WithSession(rctx, rwsplit.NewSession(parsed))
-	}
-	before := r.Stats()
-	got, found, err := pc.read.read(rctx, r, rx, k)
-	if err != nil {
-		return false, false, fmt.Errorf("read: %w", err)
-	}
-	if found && got != k {
-		return false, false, fmt.Errorf("read %d, want %d", got, k)
-	}
-	after := r.Stats()
-	for i := range after.ReplicaReads {
-		if after.ReplicaReads[i] > before.ReplicaReads[i] {
-			onReplica = true
-		}
-	}
-	return found, onReplica, nil
+	return doPair(pc, func() (*rwsplit.DB, error) {
+		return rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs(params...), pc.options()...)
+	}, k)
 }
