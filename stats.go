@@ -20,8 +20,9 @@ type counters struct {
 
 // Stats reports how a DB routed its calls, and the pools' own statistics.
 type Stats struct {
-	// Writes counts calls sent to the primary as writes: every Exec, and
-	// queries that may write (INSERT ... RETURNING, unknown functions).
+	// Writes counts calls sent as writes: every Exec (on a DB, Stmt, Conn
+	// or Tx), and queries that may write (INSERT ... RETURNING, CALL,
+	// unknown functions).
 	Writes uint64
 	// PrimaryReads counts reads sent to the primary: by rule (locking
 	// reads, session functions, hints), by consistency mode, or for want of
@@ -32,8 +33,9 @@ type Stats struct {
 	// ReadOnlyTx and ReadWriteTx count transactions begun on a replica and
 	// on the primary.
 	ReadOnlyTx, ReadWriteTx uint64
-	// Captures counts writes whose causality token was read from the
-	// primary (one round trip each).
+	// Captures counts reads of the primary's position made for pending
+	// writes (one round trip each, by a waiting read or Session.Token; one
+	// covers every write recorded before it began). Writes never capture.
 	Captures uint64
 	// Waits counts replica waits run (WaitPosition, WaitGTID); WaitsSkipped
 	// counts reads that needed none because the replica was known to have
