@@ -14,19 +14,38 @@ import (
 
 // resolve brings the parts of session s's token that a read needs (its
 // GTIDs, its binlog position) up to date with the writes recorded in view v:
-// one query on db's primary (two on MariaDB when both parts are needed),
-// shared by every write recorded before it began.
+// one query on db's primary (two on MariaDB when both parts are needed).
+// Concurrent readers of one Session share a capture in flight when it began
+// after every write they wait for, so a burst of reads after a write costs
+// the primary one query.
 func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos bool) (gtid.Token, error) {
+	call, leader := s.join(v.writes, gtids, pos)
+	if !leader {
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return v.tok, ctx.Err()
+		}
+		if call.err == nil {
+			return s.view().tok, nil
+		}
+		// The shared capture failed (perhaps for its leader's context):
+		// this reader tries on its own.
+		call = &captureCall{done: make(chan struct{}), at: v.writes, gtids: gtids, pos: pos}
+	}
+	defer s.leave(call)
 	cap, gotG, gotP, err := db.capture(ctx, gtids, pos)
 	if err != nil {
+		call.err = err
 		return v.tok, err
 	}
 	db.stats.captures.Add(1)
 	if h := db.hooks; h != nil && h.afterCapture != nil {
 		h.afterCapture()
 	}
-	cap.Time = v.tok.Time
-	return s.resolved(cap, v.writes, gotG, gotP)
+	t, err := s.resolved(cap, v.writes, gotG, gotP)
+	call.err = err
+	return t, err
 }
 
 // capture reads the primary's current position, which covers every write

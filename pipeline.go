@@ -131,6 +131,9 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 			db.count(r)
 			return rows, r, nil
 		}
+		if db.splitWait(c, err) {
+			return db.queryOnce(c, false)
+		}
 		if r, err = db.missedWait(c, r, err); err != nil {
 			return nil, r, err
 		}
@@ -163,6 +166,9 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 		if err = db.waitOutcome(c, r, row.Err()); err == nil {
 			db.count(r)
 			return row, r, nil
+		}
+		if db.splitWait(c, err) {
+			return db.queryRowOnce(c, false)
 		}
 		if r, err = db.missedWait(c, r, err); err != nil {
 			return replay.ErrRow(err), r, err
@@ -200,6 +206,17 @@ func (db *DB) runWrite(c *call, r route) ([]replay.Set, error) {
 	return sets, err
 }
 
+// splitWait reports whether a one-round-trip statement that failed with err
+// (neither the wait's marker nor a lost connection, and the caller's context
+// live) is to run again with the wait in a round trip of its own: the error
+// may be the wait's (a killed wait, a replica with several sources) or the
+// query's, which the combined statement cannot tell apart. Apart, a failed
+// wait moves on to another replica or the fallback, and the query's own error
+// comes back as the read's.
+func (db *DB) splitWait(c *call, err error) bool {
+	return !errors.Is(err, errNotCaughtUp) && !isConnError(err) && c.ctx.Err() == nil
+}
+
 // missedWait ends a one-round-trip wait that did not succeed: the fallback
 // (primary, or the error under OrFail), or the call's own error.
 func (db *DB) missedWait(c *call, r route, err error) (route, error) {
@@ -213,20 +230,26 @@ func (db *DB) missedWait(c *call, r route, err error) (route, error) {
 	return route{server: s, read: true}, nil
 }
 
-// record is step 4: a write made outside a transaction marks its scope. It
-// is recorded whether or not it reported an error (a write may commit and
-// then lose its connection): at worst the scope's next waiting read reads
-// the primary's position once more.
+// record is step 4: a write made outside a transaction is recorded (see
+// recordWrite). It is recorded whether or not it reported an error (a write
+// may commit and then lose its connection): at worst the scope's next
+// waiting read reads the primary's position once more.
 func (db *DB) record(c *call, r route) {
 	if r.read || c.inTx {
 		return
 	}
-	db.scope(c.ctx).markWrite(db, time.Now())
+	db.recordWrite(c.ctx)
 }
 
-// recordCommit records the commit of a read-write transaction begun with ctx.
-func (db *DB) recordCommit(ctx context.Context) {
-	db.scope(ctx).markWrite(db, time.Now())
+// recordWrite records a completed write made with ctx: in the DB's process
+// scope, always, and in the context's Session when it carries one. Neither
+// costs a round trip.
+func (db *DB) recordWrite(ctx context.Context) {
+	now := time.Now()
+	db.process.markWrite(db, now)
+	if s := SessionFrom(ctx); s != nil {
+		s.markWrite(db, now)
+	}
 }
 
 // count is step 5.

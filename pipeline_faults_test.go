@@ -318,7 +318,8 @@ func TestStmtForgetsRemovedServers(t *testing.T) {
 	pool := removed.DB()
 	require.NoError(t, db.RemoveReplica(pool))
 	defer pool.Close()
-	_, _, err = firstRow(st.QueryContext(rwsplit.WithConsistency(context.Background(), rwsplit.Primary), int64(1)))
+	// The next execution, on a replica already prepared on, prunes.
+	_, _, err = firstRow(st.QueryContext(context.Background(), int64(1)))
 	require.NoError(t, err)
 	assert.NotContains(t, rwsplit.PreparedOn(st), removed)
 }
@@ -425,5 +426,65 @@ func TestCloseLeavesNothingRunning(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, found)
 		}
+	}
+}
+
+// TestConcurrentReadsShareOneCapture: a burst of waiting reads after a write
+// reads the primary's position once, not once per read.
+func TestConcurrentReadsShareOneCapture(t *testing.T) {
+	for _, f := range fakeFlavors {
+		for _, session := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/session=%v", f, session), func(t *testing.T) {
+				cl := fakedb.NewCluster(f, 2)
+				stalled(cl)
+				db := fakeDB(t, cl, false)
+				ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(5*time.Second))
+				if session {
+					ctx = rwsplit.WithSession(ctx, rwsplit.NewSession(rwsplit.Token{}))
+				}
+				rwsplit.SetAfterCaptureHook(db, func() { time.Sleep(50 * time.Millisecond) }) // a slow primary
+				_, err := db.ExecContext(ctx, insertKV, 1, 1)
+				require.NoError(t, err)
+				var wg sync.WaitGroup
+				for range 32 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						var v int64
+						assert.NoError(t, db.QueryRowContext(ctx, selectKV, 1).Scan(&v))
+						assert.EqualValues(t, 1, v)
+					}()
+				}
+				wg.Wait()
+				assert.EqualValues(t, 1, db.Stats().Captures, "32 concurrent reads after one write")
+			})
+		}
+	}
+}
+
+// TestOneTripFailedWaitIsNotTheReadsError: when the statement carrying a
+// one-round-trip wait fails with an error that is neither the wait's marker
+// nor a lost connection (a wait killed by an operator, say), the read runs
+// again with the wait apart instead of failing.
+func TestOneTripFailedWaitIsNotTheReadsError(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			cl := fakedb.NewCluster(f, 2)
+			stalled(cl)
+			db := fakeDB(t, cl, true)
+			ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(5*time.Second).OrFail())
+			_, err := db.ExecContext(ctx, insertKV, 1, 1)
+			require.NoError(t, err)
+			for _, s := range db.ReplicaServers() {
+				_, err := s.Info(context.Background()) // versions known: the failure falls on the read
+				require.NoError(t, err)
+			}
+			for _, r := range cl.Replicas() {
+				r.FailNext(1, &mysql.MySQLError{Number: 1317, Message: "Query execution was interrupted"})
+			}
+			v, found := readKV(t, ctx, db, 1)
+			assert.True(t, found)
+			assert.EqualValues(t, 1, v)
+		})
 	}
 }

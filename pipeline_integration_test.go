@@ -59,7 +59,7 @@ func TestReadYourWritesReal(t *testing.T) {
 			if c.Flavor == rwsplittest.MySQL && strings.Contains(ws.name, "RETURNING") {
 				continue // MariaDB only
 			}
-			for si, scope := range []string{scopeSession, scopeProcess, scopeToken} {
+			for si, scope := range scopes {
 				for mi, mode := range append(modes, rwsplit.Eventual) {
 					for pi, placement := range []string{onRead, onBoth, onDefault} {
 						if mode == rwsplit.Eventual && placement != onRead {

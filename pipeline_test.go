@@ -271,7 +271,12 @@ const (
 	scopeSession = "session" // one Session in both contexts
 	scopeProcess = "process" // no Session: the DB's process scope
 	scopeToken   = "token"   // a token carried as text to a second DB
+	// a write with a Session, a read without: the process scope holds
+	// every write made through the DB, Session or not
+	scopeSessionThenProcess = "session-write/process-read"
 )
+
+var scopes = []string{scopeSession, scopeProcess, scopeToken, scopeSessionThenProcess}
 
 // pairCase is one write→read pair.
 type pairCase struct {
@@ -321,6 +326,8 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 	switch c.scope {
 	case scopeSession:
 		wctx, rctx = rwsplit.WithSession(wctx, sess), rwsplit.WithSession(rctx, sess)
+	case scopeSessionThenProcess:
+		wctx = rwsplit.WithSession(wctx, sess)
 	case scopeToken:
 		wctx = rwsplit.WithSession(wctx, sess)
 		if r, err = open(); err != nil {
@@ -376,7 +383,7 @@ func TestReadYourWritesMatrix(t *testing.T) {
 	for _, f := range fakeFlavors {
 		for _, oneTrip := range []bool{false, true} {
 			for wi, ws := range writeSurfaces {
-				for si, scope := range []string{scopeSession, scopeProcess, scopeToken} {
+				for si, scope := range scopes {
 					for mi, mode := range modes {
 						for pi, placement := range []string{onRead, onBoth, onDefault} {
 							rs := readSurfaces[(wi+si+mi+pi)%len(readSurfaces)]
@@ -406,7 +413,7 @@ func TestReadYourWritesMatrix(t *testing.T) {
 func TestEventualControl(t *testing.T) {
 	for _, f := range fakeFlavors {
 		for wi, ws := range writeSurfaces {
-			for _, scope := range []string{scopeSession, scopeProcess, scopeToken} {
+			for _, scope := range scopes {
 				rs := readSurfaces[wi%len(readSurfaces)]
 				c := pairCase{flavor: f, write: ws, read: rs, scope: scope, mode: rwsplit.Eventual, placement: onRead}
 				t.Run(fmt.Sprintf("%s/%s/%s/%s", f, ws.name, rs.name, scope), func(t *testing.T) {

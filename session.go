@@ -31,7 +31,43 @@ type Session struct {
 	// tok's GTIDs and tok's binlog position are known to cover. A waiting
 	// read first brings the part its mode waits for up to date.
 	writes, gtidAt, posAt uint64
-	owner                 *DB // resolves pending writes: made the latest
+	owner                 *DB          // resolves pending writes: made the latest
+	inflight              *captureCall // the latest capture in flight, to share
+}
+
+// captureCall is a capture of the primary's position in flight for a
+// Session; readers that need no more than it reads wait for it instead of
+// running their own.
+type captureCall struct {
+	done       chan struct{} // closed when it ended; err is set then
+	at         uint64        // the writes recorded when it began
+	gtids, pos bool          // the parts it reads
+	err        error
+}
+
+// join returns the capture in flight that covers the first at writes and
+// the parts asked for, or a new one for the caller to run (leader true).
+func (s *Session) join(at uint64, gtids, pos bool) (c *captureCall, leader bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.inflight; c != nil && c.at >= at && (c.gtids || !gtids) && (c.pos || !pos) {
+		return c, false
+	}
+	c = &captureCall{done: make(chan struct{}), at: at, gtids: gtids, pos: pos}
+	if s.inflight == nil || s.inflight.at <= at {
+		s.inflight = c
+	}
+	return c, true
+}
+
+// leave ends capture c and wakes the readers waiting for it.
+func (s *Session) leave(c *captureCall) {
+	s.mu.Lock()
+	if s.inflight == c {
+		s.inflight = nil
+	}
+	s.mu.Unlock()
+	close(c.done)
 }
 
 // sessionView is a consistent copy of a Session's state.

@@ -63,10 +63,10 @@ func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 	if st.closed {
 		return nil, ErrStmtClosed
 	}
+	st.prune()
 	if ps := st.stmts[s]; ps != nil {
 		return ps, nil
 	}
-	st.prune()
 	var ps *sql.Stmt
 	var err error
 	if st.conn != nil {
@@ -82,7 +82,8 @@ func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 }
 
 // prune closes the preparations on servers no longer in the topology (a
-// replica removed, a primary replaced). Callers hold st.mu.
+// replica removed, a primary replaced), at the Stmt's first use after the
+// topology changed; one pointer comparison otherwise. Callers hold st.mu.
 func (st *Stmt) prune() {
 	t := st.db.topology()
 	if t == st.topo {

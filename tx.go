@@ -132,7 +132,7 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	if tx.write && !errors.Is(err, sql.ErrTxDone) {
-		tx.db.recordCommit(tx.ctx)
+		tx.db.recordWrite(tx.ctx)
 	}
 	return err
 }
