@@ -9,7 +9,9 @@
 //
 // Every way in (DB, Tx, Stmt, Conn, and package rwsplitx) runs through one
 // call pipeline (pipeline.go): classify, choose the server and any wait, run,
-// record the write, count. A guarantee made by one holds for all.
+// record the write, count. A guarantee made by one holds for all. (A
+// transaction's own prepared statements run on its *sql.Tx: pinned and
+// recorded by Commit like the rest of the transaction, but not counted.)
 package rwsplit
 
 import (
@@ -120,7 +122,8 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		}
 		opened = append(opened, db)
 	}
-	db, err := New(opened[0], opened[1:], append([]Option{WithOneRoundTrip(oneTrip...)}, opts...)...)
+	readAhead := func(o *options) error { o.readAhead = true; return nil }
+	db, err := New(opened[0], opened[1:], append([]Option{WithOneRoundTrip(oneTrip...), readAhead}, opts...)...)
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -220,7 +223,11 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		}
 		servers[i] = s
 	}
-	db.publish(newServer(primary, -1), servers)
+	p := newServer(primary, -1)
+	for _, s := range append(servers, p) {
+		s.readsAhead.Store(o.readAhead)
+	}
+	db.publish(p, servers)
 	ctx, cancel := context.WithCancel(context.Background())
 	db.stopMonitor = cancel
 	db.monitorWG.Add(1)

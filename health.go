@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
 
 // A replica's health: what the monitor (monitor.go) and failed reads say of
@@ -83,7 +85,7 @@ func isConnError(err error) bool {
 	var ne net.Error
 	var me *mysql.MySQLError
 	switch {
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn),
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, prefetch.ErrConnLost),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne):
 		return true
 	case errors.As(err, &me):

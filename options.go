@@ -15,6 +15,8 @@ type options struct {
 	interval time.Duration
 	maxLag   time.Duration
 	noFall   bool
+	// readAhead: the pools were opened by Open (see PrefetchConnector).
+	readAhead bool
 }
 
 // Option configures a DB.

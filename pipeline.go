@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rwsplit/rwsplit/internal/prefetch"
 	"github.com/rwsplit/rwsplit/internal/replay"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
@@ -138,12 +139,8 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 			return nil, r, err
 		}
 	}
-	if db.buffers(c, r) {
-		sets, err := db.runWrite(c, r)
-		if err != nil {
-			return nil, r, err
-		}
-		rows, err := replay.Rows(db.replay, sets)
+	if db.isQueryWrite(c, r) {
+		rows, err := db.queryWrite(c, r)
 		return rows, r, err
 	}
 	db.count(r)
@@ -156,7 +153,7 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 	r, err := db.plan(c, allowWait)
 	if err != nil {
-		return replay.ErrRow(err), r, err
+		return db.errRow(err), r, err
 	}
 	if r.wait != nil {
 		q, args := r.wait.wrap(c.query, c.args)
@@ -171,12 +168,12 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 			return db.queryRowOnce(c, false)
 		}
 		if r, err = db.missedWait(c, r, err); err != nil {
-			return replay.ErrRow(err), r, err
+			return db.errRow(err), r, err
 		}
 	}
-	if db.buffers(c, r) {
-		sets, err := db.runWrite(c, r)
-		return replay.Row(db.replay, sets, err), r, err
+	if db.isQueryWrite(c, r) {
+		row := db.queryRowWrite(c, r)
+		return row, r, row.Err()
 	}
 	db.count(r)
 	t0 := r.server.begin()
@@ -185,25 +182,66 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 	return row, r, row.Err()
 }
 
-// buffers reports whether c is a write through Query outside a transaction:
-// its results are read in full before it is recorded and returned, so that
-// the write is complete when it is recorded (its rows still open, a commit
-// could follow the mark, and a concurrent read could clear the mark with a
-// position from before the commit).
-func (db *DB) buffers(c *call, r route) bool { return !r.read && !c.inTx }
+// isQueryWrite reports whether c is a write through Query outside a
+// transaction: it is recorded only once complete, when its rows are closed
+// (the statement, and its autocommit, end after its last row is sent), so
+// that a concurrent read cannot take a position from before its commit as
+// covering it.
+func (db *DB) isQueryWrite(c *call, r route) bool { return !r.read && !c.inTx }
 
-// runWrite runs a write through Query, reads every result set, and records it.
-func (db *DB) runWrite(c *call, r route) ([]replay.Set, error) {
+// queryWrite runs a write through Query. On a pool that reads ahead (Open's,
+// see PrefetchConnector) its rows stream and the write is recorded when they
+// close; on another its results are read in full, and it is recorded, before
+// they are returned from memory.
+func (db *DB) queryWrite(c *call, r route) (*sql.Rows, error) {
 	db.count(r)
+	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r) })
 	t0 := r.server.begin()
-	rows, err := c.run.query(c.ctx, r.server, c.query, c.args)
+	rows, err := c.run.query(ctx, r.server, c.query, c.args)
+	if err == nil && hook.Claimed() {
+		r.server.readsAhead.Store(true)
+		r.server.end(t0, nil)
+		return rows, nil
+	}
 	var sets []replay.Set
 	if err == nil {
 		sets, err = replay.Read(rows)
 	}
 	r.server.end(t0, err)
 	db.record(c, r)
-	return sets, err
+	if err != nil {
+		return nil, err
+	}
+	return replay.Rows(db.replay, sets)
+}
+
+// queryRowWrite is queryWrite for at most one row.
+func (db *DB) queryRowWrite(c *call, r route) *sql.Row {
+	if !r.server.readsAhead.Load() {
+		rows, err := db.queryWrite(c, r)
+		if err != nil {
+			return db.errRow(err)
+		}
+		// From memory, unless the pool turned out to read ahead.
+		return replay.RowOf(db.replay, rows)
+	}
+	db.count(r)
+	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r) })
+	t0 := r.server.begin()
+	row := c.run.queryRow(ctx, r.server, c.query, c.args)
+	r.server.end(t0, row.Err())
+	if !hook.Claimed() {
+		db.record(c, r) // it failed before returning rows
+	}
+	return row
+}
+
+// errRow returns a *sql.Row whose Scan reports err.
+func (db *DB) errRow(err error) *sql.Row {
+	if db.closed.Load() {
+		return replay.ErrRow(err)
+	}
+	return replay.Row(db.replay, nil, err)
 }
 
 // splitWait reports whether a one-round-trip statement that failed with err

@@ -37,33 +37,37 @@ func readKV(t *testing.T, ctx context.Context, db *rwsplit.DB, k int64) (int64, 
 // while the rows were still open must not count as having covered it.
 func TestQueryWriteRecordedAfterItsRows(t *testing.T) {
 	for _, f := range fakeFlavors {
-		t.Run(f.String(), func(t *testing.T) {
-			cl := fakedb.NewCluster(f, 2)
-			cl.CommitQueryWritesAtClose(true)
-			stalled(cl)
-			db := fakeDB(t, cl, false)
-			x := rwsplitx.NewDB(db, "mysql")
-			wait := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(5*time.Second))
-			for i, open := range []func(k, v int64) (*sql.Rows, error){
-				func(k, v int64) (*sql.Rows, error) { return db.QueryContext(context.Background(), returningKV, k, v) },
-				func(k, v int64) (*sql.Rows, error) {
-					rows, err := x.QueryxContext(context.Background(), returningKV, k, v)
-					if err != nil {
-						return nil, err
-					}
-					return rows.Rows, nil
-				},
-			} {
-				k := int64(100 + i)
-				rows, err := open(k, 1)
+		for _, prefetch := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/prefetch=%v", f, prefetch), func(t *testing.T) {
+				cl := fakedb.NewCluster(f, 2)
+				cl.CommitQueryWritesAtClose(true)
+				stalled(cl)
+				db, err := openFake(cl, false, prefetch)
 				require.NoError(t, err)
-				readKV(t, wait, db, 999) // a waiting read while the rows are open
-				require.NoError(t, rows.Close())
-				v, found := readKV(t, wait, db, k)
-				assert.True(t, found, "stale read after a write through Query (surface %d)", i)
-				assert.EqualValues(t, 1, v)
-			}
-		})
+				defer db.Close()
+				x := rwsplitx.NewDB(db, "mysql")
+				wait := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(5*time.Second))
+				for i, open := range []func(k, v int64) (*sql.Rows, error){
+					func(k, v int64) (*sql.Rows, error) { return db.QueryContext(context.Background(), returningKV, k, v) },
+					func(k, v int64) (*sql.Rows, error) {
+						rows, err := x.QueryxContext(context.Background(), returningKV, k, v)
+						if err != nil {
+							return nil, err
+						}
+						return rows.Rows, nil
+					},
+				} {
+					k := int64(100 + i)
+					rows, err := open(k, 1)
+					require.NoError(t, err)
+					readKV(t, wait, db, 999) // a waiting read while the rows are open
+					require.NoError(t, rows.Close())
+					v, found := readKV(t, wait, db, k)
+					assert.True(t, found, "stale read after a write through Query (surface %d)", i)
+					assert.EqualValues(t, 1, v)
+				}
+			})
+		}
 	}
 }
 

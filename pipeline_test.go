@@ -29,17 +29,29 @@ var fakeFlavors = []fakedb.Flavor{fakedb.MySQL, fakedb.MariaDB}
 // multiStatements and declares it, so DB reads send the wait with the query.
 func fakeDB(t testing.TB, c *fakedb.Cluster, oneTrip bool, opts ...rwsplit.Option) *rwsplit.DB {
 	t.Helper()
-	var rs []*sql.DB
-	trips := make([]bool, len(c.Replicas()))
-	for i, r := range c.Replicas() {
-		rs = append(rs, r.OpenDB(oneTrip))
-		trips[i] = oneTrip
-	}
-	opts = append([]rwsplit.Option{rwsplit.WithMonitorInterval(time.Hour), rwsplit.WithOneRoundTrip(trips...)}, opts...)
-	db, err := rwsplit.New(c.Primary().OpenDB(false), rs, opts...)
+	db, err := openFake(c, oneTrip, false, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// openFake returns a DB over cluster c; with prefetch its pools read ahead
+// (PrefetchConnector), as Open's do.
+func openFake(c *fakedb.Cluster, oneTrip, prefetch bool, opts ...rwsplit.Option) (*rwsplit.DB, error) {
+	pool := func(s *fakedb.Server, multi bool) *sql.DB {
+		if prefetch {
+			return sql.OpenDB(rwsplit.PrefetchConnector(s.Connector(multi)))
+		}
+		return s.OpenDB(multi)
+	}
+	var rs []*sql.DB
+	trips := make([]bool, len(c.Replicas()))
+	for i, r := range c.Replicas() {
+		rs = append(rs, pool(r, oneTrip))
+		trips[i] = oneTrip
+	}
+	opts = append([]rwsplit.Option{rwsplit.WithMonitorInterval(time.Hour), rwsplit.WithOneRoundTrip(trips...)}, opts...)
+	return rwsplit.New(pool(c.Primary(), false), rs, opts...)
 }
 
 // stalled makes every replica stop applying, except what a wait asks for.
@@ -282,6 +294,7 @@ var scopes = []string{scopeSession, scopeProcess, scopeToken, scopeSessionThenPr
 type pairCase struct {
 	flavor    fakedb.Flavor
 	oneTrip   bool
+	prefetch  bool // pools read ahead (PrefetchConnector), as Open's do
 	write     writeSurface
 	read      readSurface
 	scope     string
@@ -295,7 +308,7 @@ func runPair(t *testing.T, c pairCase) (found bool, onReplica bool) {
 	t.Helper()
 	cl := fakedb.NewCluster(c.flavor, 2)
 	stalled(cl)
-	open := func() (*rwsplit.DB, error) { return fakeDB(t, cl, c.oneTrip, c.options()...), nil }
+	open := func() (*rwsplit.DB, error) { return openFake(cl, c.oneTrip, c.prefetch, c.options()...) }
 	found, onReplica, err := doPair(c, open, 7)
 	require.NoError(t, err)
 	return found, onReplica
@@ -318,8 +331,8 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 	if err != nil {
 		return false, false, err
 	}
+	defer w.Close()
 	wx := rwsplitx.NewDB(w, "mysql")
-	defer wx.Close() // and w
 	r, rx := w, wx
 	wctx, rctx := context.Background(), context.Background()
 	sess := rwsplit.NewSession(rwsplit.Token{})
@@ -333,8 +346,8 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 		if r, err = open(); err != nil {
 			return false, false, err
 		}
+		defer r.Close()
 		rx = rwsplitx.NewDB(r, "mysql")
-		defer rx.Close() // and r
 	}
 	switch c.placement {
 	case onBoth:
@@ -373,22 +386,23 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 	return found, onReplica, nil
 }
 
-// TestReadYourWritesMatrix: every write surface × read surface × scope ×
-// mode × where the mode is set × flavor × one round trip or not reads its
-// own write, on a replica for the waiting modes; Eventual, the control, reads
+// TestReadYourWritesMatrix: every write surface × scope × mode × where the
+// mode is set × flavor × pool kind (one round trip or not, read-ahead or not),
+// each with a read surface in turn, reads its own write, on a replica for the waiting modes; Eventual, the control, reads
 // stale data on the same setup.
 func TestReadYourWritesMatrix(t *testing.T) {
 	modes := []rwsplit.Consistency{rwsplit.WaitGTID(5 * time.Second), rwsplit.WaitPosition(5 * time.Second), rwsplit.Primary}
 	n := 0
 	for _, f := range fakeFlavors {
-		for _, oneTrip := range []bool{false, true} {
+		for pools := range 4 {
+			oneTrip, prefetch := pools&1 != 0, pools&2 != 0
 			for wi, ws := range writeSurfaces {
 				for si, scope := range scopes {
 					for mi, mode := range modes {
 						for pi, placement := range []string{onRead, onBoth, onDefault} {
 							rs := readSurfaces[(wi+si+mi+pi)%len(readSurfaces)]
-							c := pairCase{flavor: f, oneTrip: oneTrip, write: ws, read: rs, scope: scope, mode: mode, placement: placement}
-							name := fmt.Sprintf("%s/onetrip=%v/%s/%s/%s/%s/%s", f, oneTrip, ws.name, rs.name, scope, mode, placement)
+							c := pairCase{flavor: f, oneTrip: oneTrip, prefetch: prefetch, write: ws, read: rs, scope: scope, mode: mode, placement: placement}
+							name := fmt.Sprintf("%s/onetrip=%v/prefetch=%v/%s/%s/%s/%s/%s", f, oneTrip, prefetch, ws.name, rs.name, scope, mode, placement)
 							n++
 							t.Run(name, func(t *testing.T) {
 								found, onReplica := runPair(t, c)

@@ -55,6 +55,10 @@ type Server struct {
 	// oneTrip: the pool's DSN has multiStatements and interpolateParams, so
 	// a wait and a read can share one round trip.
 	oneTrip bool
+	// readsAhead: the pool's connector is wrapped by PrefetchConnector (Open
+	// wraps its pools; learnt on a pool given to New), so a write's rows
+	// can stream and be recorded when they close.
+	readsAhead atomic.Bool
 	// waitFailedAt is when the last wait on this replica timed out or
 	// failed (unix nanoseconds), 0 after a successful one.
 	waitFailedAt atomic.Int64

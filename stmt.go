@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
-
-	"github.com/rwsplit/rwsplit/internal/replay"
 )
 
 // ErrStmtClosed is returned by calls on a closed Stmt.
@@ -113,7 +111,7 @@ func (r stmtRunner) query(ctx context.Context, s *Server, _ string, args []any) 
 func (r stmtRunner) queryRow(ctx context.Context, s *Server, _ string, args []any) *sql.Row {
 	ps, err := r.st.on(ctx, s)
 	if err != nil {
-		return replay.ErrRow(err)
+		return r.st.db.errRow(err)
 	}
 	return ps.QueryRowContext(ctx, args...)
 }

@@ -109,8 +109,9 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return tx.db.queryRowCall(tx.call(ctx, query, args, true))
 }
 
-// PrepareContext prepares a statement for use in the transaction (its writes
-// are recorded by Commit, as every statement of the transaction).
+// PrepareContext prepares a statement for use in the transaction. Its
+// executions run on the transaction's *sql.Tx directly: recorded by Commit as
+// every statement of the transaction, but not counted in Stats.
 func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
 	return tx.tx.PrepareContext(ctx, query)
 }

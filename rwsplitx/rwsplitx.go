@@ -27,9 +27,6 @@ type DB struct {
 	Mapper *reflectx.Mapper
 
 	driverName string
-	// replay answers QueryRowx with a row the pipeline has read (sqlx
-	// offers no way to build an *sqlx.Row from outside).
-	replay *sqlx.DB
 }
 
 // Open is rwsplit.Open returning a *rwsplitx.DB.
@@ -43,20 +40,11 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...rwsplit.O
 
 // NewDB wraps an *rwsplit.DB; driverName sets the bind variable style.
 func NewDB(db *rwsplit.DB, driverName string) *DB {
-	x := &DB{
+	return &DB{
 		DB:         db,
 		Mapper:     reflectx.NewMapperFunc("db", strings.ToLower),
 		driverName: driverName,
-		replay:     sqlx.NewDb(replay.Open(), driverName),
 	}
-	return x
-}
-
-// Close closes the DB and every pool, as (*rwsplit.DB).Close does. Close a
-// *rwsplitx.DB with its own Close.
-func (db *DB) Close() error {
-	_ = db.replay.Close()
-	return db.DB.Close()
 }
 
 // DriverName is the driver name given to Open or NewDB.
@@ -82,22 +70,19 @@ func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*sq
 
 // QueryRowxContext runs a routed query for at most one row, through the same
 // pipeline as (*rwsplit.DB).QueryContext (so it waits, retries and records as
-// every call does); the row is read, then handed to sqlx.
+// every call does). sqlx offers no way to build an *sqlx.Row from outside:
+// the row is read, then handed to sqlx through an in-memory pool made for the
+// call (a few allocations and a short-lived goroutine, no network).
 func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
 	rows, err := db.DB.QueryContext(ctx, query, args...)
 	var sets []replay.Set
 	if err == nil {
 		sets, err = replay.ReadFirst(rows)
 	}
-	r := *db.replay
-	if err != nil {
-		// A throwaway pool: the error row needs nothing of it, and the
-		// DB's own may be closed (ErrClosed).
-		r.DB = replay.Open()
-		defer r.DB.Close()
-	}
-	r.Mapper = db.Mapper
-	return r.QueryRowxContext(replay.Context(sets, err), replay.Query)
+	pool := sqlx.NewDb(replay.Open(), db.driverName)
+	defer pool.Close() // the row, already made, reads from memory
+	pool.Mapper = db.Mapper
+	return pool.QueryRowxContext(replay.Context(sets, err), replay.Query)
 }
 
 // GetContext scans one row into dest (a struct or scalar), from a routed query.

@@ -11,8 +11,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"sync/atomic"
 )
 
 // Connector returns c with every query's first row read ahead.
@@ -112,7 +114,8 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	return ahead(qc.QueryContext(ctx, query, args))
+	r, err := qc.QueryContext(ctx, query, args)
+	return ahead(ctx, r, err)
 }
 
 func (c *conn) Ping(ctx context.Context) error {
@@ -153,7 +156,10 @@ func (s *stmt) NumInput() int { return s.s.NumInput() }
 
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) { return s.s.Exec(args) }
 
-func (s *stmt) Query(args []driver.Value) (driver.Rows, error) { return ahead(s.s.Query(args)) }
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	r, err := s.s.Query(args)
+	return ahead(context.Background(), r, err)
+}
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if ec, ok := s.s.(driver.StmtExecContext); ok {
@@ -168,13 +174,15 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if qc, ok := s.s.(driver.StmtQueryContext); ok {
-		return ahead(qc.QueryContext(ctx, args))
+		r, err := qc.QueryContext(ctx, args)
+		return ahead(ctx, r, err)
 	}
 	vals, err := values(args)
 	if err != nil {
 		return nil, err
 	}
-	return ahead(s.s.Query(vals))
+	r, err := s.s.Query(vals)
+	return ahead(ctx, r, err)
 }
 
 // CheckNamedValue is the statement's checker, else the connection's, as
@@ -216,11 +224,39 @@ type rows struct {
 	inline  [4]driver.Value // first's storage for narrow rows: one allocation
 	err     error           // the first Next's error: nil, or io.EOF
 	pending bool            // first (or err) not yet delivered
+	hook    *Hook           // run once when the rows close
 }
 
+// ErrConnLost is wrapped by the error of a query whose connection failed
+// with driver.ErrBadConn while its first row was read: the statement was
+// sent (it may have run), so database/sql must not run it again as it does
+// on driver.ErrBadConn; a caller may retry a read elsewhere.
+var ErrConnLost = errors.New("prefetch: connection lost before the first row")
+
+// Hook is a function a query's context asks to run when the query's rows
+// are closed: after its last result, once the statement has ended on the
+// server. Only a query that returns rows runs it; Claimed tells whether one
+// did (the pool reads ahead).
+type Hook struct {
+	f       func()
+	claimed atomic.Bool
+}
+
+type hookKey struct{}
+
+// WithCloseHook returns ctx asking the first query run with it that returns
+// rows to run f when those rows close.
+func WithCloseHook(ctx context.Context, f func()) (context.Context, *Hook) {
+	h := &Hook{f: f}
+	return context.WithValue(ctx, hookKey{}, h), h
+}
+
+// Claimed reports whether a query took the hook: it will run, or has run.
+func (h *Hook) Claimed() bool { return h.claimed.Load() }
+
 // ahead reads the first row of r. An error other than io.EOF closes r and is
-// returned as the query's.
-func ahead(r driver.Rows, err error) (driver.Rows, error) {
+// returned as the query's. The rows take ctx's hook, if it is still free.
+func ahead(ctx context.Context, r driver.Rows, err error) (driver.Rows, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -233,13 +269,26 @@ func ahead(r driver.Rows, err error) (driver.Rows, error) {
 	rw.err = r.Next(rw.first)
 	if rw.err != nil && rw.err != io.EOF {
 		_ = r.Close()
+		if errors.Is(rw.err, driver.ErrBadConn) {
+			return nil, fmt.Errorf("%w: %w", ErrConnLost, rw.err)
+		}
 		return nil, rw.err
+	}
+	if h, ok := ctx.Value(hookKey{}).(*Hook); ok && h.claimed.CompareAndSwap(false, true) {
+		rw.hook = h
 	}
 	return rw, nil
 }
 
 func (r *rows) Columns() []string { return r.r.Columns() }
-func (r *rows) Close() error      { return r.r.Close() }
+func (r *rows) Close() error {
+	err := r.r.Close()
+	if h := r.hook; h != nil {
+		r.hook = nil
+		h.f()
+	}
+	return err
+}
 
 func (r *rows) Next(dest []driver.Value) error {
 	if r.pending {

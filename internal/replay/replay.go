@@ -151,6 +151,13 @@ func Row(db *sql.DB, sets []Set, err error) *sql.Row {
 	return db.QueryRowContext(Context(sets, err), Query)
 }
 
+// RowOf returns a *sql.Row from db (made by Open) with the first row of rows,
+// which it reads and closes.
+func RowOf(db *sql.DB, rows *sql.Rows) *sql.Row {
+	sets, err := ReadFirst(rows)
+	return Row(db, sets, err)
+}
+
 // ErrRow returns a *sql.Row whose Scan reports err, from a throwaway pool.
 func ErrRow(err error) *sql.Row {
 	db := Open()

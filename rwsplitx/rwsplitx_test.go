@@ -1,0 +1,78 @@
+package rwsplitx_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
+	"github.com/rwsplit/rwsplit/rwsplitx"
+)
+
+// Unit tests against the in-memory driver; the integration tests against
+// real servers are TestSqlx in the root package and its write→read matrix.
+
+func open(t *testing.T, c *fakedb.Cluster) *rwsplitx.DB {
+	t.Helper()
+	var rs []*sql.DB
+	for _, r := range c.Replicas() {
+		rs = append(rs, r.OpenDB(false))
+	}
+	db, err := rwsplit.New(c.Primary().OpenDB(false), rs, rwsplit.WithMonitorInterval(time.Hour))
+	require.NoError(t, err)
+	return rwsplitx.NewDB(db, "mysql")
+}
+
+type kv struct {
+	K int64 `db:"k"`
+	V int64 `db:"v"`
+}
+
+func TestSqlxSurfaces(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c := fakedb.NewCluster(fakedb.MariaDB, 2)
+	for _, r := range c.Replicas() {
+		r.StopApplier()
+		r.ApplyOnWait(true)
+	}
+	db := open(t, c)
+	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(time.Second))
+	_, err := db.NamedExecContext(ctx, "INSERT INTO kv (k, v) VALUES (:k, :v)", kv{1, 10})
+	require.NoError(t, err)
+	var got kv
+	require.NoError(t, db.GetContext(ctx, &got, "SELECT k, v FROM kv ORDER BY k"))
+	assert.Equal(t, kv{1, 10}, got)
+	var all []kv
+	require.NoError(t, db.SelectContext(ctx, &all, "SELECT k, v FROM kv ORDER BY k"))
+	assert.Equal(t, []kv{{1, 10}}, all)
+
+	tx, err := db.BeginTxx(ctx, nil)
+	require.NoError(t, err)
+	assert.Equal(t, -1, tx.Server().Index())
+	_, err = tx.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", 2, 20)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
+	var v int64
+	require.NoError(t, db.GetContext(ctx, &v, "SELECT v FROM kv WHERE k = ?", 2), "the commit was recorded")
+	assert.EqualValues(t, 20, v)
+
+	rtx, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, rtx.Server().Index(), 0)
+	require.NoError(t, rtx.Get(&v, "SELECT v FROM kv WHERE k = ?", 2))
+	require.NoError(t, rtx.Rollback())
+
+	err = db.GetContext(ctx, &v, "SELECT v FROM kv WHERE k = ?", 99)
+	assert.ErrorIs(t, err, sql.ErrNoRows)
+
+	require.NoError(t, db.Close())
+	err = db.GetContext(ctx, &v, "SELECT 1")
+	assert.True(t, errors.Is(err, rwsplit.ErrClosed), "%v", err)
+}
