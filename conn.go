@@ -10,7 +10,7 @@ import (
 // session state (variables, temporary tables, locks) lives on it, so every
 // call through it runs on the primary. Its calls go through the same
 // pipeline as DB's, pinned to the connection: writes are recorded in the
-// context's scope, and a write through QueryContext is read in full first.
+// context's scope once complete, as through DB.
 type Conn struct {
 	conn   *sql.Conn
 	server *Server
@@ -62,7 +62,7 @@ func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.
 }
 
 // QueryContext runs a query on the connection. A query that may write is
-// read in full and recorded before it returns (see DB.QueryContext).
+// recorded once complete (see DB.QueryContext).
 func (c *Conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return c.db.queryCall(c.call(ctx, query, args))
 }

@@ -20,11 +20,11 @@ import (
 //     context's consistency mode) and any wait, run here or carried with
 //     the query (one round trip);
 //  3. run: the surface's runner sends the statement to that server;
-//  4. record: a write made outside a transaction marks its scope (the
-//     context's Session, else the DB's process scope) as having a write
-//     whose position is still to be read; a transaction's writes are
-//     recorded by Commit. A write's results are read before it is recorded,
-//     so the mark always follows the write's completion;
+//  4. record: a write made outside a transaction marks the DB's process
+//     scope, and the context's Session if any, as having a write whose
+//     position is still to be read (no round trip); a transaction's writes
+//     are recorded by Commit. The mark always follows the write's
+//     completion: a write through Query is recorded when its rows close;
 //  5. count: Stats and the server's load figures.
 //
 // A read that fails on a replica for want of a connection is retried once on

@@ -42,8 +42,9 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // want of a connection is retried once elsewhere.
 //
 // A query that may write (INSERT ... RETURNING, CALL, a stored function) is
-// read in full before QueryContext returns, so that the write is complete
-// when it is recorded; the rows returned replay its results from memory.
+// recorded once complete: when its rows are closed, on a pool that reads
+// ahead (Open's; see PrefetchConnector); on another pool its results are read
+// in full first and the rows returned replay them from memory.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return db.queryCall(&call{ctx: ctx, query: query, args: args, cls: db.classifier.Classify(query), run: dbRunner{}})
 }
