@@ -210,7 +210,11 @@ func (db *DB) caughtUp(ctx context.Context, cands []*Server, mode Consistency) (
 		start := position(cands, db.pick(cands))
 		for i := range cands {
 			s := cands[(start+i)%len(cands)]
-			ok, err := s.reportsCaughtUp(ctx)
+			// The status query is bounded by the mode's timeout (at least
+			// 50 ms): a hung replica does not hold the read past it.
+			qctx, cancel := context.WithTimeout(ctx, max(time.Until(deadline), 50*time.Millisecond))
+			ok, err := s.reportsCaughtUp(qctx)
+			cancel()
 			if ok {
 				return s, nil, nil
 			}

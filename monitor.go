@@ -46,16 +46,22 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 		return snaps
 	}
 	// A check may take longer than the interval on a loaded machine; a
-	// replica is down when it does not answer within a second (or two
-	// intervals, if longer).
-	cctx, cancel := context.WithTimeout(ctx, max(2*db.interval, time.Second))
-	defer cancel()
-	if tok, err := db.executed(cctx, top.primary); err == nil {
-		snaps = append(snaps, snapshot{at: time.Now(), tok: tok})
-		if len(snaps) > maxSnapshots {
-			snaps = append(snaps[:0:0], snaps[len(snaps)-maxSnapshots:]...)
+	// server is down when it does not answer within a second (or two
+	// intervals, if longer). Each check has its own deadline and they run at
+	// once: a hung primary never makes a healthy replica look down. The
+	// replicas' lag is measured against the snapshots of earlier rounds.
+	budget := max(2*db.interval, time.Second)
+	var snap *snapshot
+	var pwg sync.WaitGroup
+	pwg.Add(1)
+	go func() {
+		defer pwg.Done()
+		pctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		if tok, err := db.executed(pctx, top.primary); err == nil {
+			snap = &snapshot{at: time.Now(), tok: tok}
 		}
-	}
+	}()
 	var changed atomic.Bool
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -63,7 +69,9 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			state, lag, err := db.checkReplica(cctx, r, snaps)
+			rctx, cancel := context.WithTimeout(ctx, budget)
+			defer cancel()
+			state, lag, err := db.checkReplica(rctx, r, snaps)
 			if ctx.Err() != nil {
 				return // closing: not a verdict on the replica
 			}
@@ -75,6 +83,13 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 	wg.Wait()
 	if changed.Load() {
 		db.refresh()
+	}
+	pwg.Wait()
+	if snap != nil {
+		snaps = append(snaps, *snap)
+		if len(snaps) > maxSnapshots {
+			snaps = append(snaps[:0:0], snaps[len(snaps)-maxSnapshots:]...)
+		}
 	}
 	return snaps
 }
@@ -139,8 +154,10 @@ func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot) (st
 		applied, err = gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, perr
 	}
 	var lag time.Duration
-	if err == nil && len(snaps) > 0 {
+	if err == nil {
 		r.learn(applied)
+	}
+	if err == nil && len(snaps) > 0 {
 		now := time.Now()
 		for _, s := range snaps {
 			if !covers(applied, s.tok) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,8 +45,8 @@ type Server struct {
 	errors   atomic.Uint64
 	latency  atomic.Int64 // EWMA of call latency, nanoseconds
 
-	verMu sync.Mutex
-	ver   atomic.Pointer[dialect.Version]
+	ver       atomic.Pointer[dialect.Version]
+	detecting flights[struct{}, *dialect.Version] // the detection in flight
 
 	// applied is what the replica is known to have applied (learnt from
 	// successful waits), so that a read whose token it covers needs no wait.
@@ -104,22 +103,30 @@ func (s *Server) Info(ctx context.Context) (ServerInfo, error) {
 	return ServerInfo{Flavor: v.Flavor, Version: v.Raw, Major: v.Major, Minor: v.Minor, Patch: v.Patch}, nil
 }
 
+// detectTimeout bounds a version detection.
+const detectTimeout = 5 * time.Second
+
+// version returns the server's version, detecting it the first time (one
+// SELECT VERSION(), shared by concurrent callers, within detectTimeout and
+// the caller's context).
 func (s *Server) version(ctx context.Context) (*dialect.Version, error) {
 	if v := s.ver.Load(); v != nil {
 		return v, nil
 	}
-	s.verMu.Lock()
-	defer s.verMu.Unlock()
-	if v := s.ver.Load(); v != nil {
-		return v, nil
-	}
-	var raw string
-	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&raw); err != nil {
-		return nil, fmt.Errorf("rwsplit: detect %s version: %w", s.name, err)
-	}
-	v := dialect.Parse(raw)
-	s.ver.Store(&v)
-	return &v, nil
+	return s.detecting.do(ctx, struct{}{}, func() (*dialect.Version, error) {
+		if v := s.ver.Load(); v != nil {
+			return v, nil
+		}
+		dctx, cancel := context.WithTimeout(ctx, detectTimeout)
+		defer cancel()
+		var raw string
+		if err := s.db.QueryRowContext(dctx, "SELECT VERSION()").Scan(&raw); err != nil {
+			return nil, fmt.Errorf("rwsplit: detect %s version: %w", s.name, err)
+		}
+		v := dialect.Parse(raw)
+		s.ver.Store(&v)
+		return &v, nil
+	})
 }
 
 // begin marks a call as started on s and returns its start time.

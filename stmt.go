@@ -22,10 +22,11 @@ type Stmt struct {
 	proto call // the classified statement; ctx and args unset
 	conn  *Conn
 
-	mu     sync.Mutex
-	stmts  map[*Server]*sql.Stmt
-	topo   *topology // the topology stmts was last pruned against
-	closed bool
+	mu        sync.Mutex
+	preparing flights[*Server, *sql.Stmt] // preparations in flight
+	stmts     map[*Server]*sql.Stmt
+	topo      *topology // the topology stmts was last pruned against
+	closed    bool
 }
 
 func newStmt(db *DB, query string, conn *Conn) *Stmt {
@@ -55,28 +56,40 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 }
 
 // on returns the statement prepared on s, preparing it there the first time.
+// The preparation runs outside st.mu, shared by concurrent executions bound
+// for s: a slow server delays only the executions that go to it.
 func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.closed {
+		st.mu.Unlock()
 		return nil, ErrStmtClosed
 	}
 	st.prune()
-	if ps := st.stmts[s]; ps != nil {
+	ps := st.stmts[s]
+	st.mu.Unlock()
+	if ps != nil {
 		return ps, nil
 	}
-	var ps *sql.Stmt
-	var err error
-	if st.conn != nil {
-		ps, err = st.conn.conn.PrepareContext(ctx, st.query)
-	} else {
-		ps, err = s.db.PrepareContext(ctx, st.query)
-	}
-	if err != nil {
-		return nil, err
-	}
-	st.stmts[s] = ps
-	return ps, nil
+	return st.preparing.do(ctx, s, func() (*sql.Stmt, error) {
+		var ps *sql.Stmt
+		var err error
+		if st.conn != nil {
+			ps, err = st.conn.conn.PrepareContext(ctx, st.query)
+		} else {
+			ps, err = s.db.PrepareContext(ctx, st.query)
+		}
+		if err != nil {
+			return nil, err
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.closed {
+			_ = ps.Close()
+			return nil, ErrStmtClosed
+		}
+		st.stmts[s] = ps
+		return ps, nil
+	})
 }
 
 // prune closes the preparations on servers no longer in the topology (a

@@ -1,0 +1,152 @@
+package rwsplit_test
+
+// One slow or hung server must not stall unrelated work: every network call
+// is bounded, and no lock is held across one. Unit tests against the
+// in-memory driver, whose Hang blocks a server until Unhang.
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
+)
+
+// TestCaughtUpBoundedOnAHungReplica: CaughtUp(50ms) on hung replicas falls
+// back to the primary near its timeout, not when the replicas come back.
+func TestCaughtUpBoundedOnAHungReplica(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 2)
+	db := fakeDB(t, cl, false)
+	for _, s := range append(db.ReplicaServers(), db.PrimaryServer()) {
+		_, err := s.Info(context.Background())
+		require.NoError(t, err)
+	}
+	cl.Write(1, 1)
+	for _, r := range cl.Replicas() {
+		r.Hang()
+		defer r.Unhang()
+	}
+	ctx, cancel := context.WithTimeout(rwsplit.WithConsistency(context.Background(), rwsplit.CaughtUp(50*time.Millisecond)), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	v, found := readKV(t, ctx, db, 1)
+	took := time.Since(start)
+	assert.True(t, found)
+	assert.EqualValues(t, 1, v)
+	assert.EqualValues(t, 1, db.Stats().Fallbacks)
+	assert.Less(t, took, 10*time.Second, "bounded by the mode's timeout, not by the hang")
+	t.Logf("CaughtUp(50ms) with both replicas hung: %v", took.Round(time.Millisecond))
+}
+
+// TestStmtPrepareDoesNotBlockOtherServers: while a Stmt's preparation hangs
+// on one replica, its executions bound for other servers go on.
+func TestStmtPrepareDoesNotBlockOtherServers(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MariaDB, 2)
+	var picks atomic.Int64
+	db := fakeDB(t, cl, false, rwsplit.WithBalancer(rwsplit.BalancerFunc(func(c []*rwsplit.Server) *rwsplit.Server {
+		if picks.Add(1) == 1 {
+			return c[0] // PrepareContext prepares on replica 0
+		}
+		return c[len(c)-1] // executions go to replica 1
+	})))
+	cl.Write(1, 1)
+	st, err := db.PrepareContext(context.Background(), selectKV)
+	require.NoError(t, err)
+	defer st.Close()
+	hung := cl.Replicas()[1]
+	hung.Hang()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // prepares on the hung replica: blocks until Unhang
+		defer wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, _, _ = firstRow(st.QueryContext(ctx, int64(1)))
+	}()
+	time.Sleep(100 * time.Millisecond) // the preparation is under way (blocked)
+	done := make(chan time.Duration, 1)
+	go func() { // needs a preparation on the primary
+		start := time.Now()
+		v, found, err := firstRow(st.QueryContext(rwsplit.WithConsistency(context.Background(), rwsplit.Primary), int64(1)))
+		assert.NoError(t, err)
+		assert.True(t, found)
+		assert.EqualValues(t, 1, v)
+		done <- time.Since(start)
+	}()
+	select {
+	case took := <-done:
+		t.Logf("a Primary execution while a replica preparation hangs: %v", took.Round(time.Microsecond))
+	case <-time.After(10 * time.Second):
+		t.Error("a Primary execution waited behind a replica's preparation")
+	}
+	hung.Unhang()
+	wg.Wait()
+}
+
+// TestVersionDetectionShared: a first call on a hung server with a short
+// deadline gives up at that deadline, even while another caller with a long
+// one is detecting the version (it joins that detection, holding no lock).
+func TestVersionDetectionShared(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 0) // no replicas: the monitor detects nothing
+	db := fakeDB(t, cl, false)
+	r := cl.Primary()
+	r.Hang()
+	defer r.Unhang()
+	s := db.PrimaryServer()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // a caller with a long deadline starts the detection
+		defer wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_, _ = s.Info(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond) // the detection is under way (blocked)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Info(ctx)
+	took := time.Since(start)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, took, 2*time.Second, "waited behind the other caller's detection")
+	r.Unhang()
+	wg.Wait()
+	info, err := s.Info(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, rwsplit.FlavorMySQL, info.Flavor)
+}
+
+// TestHungPrimaryLeavesReplicasUp: the monitor checks every server with its
+// own deadline, so a hung primary does not make healthy replicas look down,
+// and replica reads go on.
+func TestHungPrimaryLeavesReplicasUp(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MariaDB, 2)
+	cl.Write(1, 1)
+	db := fakeDB(t, cl, false, rwsplit.WithMonitorInterval(20*time.Millisecond))
+	require.Eventually(t, func() bool {
+		for _, st := range db.ReplicaStatus() {
+			if st.State != rwsplit.StateUp {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, 5*time.Millisecond)
+	cl.Primary().Hang()
+	defer cl.Primary().Unhang()
+	deadline := time.Now().Add(2500 * time.Millisecond) // over two rounds of 1 s budget
+	for time.Now().Before(deadline) {
+		for _, st := range db.ReplicaStatus() {
+			require.Equal(t, rwsplit.StateUp, st.State, "%s: %s", st.Name, st.LastError)
+		}
+		v, found := readKV(t, context.Background(), db, 1)
+		require.True(t, found)
+		require.EqualValues(t, 1, v)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
