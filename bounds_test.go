@@ -6,6 +6,7 @@ package rwsplit_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -148,5 +149,62 @@ func TestHungPrimaryLeavesReplicasUp(t *testing.T) {
 		require.True(t, found)
 		require.EqualValues(t, 1, v)
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWaitPositionRidesOutAStoppedApplier: a position wait returns NULL at
+// once while the applier is stopped; WaitPosition tries again within its
+// timeout, so an applier stopped for a moment does not send the read to the
+// primary.
+func TestWaitPositionRidesOutAStoppedApplier(t *testing.T) {
+	for _, f := range fakeFlavors {
+		for _, oneTrip := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/onetrip=%v", f, oneTrip), func(t *testing.T) {
+				cl := fakedb.NewCluster(f, 1)
+				r := cl.Replicas()[0]
+				r.StopApplier()
+				db := fakeDB(t, cl, oneTrip)
+				_, err := db.ExecContext(context.Background(), insertKV, 1, 1)
+				require.NoError(t, err)
+				restart := time.AfterFunc(200*time.Millisecond, r.StartApplier)
+				defer restart.Stop()
+				ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitPosition(5*time.Second).OrFail())
+				before := db.Stats()
+				v, found := readKV(t, ctx, db, 1)
+				assert.True(t, found)
+				assert.EqualValues(t, 1, v)
+				after := db.Stats()
+				assert.Equal(t, before.ReplicaReads[0]+1, after.ReplicaReads[0], "served by the replica")
+				assert.Zero(t, after.NotCaughtUp)
+			})
+		}
+	}
+}
+
+// TestWaitErrorSaysWhatFailed: under OrFail the error wraps
+// ErrReplicaNotCaughtUp and a *WaitError naming the replica, the mode and
+// the cause.
+func TestWaitErrorSaysWhatFailed(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 1)
+	cl.Replicas()[0].StopApplier()
+	db := fakeDB(t, cl, false)
+	_, err := db.ExecContext(context.Background(), insertKV, 1, 1)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		mode  rwsplit.Consistency
+		cause error
+	}{
+		{rwsplit.WaitGTID(30 * time.Millisecond).OrFail(), rwsplit.ErrWaitTimedOut},
+		{rwsplit.WaitPosition(120 * time.Millisecond).OrFail(), rwsplit.ErrNotReplicating},
+	} {
+		var v int64
+		err := db.QueryRowContext(rwsplit.WithConsistency(context.Background(), tc.mode), selectKV, 1).Scan(&v)
+		require.ErrorIs(t, err, rwsplit.ErrReplicaNotCaughtUp)
+		require.ErrorIs(t, err, tc.cause)
+		var we *rwsplit.WaitError
+		require.ErrorAs(t, err, &we)
+		assert.Equal(t, "replica 0", we.Server.Name())
+		assert.Equal(t, tc.mode.String(), we.Mode.String())
+		t.Log(err)
 	}
 }

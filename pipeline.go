@@ -132,7 +132,7 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 			db.count(r)
 			return rows, r, nil
 		}
-		if db.splitWait(c, err) {
+		if db.splitWait(c, err) || errors.Is(err, errNotCaughtUp) && r.wait.missedEarly(t0) {
 			return db.queryOnce(c, false)
 		}
 		if r, err = db.missedWait(c, r, err); err != nil {
@@ -164,7 +164,7 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 			db.count(r)
 			return row, r, nil
 		}
-		if db.splitWait(c, err) {
+		if db.splitWait(c, err) || errors.Is(err, errNotCaughtUp) && r.wait.missedEarly(t0) {
 			return db.queryRowOnce(c, false)
 		}
 		if r, err = db.missedWait(c, r, err); err != nil {

@@ -206,6 +206,22 @@ func (s *Server) learn(tok gtid.Token) {
 	}
 }
 
+// forgetPositions drops the binlog position the replica is known to have
+// applied (after the primary changed), keeping its GTIDs.
+func (s *Server) forgetPositions() {
+	for {
+		old := s.applied.Load()
+		if old == nil || old.Pos.IsZero() {
+			return
+		}
+		next := *old
+		next.Pos = gtid.BinlogPos{}
+		if s.applied.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
 // reportsCaughtUp asks the replica whether it has applied everything it has
 // received: MySQL by Retrieved_Gtid_Set ⊆ Executed_Gtid_Set (else by the
 // read and executed positions), MariaDB by the read and executed positions;

@@ -121,6 +121,9 @@ func (db *DB) ReplacePrimary(primary *sql.DB) (*sql.DB, error) {
 		}
 	}
 	old := t.primary.db
+	for _, r := range rest {
+		r.forgetPositions() // binlog positions of the old primary mean nothing now
+	}
 	db.publish(newServer(primary, -1), rest)
 	return old, nil
 }

@@ -22,6 +22,19 @@ type waitSpec struct {
 	call string // e.g. "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0"
 	args []any
 	tok  gtid.Token // what the wait establishes (one part: GTIDs or position)
+	mode Consistency
+	// pos: a position wait, which returns NULL at once while the applier is
+	// stopped; timeout: the wait's own timeout.
+	pos     bool
+	timeout time.Duration
+}
+
+// missedEarly reports whether a one-round-trip wait that did not succeed
+// came back in less than half its timeout after sent: a position wait that
+// returned NULL (a timed-out wait takes its whole timeout). Run apart, it is
+// tried again within what is left of the timeout.
+func (w *waitSpec) missedEarly(sent time.Time) bool {
+	return w.pos && time.Since(sent) < w.timeout/2
 }
 
 // waitMarker is the value a one-round-trip wait that did not succeed tries to
@@ -45,6 +58,33 @@ func (w *waitSpec) wrap(query string, args []any) (string, []any) {
 // errNotCaughtUp marks a one-round-trip wait that did not succeed.
 var errNotCaughtUp = errors.New("rwsplit: replica not caught up")
 
+// Causes of a WaitError.
+var (
+	// ErrWaitTimedOut: the replica had not applied the writes when the
+	// wait's timeout ran out.
+	ErrWaitTimedOut = errors.New("rwsplit: wait timed out")
+	// ErrNotReplicating: the wait returned NULL, as a position wait does on
+	// a replica whose applier is stopped (after retrying within the timeout).
+	ErrNotReplicating = errors.New("rwsplit: wait returned NULL (replication not running)")
+)
+
+// WaitError is a wait on a replica that did not succeed: it names the
+// replica, the mode and the cause (ErrWaitTimedOut, ErrNotReplicating, or the
+// wait query's own error). Under OrFail the read's error wraps
+// ErrReplicaNotCaughtUp and the last WaitError; errors.As finds it.
+type WaitError struct {
+	Server *Server
+	Mode   Consistency
+	Err    error
+}
+
+func (e *WaitError) Error() string {
+	return fmt.Sprintf("rwsplit: %s wait on %s: %v", e.Mode, e.Server.Name(), e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *WaitError) Unwrap() error { return e.Err }
+
 // isWaitMiss reports whether err is a one-round-trip wait's marker error.
 func isWaitMiss(err error) bool {
 	var me *mysql.MySQLError
@@ -61,7 +101,7 @@ func (db *DB) waitOutcome(c *call, r route, err error) error {
 	switch {
 	case isWaitMiss(err):
 		s.waitDone(false)
-		return fmt.Errorf("%w: %s", errNotCaughtUp, s.name)
+		return fmt.Errorf("%w: %w", errNotCaughtUp, &WaitError{Server: s, Mode: r.wait.mode, Err: ErrWaitTimedOut})
 	case err != nil:
 		return err
 	}
@@ -112,7 +152,7 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 	}
 	var lastErr error
 	for i, s := range order {
-		spec, err := db.waitFor(ctx, s, tok, time.Until(deadline))
+		spec, err := db.waitFor(ctx, s, tok, mode, time.Until(deadline))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
@@ -181,7 +221,7 @@ func hasTarget(t gtid.Token) bool {
 }
 
 // waitFor builds the wait for tok (one part, see waitTarget) on replica s.
-func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, left time.Duration) (*waitSpec, error) {
+func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consistency, left time.Duration) (*waitSpec, error) {
 	v, err := s.version(ctx)
 	if err != nil {
 		return nil, err
@@ -192,32 +232,56 @@ func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, left time.
 		return &waitSpec{
 			call: v.PosWait() + "(?, ?, ?) >= 0",
 			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
-			tok:  tok,
+			tok:  tok, mode: mode, pos: true, timeout: left,
 		}, nil
 	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB:
-		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok}, nil
+		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok, mode: mode}, nil
 	case v.Flavor == dialect.MySQL && tok.Flavor == gtid.FlavorMySQL:
-		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok}, nil
+		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok, mode: mode}, nil
 	}
 	return nil, fmt.Errorf("rwsplit: a %s token cannot be waited for on %s (%s)", tok.Flavor, s.name, v.Flavor)
 }
 
-// runWait runs spec on s in its own round trip.
+// notReplicatingRetry is how often a wait that returned NULL (a position wait
+// on a replica whose applier is stopped) is tried again within its timeout.
+const notReplicatingRetry = 50 * time.Millisecond
+
+// runWait runs spec on s in its own round trip, within left. A wait that
+// returns NULL (the applier stopped, maybe for a moment) is tried again until
+// left runs out. A failure is a *WaitError.
 func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.Duration) (ok, timedOut bool, err error) {
-	db.stats.waits.Add(1)
-	wctx, cancel := context.WithTimeout(ctx, left+time.Second)
-	defer cancel()
-	var res sql.NullInt64
-	t0 := s.begin()
-	err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, spec.args...).Scan(&res)
-	s.end(t0, err)
-	switch {
-	case err != nil:
-		return false, false, fmt.Errorf("rwsplit: wait on %s: %w", s.name, err)
-	case !res.Valid:
-		return false, false, fmt.Errorf("rwsplit: wait on %s: NULL (replication not running?)", s.name)
-	case res.Int64 == 1:
-		return true, false, nil
+	deadline := time.Now().Add(left)
+	for {
+		db.stats.waits.Add(1)
+		wctx, cancel := context.WithTimeout(ctx, time.Until(deadline)+time.Second)
+		var res sql.NullInt64
+		t0 := s.begin()
+		args := spec.args
+		if len(args) == 3 { // a position wait: what is left of the timeout
+			args = []any{args[0], args[1], max(time.Until(deadline).Seconds(), 0.001)}
+		}
+		err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, args...).Scan(&res)
+		s.end(t0, err)
+		cancel()
+		switch {
+		case err != nil:
+			return false, false, &WaitError{Server: s, Mode: spec.mode, Err: err}
+		case res.Valid && res.Int64 == 1:
+			return true, false, nil
+		case res.Valid:
+			return false, true, &WaitError{Server: s, Mode: spec.mode, Err: ErrWaitTimedOut}
+		}
+		// NULL: not replicating now; again, while time is left.
+		pause := min(notReplicatingRetry, time.Until(deadline))
+		if pause <= 0 {
+			return false, false, &WaitError{Server: s, Mode: spec.mode, Err: ErrNotReplicating}
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, false, ctx.Err()
+		case <-t.C:
+		}
 	}
-	return false, true, fmt.Errorf("rwsplit: wait on %s: timed out", s.name)
 }

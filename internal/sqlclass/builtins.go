@@ -49,6 +49,7 @@ const (
 	kwLATERAL
 	kwLOCK
 	kwLOCKED
+	kwMATCH
 	kwMEMBER
 	kwNEXT
 	kwNOT
@@ -66,6 +67,7 @@ const (
 	kwREPLACE
 	kwROLLBACK
 	kwROW
+	kwROWCOUNT
 	kwSAVEPOINT
 	kwSCHEMA
 	kwSCHEMAS
@@ -76,6 +78,7 @@ const (
 	kwSHOW
 	kwSKIP
 	kwSOME
+	kwSQL
 	kwSQLCalcFoundRows
 	kwSTART
 	kwSTATEMENT
@@ -138,6 +141,7 @@ var keywordNames = [numKeywords]string{
 	kwLATERAL:          "lateral",
 	kwLOCK:             "lock",
 	kwLOCKED:           "locked",
+	kwMATCH:            "match",
 	kwMEMBER:           "member",
 	kwNEXT:             "next",
 	kwNOT:              "not",
@@ -155,6 +159,7 @@ var keywordNames = [numKeywords]string{
 	kwREPLACE:          "replace",
 	kwROLLBACK:         "rollback",
 	kwROW:              "row",
+	kwROWCOUNT:         "rowcount",
 	kwSAVEPOINT:        "savepoint",
 	kwSCHEMA:           "schema",
 	kwSCHEMAS:          "schemas",
@@ -165,6 +170,7 @@ var keywordNames = [numKeywords]string{
 	kwSHOW:             "show",
 	kwSKIP:             "skip",
 	kwSOME:             "some",
+	kwSQL:              "sql",
 	kwSQLCalcFoundRows: "sql_calc_found_rows",
 	kwSTART:            "start",
 	kwSTATEMENT:        "statement",
