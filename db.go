@@ -92,19 +92,23 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		if dsn == "" {
 			return nil, fmt.Errorf("rwsplit: Open: %s is empty", name)
 		}
-		key := dsn
-		if driverName == "mysql" {
-			cfg, err := mysql.ParseDSN(dsn)
-			if err != nil {
-				return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, err)
-			}
+		// The server's identity, never shown with its credentials: for
+		// "mysql" (and wrapper drivers whose DSNs parse the same way) its
+		// address and database; else the DSN itself, never printed.
+		key, shown := dsn, ""
+		cfg, perr := mysql.ParseDSN(dsn)
+		switch {
+		case perr == nil:
 			key = cfg.Net + "(" + cfg.Addr + ")/" + cfg.DBName
+			shown = " (" + redact(key) + ")"
 			if i > 0 {
 				oneTrip[i-1] = cfg.MultiStatements && cfg.InterpolateParams
 			}
+		case driverName == "mysql":
+			return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, perr)
 		}
 		if prev, dup := keys[key]; dup {
-			return nil, fmt.Errorf("rwsplit: Open: %s and %s name the same server (%s)", prev, name, redact(key))
+			return nil, fmt.Errorf("rwsplit: Open: %s and %s name the same server%s", prev, name, shown)
 		}
 		keys[key] = name
 	}

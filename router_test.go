@@ -33,6 +33,8 @@ func TestOpenErrors(t *testing.T) {
 		{"primary as replica", "mysql", p, []string{r, p}, "primary DSN and replica DSN 1 name the same server"},
 		{"replica twice", "mysql", p, []string{r, "other:x@tcp(127.0.0.1:3307)/app?parseTime=true"}, "replica DSN 0 and replica DSN 1 name the same server"},
 		{"unknown driver", "nodriver", p, nil, `unknown driver "nodriver"`},
+		{"wrapper driver, same server", "otelmysql", p, []string{p}, "primary DSN and replica DSN 0 name the same server (tcp(127.0.0.1:3306)/app)"},
+		{"other DSN format, same DSN", "other", "host=db password=pw", []string{"host=db password=pw"}, "primary DSN and replica DSN 0 name the same server"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, err := rwsplit.Open(tc.driver, tc.primary, tc.replicas)
