@@ -223,13 +223,27 @@ const (
 	// a write or sequence word, or a keyword of reactiveKeywords. Derived
 	// when the table is built.
 	fReact
+	// fMySQLOnly: the word's function (fBuiltin or fSessionFn) is a
+	// built-in of MySQL only; on MariaDB the name may be a stored function.
+	fMySQLOnly
+	// fMariaDBOnly: the same, for a built-in of MariaDB only.
+	fMariaDBOnly
+	// fSysSchema: information_schema or performance_schema.
+	fSysSchema
+	// fSessionTable: a table of fSysSchema that describes the current
+	// connection (its variables, status, profile, trace ...).
+	fSessionTable
+	// fSelectOpt: a SELECT option (SQL_NO_CACHE, HIGH_PRIORITY ...); right
+	// after SELECT or another option, "(" that follows it starts an
+	// expression, not a call.
+	fSelectOpt
 )
 
 // reactiveKeywords are the keywords the generic scan reacts to wherever
 // they appear (see state.word).
 var reactiveKeywords = []kwID{
-	kwFOR, kwINTO, kwLOCK, kwLOCKED, kwNOWAIT, kwPROCEDURE, kwSHARE,
-	kwSQLCalcFoundRows, kwUPDATE, kwVALUES, kwWITH,
+	kwFOR, kwINTO, kwLOCK, kwLOCKED, kwMATCH, kwNOWAIT, kwPROCEDURE, kwROWCOUNT,
+	kwSHARE, kwSQLCalcFoundRows, kwUPDATE, kwVALUES, kwWITH,
 }
 
 // syntaxWords: see fSyntax. Only words reserved in both flavours belong here;
@@ -250,6 +264,13 @@ var syntaxWords = []string{
 	"varchar", "when", "where", "with", "xor",
 }
 
+// selectOptions: see fSelectOpt.
+var selectOptions = []string{
+	"all", "distinct", "distinctrow", "high_priority", "sql_big_result",
+	"sql_buffer_result", "sql_cache", "sql_calc_found_rows", "sql_no_cache",
+	"sql_small_result", "straight_join",
+}
+
 // writeWords: words that only occur in statements that change data or
 // schema. Found anywhere in a query (outside strings, comments and quoted
 // identifiers) they make it a write. INSERT, REPLACE and TRUNCATE followed by
@@ -262,7 +283,8 @@ var writeWords = []string{
 // spaceSensitiveFuncs: built-ins the server recognises as such only when the
 // parenthesis follows the name directly (MySQL and MariaDB sql_functions[]
 // in sql/lex.h); with a space in between the name resolves to a stored
-// function of the current database.
+// function of the current database. Each must also be in one of the lists
+// of built-ins below, which say in which flavour it is one.
 var spaceSensitiveFuncs = []string{
 	"adddate", "bit_and", "bit_or", "bit_xor", "cast", "count", "cume_dist",
 	"curdate", "curtime", "date_add", "date_format", "date_sub", "dense_rank",
@@ -275,133 +297,184 @@ var spaceSensitiveFuncs = []string{
 	"trim_oracle", "var_pop", "var_samp", "variance",
 }
 
-// builtinFuncs: built-in functions (MySQL 8.0+/9.x and MariaDB 10.5+/11.x)
-// that read nothing but their arguments and the data, and write nothing.
+// builtinFuncs: built-in functions of both MySQL (8.0.22 to 9.x) and
+// MariaDB (10.5 to 11.8) that read nothing but their arguments and the data,
+// and write nothing. Sources: sql/item_create.cc, sql/item_geofunc.cc and
+// the grammar's keyword functions of each server, and their function
+// references.
 var builtinFuncs = []string{
 	// aggregates and window functions
-	"any_value", "avg", "bit_and", "bit_or", "bit_xor", "count", "cume_dist",
-	"dense_rank", "first_value", "group_concat", "grouping", "json_arrayagg",
-	"json_objectagg", "lag", "last_value", "lead", "max", "median", "min",
-	"nth_value", "ntile", "percent_rank", "percentile_cont",
-	"percentile_disc", "rank", "row_number", "std", "stddev", "stddev_pop",
-	"stddev_samp", "sum", "var_pop", "var_samp", "variance",
+	"avg", "bit_and", "bit_or", "bit_xor", "count", "cume_dist",
+	"dense_rank", "first_value", "group_concat", "json_arrayagg",
+	"json_objectagg", "lag", "last_value", "lead", "max", "min",
+	"nth_value", "ntile", "percent_rank", "rank", "row_number", "std",
+	"stddev", "stddev_pop", "stddev_samp", "sum", "var_pop", "var_samp",
+	"variance",
 	// control flow and comparison
 	"coalesce", "greatest", "if", "ifnull", "interval", "isnull", "least",
-	"nullif", "nvl", "nvl2", "decode_oracle",
+	"nullif",
 	// casts and character sets
 	"binary", "cast", "char", "charset", "coercibility", "collation",
 	"convert", "weight_string",
 	// strings
-	"ascii", "bin", "bit_length", "char_length", "character_length", "chr",
+	"ascii", "bin", "bit_length", "char_length", "character_length",
 	"concat", "concat_ws", "elt", "export_set", "field", "find_in_set",
 	"format", "from_base64", "hex", "insert", "instr", "lcase", "left",
-	"length", "lengthb", "locate", "lower", "lpad", "lpad_oracle", "ltrim",
-	"ltrim_oracle", "make_set", "mid", "natural_sort_key", "oct",
+	"length", "locate", "lower", "lpad", "ltrim", "make_set", "mid", "oct",
 	"octet_length", "ord", "position", "quote", "repeat", "replace",
-	"replace_oracle", "reverse", "right", "rpad", "rpad_oracle", "rtrim",
-	"rtrim_oracle", "sformat", "soundex", "space", "strcmp", "substr",
-	"substr_oracle", "substring", "substring_index", "to_base64", "to_char",
-	"trim", "trim_oracle", "ucase", "unhex", "upper", "concat_operator_oracle",
-	"regexp_instr", "regexp_like", "regexp_replace", "regexp_substr",
+	"reverse", "right", "rpad", "rtrim", "soundex", "space", "strcmp",
+	"substr", "substring", "substring_index", "to_base64", "trim", "ucase",
+	"unhex", "upper", "regexp_instr", "regexp_replace", "regexp_substr",
 	"match", "extractvalue", "updatexml",
 	// numbers
 	"abs", "acos", "asin", "atan", "atan2", "ceil", "ceiling", "conv", "cos",
-	"cot", "crc32", "crc32c", "degrees", "exp", "floor", "ln", "log",
-	"log10", "log2", "mod", "pi", "pow", "power", "radians", "rand", "round",
-	"sign", "sin", "sqrt", "tan", "truncate", "bit_count",
+	"cot", "crc32", "degrees", "exp", "floor", "ln", "log", "log10", "log2",
+	"mod", "pi", "pow", "power", "radians", "rand", "round", "sign", "sin",
+	"sqrt", "tan", "truncate", "bit_count",
 	// dates and times
-	"add_months", "adddate", "addtime", "convert_tz", "curdate",
-	"current_date", "current_time", "current_timestamp", "curtime", "date",
-	"date_add", "date_format", "date_sub", "datediff", "day", "dayname",
-	"dayofmonth", "dayofweek", "dayofyear", "extract", "from_days",
-	"from_unixtime", "get_format", "hour", "last_day", "localtime",
-	"localtimestamp", "makedate", "maketime", "microsecond", "minute",
-	"month", "monthname", "now", "period_add",
-	"period_diff", "quarter", "sec_to_time", "second", "str_to_date",
-	"subdate", "subtime", "sysdate", "time", "time_format", "time_to_sec",
-	"timediff", "timestamp", "timestampadd", "timestampdiff", "to_days",
-	"to_seconds", "unix_timestamp", "utc_date", "utc_time", "utc_timestamp",
-	"week", "weekday", "weekofyear", "year", "yearweek",
+	"adddate", "addtime", "convert_tz", "curdate", "current_date",
+	"current_time", "current_timestamp", "curtime", "date", "date_add",
+	"date_format", "date_sub", "datediff", "day", "dayname", "dayofmonth",
+	"dayofweek", "dayofyear", "extract", "from_days", "from_unixtime",
+	"get_format", "hour", "last_day", "localtime", "localtimestamp",
+	"makedate", "maketime", "microsecond", "minute", "month", "monthname",
+	"now", "period_add", "period_diff", "quarter", "sec_to_time", "second",
+	"str_to_date", "subdate", "subtime", "sysdate", "time", "time_format",
+	"time_to_sec", "timediff", "timestamp", "timestampadd", "timestampdiff",
+	"to_days", "to_seconds", "unix_timestamp", "utc_date", "utc_time",
+	"utc_timestamp", "week", "weekday", "weekofyear", "year", "yearweek",
 	// JSON
-	"json_array", "json_array_append", "json_array_insert",
-	"json_array_intersect", "json_compact", "json_contains",
-	"json_contains_path", "json_depth", "json_detailed", "json_equals",
-	"json_exists", "json_extract", "json_insert", "json_key_value",
-	"json_keys", "json_length", "json_loose", "json_merge",
-	"json_merge_patch", "json_merge_preserve", "json_normalize",
-	"json_object", "json_object_filter_keys", "json_object_to_array",
-	"json_overlaps", "json_pretty", "json_query", "json_quote",
-	"json_remove", "json_replace", "json_schema_valid",
-	"json_schema_validation_report", "json_search", "json_set",
-	"json_storage_free", "json_storage_size", "json_table", "json_type",
-	"json_unquote", "json_valid", "json_value",
-	// MariaDB dynamic columns
-	"column_add", "column_check", "column_create", "column_delete",
-	"column_exists", "column_get", "column_json", "column_list",
+	"json_array", "json_array_append", "json_array_insert", "json_contains",
+	"json_contains_path", "json_depth", "json_extract", "json_insert",
+	"json_keys", "json_length", "json_merge", "json_merge_patch",
+	"json_merge_preserve", "json_object", "json_overlaps", "json_quote",
+	"json_remove", "json_replace", "json_schema_valid", "json_search",
+	"json_set", "json_table", "json_type", "json_unquote", "json_valid",
+	"json_value",
 	// hashing, encryption, compression
 	"aes_decrypt", "aes_encrypt", "compress", "md5", "random_bytes", "sha",
-	"sha1", "sha2", "statement_digest",
-	"statement_digest_text", "uncompress", "uncompressed_length",
-	"validate_password_strength",
+	"sha1", "sha2", "uncompress", "uncompressed_length",
 	// information about the server and the statement's user
 	"benchmark", "current_user", "database", "format_bytes",
-	"format_pico_time", "icu_version", "roles_graphml", "schema",
-	"session_user", "system_user", "user", "version",
+	"format_pico_time", "schema", "session_user", "system_user", "user",
+	"version",
 	// miscellaneous
-	"bin_to_uuid", "default", "gtid_subset", "gtid_subtract", "inet6_aton",
-	"inet6_ntoa", "inet_aton", "inet_ntoa", "is_ipv4", "is_ipv4_compat",
-	"is_ipv4_mapped", "is_ipv6", "is_uuid", "name_const", "rownum", "sleep",
-	"sys_guid", "uuid", "uuid_short", "uuid_to_bin", "uuid_v4", "uuid_v7",
-	"values", "vec_distance", "vec_distance_cosine",
-	"vec_distance_euclidean", "vec_fromtext", "vec_totext",
-	"string_to_vector", "vector_to_string", "vector_dim", "to_vector",
-	"from_vector",
-	// spatial (ST_ and MBR names, and the geometry constructors)
-	"geomcollection", "geometrycollection", "linestring",
-	"multilinestring", "multipoint", "multipolygon", "point", "polygon",
-	"mbrcontains", "mbrcoveredby", "mbrcovers", "mbrdisjoint", "mbrequals",
-	"mbrintersects", "mbroverlaps", "mbrtouches", "mbrwithin", "st_area",
-	"st_asbinary", "st_asgeojson", "st_astext", "st_aswkb", "st_aswkt",
-	"st_boundary", "st_buffer", "st_buffer_strategy", "st_centroid",
-	"st_collect", "st_contains", "st_convexhull", "st_crosses",
-	"st_difference", "st_dimension", "st_disjoint", "st_distance",
-	"st_distance_sphere", "st_endpoint", "st_envelope", "st_equals",
-	"st_exteriorring", "st_frechetdistance", "st_geohash",
-	"st_geomcollfromtext", "st_geomcollfromtxt", "st_geomcollfromwkb",
+	"default", "inet6_aton", "inet6_ntoa", "inet_aton", "inet_ntoa",
+	"is_ipv4", "is_ipv4_compat", "is_ipv4_mapped", "is_ipv6", "name_const",
+	"sleep", "uuid", "uuid_short", "values",
+	// spatial: geometry constructors, MBR and ST_ functions
+	"geometrycollection", "linestring", "multilinestring", "multipoint",
+	"multipolygon", "point", "polygon", "mbrcontains", "mbrdisjoint",
+	"mbrequals", "mbrintersects", "mbroverlaps", "mbrtouches", "mbrwithin",
+	"st_area", "st_asbinary", "st_asgeojson", "st_astext", "st_aswkb",
+	"st_aswkt", "st_buffer", "st_centroid", "st_collect", "st_contains",
+	"st_convexhull", "st_crosses", "st_difference", "st_dimension",
+	"st_disjoint", "st_distance", "st_distance_sphere", "st_endpoint",
+	"st_envelope", "st_equals", "st_exteriorring", "st_geohash",
+	"st_geomcollfromtext", "st_geomcollfromwkb",
 	"st_geometrycollectionfromtext", "st_geometrycollectionfromwkb",
 	"st_geometryfromtext", "st_geometryfromwkb", "st_geometryn",
 	"st_geometrytype", "st_geomfromgeojson", "st_geomfromtext",
-	"st_geomfromwkb", "st_hausdorffdistance", "st_interiorringn",
-	"st_intersection", "st_intersects", "st_isclosed", "st_isempty",
-	"st_isring", "st_issimple", "st_isvalid", "st_latfromgeohash",
-	"st_latitude", "st_length", "st_linefromtext", "st_linefromwkb",
-	"st_lineinterpolatepoint", "st_lineinterpolatepoints",
-	"st_linestringfromtext", "st_linestringfromwkb", "st_longfromgeohash",
-	"st_longitude", "st_makeenvelope", "st_mlinefromtext",
-	"st_mlinefromwkb", "st_mpointfromtext", "st_mpointfromwkb",
-	"st_mpolyfromtext", "st_mpolyfromwkb", "st_multilinestringfromtext",
+	"st_geomfromwkb", "st_interiorringn", "st_intersection",
+	"st_intersects", "st_isclosed", "st_isempty", "st_issimple",
+	"st_isvalid", "st_latfromgeohash", "st_length", "st_linefromtext",
+	"st_linefromwkb", "st_linestringfromtext", "st_linestringfromwkb",
+	"st_longfromgeohash", "st_mlinefromtext", "st_mlinefromwkb",
+	"st_mpointfromtext", "st_mpointfromwkb", "st_mpolyfromtext",
+	"st_mpolyfromwkb", "st_multilinestringfromtext",
 	"st_multilinestringfromwkb", "st_multipointfromtext",
 	"st_multipointfromwkb", "st_multipolygonfromtext",
-	"st_multipolygonfromwkb", "st_numgeometries", "st_numinteriorring",
-	"st_numinteriorrings", "st_numpoints", "st_overlaps",
-	"st_pointatdistance", "st_pointfromgeohash", "st_pointfromtext",
-	"st_pointfromwkb", "st_pointn", "st_pointonsurface", "st_polyfromtext",
+	"st_multipolygonfromwkb", "st_numgeometries", "st_numinteriorrings",
+	"st_numpoints", "st_overlaps", "st_pointfromgeohash",
+	"st_pointfromtext", "st_pointfromwkb", "st_pointn", "st_polyfromtext",
 	"st_polyfromwkb", "st_polygonfromtext", "st_polygonfromwkb",
-	"st_relate", "st_simplify", "st_srid", "st_startpoint", "st_swapxy",
-	"st_symdifference", "st_touches", "st_transform", "st_union",
-	"st_validate", "st_within", "st_x", "st_y",
+	"st_simplify", "st_srid", "st_startpoint", "st_symdifference",
+	"st_touches", "st_union", "st_validate", "st_within", "st_x", "st_y",
 }
 
-// sessionFuncs: functions that take locks, wait for replication, read server
-// files or return per-session state. A statement calling one goes to the
-// primary (and is not a write).
+// mysqlOnlyFuncs: read-only, session-independent built-ins of MySQL that
+// MariaDB does not have (there, the name may be a stored function). The
+// vector functions DISTANCE and VECTOR_DISTANCE are left out: they exist
+// only in MySQL HeatWave and Enterprise builds, and "distance" is a common
+// name for a stored function.
+var mysqlOnlyFuncs = []string{
+	"any_value", "bin_to_uuid", "geomcollection", "grouping", "gtid_subset",
+	"gtid_subtract", "icu_version", "is_uuid", "json_pretty",
+	"json_schema_validation_report", "json_storage_free",
+	"json_storage_size", "mbrcoveredby", "mbrcovers", "regexp_like",
+	"roles_graphml", "st_buffer_strategy", "st_frechetdistance",
+	"st_geomcollfromtxt", "st_hausdorffdistance", "st_latitude",
+	"st_lineinterpolatepoint", "st_lineinterpolatepoints", "st_longitude",
+	"st_makeenvelope", "st_numinteriorring", "st_pointatdistance",
+	"st_swapxy", "st_transform", "statement_digest",
+	"statement_digest_text", "uuid_to_bin", "validate_password_strength",
+	// vector functions (MySQL 9.0)
+	"from_vector", "string_to_vector", "to_vector", "vector_dim",
+	"vector_to_string",
+}
+
+// mariadbOnlyFuncs: read-only, session-independent built-ins of MariaDB
+// that MySQL does not have.
+var mariadbOnlyFuncs = []string{
+	// aggregates, Oracle compatibility, strings, numbers, dates
+	"median", "percentile_cont", "percentile_disc", "decode_oracle", "nvl",
+	"nvl2", "chr", "concat_operator_oracle", "lengthb", "lpad_oracle",
+	"ltrim_oracle", "natural_sort_key", "replace_oracle", "rpad_oracle",
+	"rtrim_oracle", "sformat", "substr_oracle", "to_char", "trim_oracle",
+	"crc32c", "add_months", "rownum", "sys_guid", "uuid_v4", "uuid_v7",
+	"decode_histogram", "decode", "encode", "encrypt", "des_decrypt",
+	"des_encrypt", "kdf", "old_password", "password",
+	// JSON
+	"json_array_intersect", "json_compact", "json_detailed", "json_equals",
+	"json_exists", "json_key_value", "json_loose", "json_normalize",
+	"json_object_filter_keys", "json_object_to_array", "json_query",
+	// dynamic columns
+	"column_add", "column_check", "column_create", "column_delete",
+	"column_exists", "column_get", "column_json", "column_list",
+	// vector functions (MariaDB 11.7, 11.8)
+	"vec_distance", "vec_distance_cosine", "vec_distance_euclidean",
+	"vec_fromtext", "vec_totext",
+	// spatial: the names without ST_ that MySQL 8.0 removed, and others
+	"area", "asbinary", "astext", "aswkb", "aswkt", "boundary", "buffer",
+	"centroid", "contains", "convexhull", "crosses", "dimension",
+	"disjoint", "endpoint", "envelope", "equals", "exteriorring",
+	"geomcollfromtext", "geomcollfromwkb", "geometrycollectionfromtext",
+	"geometrycollectionfromwkb", "geometryfromtext", "geometryfromwkb",
+	"geometryn", "geometrytype", "geomfromtext", "geomfromwkb", "glength",
+	"interiorringn", "intersects", "isclosed", "isempty", "isring",
+	"issimple", "linefromtext", "linefromwkb", "linestringfromtext",
+	"linestringfromwkb", "mbrequal", "mlinefromtext", "mlinefromwkb",
+	"mpointfromtext", "mpointfromwkb", "mpolyfromtext", "mpolyfromwkb",
+	"multilinestringfromtext", "multilinestringfromwkb",
+	"multipointfromtext", "multipointfromwkb", "multipolygonfromtext",
+	"multipolygonfromwkb", "numgeometries", "numinteriorrings", "numpoints",
+	"overlaps", "pointfromtext", "pointfromwkb", "pointn", "pointonsurface",
+	"polyfromtext", "polyfromwkb", "polygonfromtext", "polygonfromwkb",
+	"srid", "startpoint", "st_boundary", "st_isring", "st_pointonsurface",
+	"st_relate", "touches", "within", "x", "y",
+}
+
+// sessionFuncs: functions of both flavours that take locks, wait for
+// replication, read server files or return per-session state. A statement
+// calling one goes to the primary (and is not a write).
 var sessionFuncs = []string{
-	"binlog_gtid_pos", "connection_id", "current_role", "found_rows",
-	"get_lock", "is_free_lock", "is_used_lock", "last_insert_id", "lastval",
-	"load_file", "master_gtid_wait", "master_pos_wait", "ps_current_thread_id",
-	"ps_thread_id", "release_all_locks", "release_lock", "row_count",
-	"source_pos_wait", "wait_for_executed_gtid_set",
+	"connection_id", "current_role", "found_rows", "get_lock",
+	"is_free_lock", "is_used_lock", "last_insert_id", "load_file",
+	"master_pos_wait", "ps_thread_id", "release_all_locks", "release_lock",
+	"row_count",
+}
+
+// mysqlOnlySessionFuncs and mariadbOnlySessionFuncs: the same, built into
+// one flavour only.
+var mysqlOnlySessionFuncs = []string{
+	"ps_current_thread_id", "source_pos_wait", "wait_for_executed_gtid_set",
 	"wait_until_sql_thread_after_gtids",
+}
+
+var mariadbOnlySessionFuncs = []string{
+	"binlog_gtid_pos", "lastval", "master_gtid_wait",
+	"wsrep_last_seen_gtid", "wsrep_last_written_gtid",
+	"wsrep_sync_wait_upto_gtid",
 }
 
 // seqWriteWords and seqReadWords: MariaDB sequence access, as functions
@@ -418,6 +491,25 @@ var sessionSysVars = []string{
 	"in_transaction", "insert_id", "last_gtid", "last_insert_id",
 	"pseudo_thread_id", "rand_seed1", "rand_seed2", "timestamp",
 	"warning_count",
+}
+
+// sysSchemas: see fSysSchema.
+var sysSchemas = []string{"information_schema", "performance_schema"}
+
+// sessionTables: tables of information_schema and performance_schema (of
+// either flavour) whose rows describe the connection that reads them, or
+// every connection's variables and status: a replica's connection would
+// answer for itself, not for the caller's session. Matched only qualified
+// by one of sysSchemas (a bare name may be a user's table).
+var sessionTables = []string{
+	// information_schema
+	"session_variables", "session_status", "profiling", "optimizer_trace",
+	"user_variables", "enabled_roles", "role_column_grants",
+	"role_routine_grants", "role_table_grants",
+	// performance_schema
+	"session_connect_attrs", "session_account_connect_attrs",
+	"user_variables_by_thread", "status_by_thread", "variables_by_thread",
+	"variables_info",
 }
 
 const (
@@ -479,11 +571,23 @@ func buildWordTable() *wordTable {
 	for _, w := range builtinFuncs {
 		add(w, kwNone, fBuiltin)
 	}
+	for _, w := range mysqlOnlyFuncs {
+		add(w, kwNone, fBuiltin|fMySQLOnly)
+	}
+	for _, w := range mariadbOnlyFuncs {
+		add(w, kwNone, fBuiltin|fMariaDBOnly)
+	}
 	for _, w := range spaceSensitiveFuncs {
-		add(w, kwNone, fBuiltin|fSpaceSensitive)
+		add(w, kwNone, fSpaceSensitive)
 	}
 	for _, w := range sessionFuncs {
 		add(w, kwNone, fSessionFn)
+	}
+	for _, w := range mysqlOnlySessionFuncs {
+		add(w, kwNone, fSessionFn|fMySQLOnly)
+	}
+	for _, w := range mariadbOnlySessionFuncs {
+		add(w, kwNone, fSessionFn|fMariaDBOnly)
 	}
 	for _, w := range seqWriteWords {
 		add(w, kwNone, fSeqWrite)
@@ -494,6 +598,15 @@ func buildWordTable() *wordTable {
 	for _, w := range sessionSysVars {
 		add(w, kwNone, fSessionVar)
 	}
+	for _, w := range sysSchemas {
+		add(w, kwNone, fSysSchema)
+	}
+	for _, w := range sessionTables {
+		add(w, kwNone, fSessionTable)
+	}
+	for _, w := range selectOptions {
+		add(w, kwNone, fSelectOpt)
+	}
 	for i := range t.fl {
 		if t.fl[i]&(fWrite|fSeqWrite|fSeqRead) != 0 {
 			t.fl[i] |= fReact
@@ -502,6 +615,16 @@ func buildWordTable() *wordTable {
 			if t.id[i] == id {
 				t.fl[i] |= fReact
 			}
+		}
+	}
+	for i := range t.fl {
+		fl := t.fl[i]
+		switch {
+		case fl&fMySQLOnly != 0 && fl&fMariaDBOnly != 0,
+			fl&(fMySQLOnly|fMariaDBOnly) != 0 && fl&(fBuiltin|fSessionFn) == 0:
+			panic("sqlclass: contradictory flavour of " + t.name[i])
+		case fl&fSpaceSensitive != 0 && fl&fBuiltin == 0:
+			panic("sqlclass: space-sensitive word is no built-in: " + t.name[i])
 		}
 	}
 	return t

@@ -26,6 +26,9 @@ func (st *state) knownCall(d int) bool {
 		return true
 	}
 	p := st.p1()
+	if fl&fSelectOpt != 0 && (st.isKw(p, kwSELECT) || (p.kind == tkWord && !p.identOnly && p.fl&fSelectOpt != 0)) {
+		return true // SELECT SQL_NO_CACHE (SELECT 1): an option, then an expression
+	}
 	switch t.id {
 	case kwCOLUMNS: // JSON_TABLE(doc, '$' COLUMNS (...))
 		if p.kind == tkString || p.kind == tkParam {
@@ -39,17 +42,26 @@ func (st *state) knownCall(d int) bool {
 		if p.kind == tkCmp {
 			return true
 		}
-	case kwLATERAL: // JOIN LATERAL (subquery)
-		if st.isKw(p, kwJOIN) {
-			return true
+	case kwLATERAL: // JOIN LATERAL (subquery), t1, LATERAL (subquery)
+		// LATERAL is reserved in MySQL. In MariaDB it is no keyword:
+		// lateral(...) may call a stored function unless a query follows
+		// (see state.slowLevel).
+		if !st.isKw(p, kwJOIN) && st.excl&fMySQLOnly != 0 {
+			st.nextLvl = lvlLateral
 		}
-	case kwROW: // VALUES ROW(...), ROW(...)
-		if st.isKw(p, kwVALUES) || (p.kind == tkComma && st.lvl[d]&lvlValues != 0) {
+		return true
+	case kwROW: // VALUES ROW(...), ROW(...); ROW(a, b) = ROW(1, 2)
+		if !st.isKw(p, kwVALUES) && !(p.kind == tkComma && st.lvl[d]&lvlValues != 0) {
+			st.nextLvl = lvlRow // a constructor if two or more elements follow
+		}
+		return true
+	case kwAGAINST: // MATCH a, b AGAINST (...)
+		if st.lvl[d]&lvlMatch != 0 {
 			return true
 		}
 	}
 	known := fl & (fBuiltin | fSessionFn | fSeqWrite | fSeqRead)
-	return known != 0 && (st.nx().adj || fl&fSpaceSensitive == 0)
+	return known != 0 && fl&st.excl == 0 && (st.nx().adj || fl&fSpaceSensitive == 0)
 }
 
 // unknownCall records a call of a function that is not a known built-in,
@@ -60,13 +72,27 @@ func (st *state) unknownCall() {
 	}
 }
 
+// syntaxCall records what may be a call of a stored function named like a
+// keyword (row, lateral), which the caller cannot declare pure by name.
+func (st *state) syntaxCall() {
+	if st.c == nil || !st.c.anyPure {
+		st.flags |= flUnknownFn
+	}
+}
+
 // maxNameLen bounds the normalised name of a called function.
 const maxNameLen = 256
 
 // declaredPure reports whether the function called at st.cur (bare, or
 // qualified by st.p2) is in the caller's pure list.
 func (st *state) declaredPure() bool {
-	if st.c == nil || len(st.c.pure) == 0 {
+	if st.c == nil {
+		return false
+	}
+	if st.c.anyPure {
+		return true
+	}
+	if len(st.c.pure) == 0 {
 		return false
 	}
 	var buf [maxNameLen]byte

@@ -14,15 +14,31 @@ const (
 	HintReplica
 )
 
-// Result is the classification of one statement.
+// Result is the classification of one statement. It carries two verdicts
+// that answer different questions and must not be confused:
+//
+//   - Replica: may the statement run on a replica? Only when it is provably
+//     read-only, session-independent and a single statement.
+//   - Write: may the statement change data or schema? This is what a router
+//     counts as a write (and what advances a consistency scope).
+//
+// A statement sent to the primary only because it reads session state (a
+// session-bound function or variable, a table describing the connection,
+// a locking read, SHOW WARNINGS ...) has Replica false and Write false.
+// Write implies !Replica, never the other way round.
 type Result struct {
 	// Replica is true only when the statement is provably read-only,
 	// session-independent, and a single statement.
 	Replica bool
-	// Write is true when the statement may change data or schema (DML, DDL,
-	// CALL, DO, LOAD, a query calling an unknown function, an unknown
-	// statement ...). It is false for reads (locking reads included), SET,
-	// USE, SHOW, transaction control and empty input.
+	// Write is true when the statement may change data or schema: DML,
+	// DDL, CALL, DO, LOAD, a query calling a function that may be a stored
+	// function, an unknown statement, or text that servers may split into
+	// statements differently than the classifier does (comment boundaries
+	// that depend on the server version, bytes that depend on the character
+	// set). It is false for reads (locking reads included), SET, USE, SHOW,
+	// transaction control, empty input and text every server rejects
+	// outright (an unterminated string or comment, a bad hex literal, a
+	// stray character): statements before the rejected one still count.
 	Write bool
 	// Hint reports the rwsplit hint comment found, if any. When both hints
 	// appear, HintPrimary wins.
@@ -38,6 +54,7 @@ const (
 	reasonUnterminated = "unterminated string or quoted identifier"
 	reasonComment      = "unterminated comment"
 	reasonAmbiguous    = "comment boundaries depend on the server"
+	reasonCharset      = "reading depends on the character set"
 	reasonSyntax       = "invalid character"
 	reasonLiteral      = "invalid hex or bit literal"
 	reasonEscape       = "reading depends on NO_BACKSLASH_ESCAPES or ANSI_QUOTES"
@@ -56,6 +73,7 @@ const (
 	reasonUserVar      = "user variable"
 	reasonSessionVar   = "session-bound system variable"
 	reasonSessionFn    = "session-bound or side-effect function"
+	reasonSessionTable = "table describing the current connection"
 	reasonTooDeep      = "nesting too deep"
 	reasonUnbalanced   = "unbalanced parentheses"
 	reasonUnknownFn    = "unknown function (may be a stored function that writes)"
@@ -67,6 +85,9 @@ type Classifier struct {
 	// pure holds the normalised (lower-case, "name" or "schema.name")
 	// stored functions the caller declared read-only.
 	pure map[string]struct{}
+	// anyPure declares every function read-only. Only tests set it: it
+	// tells which statements have no obstacle but unknown functions.
+	anyPure bool
 }
 
 // New returns a classifier. pure lists stored (user-defined) function names
@@ -92,17 +113,92 @@ func New(pure ...string) *Classifier {
 	return c
 }
 
-// Classify classifies one SQL string. It never allocates and never panics.
+// Flavor is a server family. Built-in function names differ between
+// MySQL and MariaDB: a name that is a built-in of one may be a stored
+// function (that writes) on the other. The values match those of the
+// router's server detection (internal/dialect), so a conversion is a cast.
+type Flavor uint8
+
+// Server families.
+const (
+	// FlavorUnknown: the server may be either. A function name counts as a
+	// built-in only if it is one in both flavours, and version-conditional
+	// comments are read as both would read them.
+	FlavorUnknown Flavor = iota
+	// FlavorMySQL: Oracle MySQL 8.0.22 to 9.x (and compatible servers).
+	FlavorMySQL
+	// FlavorMariaDB: MariaDB 10.5 to 11.x.
+	FlavorMariaDB
+)
+
+// String returns "mysql", "mariadb" or "unknown".
+func (f Flavor) String() string {
+	switch f {
+	case FlavorMySQL:
+		return "mysql"
+	case FlavorMariaDB:
+		return "mariadb"
+	}
+	return "unknown"
+}
+
+// exclude returns the word flags that, on a server of flavour f, mean that
+// a function name is not a built-in there.
+func (f Flavor) exclude() wordFlags {
+	switch f {
+	case FlavorMySQL:
+		return fMariaDBOnly
+	case FlavorMariaDB:
+		return fMySQLOnly
+	}
+	return fMySQLOnly | fMariaDBOnly
+}
+
+// flavour returns the lexer's reading of version-conditional comments for
+// a server of flavour f: anyFlavour runs every executable comment.
+func (f Flavor) flavour() flavour {
+	switch f {
+	case FlavorMySQL:
+		return mysqlFlavour
+	case FlavorMariaDB:
+		return mariadbFlavour
+	}
+	return anyFlavour
+}
+
+// Classify classifies one SQL string for a server of unknown flavour, as
+// ClassifyFlavor(query, FlavorUnknown) does. It never allocates and never
+// panics.
 func (c *Classifier) Classify(query string) Result {
+	return c.classify(query, FlavorUnknown, 0)
+}
+
+// ClassifyFlavor classifies one SQL string for a server of flavour f: a
+// function name counts as a built-in only if it is one of f (of both
+// flavours for FlavorUnknown, or a value it does not know), and
+// version-conditional comments are read as servers of f read them. It
+// never allocates and never panics.
+func (c *Classifier) ClassifyFlavor(query string, f Flavor) Result {
+	if f > FlavorMariaDB {
+		f = FlavorUnknown
+	}
+	return c.classify(query, f, 0)
+}
+
+// classify is Classify for flavour f. relax removes flavour restrictions
+// (tests use fMySQLOnly|fMariaDBOnly to measure what the intersection of
+// built-ins costs); production calls pass 0.
+func (c *Classifier) classify(query string, f Flavor, relax wordFlags) Result {
+	excl := f.exclude() &^ relax
 	var st state
-	st.init(c, query, reading{})
+	st.init(c, query, reading{flavour: f.flavour()}, excl)
 	st.run()
 	replica, write, reason := st.verdict(false)
 	r := Result{Replica: replica, Write: write, Reason: reason, Hint: st.hint()}
 	lx := &st.lx
 	if (replica || !write) && (lx.escSingle || lx.escDouble || lx.sawCond) {
 		// Another reading may forbid the replica, or write.
-		ok, w, why := c.otherReadings(query, lx)
+		ok, w, why := c.otherReadings(query, lx, excl)
 		if replica && !ok {
 			r.Replica, r.Reason = false, why
 		}

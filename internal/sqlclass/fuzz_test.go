@@ -15,41 +15,35 @@ import (
 // Classify must not say Replica. Where the oracle cannot be sure of its
 // reading (a backslash in a string, an unterminated construct, quotes inside
 // an executable comment, more than one version-conditional comment), only
-// the other properties are checked: no panic,
-// Replica implies !Write, Reason is empty exactly for replica routing, the
-// result is deterministic and monotonic in the pure list, and a replica-safe
-// query stops being one when a hint, a lock or a second statement is added.
+// the other properties are checked, for every flavour: no panic, Write
+// implies !Replica, Reason is empty exactly for replica routing, the result
+// is deterministic and monotonic in the pure list, a rwsplit:replica hint
+// lifts no obstacle but unknown functions (so it never sends a statement
+// that may write for another reason to a replica), a replica route for an
+// unknown flavour is one for both flavours, and a replica-safe query stops
+// being one when a primary hint, a lock or a second statement is added.
 func FuzzClassify(f *testing.F) {
 	for _, tc := range cases {
+		f.Add(tc.q)
+	}
+	for _, tc := range flavorCases {
 		f.Add(tc.q)
 	}
 	for _, q := range fuzzSeeds {
 		f.Add(q)
 	}
-	plain, withPure := New(), New(testPure...)
+	plain, withPure, anyPure := New(), New(testPure...), &Classifier{anyPure: true}
 	f.Fuzz(func(t *testing.T, q string) {
 		r := withPure.Classify(q)
 		require.Equal(t, r, withPure.Classify(q), "not deterministic: %q", q)
-		if r.Replica {
-			require.False(t, r.Write, "replica routing of a write: %q", q)
-			require.Empty(t, r.Reason, "replica routing with a reason: %q", q)
-		} else {
-			require.NotEmpty(t, r.Reason, "primary routing without a reason: %q", q)
-		}
-		if p := plain.Classify(q); p.Replica {
-			require.True(t, r.Replica, "declaring functions pure made %q less replica-safe", q)
+		require.Equal(t, r, withPure.ClassifyFlavor(q, FlavorUnknown), "Classify is not ClassifyFlavor(FlavorUnknown): %q", q)
+		for _, fl := range []Flavor{FlavorUnknown, FlavorMySQL, FlavorMariaDB} {
+			checkClassification(t, plain, withPure, anyPure, q, fl)
 		}
 		if r.Replica {
-			// Metamorphic checks: a replica-safe query (so every
-			// string and comment in it is closed) stops being one when
-			// a hint, a locking clause or a second statement is added.
-			h := withPure.Classify("/* rwsplit:primary */" + q)
-			require.False(t, h.Replica, "primary hint ignored: %q", q)
-			require.Equal(t, HintPrimary, h.Hint, "primary hint not reported: %q", q)
-			require.False(t, withPure.Classify(q+"\nFOR UPDATE").Replica, "lock ignored after %q", q)
-			m := withPure.Classify(q + "\n;DELETE FROM t")
-			require.False(t, m.Replica, "second statement ignored after %q", q)
-			require.True(t, m.Write, "DELETE after %q is not a write", q)
+			my, maria := withPure.ClassifyFlavor(q, FlavorMySQL), withPure.ClassifyFlavor(q, FlavorMariaDB)
+			require.True(t, my.Replica, "replica for an unknown flavour but not for MySQL: %q (%+v)", q, my)
+			require.True(t, maria.Replica, "replica for an unknown flavour but not for MariaDB: %q (%+v)", q, maria)
 		}
 
 		o := readOracle(q)
@@ -63,6 +57,57 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("routed to a replica despite %s: %q (%+v)", o.danger, q, r)
 		}
 	})
+}
+
+// checkClassification checks the properties of FuzzClassify that hold for
+// every query and flavour.
+func checkClassification(t *testing.T, plain, withPure, anyPure *Classifier, q string, fl Flavor) {
+	r := withPure.ClassifyFlavor(q, fl)
+	require.Equal(t, r, withPure.ClassifyFlavor(q, fl), "not deterministic (%v): %q", fl, q)
+	checkResult(t, r, q, fl)
+	if p := plain.ClassifyFlavor(q, fl); p.Replica {
+		require.True(t, r.Replica, "declaring functions pure made %q less replica-safe (%v)", q, fl)
+	}
+	// The replica hint only vouches for unknown functions: whatever it
+	// sends to a replica must be replica-safe once every function is
+	// declared pure. So a statement that may write for any other reason
+	// never goes to a replica, hint or not.
+	h := withPure.ClassifyFlavor("/* rwsplit:replica */ "+q, fl)
+	checkResult(t, h, q, fl)
+	if h.Replica && !r.Replica {
+		a := anyPure.ClassifyFlavor(q, fl)
+		require.True(t, a.Replica, "the replica hint lifted more than unknown functions (%v): %q (%+v without the hint)", fl, q, r)
+	}
+	if r.Write {
+		if a := anyPure.ClassifyFlavor(q, fl); !a.Replica {
+			require.False(t, h.Replica, "the replica hint sent a statement that may write to a replica (%v): %q", fl, q)
+		}
+	}
+	if r.Replica {
+		// Metamorphic checks: a replica-safe query (so every string and
+		// comment in it is closed) stops being one when a hint, a locking
+		// clause or a second statement is added.
+		p := withPure.ClassifyFlavor("/* rwsplit:primary */"+q, fl)
+		require.False(t, p.Replica, "primary hint ignored (%v): %q", fl, q)
+		require.Equal(t, HintPrimary, p.Hint, "primary hint not reported (%v): %q", fl, q)
+		require.False(t, withPure.ClassifyFlavor(q+"\nFOR UPDATE", fl).Replica, "lock ignored after %q (%v)", q, fl)
+		m := withPure.ClassifyFlavor(q+"\n;DELETE FROM t", fl)
+		require.False(t, m.Replica, "second statement ignored after %q (%v)", q, fl)
+		require.True(t, m.Write, "DELETE after %q is not a write (%v)", q, fl)
+	}
+}
+
+// checkResult checks that the two verdicts of r agree: Write implies
+// !Replica, and Reason is empty exactly for replica routing.
+func checkResult(t *testing.T, r Result, q string, fl Flavor) {
+	if r.Write {
+		require.False(t, r.Replica, "replica routing of a statement that may write (%v): %q", fl, q)
+	}
+	if r.Replica {
+		require.Empty(t, r.Reason, "replica routing with a reason (%v): %q", fl, q)
+	} else {
+		require.NotEmpty(t, r.Reason, "primary routing without a reason (%v): %q", fl, q)
+	}
 }
 
 // fuzzSeeds are extra corpus entries: near misses of the rules.
@@ -91,6 +136,16 @@ var fuzzSeeds = []string{
 	"SELECT JSON_TABLE(j, '$' COLUMNS (a INT PATH '$'))",
 	"SELECT 1 FROM t WHERE a = ANY (SELECT 1)",
 	"VALUES ROW(1), ROW(2)",
+	"SELECT * FROM information_schema.session_variables",
+	"SELECT * FROM `performance_schema` . `user_variables_by_thread`",
+	"SELECT SQL%ROWCOUNT",
+	"SELECT s.`nextval`, db.s.currval",
+	"SELECT ROW(1, 2) = ROW(a, b) FROM t WHERE MATCH a, b AGAINST ('x')",
+	"SELECT a FROM t1, LATERAL (SELECT b FROM t2) AS sq",
+	"SELECT SQL_NO_CACHE (SELECT 1)",
+	"SELECT 'a\\' FOR UPDATE'",
+	"SELECT /*+ INDEX(`t` `i`) */ 1",
+	"SELECT VEC_DISTANCE(a, b), STRING_TO_VECTOR('[1]'), ST_Union(g, h)",
 }
 
 // oracleReading is what the oracle makes of a query.
@@ -259,6 +314,14 @@ var (
 		"LAST_GTID": true, "WARNING_COUNT": true, "ERROR_COUNT": true, "RAND_SEED1": true,
 		"RAND_SEED2": true, "TIMESTAMP": true,
 	}
+	// Tables of information_schema and performance_schema that describe
+	// the connection.
+	oracleSessionTables = map[string]bool{
+		"SESSION_VARIABLES": true, "SESSION_STATUS": true, "PROFILING": true,
+		"OPTIMIZER_TRACE": true, "USER_VARIABLES": true, "SESSION_CONNECT_ATTRS": true,
+		"SESSION_ACCOUNT_CONNECT_ATTRS": true, "USER_VARIABLES_BY_THREAD": true,
+		"STATUS_BY_THREAD": true, "VARIABLES_BY_THREAD": true,
+	}
 	oracleShow = map[string]bool{
 		"TABLES": true, "DATABASES": true, "SCHEMAS": true, "COLUMNS": true, "FIELDS": true,
 		"INDEX": true, "INDEXES": true, "KEYS": true, "CHARSET": true, "COLLATION": true,
@@ -357,6 +420,11 @@ func oracleDanger(toks []otok) string {
 		next := word(i + 1)
 		switch {
 		case t.isWord() && sysVarName(i):
+		case t.isWord() && i >= 2 && toks[i-1].s == "." && oracleSessionTables[t.s] &&
+			(toks[i-2].s == "INFORMATION_SCHEMA" || toks[i-2].s == "PERFORMANCE_SCHEMA"):
+			danger = "a table describing the connection"
+		case t.s == "ROWCOUNT" && i >= 2 && toks[i-1].s == "%" && toks[i-2].s == "SQL":
+			danger = "SQL%ROWCOUNT"
 		case t.s == ":=":
 			danger = "an assignment"
 		case t.s == "@":

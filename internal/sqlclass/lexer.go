@@ -42,6 +42,7 @@ const (
 	errAmbiguous           // text servers may split differently (comment boundaries, "--" before a non-ASCII byte)
 	errSyntax              // a byte that cannot start a token (control character, NUL, [ ] ...)
 	errLiteral             // an X'..' or B'..' literal with a bad digit: the server rejects the statement
+	errCharset             // a 0xA0 byte outside strings and comments: a space to latin1, part of a character to utf8mb4
 )
 
 // token is one lexical token; start and end are byte offsets into the query.
@@ -311,12 +312,10 @@ func (l *lexer) blockComment() {
 		return
 	case len(text) > 0 && text[0] == '+':
 		// Optimizer hint. The server's hint scanner understands quoted
-		// names, so a quote inside could move the end of the comment.
-		for i := 0; i < len(text); i++ {
-			if c := text[i]; c == '\'' || c == '"' || c == '`' || c == 0 {
-				l.err = errAmbiguous
-				return
-			}
+		// names, so a "*/" inside quotes would not end the comment.
+		if !hintQuotesClosed(text) {
+			l.err = errAmbiguous
+			return
 		}
 	default:
 		if hasNUL(text) {
@@ -427,6 +426,57 @@ func (l *lexer) checkHint(text string) {
 	case foldEqual(text, "rwsplit:replica"):
 		l.hintReplica = true
 	}
+}
+
+// hintQuotesClosed reports whether the text of an optimizer hint comment
+// (up to its first "*/") ends outside quotes however the hint scanner
+// reads them: whichever of ' " ` it takes for quotes (a doubled quote
+// stands for itself), every quoted span closes within the text. Backslashes
+// and NUL bytes, whose reading is less certain, make it false when the
+// text has a quote at all.
+func hintQuotesClosed(text string) bool {
+	quotes := false
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '\'', '"', '`':
+			quotes = true
+		case 0:
+			return false
+		}
+	}
+	if !quotes {
+		return true
+	}
+	for i := 0; i < len(text); i++ {
+		if text[i] == '\\' {
+			return false
+		}
+	}
+	// Each of the 7 non-empty sets of quote characters the scanner may
+	// honour.
+	const quoteChars = "'\"`"
+	for set := 1; set < 8; set++ {
+		var open byte
+		for i := 0; i < len(text); i++ {
+			c := text[i]
+			switch {
+			case open != 0:
+				if c == open {
+					open = 0
+				}
+			default:
+				for k := 0; k < 3; k++ {
+					if set&(1<<k) != 0 && c == quoteChars[k] {
+						open = c
+					}
+				}
+			}
+		}
+		if open != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func hasNUL(s string) bool {
@@ -557,7 +607,11 @@ func (l *lexer) lex(t *token) {
 			l.fail(t, errSyntax)
 		}
 	default:
-		l.fail(t, errSyntax)
+		if c == 0xa0 {
+			l.fail(t, errCharset)
+		} else {
+			l.fail(t, errSyntax)
+		}
 	}
 }
 

@@ -11,8 +11,10 @@ package sqlclass
 // every version that makes a difference. ok reports whether every reading
 // allows a replica or is one the server rejects outright (an unterminated
 // string, say); write whether some reading may write; reason why not ok.
-// This runs only for queries with such escapes or comments.
-func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, reason string) {
+// This runs only for queries with such escapes or comments. When the main
+// reading assumes a flavour, only servers of that flavour are considered;
+// excl is passed on to every reading (see Flavor.exclude).
+func (c *Classifier) otherReadings(query string, main *lexer, excl wordFlags) (ok, write bool, reason string) {
 	if main.manyVers {
 		return false, true, reasonVersions
 	}
@@ -24,8 +26,8 @@ func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, r
 	if main.escDouble {
 		nEsc = 3
 	}
-	flavours := []flavour{anyFlavour}
-	if main.sawCond {
+	flavours := []flavour{main.rd.flavour}
+	if main.sawCond && main.rd.flavour == anyFlavour {
 		flavours = []flavour{mysqlFlavour, mariadbFlavour}
 	}
 	ok = true
@@ -43,11 +45,11 @@ func (c *Classifier) otherReadings(query string, main *lexer) (ok, write bool, r
 					}
 					rd.below, rd.hasBelow = main.versions[v], true
 				}
-				if rd == (reading{}) {
+				if rd == main.rd {
 					continue // the main reading
 				}
 				var alt state
-				alt.init(c, query, rd)
+				alt.init(c, query, rd, excl)
 				alt.run()
 				altOK, altWrite, _ := alt.verdict(true)
 				write = write || altWrite

@@ -49,15 +49,67 @@ func (st *state) qualify() {
 			head := nx.kind == tkDot && nx.adj && nx.end < len(st.lx.s) && isIdent(st.lx.s[nx.end])
 			t.identOnly = t.tail || head
 		}
+		if t.qualified {
+			st.qualifiedName(t, p2)
+		}
 	}
+}
+
+// qualifiedName looks at t, the last part of a name qualified by q: a
+// table of information_schema or performance_schema that describes the
+// connection (information_schema . `SESSION_VARIABLES`), or a sequence
+// pseudo-column written quoted (MariaDB's s.`nextval`; unquoted words are
+// handled by state.word).
+func (st *state) qualifiedName(t, q *token) {
+	fl := st.nameFlags(t)
+	if fl&(fSessionTable|fSeqWrite|fSeqRead) == 0 {
+		return
+	}
+	if fl&fSessionTable != 0 && st.nameFlags(q)&fSysSchema != 0 {
+		st.flags |= flSessionTable
+	}
+	if t.kind != tkWord {
+		if fl&fSeqWrite != 0 {
+			st.flags |= flSeqWrite
+		}
+		if fl&fSeqRead != 0 {
+			st.flags |= flSeqRead
+		}
+	}
+}
+
+// nameFlags returns the word flags of the name that token t spells: an
+// unquoted word, or a `quoted` (or, under ANSI_QUOTES, "quoted") name
+// without doubled quotes or backslashes. Other tokens have none.
+func (st *state) nameFlags(t *token) wordFlags {
+	switch t.kind {
+	case tkWord:
+		return t.fl
+	case tkQuoted, tkString:
+		s := st.lx.s
+		p, q := t.start+1, t.end-1
+		if q <= p || q-p > maxWordLen {
+			return 0
+		}
+		for i := p; i < q; i++ {
+			if c := s[i]; c == s[t.start] || c == '\\' {
+				return 0 // no name of the table has either
+			}
+		}
+		_, fl := lookupAt(s, p, q)
+		return fl
+	}
+	return 0
 }
 
 // statement classifies one statement, from st.cur up to ";", the end of
 // input or a lexer error.
 func (st *state) statement() {
 	st.stmts++
+	st.done, st.doneWrite = st.flags, st.write
 	st.depth = 0
 	st.lvl[0] = 0
+	st.nextLvl = 0
 	st.atStart = true
 	if st.lx.noLookup { // the previous statement was a write: look its successor up
 		st.lx.noLookup = false
@@ -97,7 +149,7 @@ func (st *state) statement() {
 			// that matter only in headers, and punctuation, with no WITH
 			// clause being read. advance is inlined by hand.
 			if (t.kind != tkWord || (t.fl&fReact == 0 && st.nx().kind != tkLParen)) &&
-				st.lvl[st.level()]&cteMask == cteNone {
+				st.lvl[st.level()]&lvlSlow == 0 {
 				st.atStart = false
 				st.at++
 				nx := st.nx()
@@ -118,8 +170,8 @@ func (st *state) process() {
 	t := st.cur()
 	d := st.level()
 	st.cteName = false
-	if st.lvl[d]&cteMask != cteNone {
-		st.cteStep(d)
+	if st.lvl[d]&lvlSlow != 0 {
+		st.slowLevel(d)
 	}
 	switch t.kind {
 	case tkLParen:
@@ -127,8 +179,9 @@ func (st *state) process() {
 		if st.depth > maxDepth {
 			st.flags |= flTooDeep
 		} else {
-			st.lvl[st.depth] = 0
+			st.lvl[st.depth] = st.nextLvl
 		}
+		st.nextLvl = 0
 		st.atStart = true
 		return
 	case tkRParen:
@@ -159,6 +212,37 @@ func (st *state) process() {
 	st.atStart = false
 }
 
+// slowLevel runs the checks that level d is under (see lvlSlow) on st.cur:
+// the WITH clause recogniser, and the checks of what a "(" after ROW or
+// LATERAL holds.
+func (st *state) slowLevel(d int) {
+	t := st.cur()
+	if st.lvl[d]&cteMask != cteNone {
+		st.cteStep(d)
+	}
+	if st.lvl[d]&lvlLateral != 0 {
+		// LATERAL (SELECT ...) and LATERAL (WITH ...) are derived tables
+		// to MySQL, and syntax errors to MariaDB, where a function argument
+		// cannot be a bare query. Anything else may call a MariaDB stored
+		// function named lateral.
+		st.lvl[d] &^= lvlLateral
+		if !st.isKw(t, kwSELECT) && !st.isKw(t, kwWITH) {
+			st.syntaxCall()
+		}
+	}
+	if st.lvl[d]&lvlRow != 0 {
+		// ROW(a, b): a row constructor. ROW(a) is a syntax error to MySQL,
+		// where ROW is reserved, but may call a MariaDB stored function.
+		switch t.kind {
+		case tkComma:
+			st.lvl[d] &^= lvlRow
+		case tkRParen:
+			st.lvl[d] &^= lvlRow
+			st.syntaxCall()
+		}
+	}
+}
+
 // word handles an unquoted word in the generic scan.
 func (st *state) word(d int) {
 	t := st.cur()
@@ -174,7 +258,7 @@ func (st *state) word(d int) {
 		switch {
 		case t.qualified: // db.fn(...), db . fn (...): a stored function, whatever its name
 			st.unknownCall()
-		case fl&fSessionFn != 0:
+		case fl&fSessionFn != 0 && fl&st.excl == 0:
 			st.flags |= flSessionFn
 		case !st.knownCall(d):
 			st.unknownCall()
@@ -216,6 +300,14 @@ func (st *state) word(d int) {
 		}
 	case kwVALUES:
 		st.lvl[d] |= lvlValues
+	case kwMATCH:
+		st.lvl[d] |= lvlMatch
+	case kwROWCOUNT:
+		// MariaDB's Oracle mode reads SQL%ROWCOUNT as ROW_COUNT(). In other
+		// modes it is a syntax error (SQL is reserved): no harm either way.
+		if p := st.p1(); p.kind == tkOp && st.lx.s[p.start] == '%' && st.isKw(st.p2(), kwSQL) {
+			st.flags |= flSessionFn
+		}
 	case kwWITH:
 		if st.atStart {
 			st.setCTE(d, cteWantName)

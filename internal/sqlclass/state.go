@@ -22,27 +22,29 @@ const (
 type flagSet uint32
 
 const (
-	flMulti      flagSet = 1 << iota // more than one statement
-	flWrite                          // a write keyword, or a CTE over a non-query
-	flSeqWrite                       // NEXTVAL, SETVAL, NEXT VALUE FOR
-	flLock                           // FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE, NOWAIT, SKIP LOCKED
-	flInto                           // INTO
-	flFoundRows                      // SQL_CALC_FOUND_ROWS
-	flProcedure                      // PROCEDURE clause
-	flUserVar                        // @var or :=
-	flSessionVar                     // session-bound @@var
-	flSessionFn                      // session-bound or side-effect function
-	flSeqRead                        // LASTVAL, CURRVAL, PREVIOUS VALUE FOR
-	flUnknownFn                      // a call of a function that is not a known built-in
-	flTooDeep                        // parentheses nested deeper than maxDepth
-	flUnbalanced                     // a ")" without "(" or a "(" without ")"
+	flMulti        flagSet = 1 << iota // more than one statement
+	flWrite                            // a write keyword, or a CTE over a non-query
+	flSeqWrite                         // NEXTVAL, SETVAL, NEXT VALUE FOR
+	flLock                             // FOR UPDATE, FOR SHARE, LOCK IN SHARE MODE, NOWAIT, SKIP LOCKED
+	flInto                             // INTO
+	flFoundRows                        // SQL_CALC_FOUND_ROWS
+	flProcedure                        // PROCEDURE clause
+	flUserVar                          // @var or :=
+	flSessionVar                       // session-bound @@var
+	flSessionFn                        // session-bound or side-effect function
+	flSessionTable                     // a table describing the current connection
+	flSeqRead                          // LASTVAL, CURRVAL, PREVIOUS VALUE FOR
+	flUnknownFn                        // a call of a function that is not a known built-in
+	flTooDeep                          // parentheses nested deeper than maxDepth
+	flUnbalanced                       // a ")" without "(" or a "(" without ")"
 )
 
 // maxDepth bounds the parenthesis nesting the classifier tracks; deeper
 // statements go to the primary.
 const maxDepth = 64
 
-// Per-level state (state.lvl): the CTE recogniser and a VALUES marker.
+// Per-level state (state.lvl): the CTE recogniser, markers of what the
+// level has seen, and two one-shot checks of a parenthesised list.
 const (
 	cteNone      = 0
 	cteWantName  = 1 // after WITH [RECURSIVE] or ",": a CTE name
@@ -50,7 +52,13 @@ const (
 	cteWantBody  = 3 // after AS: "("
 	cteAfterBody = 4 // after the body: "," or the main statement
 	cteMask      = 7
-	lvlValues    = 8 // a VALUES keyword was seen at this level (ROW(...) constructors)
+	lvlValues    = 8  // a VALUES keyword was seen at this level (ROW(...) constructors)
+	lvlMatch     = 16 // a MATCH keyword was seen at this level (MATCH a, b AGAINST (...))
+	lvlRow       = 32 // ROW( opened this level and no "," followed yet: ROW(x) may be a call
+	lvlLateral   = 64 // LATERAL( opened this level: a derived table only if SELECT or WITH follows
+	// lvlSlow: states under which every token of the level goes through
+	// state.process (the fast path of state.statement skips them).
+	lvlSlow = cteMask | lvlRow | lvlLateral
 )
 
 // state is the per-call classification state. It lives on the stack.
@@ -70,10 +78,21 @@ type state struct {
 	stmts   int
 	write   bool // some statement is of kind kindWrite
 	flags   flagSet
+	// done and doneWrite are flags and write as they were when the current
+	// statement started: what the statements before it did.
+	done      flagSet
+	doneWrite bool
+	// excl: word flags that make a function name no built-in on the
+	// servers considered (see Flavor.exclude).
+	excl wordFlags
+	// nextLvl is the level state the next "(" opens with (lvlRow after
+	// ROW, lvlLateral after LATERAL).
+	nextLvl uint8
 }
 
-func (st *state) init(c *Classifier, q string, rd reading) {
+func (st *state) init(c *Classifier, q string, rd reading, excl wordFlags) {
 	st.c = c
+	st.excl = excl
 	st.lx.init(q, rd)
 }
 

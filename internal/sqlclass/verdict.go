@@ -13,17 +13,29 @@ func (st *state) hint() Hint {
 	return HintNone
 }
 
-// verdict turns the scan into a decision. With ignoreRejected, lexer
-// errors on which the server surely rejects the whole statement (an
-// unterminated string, a bad hex literal) count as harmless; it is used for
-// the alternative readings. Whatever the scan found before the error still
-// counts.
+// verdict turns the scan into a decision. Whatever the scan found before a
+// lexer error counts. Text that servers may read differently from the
+// lexer (errAmbiguous, errCharset) may hold anything after the error, so it
+// may write.
+//
+// With ignoreRejected, used for the alternative readings, a lexer error on
+// which the server surely rejects the statement (an unterminated string, a
+// bad hex literal) means that the statement in which it occurs never runs,
+// nor anything after it: only the statements before it count. A reading
+// that fails in its first statement is a syntax error, harmless.
 func (st *state) verdict(ignoreRejected bool) (replica, write bool, reason string) {
 	f := st.flags
 	write = st.write || f&(flWrite|flSeqWrite|flUnknownFn) != 0
 	err := st.lx.err
 	if ignoreRejected && (err == errUnterminated || err == errLiteral) {
-		err = errNone
+		if st.stmts <= 1 {
+			return true, false, ""
+		}
+		f = st.done
+		return false, st.doneWrite || f&(flWrite|flSeqWrite|flUnknownFn) != 0, reasonMulti
+	}
+	if err == errAmbiguous || err == errCharset {
+		write = true
 	}
 	switch {
 	case st.lx.hintPrimary:
@@ -34,6 +46,8 @@ func (st *state) verdict(ignoreRejected bool) (replica, write bool, reason strin
 		reason = reasonComment
 	case err == errAmbiguous:
 		reason = reasonAmbiguous
+	case err == errCharset:
+		reason = reasonCharset
 	case err == errSyntax:
 		reason = reasonSyntax
 	case err == errLiteral:
@@ -66,6 +80,8 @@ func (st *state) verdict(ignoreRejected bool) (replica, write bool, reason strin
 		reason = reasonSessionVar
 	case f&flSessionFn != 0:
 		reason = reasonSessionFn
+	case f&flSessionTable != 0:
+		reason = reasonSessionTable
 	case f&flTooDeep != 0:
 		reason = reasonTooDeep
 	case f&flUnbalanced != 0:
