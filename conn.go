@@ -53,7 +53,7 @@ func (r connRunner) exec(ctx context.Context, _ *Server, q string, args []any) (
 func (connRunner) oneTrip() bool { return false }
 
 func (c *Conn) call(ctx context.Context, query string, args []any) *call {
-	return &call{ctx: ctx, query: query, args: args, cls: c.db.classifier.Classify(query), run: connRunner{c.conn}, pin: c.server}
+	return &call{ctx: ctx, query: query, args: args, cls: c.db.classify(query), run: connRunner{c.conn}, pin: c.server}
 }
 
 // ExecContext runs a statement on the connection and records it as a write.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 	"github.com/rwsplit/rwsplit/internal/replay"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
@@ -337,4 +338,20 @@ type testHooks struct {
 	// afterCapture runs after a capture read the primary's position and
 	// before it is merged into its scope.
 	afterCapture func()
+}
+
+// classify is step 1: the statement's verdict for the cluster's flavor, once
+// the primary's version is known (before that, a function name counts as a
+// built-in only if it is one on both MySQL and MariaDB).
+func (db *DB) classify(query string) sqlclass.Result {
+	f := sqlclass.FlavorUnknown
+	if v := db.primaryServer().ver.Load(); v != nil {
+		switch v.Flavor {
+		case dialect.MySQL:
+			f = sqlclass.FlavorMySQL
+		case dialect.MariaDB:
+			f = sqlclass.FlavorMariaDB
+		}
+	}
+	return db.classifier.ClassifyFlavor(query, f)
 }

@@ -46,7 +46,7 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // ahead (Open's; see PrefetchConnector); on another pool its results are read
 // in full first and the rows returned replay them from memory.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.queryCall(&call{ctx: ctx, query: query, args: args, cls: db.classifier.Classify(query), run: dbRunner{}})
+	return db.queryCall(&call{ctx: ctx, query: query, args: args, cls: db.classify(query), run: dbRunner{}})
 }
 
 // QueryRowContext is QueryContext for at most one row; errors are deferred to
@@ -59,7 +59,7 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	if db.closed.Load() {
 		return replay.ErrRow(ErrClosed)
 	}
-	return db.queryRowCall(&call{ctx: ctx, query: query, args: args, cls: db.classifier.Classify(query), run: dbRunner{}})
+	return db.queryRowCall(&call{ctx: ctx, query: query, args: args, cls: db.classify(query), run: dbRunner{}})
 }
 
 // Exec is ExecContext with context.Background.

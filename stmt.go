@@ -31,7 +31,7 @@ type Stmt struct {
 
 func newStmt(db *DB, query string, conn *Conn) *Stmt {
 	st := &Stmt{db: db, query: query, conn: conn, stmts: map[*Server]*sql.Stmt{}}
-	st.proto = call{query: query, cls: db.classifier.Classify(query), run: stmtRunner{st}}
+	st.proto = call{query: query, cls: db.classify(query), run: stmtRunner{st}}
 	if conn != nil {
 		st.proto.pin = conn.server
 	}

@@ -89,7 +89,7 @@ func (txRunner) oneTrip() bool { return false }
 func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool) *call {
 	c := &call{ctx: ctx, query: query, args: args, run: txRunner{tx.tx}, pin: tx.server, inTx: true}
 	if classify {
-		c.cls = tx.db.classifier.Classify(query)
+		c.cls = tx.db.classify(query)
 	}
 	return c
 }
