@@ -492,3 +492,26 @@ func TestOneTripFailedWaitIsNotTheReadsError(t *testing.T) {
 		})
 	}
 }
+
+// TestClassifiedForTheClustersFlavor: once the primary's flavor is known, a
+// MariaDB-only built-in is a read on MariaDB and a possible stored function
+// (so the primary) on MySQL.
+func TestClassifiedForTheClustersFlavor(t *testing.T) {
+	for _, tc := range []struct {
+		flavor    fakedb.Flavor
+		onReplica bool
+	}{{fakedb.MariaDB, true}, {fakedb.MySQL, false}} {
+		t.Run(tc.flavor.String(), func(t *testing.T) {
+			cl := fakedb.NewCluster(tc.flavor, 1)
+			db := fakeDB(t, cl, false)
+			replicaReads := func() uint64 { return db.Stats().ReplicaReads[0] }
+			// The fake rejects the function, but the route is counted.
+			query := func() { _, _ = db.QueryContext(context.Background(), "SELECT JSON_COMPACT('{}')") }
+			_, err := db.PrimaryServer().Info(context.Background())
+			require.NoError(t, err)
+			mid := replicaReads()
+			query()
+			assert.Equal(t, tc.onReplica, replicaReads() > mid, "once the flavor is known")
+		})
+	}
+}

@@ -220,8 +220,8 @@ const (
 	// fSeqRead: LASTVAL/CURRVAL, session-bound sequence reads.
 	fSeqRead
 	// fReact: the scan must look at this word even when no "(" follows:
-	// a write or sequence word, or a keyword of reactiveKeywords. Derived
-	// when the table is built.
+	// a write, sequence or session table word, or a keyword of
+	// reactiveKeywords. Derived when the table is built.
 	fReact
 	// fMySQLOnly: the word's function (fBuiltin or fSessionFn) is a
 	// built-in of MySQL only; on MariaDB the name may be a stored function.
@@ -264,10 +264,11 @@ var syntaxWords = []string{
 	"varchar", "when", "where", "with", "xor",
 }
 
-// selectOptions: see fSelectOpt.
+// selectOptions: see fSelectOpt. Not SQL_CACHE: MySQL 8.0 removed it, so
+// there "sql_cache(" may call a stored function.
 var selectOptions = []string{
 	"all", "distinct", "distinctrow", "high_priority", "sql_big_result",
-	"sql_buffer_result", "sql_cache", "sql_calc_found_rows", "sql_no_cache",
+	"sql_buffer_result", "sql_calc_found_rows", "sql_no_cache",
 	"sql_small_result", "straight_join",
 }
 
@@ -513,7 +514,7 @@ var sessionTables = []string{
 }
 
 const (
-	wordTableBits = 11
+	wordTableBits = 12
 	wordTableSize = 1 << wordTableBits
 	wordTableMask = wordTableSize - 1
 	maxWordLen    = 40 // no entry is longer; longer words skip the lookup
@@ -608,7 +609,7 @@ func buildWordTable() *wordTable {
 		add(w, kwNone, fSelectOpt)
 	}
 	for i := range t.fl {
-		if t.fl[i]&(fWrite|fSeqWrite|fSeqRead) != 0 {
+		if t.fl[i]&(fWrite|fSeqWrite|fSeqRead|fSessionTable) != 0 {
 			t.fl[i] |= fReact
 		}
 		for _, id := range reactiveKeywords {

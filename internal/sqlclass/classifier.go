@@ -170,7 +170,7 @@ func (f Flavor) flavour() flavour {
 // ClassifyFlavor(query, FlavorUnknown) does. It never allocates and never
 // panics.
 func (c *Classifier) Classify(query string) Result {
-	return c.classify(query, FlavorUnknown, 0)
+	return c.classify(query, reading{}, fMySQLOnly|fMariaDBOnly)
 }
 
 // ClassifyFlavor classifies one SQL string for a server of flavour f: a
@@ -179,19 +179,14 @@ func (c *Classifier) Classify(query string) Result {
 // version-conditional comments are read as servers of f read them. It
 // never allocates and never panics.
 func (c *Classifier) ClassifyFlavor(query string, f Flavor) Result {
-	if f > FlavorMariaDB {
-		f = FlavorUnknown
-	}
-	return c.classify(query, f, 0)
+	return c.classify(query, reading{flavour: f.flavour()}, f.exclude())
 }
 
-// classify is Classify for flavour f. relax removes flavour restrictions
-// (tests use fMySQLOnly|fMariaDBOnly to measure what the intersection of
-// built-ins costs); production calls pass 0.
-func (c *Classifier) classify(query string, f Flavor, relax wordFlags) Result {
-	excl := f.exclude() &^ relax
+// classify classifies query in the main reading rd, which may assume a
+// flavour, taking no function name with a flag of excl for a built-in.
+func (c *Classifier) classify(query string, rd reading, excl wordFlags) Result {
 	var st state
-	st.init(c, query, reading{flavour: f.flavour()}, excl)
+	st.init(c, query, rd, excl)
 	st.run()
 	replica, write, reason := st.verdict(false)
 	r := Result{Replica: replica, Write: write, Reason: reason, Hint: st.hint()}

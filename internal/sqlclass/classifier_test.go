@@ -142,7 +142,7 @@ var cases = []tcase{
 	{"SELECT 名字 FROM 用户表", R, 0},
 	{"SELECT 1 FROM t x\u00a0LOCK IN SHARE MODE", W, 0}, // latin1 reads 0xA0 as a space: the rest is unread, may write
 	{"SELECT 1 --\u00a0x", W, 0},                        // a comment or not, depending on the character set
-	{"SELECT 1\u00a0; DELETE FROM t", W, 0},              // latin1: two statements
+	{"SELECT 1\u00a0; DELETE FROM t", W, 0},             // latin1: two statements
 
 	// comments
 	{"SELECT 1 -- FOR UPDATE", R, 0},
@@ -368,14 +368,14 @@ var cases = []tcase{
 	{"SELECT (1", P, 0},
 	{"SELECT 1)", P, 0},
 	// Text that servers split differently: what follows is unread and may write.
-	{"SELECT 1 /*!50000 'a*/ b' */", W, 0},                             // the string crosses the end of the versioned comment
-	{"SELECT 1 /*!99999 'a*/ ; DELETE FROM t; -- ' */", W, 0},          // ... and hides a DELETE from older servers
-	{"SELECT 1 /*!50000 /* nested */ */", W, 0},                        // nested comment in an executable comment
-	{"SELECT 1 /*!50000 -- x */", W, 0},                                // the line comment swallows "*/" only when executed
-	{"SELECT /*+ BKA(`a*/`) */ 1", W, 0},                               // quotes inside an optimizer hint
-	{"SELECT /*+ BKA(`a) */ 1", W, 0},                                  // an unclosed quote: the hint may end later
+	{"SELECT 1 /*!50000 'a*/ b' */", W, 0},                              // the string crosses the end of the versioned comment
+	{"SELECT 1 /*!99999 'a*/ ; DELETE FROM t; -- ' */", W, 0},           // ... and hides a DELETE from older servers
+	{"SELECT 1 /*!50000 /* nested */ */", W, 0},                         // nested comment in an executable comment
+	{"SELECT 1 /*!50000 -- x */", W, 0},                                 // the line comment swallows "*/" only when executed
+	{"SELECT /*+ BKA(`a*/`) */ 1", W, 0},                                // quotes inside an optimizer hint
+	{"SELECT /*+ BKA(`a) */ 1", W, 0},                                   // an unclosed quote: the hint may end later
 	{"SELECT /*+ INDEX(`t` `idx_a`) NO_ICP(t \"i\") */ * FROM t", R, 0}, // closed quotes: the first "*/" ends it
-	{"SELECT '\\' FOR UPDATE -- '", P, 0},       // under NO_BACKSLASH_ESCAPES this locks
+	{"SELECT '\\' FOR UPDATE -- '", P, 0},                               // under NO_BACKSLASH_ESCAPES this locks
 	{"SELECT 1 FROM t WHERE a = \"\\\" FOR UPDATE -- \"", P, 0},
 	{"SELECT 'it\\'s', \"\\\" FOR UPDATE -- \"", P, 0}, // under ANSI_QUOTES (only) this locks
 

@@ -7,13 +7,18 @@
 // operation over queries), a whitelisted SHOW, DESCRIBE, EXPLAIN of a query
 // or HELP, with no locking clause, no INTO, no SQL_CALC_FOUND_ROWS, no
 // PROCEDURE clause, no user variable, no session-bound system variable, no
-// side-effect or session-bound function, no sequence access and no call of a
-// function that is not a known built-in (it may be a stored function that
-// writes) unless the caller declared it pure. Everything else, including
+// side-effect or session-bound function (MariaDB's Oracle-mode SQL%ROWCOUNT
+// included), no table of information_schema or performance_schema that
+// describes the connection (SESSION_VARIABLES, PROFILING ...), no sequence
+// access and no call of a function that is not a known built-in (it may be a
+// stored function that writes) unless the caller declared it pure. Which
+// names are built-ins depends on the server: ClassifyFlavor takes the
+// flavour, and Classify, which does not know it, takes a name for a built-in
+// only if both flavours have it. Everything else, including
 // anything the classifier cannot read with certainty (unterminated strings or
 // comments, comment boundaries that depend on the server version, text that
-// NO_BACKSLASH_ESCAPES would split differently, stray characters, deep
-// nesting), goes to the primary.
+// NO_BACKSLASH_ESCAPES would read as something else than a plain read or a
+// syntax error, stray characters, deep nesting), goes to the primary.
 //
 // The classifier is a real lexer over MySQL/MariaDB syntax, not a set of
 // regular expressions: strings, quoted identifiers and comments are skipped
@@ -35,10 +40,14 @@
 // ascii or latin1: in GBK, Big5, SJIS, CP932 or GB18030 a multi-byte
 // character may end in a backslash or quote byte, and other single-byte sets
 // may read more non-ASCII bytes as spaces than latin1's 0xA0, which the
-// classifier refuses outside strings and comments,
-// and a stored function that shares its name with a built-in of the other
-// flavour (say, a MariaDB stored function named bin_to_uuid) is taken for
-// the built-in.
+// classifier refuses outside strings and comments. The lists of built-ins
+// span MySQL 8.0.22 to 9.x and MariaDB 10.5 to 11.8: a stored function named
+// like a built-in that the server's version does not have yet (say, a
+// vector function on MySQL 8.0) is taken for the built-in.
+//
+// Result keeps two verdicts apart: Replica (may run on a replica) and Write
+// (may change data or schema). A statement sent to the primary because it
+// depends on the session is not a write.
 //
 // Classify allocates nothing and is safe for concurrent use.
 package sqlclass

@@ -520,6 +520,7 @@ const (
 	scCmp                    // < > = !
 	scBackslash              // \N
 	scSingle                 // a one-byte token; its kind is startKind[c]
+	scCharset                // 0xA0: see errCharset
 )
 
 var startClass, startKind = func() (class [256]uint8, kind [256]tokKind) {
@@ -535,6 +536,7 @@ var startClass, startKind = func() (class [256]uint8, kind [256]tokKind) {
 		}
 	}
 	class['\''], class['"'], class['`'], class['@'] = scString, scString, scQuoted, scAt
+	class[0xa0] = scCharset
 	class[':'], class['\\'] = scColon, scBackslash
 	for _, c := range []byte("<>=!") {
 		class[c] = scCmp
@@ -606,12 +608,10 @@ func (l *lexer) lex(t *token) {
 		} else {
 			l.fail(t, errSyntax)
 		}
+	case scCharset:
+		l.fail(t, errCharset)
 	default:
-		if c == 0xa0 {
-			l.fail(t, errCharset)
-		} else {
-			l.fail(t, errSyntax)
-		}
+		l.fail(t, errSyntax)
 	}
 }
 

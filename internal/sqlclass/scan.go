@@ -37,44 +37,41 @@ func (st *state) advance() {
 func (st *state) qualify() {
 	t := st.cur()
 	switch t.kind {
-	case tkWord, tkQuoted, tkString:
+	case tkWord:
 		p1, p2 := st.p1(), st.p2()
 		t.qualified = p1.kind == tkDot && (p2.kind == tkWord || p2.kind == tkQuoted || p2.kind == tkString)
 		t.tail = t.qualified && t.adj && p1.adj
-		if t.kind == tkWord {
-			// Like the server's lexer: a word right after "name." or
-			// right before ".name" is an identifier, never a keyword
-			// (t.update, select.x).
-			nx := st.nx()
-			head := nx.kind == tkDot && nx.adj && nx.end < len(st.lx.s) && isIdent(st.lx.s[nx.end])
-			t.identOnly = t.tail || head
-		}
+		// Like the server's lexer: a word right after "name." or right
+		// before ".name" is an identifier, never a keyword (t.update,
+		// select.x).
+		nx := st.nx()
+		head := nx.kind == tkDot && nx.adj && nx.end < len(st.lx.s) && isIdent(st.lx.s[nx.end])
+		t.identOnly = t.tail || head
+	case tkQuoted, tkString:
+		p1, p2 := st.p1(), st.p2()
+		t.qualified = p1.kind == tkDot && (p2.kind == tkWord || p2.kind == tkQuoted || p2.kind == tkString)
+		t.tail = t.qualified && t.adj && p1.adj
 		if t.qualified {
 			st.qualifiedName(t, p2)
 		}
 	}
 }
 
-// qualifiedName looks at t, the last part of a name qualified by q: a
-// table of information_schema or performance_schema that describes the
-// connection (information_schema . `SESSION_VARIABLES`), or a sequence
-// pseudo-column written quoted (MariaDB's s.`nextval`; unquoted words are
-// handled by state.word).
+// qualifiedName looks at t, the last part of a name qualified by q, when t
+// is quoted (unquoted words are handled by state.word): a table of
+// information_schema or performance_schema that describes the connection
+// (information_schema.`SESSION_VARIABLES`), or a sequence pseudo-column
+// (MariaDB's s.`nextval`).
 func (st *state) qualifiedName(t, q *token) {
 	fl := st.nameFlags(t)
-	if fl&(fSessionTable|fSeqWrite|fSeqRead) == 0 {
-		return
-	}
 	if fl&fSessionTable != 0 && st.nameFlags(q)&fSysSchema != 0 {
 		st.flags |= flSessionTable
 	}
-	if t.kind != tkWord {
-		if fl&fSeqWrite != 0 {
-			st.flags |= flSeqWrite
-		}
-		if fl&fSeqRead != 0 {
-			st.flags |= flSeqRead
-		}
+	if fl&fSeqWrite != 0 {
+		st.flags |= flSeqWrite
+	}
+	if fl&fSeqRead != 0 {
+		st.flags |= flSeqRead
 	}
 }
 
@@ -109,7 +106,6 @@ func (st *state) statement() {
 	st.done, st.doneWrite = st.flags, st.write
 	st.depth = 0
 	st.lvl[0] = 0
-	st.nextLvl = 0
 	st.atStart = true
 	if st.lx.noLookup { // the previous statement was a write: look its successor up
 		st.lx.noLookup = false
@@ -127,11 +123,18 @@ func (st *state) statement() {
 		st.write = true
 		st.lx.noLookup = true
 		for {
-			switch st.cur().kind {
+			t := st.cur()
+			switch t.kind {
 			case tkEOF, tkSemi, tkError:
 				return
 			}
-			st.advance()
+			// advance, inlined by hand.
+			st.at++
+			nx := st.nx()
+			st.lx.next(nx)
+			if nx.kind == tkDot || t.kind == tkDot {
+				st.qualify()
+			}
 		}
 	}
 	for {
@@ -253,6 +256,9 @@ func (st *state) word(d int) {
 	}
 	if fl&fSeqRead != 0 {
 		st.flags |= flSeqRead
+	}
+	if fl&fSessionTable != 0 && t.qualified && st.nameFlags(st.p2())&fSysSchema != 0 {
+		st.flags |= flSessionTable // information_schema.session_variables
 	}
 	if call {
 		switch {

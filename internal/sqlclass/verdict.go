@@ -27,15 +27,17 @@ func (st *state) verdict(ignoreRejected bool) (replica, write bool, reason strin
 	f := st.flags
 	write = st.write || f&(flWrite|flSeqWrite|flUnknownFn) != 0
 	err := st.lx.err
-	if ignoreRejected && (err == errUnterminated || err == errLiteral) {
-		if st.stmts <= 1 {
-			return true, false, ""
+	if err != errNone {
+		switch {
+		case ignoreRejected && (err == errUnterminated || err == errLiteral):
+			if st.stmts <= 1 {
+				return true, false, ""
+			}
+			f = st.done
+			return false, st.doneWrite || f&(flWrite|flSeqWrite|flUnknownFn) != 0, reasonMulti
+		case err == errAmbiguous || err == errCharset:
+			write = true
 		}
-		f = st.done
-		return false, st.doneWrite || f&(flWrite|flSeqWrite|flUnknownFn) != 0, reasonMulti
-	}
-	if err == errAmbiguous || err == errCharset {
-		write = true
 	}
 	switch {
 	case st.lx.hintPrimary:
