@@ -26,6 +26,21 @@ type fcase struct {
 // built-ins of one flavour only, the two verdicts, and strings whose reading
 // depends on NO_BACKSLASH_ESCAPES.
 var flavorCases = []fcase{
+	// --- found in review: version comments a reading must not skip ---
+	// MySQL 8.1+ reads six version digits when a space follows: f (1) is a
+	// call there, of a stored function that may write.
+	// (MariaDB reads five digits: "f 0 (1)" is a syntax error there.)
+	{"SELECT f/*!080000 (1) */", W, W, R},
+	{"SELECT GET_LOCK/*!080000 ('x', 10) */", P, P, R},
+	// MariaDB with Galera runs /*!99997 ... */.
+	{"SELECT 1 /*!99997 ; DELETE FROM t */", W, W, W},
+	{"SELECT 1 /*!99997 , GET_LOCK('x',1) */", P, P, P},
+	// A version comment only the NO_BACKSLASH_ESCAPES reading exposes: the
+	// readings that skip it (every real server) must be judged too.
+	{`SELECT 'a\' /*!99999 "zz */ ; DELETE FROM t; -- '`, W, W, W},
+	{`SELECT 'a\' /*M!999999 "zz */ ; DELETE FROM t; -- '`, W, W, W},
+	{`SELECT 'a\' /*!99999 "zz */ FOR UPDATE -- '`, W, W, W},
+
 	// --- tables that describe the current connection ---
 	{"SELECT * FROM information_schema.session_variables WHERE variable_name LIKE 'sql_big_selects'", P, P, P},
 	{"SELECT query_id, SUM(duration) FROM information_schema.profiling GROUP BY query_id", P, P, P},

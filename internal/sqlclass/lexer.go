@@ -362,8 +362,14 @@ func (l *lexer) conditional(from, end int, mariadb bool) {
 		l.vEnd = end
 		return
 	}
-	if digits == 6 && l.rd.flavour == mysqlFlavour {
-		digits = 5 // the sixth digit is SQL to MySQL
+	six := false
+	if digits == 6 && l.rd.flavour != mariadbFlavour {
+		// MySQL 8.1+ reads six digits when a space follows; 8.0 five.
+		six = from+6 < end && byteClass[s[from+6]]&cSpace != 0
+		l.noteVersion(80100)
+		if l.rd.flavour == mysqlFlavour && (!six || (l.rd.hasBelow && l.rd.below <= 80100)) {
+			digits = 5 // the sixth digit is SQL to MySQL 8.0
+		}
 	}
 	var version uint64
 	for _, c := range []byte(s[from : from+digits]) {
@@ -379,7 +385,7 @@ func (l *lexer) conditional(from, end int, mariadb bool) {
 	case mysqlFlavour:
 		run = !l.rd.hasBelow || version < l.rd.below
 	case mariadbFlavour:
-		run = (!l.rd.hasBelow || version < l.rd.below) && (mariadb || version < 50700 || version > 99999)
+		run = (!l.rd.hasBelow || version < l.rd.below) && (mariadb || version < 50700 || version > 99999 || version == 99997)
 	}
 	if run {
 		l.pos = from + digits

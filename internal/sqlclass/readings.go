@@ -52,6 +52,11 @@ func (c *Classifier) otherReadings(query string, main *lexer, excl wordFlags) (o
 				alt.init(c, query, rd, excl)
 				alt.run()
 				altOK, altWrite, _ := alt.verdict(true)
+				if alt.lx.sawCond && !versionsCovered(&alt.lx, main) {
+					// A conditional comment that only this reading exposes:
+					// the readings skipping it were never tried.
+					altOK, altWrite = false, true
+				}
 				write = write || altWrite
 				if !altOK && ok {
 					ok, reason = false, reasonVersion
@@ -63,4 +68,20 @@ func (c *Classifier) otherReadings(query string, main *lexer, excl wordFlags) (o
 		}
 	}
 	return ok, write, reason
+}
+
+func versionsCovered(alt, main *lexer) bool {
+	if !main.sawCond || alt.manyVers {
+		return false
+	}
+	for _, v := range alt.versions[:alt.nVersions] {
+		found := false
+		for _, w := range main.versions[:main.nVersions] {
+			found = found || v == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
