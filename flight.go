@@ -2,6 +2,7 @@ package rwsplit
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -25,31 +26,37 @@ type flights[K comparable, T any] struct {
 // do returns the result of call for key: a flight already in flight for it,
 // or a new one this caller runs. A caller whose context ends first returns
 // its context's error; the flight goes on for the others. A failed flight is
-// not kept: the next caller tries again.
+// not kept: the next caller tries again, and so does a waiting caller whose
+// own context is live when the flight failed for its runner's context.
 func (fs *flights[K, T]) do(ctx context.Context, key K, call func() (T, error)) (T, error) {
-	fs.mu.Lock()
-	f, ok := fs.m[key]
-	if !ok {
-		f = &flight[T]{done: make(chan struct{})}
-		if fs.m == nil {
-			fs.m = map[K]*flight[T]{}
+	for {
+		fs.mu.Lock()
+		f, ok := fs.m[key]
+		if !ok {
+			f = &flight[T]{done: make(chan struct{})}
+			if fs.m == nil {
+				fs.m = map[K]*flight[T]{}
+			}
+			fs.m[key] = f
 		}
-		fs.m[key] = f
-	}
-	fs.mu.Unlock()
-	if ok {
+		fs.mu.Unlock()
+		if !ok {
+			f.val, f.err = call()
+			fs.mu.Lock()
+			delete(fs.m, key)
+			fs.mu.Unlock()
+			close(f.done)
+			return f.val, f.err
+		}
 		select {
 		case <-f.done:
-			return f.val, f.err
 		case <-ctx.Done():
 			var zero T
 			return zero, ctx.Err()
 		}
+		if f.err == nil || ctx.Err() != nil ||
+			!errors.Is(f.err, context.Canceled) && !errors.Is(f.err, context.DeadlineExceeded) {
+			return f.val, f.err
+		}
 	}
-	f.val, f.err = call()
-	fs.mu.Lock()
-	delete(fs.m, key)
-	fs.mu.Unlock()
-	close(f.done)
-	return f.val, f.err
 }
