@@ -35,30 +35,13 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 // them.
 func (c *Conn) Conn() *sql.Conn { return c.conn }
 
-// connRunner runs statements on the pinned connection.
-type connRunner struct{ conn *sql.Conn }
-
-func (r connRunner) query(ctx context.Context, _ *Server, q string, args []any) (*sql.Rows, error) {
-	return r.conn.QueryContext(ctx, q, args...)
-}
-
-func (r connRunner) queryRow(ctx context.Context, _ *Server, q string, args []any) *sql.Row {
-	return r.conn.QueryRowContext(ctx, q, args...)
-}
-
-func (r connRunner) exec(ctx context.Context, _ *Server, q string, args []any) (sql.Result, error) {
-	return r.conn.ExecContext(ctx, q, args...)
-}
-
-func (connRunner) oneTrip() bool { return false }
-
 func (c *Conn) call(ctx context.Context, query string, args []any) *call {
-	return &call{ctx: ctx, query: query, args: args, cls: c.db.classify(query), run: connRunner{c.conn}, pin: c.server}
+	return &call{ctx: ctx, query: query, args: args, cls: c.db.classify(query), run: pinnedRunner{c.conn}, pin: c.server}
 }
 
 // ExecContext runs a statement on the connection and records it as a write.
 func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.db.execCall(&call{ctx: ctx, query: query, args: args, run: connRunner{c.conn}, pin: c.server})
+	return c.db.execCall(&call{ctx: ctx, query: query, args: args, run: pinnedRunner{c.conn}, pin: c.server})
 }
 
 // QueryContext runs a query on the connection. A query that may write is

@@ -41,6 +41,30 @@ type runner interface {
 	oneTrip() bool
 }
 
+// pinnedRunner runs statements on the one handle a Tx or Conn holds, on its
+// server whatever the route says (the route is the pinned server).
+type pinnedRunner struct {
+	h interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	}
+}
+
+func (r pinnedRunner) query(ctx context.Context, _ *Server, q string, args []any) (*sql.Rows, error) {
+	return r.h.QueryContext(ctx, q, args...)
+}
+
+func (r pinnedRunner) queryRow(ctx context.Context, _ *Server, q string, args []any) *sql.Row {
+	return r.h.QueryRowContext(ctx, q, args...)
+}
+
+func (r pinnedRunner) exec(ctx context.Context, _ *Server, q string, args []any) (sql.Result, error) {
+	return r.h.ExecContext(ctx, q, args...)
+}
+
+func (pinnedRunner) oneTrip() bool { return false }
+
 // call is one statement on its way through the pipeline.
 type call struct {
 	ctx   context.Context

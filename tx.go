@@ -69,25 +69,8 @@ func (tx *Tx) Server() *Server { return tx.server }
 // reads that wait for this scope's writes would not wait for it.
 func (tx *Tx) Tx() *sql.Tx { return tx.tx }
 
-// txRunner runs statements in the transaction.
-type txRunner struct{ tx *sql.Tx }
-
-func (r txRunner) query(ctx context.Context, _ *Server, q string, args []any) (*sql.Rows, error) {
-	return r.tx.QueryContext(ctx, q, args...)
-}
-
-func (r txRunner) queryRow(ctx context.Context, _ *Server, q string, args []any) *sql.Row {
-	return r.tx.QueryRowContext(ctx, q, args...)
-}
-
-func (r txRunner) exec(ctx context.Context, _ *Server, q string, args []any) (sql.Result, error) {
-	return r.tx.ExecContext(ctx, q, args...)
-}
-
-func (txRunner) oneTrip() bool { return false }
-
 func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool) *call {
-	c := &call{ctx: ctx, query: query, args: args, run: txRunner{tx.tx}, pin: tx.server, inTx: true}
+	c := &call{ctx: ctx, query: query, args: args, run: pinnedRunner{tx.tx}, pin: tx.server, inTx: true}
 	if classify {
 		c.cls = tx.db.classify(query)
 	}
