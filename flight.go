@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // flight is one network call that concurrent callers share instead of each
@@ -21,6 +22,8 @@ type flight[T any] struct {
 type flights[K comparable, T any] struct {
 	mu sync.Mutex
 	m  map[K]*flight[T]
+	// joined counts the callers that found a flight in flight (tests).
+	joined atomic.Int64
 }
 
 // do returns the result of call for key: a flight already in flight for it,
@@ -40,7 +43,9 @@ func (fs *flights[K, T]) do(ctx context.Context, key K, call func() (T, error)) 
 			fs.m[key] = f
 		}
 		fs.mu.Unlock()
-		if !ok {
+		if ok {
+			fs.joined.Add(1)
+		} else {
 			f.val, f.err = call()
 			fs.mu.Lock()
 			delete(fs.m, key)

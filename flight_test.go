@@ -31,6 +31,11 @@ func TestFlightRetriesAfterTheRunnersContext(t *testing.T) {
 	go func() {
 		v, err := fs.do(context.Background(), 1, func() (string, error) {
 			calls.Add(1)
+			select {
+			case <-release:
+			default:
+				t.Error("the follower ran its own call while the leader's was in flight")
+			}
 			return "ok", nil
 		})
 		if err != nil {
@@ -38,7 +43,9 @@ func TestFlightRetriesAfterTheRunnersContext(t *testing.T) {
 		}
 		followerDone <- v
 	}()
-	time.Sleep(20 * time.Millisecond) // the follower waits for the flight
+	for fs.joined.Load() == 0 { // the follower waits for the leader's flight
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	close(release)
 	if err := <-leaderDone; !errors.Is(err, context.Canceled) {
