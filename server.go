@@ -61,6 +61,13 @@ type Server struct {
 	// waitFailedAt is when the last wait on this replica timed out or
 	// failed (unix nanoseconds), 0 after a successful one.
 	waitFailedAt atomic.Int64
+
+	// Identity, as the monitor last saw it (0 until then): the server's
+	// @@server_id and, for a replica, its source's server_id (from SHOW
+	// REPLICA STATUS). A binlog position means something on a replica only
+	// when its source is the primary the position was read from.
+	serverID atomic.Int64
+	sourceID atomic.Int64
 }
 
 func newServer(db *sql.DB, index int) *Server {
