@@ -68,6 +68,9 @@ type Server struct {
 	// when its source is the primary the position was read from.
 	serverID atomic.Int64
 	sourceID atomic.Int64
+	// uuid is the server's @@server_uuid (MySQL; nil until read, and on
+	// MariaDB, which has none).
+	uuid atomic.Pointer[string]
 }
 
 func newServer(db *sql.DB, index int) *Server {
