@@ -22,7 +22,10 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	s := db.primaryServer()
+	s, err := db.writer()
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err

@@ -136,7 +136,8 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 	top := db.topology()
 	cands := top.usable
 	if mode.kind == kindPrimary || len(top.replicas) == 0 {
-		return top.primary, nil, nil
+		s, err := db.writer()
+		return s, nil, err
 	}
 	if failed, ok := ctx.Value(excludeKey{}).(*Server); ok {
 		cands = without(cands, failed)
@@ -146,7 +147,8 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 			return nil, nil, ErrNoReplica
 		}
 		db.stats.noReplica.Add(1)
-		return top.primary, nil, nil
+		s, err := db.writer()
+		return s, nil, err
 	}
 	switch mode.kind {
 	case kindSleep:
@@ -198,7 +200,8 @@ func (db *DB) fallback(ctx context.Context, mode Consistency, cause error) (*Ser
 		return nil, nil, ErrReplicaNotCaughtUp
 	}
 	db.stats.fallbacks.Add(1)
-	return db.primaryServer(), nil, nil
+	s, err := db.writer()
+	return s, nil, err
 }
 
 // caughtUp serves CaughtUp: a replica that reports it has applied all it

@@ -38,6 +38,11 @@ var (
 	// ErrNoReplica is returned by reads that must not use the primary when
 	// no replica can serve them.
 	ErrNoReplica = errors.New("rwsplit: no usable replica")
+	// ErrNoPrimary is returned at once by writes, and by reads that must go
+	// to the primary, while no primary is known: under WithDiscovery, before
+	// the monitor has found a writable server or after the one it knew
+	// stopped answering or became read-only.
+	ErrNoPrimary = errors.New("rwsplit: no primary known")
 )
 
 // DB routes calls between a primary and its replicas. It is safe for
@@ -239,8 +244,14 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
-// Primary returns the primary's pool.
-func (db *DB) Primary() *sql.DB { return db.primaryServer().db }
+// Primary returns the primary's pool (nil under WithDiscovery while no
+// primary is known).
+func (db *DB) Primary() *sql.DB {
+	if p := db.primaryServer(); p != nil {
+		return p.db
+	}
+	return nil
+}
 
 // Replicas returns the replicas' pools, in order.
 func (db *DB) Replicas() []*sql.DB {
@@ -252,7 +263,8 @@ func (db *DB) Replicas() []*sql.DB {
 	return pools
 }
 
-// PrimaryServer returns the primary as a Server (its detected version, load).
+// PrimaryServer returns the primary as a Server (its detected version,
+// load); nil under WithDiscovery while no primary is known.
 func (db *DB) PrimaryServer() *Server { return db.primaryServer() }
 
 // ReplicaServers returns the replicas as Servers, in order.
@@ -272,8 +284,12 @@ func (db *DB) PingContext(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// all returns every server: the primary (if known) and the replicas.
 func (db *DB) all() []*Server {
 	t := db.topology()
+	if t.primary == nil {
+		return append([]*Server(nil), t.replicas...)
+	}
 	return append([]*Server{t.primary}, t.replicas...)
 }
 
@@ -323,5 +339,6 @@ func (db *DB) SetConnMaxIdleTime(d time.Duration) {
 	}
 }
 
-// Driver returns the primary's driver.
-func (db *DB) Driver() driver.Driver { return db.primaryServer().db.Driver() }
+// Driver returns the primary's driver (any server's while no primary is
+// known: they share one driver when opened by Open).
+func (db *DB) Driver() driver.Driver { return db.all()[0].db.Driver() }

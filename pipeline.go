@@ -93,7 +93,8 @@ func (db *DB) plan(c *call, allowWait bool) (route, error) {
 	case c.pin != nil:
 		return route{server: c.pin, read: !c.cls.Write}, nil
 	case !c.cls.Replica:
-		return route{server: db.primaryServer(), read: !c.cls.Write}, nil
+		s, err := db.writer()
+		return route{server: s, read: !c.cls.Write}, err
 	}
 	s, wait, err := db.planRead(c.ctx, allowWait && c.run.oneTrip())
 	return route{server: s, read: true, wait: wait}, err
@@ -107,7 +108,10 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 	}
 	r := route{server: c.pin}
 	if r.server == nil {
-		r.server = db.primaryServer()
+		var err error
+		if r.server, err = db.writer(); err != nil {
+			return nil, err
+		}
 	}
 	db.count(r)
 	t0 := r.server.begin()
@@ -365,11 +369,14 @@ type testHooks struct {
 }
 
 // classify is step 1: the statement's verdict for the cluster's flavor, once
-// the primary's version is known (before that, a function name counts as a
-// built-in only if it is one on both MySQL and MariaDB).
+// the primary's version is known (before that, and while no primary is
+// known, a function name counts as a built-in only if it is one on both
+// MySQL and MariaDB).
 func (db *DB) classify(query string) sqlclass.Result {
 	f := sqlclass.FlavorUnknown
-	if v := db.primaryServer().ver.Load(); v != nil {
+	if p := db.primaryServer(); p == nil {
+		return db.classifier.ClassifyFlavor(query, f)
+	} else if v := p.ver.Load(); v != nil {
 		switch v.Flavor {
 		case dialect.MySQL:
 			f = sqlclass.FlavorMySQL

@@ -69,7 +69,9 @@ func (db *DB) Stats() Stats {
 		Sleeps:       db.stats.sleeps.Load(),
 		Fallbacks:    db.stats.fallbacks.Load(),
 		NotCaughtUp:  db.stats.notCaughtUp.Load(),
-		Primary:      db.primaryServer().db.Stats(),
+	}
+	if p := db.primaryServer(); p != nil {
+		st.Primary = p.db.Stats()
 	}
 	for _, r := range db.topology().replicas {
 		st.ReplicaReads = append(st.ReplicaReads, r.reads.Load())

@@ -45,9 +45,12 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 		return nil, ErrClosed
 	}
 	st := newStmt(db, query, nil)
-	target := db.primaryServer()
+	target, err := db.writer()
 	if u := db.topology().usable; st.proto.cls.Replica && len(u) > 0 {
-		target = db.pick(u)
+		target, err = db.pick(u), nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	if _, err := st.on(ctx, target); err != nil {
 		return nil, err

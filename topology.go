@@ -18,8 +18,17 @@ type topology struct {
 // topology returns the current snapshot.
 func (db *DB) topology() *topology { return db.topo.Load() }
 
-// primaryServer returns the current primary.
+// primaryServer returns the current primary: nil only under WithDiscovery
+// while no server is known to be writable.
 func (db *DB) primaryServer() *Server { return db.topo.Load().primary }
+
+// writer returns the current primary, or ErrNoPrimary while none is known.
+func (db *DB) writer() (*Server, error) {
+	if p := db.primaryServer(); p != nil {
+		return p, nil
+	}
+	return nil, ErrNoPrimary
+}
 
 // publish stores a new snapshot built from primary and replicas, computing
 // which replicas are usable. Callers hold db.topoMu.
@@ -55,7 +64,7 @@ func (db *DB) AddReplica(replica *sql.DB, weight int) error {
 	db.topoMu.Lock()
 	defer db.topoMu.Unlock()
 	t := db.topology()
-	if replica == t.primary.db {
+	if t.primary != nil && replica == t.primary.db {
 		return errors.New("rwsplit: AddReplica: the replica is the primary's *sql.DB")
 	}
 	for _, r := range t.replicas {
@@ -111,7 +120,7 @@ func (db *DB) ReplacePrimary(primary *sql.DB) (*sql.DB, error) {
 	db.topoMu.Lock()
 	defer db.topoMu.Unlock()
 	t := db.topology()
-	if primary == t.primary.db {
+	if t.primary != nil && primary == t.primary.db {
 		return nil, errors.New("rwsplit: ReplacePrimary: already the primary")
 	}
 	rest := make([]*Server, 0, len(t.replicas))
@@ -120,7 +129,10 @@ func (db *DB) ReplacePrimary(primary *sql.DB) (*sql.DB, error) {
 			rest = append(rest, r)
 		}
 	}
-	old := t.primary.db
+	var old *sql.DB
+	if t.primary != nil {
+		old = t.primary.db
+	}
 	for _, r := range rest {
 		r.forgetPositions() // binlog positions of the old primary mean nothing now
 	}

@@ -26,26 +26,30 @@ type Tx struct {
 // begun once more elsewhere.
 func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	readOnly := opts != nil && opts.ReadOnly
-	tx, s, err := db.beginOn(ctx, db.primaryServer(), readOnly, opts)
+	tx, s, err := db.beginOn(ctx, readOnly, opts)
 	if err != nil && readOnly && s != nil && !s.primary && ctx.Err() == nil && isConnError(err) {
 		db.markSuspect(s, err)
 		db.stats.retries.Add(1)
-		tx, _, err = db.beginOn(withoutServer(ctx, s), db.primaryServer(), readOnly, opts)
+		tx, _, err = db.beginOn(withoutServer(ctx, s), readOnly, opts)
 	}
 	return tx, err
 }
 
-// beginOn begins a transaction on s, or on a replica planned for a
-// read-only one. It returns the server tried.
-func (db *DB) beginOn(ctx context.Context, s *Server, readOnly bool, opts *sql.TxOptions) (*Tx, *Server, error) {
+// beginOn begins a transaction on the primary, or on a replica planned for
+// a read-only one. It returns the server tried.
+func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (*Tx, *Server, error) {
 	if db.closed.Load() {
 		return nil, nil, ErrClosed
 	}
+	var s *Server
+	var err error
 	if readOnly {
-		var err error
-		if s, _, err = db.planRead(ctx, false); err != nil {
-			return nil, nil, err
-		}
+		s, _, err = db.planRead(ctx, false)
+	} else {
+		s, err = db.writer()
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	if !s.primary {
 		db.stats.roTx.Add(1)
