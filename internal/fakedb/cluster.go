@@ -97,6 +97,30 @@ func (c *Cluster) Servers() []*Server {
 	return append([]*Server{c.primary}, c.replicas...)
 }
 
+// Promote makes replica r the primary, as a failover does: r first applies
+// the whole log (it was caught up when promoted), then takes writes, which
+// every other server, the old primary included, applies as a replica with
+// its applier running. Reads of SHOW REPLICA STATUS name r as the source.
+func (c *Cluster) Promote(r *Server) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.primary {
+		return
+	}
+	r.applyTo(len(c.log))
+	old := c.primary
+	old.primary, old.running = false, true
+	r.primary, r.running = true, false
+	c.primary = r
+	rest := []*Server{old}
+	for _, s := range c.replicas {
+		if s != r {
+			rest = append(rest, s)
+		}
+	}
+	c.replicas = rest
+}
+
 // Write commits k=v directly on the primary, as one transaction with one
 // GTID (test setup: no connection, no statement recorded).
 func (c *Cluster) Write(k, v int64) {

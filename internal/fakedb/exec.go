@@ -219,6 +219,18 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		return outcome{set: c.all()}, nil
 	case kServerID:
 		return outcome{set: intSet(p.col, int64(s.id))}, nil
+	case kIdentity:
+		ro := "1"
+		if s.primary {
+			ro = "0"
+		}
+		if cl.flavor == MariaDB {
+			return outcome{set: stringSet([]string{"@@server_id", "@@GLOBAL.read_only"}, []string{itoa(int64(s.id)), ro})}, nil
+		}
+		return outcome{set: stringSet([]string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid"},
+			// One uuid for the whole log (see Cluster.UUID): the one the
+			// primary's GTIDs carry, whichever server is primary.
+			[]string{itoa(int64(s.id)), ro, mysqlUUID})}, nil
 	case kSubquery:
 		return outcome{}, myErr(1242, "21000", "Subquery returns more than 1 row")
 	case kSelect1:
@@ -326,14 +338,14 @@ func (s *Server) replicaStatus(now time.Time) *resultSet {
 		"Source_Log_File", "Read_Source_Log_Pos",
 		"Relay_Source_Log_File", "Exec_Source_Log_Pos",
 		"Seconds_Behind_Source", "Retrieved_Gtid_Set", "Executed_Gtid_Set",
-		"Last_SQL_Errno", "Last_SQL_Error", "Last_IO_Errno", "Last_IO_Error",
+		"Last_SQL_Errno", "Last_SQL_Error", "Last_IO_Errno", "Last_IO_Error", "Source_Server_Id",
 	}
 	mariaCols := []string{
 		"Slave_IO_Running", "Slave_SQL_Running",
 		"Master_Log_File", "Read_Master_Log_Pos",
 		"Relay_Master_Log_File", "Exec_Master_Log_Pos",
 		"Seconds_Behind_Master", "Gtid_IO_Pos",
-		"Last_SQL_Errno", "Last_SQL_Error", "Last_IO_Errno", "Last_IO_Error",
+		"Last_SQL_Errno", "Last_SQL_Error", "Last_IO_Errno", "Last_IO_Error", "Master_Server_Id",
 	}
 	cols := mysqlCols
 	if s.cl.flavor == MariaDB {
@@ -354,7 +366,7 @@ func (s *Server) replicaStatus(now time.Time) *resultSet {
 		binlogFile, itoa(binlogPos(s.applied)),
 		s.secondsBehind(now),
 	}
-	tail := []string{"0", "", "0", ""}
+	tail := []string{"0", "", "0", "", itoa(int64(s.cl.primary.id))}
 	var row []string
 	if f == MariaDB {
 		row = append(append(head, gtidText(f, committed)), tail...)

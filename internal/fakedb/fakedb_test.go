@@ -909,6 +909,7 @@ func TestReplicaStatus(t *testing.T) {
 					"Last_SQL_Error":        "",
 					"Last_IO_Errno":         "0",
 					"Last_IO_Error":         "",
+					"Source_Server_Id":      "1",
 				}, st)
 			} else {
 				assert.Equal(t, map[string]string{
@@ -924,6 +925,7 @@ func TestReplicaStatus(t *testing.T) {
 					"Last_SQL_Error":        "",
 					"Last_IO_Errno":         "0",
 					"Last_IO_Error":         "",
+					"Master_Server_Id":      "1",
 				}, st)
 			}
 			sqlRunning, behind, exec := "Replica_SQL_Running", "Seconds_Behind_Source", "Exec_Source_Log_Pos"
@@ -1081,4 +1083,46 @@ func TestMultiStatements(t *testing.T) {
 	// A ';' inside a literal does not split.
 	_, err = db.Exec("SET @x = 'a;b'")
 	require.NoError(t, err)
+}
+
+func TestIdentityAndPromote(t *testing.T) {
+	for _, f := range flavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := NewCluster(f, 2)
+			old, r := c.Primary(), c.Replicas()[0]
+			p, rdb := open(t, old, false), open(t, r, false)
+			identity := "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid"
+			if f == MariaDB {
+				identity = "SELECT @@server_id, @@GLOBAL.read_only"
+			}
+			ro := func(db *sql.DB) int {
+				var id, ro int
+				var uuid string
+				dest := []any{&id, &ro, &uuid}
+				if f == MariaDB {
+					dest = dest[:2]
+				}
+				require.NoError(t, db.QueryRow(identity).Scan(dest...))
+				return ro
+			}
+			assert.Equal(t, 0, ro(p))
+			assert.Equal(t, 1, ro(rdb))
+
+			c.Write(1, 1)
+			r.StopApplier()
+			c.Promote(r)
+			assert.Equal(t, r, c.Primary())
+			assert.Equal(t, []*Server{old, c.Servers()[2]}, c.Replicas())
+			assert.Equal(t, 1, ro(p))
+			assert.Equal(t, 0, ro(rdb))
+			v, ok := r.Value(1)
+			assert.True(t, ok && v == 1, "the promoted replica applied the whole log")
+			_, err := p.Exec("INSERT INTO kv (k, v) VALUES (2, 2)")
+			require.Error(t, err, "the old primary is read-only")
+			_, err = rdb.Exec("INSERT INTO kv (k, v) VALUES (2, 2)")
+			require.NoError(t, err)
+			st := statusRow(t, p, "SHOW REPLICA STATUS")
+			assert.Contains(t, []string{st["Source_Server_Id"], st["Master_Server_Id"]}, fmt.Sprint(r.ID()))
+		})
+	}
 }

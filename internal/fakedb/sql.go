@@ -26,6 +26,7 @@ const (
 	kSelectVLock                     // ... FOR UPDATE
 	kSelectAll                       // SELECT k, v FROM kv ORDER BY k
 	kServerID                        // SELECT @@server_id
+	kIdentity                        // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
 	kSubquery                        // SELECT (SELECT 1 UNION ALL SELECT 1)
 	kSleep                           // SELECT SLEEP(?)
 	kSelect1                         // SELECT 1
@@ -173,6 +174,8 @@ var grammar = []rule{
 	r(kSelectVLock, 0, "SELECT v FROM kv WHERE k = # FOR UPDATE"),
 	r(kSelectAll, 0, "SELECT k, v FROM kv ORDER BY k"),
 	r(kServerID, 0, "SELECT @@server_id"),
+	r(kIdentity, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid"),
+	r(kIdentity, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only"),
 	r(kSubquery, 0, "SELECT (SELECT 1 UNION ALL SELECT 1)"),
 	r(kSleep, 0, "SELECT SLEEP(#)"),
 	r(kSelect1, 0, "SELECT 1"),
