@@ -24,8 +24,10 @@ test: images
 setup:
 	./scripts/ensure-docker.sh
 
-# images builds the local server images when absent (RWSPLIT_MYSQL_IMAGE /
-# RWSPLIT_MARIADB_IMAGE select other images, which are not built).
+# images builds the local server images when absent, in parallel: MySQL 9.7,
+# MariaDB 10.11 and MariaDB 11.8 (RWSPLIT_MYSQL_IMAGE / RWSPLIT_MARIADB_IMAGE /
+# RWSPLIT_MARIADB118_IMAGE select other images, which are not built unless
+# they name one of these local tags).
 images: setup
 	./scripts/build-images.sh
 
