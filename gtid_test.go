@@ -23,7 +23,9 @@ var hostileTokens = []string{
 	"1~ma~0-1-1~mysql-bin.000001:4~1700000000000 ",
 	"1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5\n~~",
 	"1~my~3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5~~", // not canonical
-	"2~my~~~1",
+	"3~my~~~1",
+	"2~my~~binlog.000001:4:0~",
+	"1~my~~binlog.000001:4:7~", // version 1 has no server id
 	strings.Repeat("1", rwsplit.MaxTokenLen+1),
 	"1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:0-5~~",
 	"1~my~\x00~~",
@@ -44,10 +46,14 @@ func TestTokenRoundTrip(t *testing.T) {
 	assert.True(t, tok.IsZero())
 	assert.Equal(t, "", tok.String())
 
-	const s = "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000"
+	const s = "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234:1~1700000000000"
 	tok, err = rwsplit.ParseToken(s)
 	require.NoError(t, err)
 	assert.Equal(t, s, tok.String())
+	// Version 1 (no server id in the position) still parses.
+	v1, err := rwsplit.ParseToken("1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000")
+	require.NoError(t, err)
+	assert.Equal(t, "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000", v1.String())
 	assert.Equal(t, time.UnixMilli(1700000000000), tok.Time())
 
 	b, err := json.Marshal(struct{ T rwsplit.Token }{tok})
@@ -55,14 +61,14 @@ func TestTokenRoundTrip(t *testing.T) {
 	var back struct{ T rwsplit.Token }
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, s, back.T.String())
-	assert.Error(t, json.Unmarshal([]byte(`{"T":"1~xx"}`), &back))
+	assert.Error(t, json.Unmarshal([]byte(`{"T":"2~xx"}`), &back))
 
-	other, err := rwsplit.ParseToken("1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:6-9~binlog.000043:4~1700000000500")
+	other, err := rwsplit.ParseToken("2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:6-9~binlog.000043:4:1~1700000000500")
 	require.NoError(t, err)
 	m, err := tok.Merge(other)
 	require.NoError(t, err)
-	assert.Equal(t, "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-9~binlog.000043:4~1700000000500", m.String())
-	ma, err := rwsplit.ParseToken("1~ma~0-1-100~~")
+	assert.Equal(t, "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-9~binlog.000043:4:1~1700000000500", m.String())
+	ma, err := rwsplit.ParseToken("2~ma~0-1-100~~")
 	require.NoError(t, err)
 	_, err = tok.Merge(ma)
 	assert.Error(t, err, "tokens of different flavors do not merge")
@@ -71,7 +77,8 @@ func TestTokenRoundTrip(t *testing.T) {
 func FuzzParseToken(f *testing.F) {
 	for _, s := range append(hostileTokens,
 		"", "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000",
-		"1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123", "1~~~~1") {
+		"2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234:3~1700000000000",
+		"1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123", "1~~~~1", "2~~~~1") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -79,7 +86,11 @@ func FuzzParseToken(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got := tok.String(); got != s {
+		want := s
+		if s != "" && s[0] == '1' { // version 1: printed as version 2
+			want = "2" + s[1:]
+		}
+		if got := tok.String(); got != want {
 			t.Fatalf("ParseToken(%q).String() = %q", s, got)
 		}
 		for _, c := range s {

@@ -3,7 +3,7 @@ package gtid
 import "testing"
 
 // typicalToken is one MySQL UUID with one interval, a position and a time.
-const typicalToken = "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-1234567~binlog.000042:987654321~1700000000000"
+const typicalToken = "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-1234567~binlog.000042:987654321:1~1700000000000"
 
 func BenchmarkDecode(b *testing.B) {
 	b.ReportAllocs()

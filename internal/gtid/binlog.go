@@ -20,9 +20,15 @@ const maxExtDigits = 19
 // The zero value means "unknown". File names are valid when they match
 // [A-Za-z0-9._-]{1,255}, contain no "--", and end in a numeric extension
 // after a non-empty base name ("mysql-bin.000003"); see Validate.
+//
+// ServerID names the server whose binary log the position is in: its
+// @@server_id, 0 when unknown. A position means nothing on another server's
+// log, so positions of different servers are never comparable (Compare).
+// String and the wait functions use only File and Pos.
 type BinlogPos struct {
-	File string
-	Pos  uint64
+	File     string
+	Pos      uint64
+	ServerID uint32
 }
 
 func binlogErr(msg string) error { return &SyntaxError{What: "binlog position", Msg: msg} }
@@ -49,8 +55,9 @@ func ParseBinlogPos(s string) (BinlogPos, error) {
 	return BinlogPos{File: file, Pos: pos}, nil
 }
 
-// IsZero reports whether p is the zero (unknown) position.
-func (p BinlogPos) IsZero() bool { return p == BinlogPos{} }
+// IsZero reports whether p is the zero (unknown) position: no file and no
+// offset, whatever its ServerID.
+func (p BinlogPos) IsZero() bool { return p.File == "" && p.Pos == 0 }
 
 // Validate reports whether p is the zero position or has a valid file name
 // (see BinlogPos). Use it on positions read from a server before carrying
@@ -107,15 +114,20 @@ func splitFile(f string) (base, ext string, ok bool) {
 }
 
 // Compare orders two positions of the same binary log. The positions are
-// comparable (ok is true) when both are zero, or when both file names have a
+// comparable (ok is true) when both are zero, or when they have the same
+// ServerID (both unknown, or the same server) and both file names have a
 // numeric extension and the same base name ("binlog.000009" and
-// "binlog.000010"); a server renamed or replaced (a different base name), or
-// an unknown position, is not comparable with a known one. Extensions are
-// compared as numbers, then offsets. The result is -1, 0 or +1 as p is
-// before, at, or after q.
+// "binlog.000010"); positions of different servers (a failover), of a
+// server whose log was renamed (a different base name), or an unknown
+// position and a known one, are not comparable. Extensions are compared as
+// numbers, then offsets. The result is -1, 0 or +1 as p is before, at, or
+// after q.
 func (p BinlogPos) Compare(q BinlogPos) (c int, ok bool) {
 	if p.IsZero() || q.IsZero() {
 		return 0, p.IsZero() && q.IsZero()
+	}
+	if p.ServerID != q.ServerID {
+		return 0, false
 	}
 	pb, pe, ok1 := splitFile(p.File)
 	qb, qe, ok2 := splitFile(q.File)
@@ -140,7 +152,8 @@ func (p BinlogPos) Compare(q BinlogPos) (c int, ok bool) {
 	return 0, true
 }
 
-// String returns "file:pos", or "" for the zero position.
+// String returns "file:pos" (without the ServerID), or "" for the zero
+// position.
 func (p BinlogPos) String() string {
 	if p.IsZero() {
 		return ""
@@ -152,4 +165,15 @@ func (p BinlogPos) appendText(b []byte) []byte {
 	b = append(b, p.File...)
 	b = append(b, ':')
 	return appendUint(b, p.Pos)
+}
+
+// appendTokenText appends "file:pos", followed by ":server_id" when the
+// ServerID is known (the token's form, format version 2).
+func (p BinlogPos) appendTokenText(b []byte) []byte {
+	b = p.appendText(b)
+	if p.ServerID != 0 {
+		b = append(b, ':')
+		b = appendUint(b, uint64(p.ServerID))
+	}
+	return b
 }

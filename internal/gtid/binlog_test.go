@@ -15,14 +15,14 @@ func TestParseBinlogPosValid(t *testing.T) {
 		str  string
 	}{
 		{"", BinlogPos{}, ""},
-		{"binlog.000042:1234", BinlogPos{"binlog.000042", 1234}, "binlog.000042:1234"},
-		{"mysql-bin.000003:4", BinlogPos{"mysql-bin.000003", 4}, "mysql-bin.000003:4"},
-		{"host_1.example-bin.1000000:157", BinlogPos{"host_1.example-bin.1000000", 157}, "host_1.example-bin.1000000:157"},
-		{"b.1:0", BinlogPos{"b.1", 0}, "b.1:0"},
-		{"b.1:18446744073709551615", BinlogPos{"b.1", 18446744073709551615}, "b.1:18446744073709551615"},
-		{"b.1:007", BinlogPos{"b.1", 7}, "b.1:7"},
-		{"B-.9999999999999999999:1", BinlogPos{"B-.9999999999999999999", 1}, "B-.9999999999999999999:1"},
-		{strings.Repeat("a", 248) + ".000001:4", BinlogPos{strings.Repeat("a", 248) + ".000001", 4}, strings.Repeat("a", 248) + ".000001:4"},
+		{"binlog.000042:1234", BinlogPos{File: "binlog.000042", Pos: 1234}, "binlog.000042:1234"},
+		{"mysql-bin.000003:4", BinlogPos{File: "mysql-bin.000003", Pos: 4}, "mysql-bin.000003:4"},
+		{"host_1.example-bin.1000000:157", BinlogPos{File: "host_1.example-bin.1000000", Pos: 157}, "host_1.example-bin.1000000:157"},
+		{"b.1:0", BinlogPos{File: "b.1", Pos: 0}, "b.1:0"},
+		{"b.1:18446744073709551615", BinlogPos{File: "b.1", Pos: 18446744073709551615}, "b.1:18446744073709551615"},
+		{"b.1:007", BinlogPos{File: "b.1", Pos: 7}, "b.1:7"},
+		{"B-.9999999999999999999:1", BinlogPos{File: "B-.9999999999999999999", Pos: 1}, "B-.9999999999999999999:1"},
+		{strings.Repeat("a", 248) + ".000001:4", BinlogPos{File: strings.Repeat("a", 248) + ".000001", Pos: 4}, strings.Repeat("a", 248) + ".000001:4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

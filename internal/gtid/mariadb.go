@@ -187,6 +187,34 @@ func (p MariaDBPos) Merge(o MariaDBPos) MariaDBPos {
 	return MariaDBPos{gtids: out}
 }
 
+// Intersect returns the position that both p and o have reached: for each
+// domain in both, the GTID with the lower sequence number (p's on a tie);
+// domains missing from either are dropped. When o contains p it returns p
+// without allocating.
+func (p MariaDBPos) Intersect(o MariaDBPos) MariaDBPos {
+	if o.Contains(p) {
+		return p
+	}
+	var out []MariaDBGTID
+	i, j := 0, 0
+	for i < len(p.gtids) && j < len(o.gtids) {
+		switch a, b := p.gtids[i], o.gtids[j]; {
+		case a.Domain < b.Domain:
+			i++
+		case a.Domain > b.Domain:
+			j++
+		default:
+			if b.Seq < a.Seq {
+				a = b
+			}
+			out = append(out, a)
+			i++
+			j++
+		}
+	}
+	return MariaDBPos{gtids: out}
+}
+
 // String returns the position as MariaDB prints it and MASTER_GTID_WAIT
 // accepts: "domain-server-seq" triples sorted by domain, separated by commas
 // without spaces. The empty position is "".

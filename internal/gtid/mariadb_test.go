@@ -171,3 +171,46 @@ func TestMariaDBPosProperties(t *testing.T) {
 		assert.True(t, a.Contains(a))
 	}
 }
+
+func TestMariaDBPosIntersect(t *testing.T) {
+	tests := []struct{ a, b, want string }{
+		{"", "", ""},
+		{"0-1-100", "", ""},
+		{"0-1-100", "0-2-50", "0-2-50"},
+		{"0-1-50", "0-2-100", "0-1-50"},
+		{"0-1-50", "0-2-50", "0-1-50"}, // a's on a tie
+		{"0-1-50,1-1-9,3-3-3", "1-2-7,2-2-2,3-3-4", "1-2-7,3-3-3"},
+		{"0-9-18446744073709551615", "0-1-5", "0-1-5"},
+	}
+	for _, tt := range tests {
+		a, b := mustMaria(t, tt.a), mustMaria(t, tt.b)
+		assert.Equal(t, tt.want, a.Intersect(b).String(), "%q ∩ %q", tt.a, tt.b)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	gen := func() MariaDBPos {
+		var parts []string
+		for d := range 4 {
+			if r.IntN(2) == 0 {
+				parts = append(parts, strconv.Itoa(d)+"-"+strconv.Itoa(1+r.IntN(3))+"-"+strconv.Itoa(r.IntN(20)))
+			}
+		}
+		return mustMaria(t, strings.Join(parts, ","))
+	}
+	for range 2000 {
+		a, b := gen(), gen()
+		x := a.Intersect(b)
+		assert.True(t, a.Contains(x), "%s ∩ %s = %s", a, b, x)
+		assert.True(t, b.Contains(x), "%s ∩ %s = %s", a, b, x)
+		assert.Equal(t, b.Contains(a), x.Equal(a))
+		for _, g := range x.GTIDs() {
+			var inA, inB bool
+			for _, h := range a.GTIDs() {
+				inA = inA || h.Domain == g.Domain
+			}
+			for _, h := range b.GTIDs() {
+				inB = inB || h.Domain == g.Domain
+			}
+			assert.True(t, inA && inB, "only domains of both")
+		}
+	}
+}

@@ -424,6 +424,84 @@ func unionIntervals(a, b []interval) []interval {
 	return out[:len(out):len(out)]
 }
 
+// Intersect returns the set of GTIDs in both s and o. When s is contained
+// in o it returns s without allocating.
+func (s MySQLSet) Intersect(o MySQLSet) MySQLSet {
+	if o.Contains(s) {
+		return s
+	}
+	var sets []uuidSet
+	i, j := 0, 0
+	for i < len(s.sets) && j < len(o.sets) {
+		switch c := compareTSID(s.sets[i].tsid, o.sets[j].tsid); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			if ivs := intersectIntervals(s.sets[i].ivs, o.sets[j].ivs); len(ivs) > 0 {
+				sets = append(sets, uuidSet{tsid: s.sets[i].tsid, ivs: ivs})
+			}
+			i++
+			j++
+		}
+	}
+	return MySQLSet{sets: sets}
+}
+
+// intersectIntervals returns the canonical list of numbers in both
+// canonical lists a and b (nil when none).
+func intersectIntervals(a, b []interval) []interval {
+	var out []interval
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		lo, hi := max(a[i].lo, b[j].lo), min(a[i].hi, b[j].hi)
+		if lo <= hi {
+			out = append(out, interval{lo, hi})
+		}
+		if a[i].hi < b[j].hi {
+			i++
+		} else {
+			j++
+		}
+	}
+	return out[:len(out):len(out)]
+}
+
+// OfUUID returns the GTIDs of s whose source is the server uuid (in the
+// 36-character dashed form, either case), with every tag: what a server of
+// that @@server_uuid committed itself, as opposed to what it replicated.
+// It fails with an error matching ErrSyntax for a malformed uuid.
+func (s MySQLSet) OfUUID(uuid string) (MySQLSet, error) {
+	u, ok := parseUUID(uuid)
+	if !ok {
+		return MySQLSet{}, mysqlErr("bad UUID " + quote(uuid))
+	}
+	lo := 0
+	for lo < len(s.sets) && bytes.Compare(s.sets[lo].uuid[:], u[:]) < 0 {
+		lo++
+	}
+	hi := lo
+	for hi < len(s.sets) && s.sets[hi].uuid == u {
+		hi++
+	}
+	if lo == hi {
+		return MySQLSet{}, nil
+	}
+	return MySQLSet{sets: s.sets[lo:hi:hi]}, nil
+}
+
+// UUIDs returns how many distinct server uuids the set holds GTIDs of.
+func (s MySQLSet) UUIDs() int {
+	n := 0
+	for i, us := range s.sets {
+		if i == 0 || us.uuid != s.sets[i-1].uuid {
+			n++
+		}
+	}
+	return n
+}
+
 // String returns the set in the canonical form MySQL prints and
 // WAIT_FOR_EXECUTED_GTID_SET accepts: lower-case UUIDs in ascending order,
 // each UUID once, its untagged intervals first and then each tag in

@@ -263,3 +263,67 @@ func TestMySQLSetUnionReturnsContainingSet(t *testing.T) {
 	assert.Equal(t, 0, int(testing.AllocsPerRun(100, func() { _ = b.Union(a) })))
 	assert.Equal(t, 0, int(testing.AllocsPerRun(100, func() { _ = a.Contains(b) })))
 }
+
+func TestMySQLSetIntersect(t *testing.T) {
+	tests := []struct{ a, b, want string }{
+		{"", "", ""},
+		{uA + ":1-10", "", ""},
+		{uA + ":1-10", uA + ":5-20", uA + ":5-10"},
+		{uA + ":1-10:20-30", uA + ":8-22", uA + ":8-10:20-22"},
+		{uA + ":1-10", uA + ":11-20", ""},
+		{uA + ":1-10," + uB + ":1-5", uB + ":3-9," + uC + ":1", uB + ":3-5"},
+		{uA + ":1-9223372036854775806", uA + ":1-100", uA + ":1-100"},
+		{uA + ":1-5:t:1-5", uA + ":t:3-9", uA + ":t:3-5"},
+		{uA + ":1-5:t:1-5", uA + ":u:3-9", ""},
+	}
+	for _, tt := range tests {
+		a, b := mustMySQL(t, tt.a), mustMySQL(t, tt.b)
+		assert.Equal(t, tt.want, a.Intersect(b).String(), "%q ∩ %q", tt.a, tt.b)
+		assert.Equal(t, tt.want, b.Intersect(a).String(), "%q ∩ %q", tt.b, tt.a)
+	}
+	small, big := mustMySQL(t, uA+":5-6"), mustMySQL(t, uA+":1-100")
+	assert.Equal(t, 0, int(testing.AllocsPerRun(100, func() { _ = small.Intersect(big) })), "a contained set is returned as is")
+}
+
+func TestMySQLSetIntersectProperties(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 3000 {
+		at, bt := randomSetText(r), randomSetText(r)
+		a, b := mustMySQL(t, at), mustMySQL(t, bt)
+		ma, mb := modelOf(a), modelOf(b)
+		want := model{}
+		for k := range ma {
+			if mb[k] {
+				want[k] = true
+			}
+		}
+		x := a.Intersect(b)
+		require.Equal(t, want, modelOf(x), "case %d: %q ∩ %q", i, at, bt)
+		assert.True(t, a.Contains(x))
+		assert.True(t, b.Contains(x))
+		assert.True(t, x.Equal(b.Intersect(a)), "commutative")
+		assert.Equal(t, b.Contains(a), x.Equal(a))
+		again := mustMySQL(t, x.String())
+		assert.True(t, again.Equal(x), "canonical")
+	}
+}
+
+func TestMySQLSetOfUUID(t *testing.T) {
+	s := mustMySQL(t, uA+":1-5:billing:1-2,"+uB+":1-9,"+uC+":1:x:3")
+	got, err := s.OfUUID(strings.ToUpper(uB))
+	require.NoError(t, err)
+	assert.Equal(t, uB+":1-9", got.String())
+	got, err = s.OfUUID(uA)
+	require.NoError(t, err)
+	assert.Equal(t, uA+":1-5:billing:1-2", got.String(), "every tag of the uuid")
+	got, err = s.OfUUID(uC)
+	require.NoError(t, err)
+	assert.Equal(t, uC+":1:x:3", got.String())
+	got, err = s.OfUUID("00000000-0000-0000-0000-000000000000")
+	require.NoError(t, err)
+	assert.True(t, got.IsEmpty())
+	_, err = s.OfUUID("not-a-uuid")
+	assert.ErrorIs(t, err, ErrSyntax)
+	assert.Equal(t, 3, s.UUIDs())
+	assert.Equal(t, 0, MySQLSet{}.UUIDs())
+}

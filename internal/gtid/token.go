@@ -69,9 +69,9 @@ func (t Token) String() string { return Encode(t) }
 // union of their GTIDs, the later binlog position, and the later time.
 // A token of flavor FlavorNone merges with either flavor; tokens of MySQL
 // and MariaDB flavor do not merge (the error matches ErrFlavorMismatch).
-// When the two binlog positions are not comparable (different files, as
-// after a failover), b's is kept, being the newer; an unknown position
-// never replaces a known one.
+// When the two binlog positions are not comparable (different files or
+// different servers, as after a failover), b's is kept, being the newer; an
+// unknown position never replaces a known one.
 func Merge(a, b Token) (Token, error) {
 	f := a.Flavor
 	switch {
@@ -96,9 +96,10 @@ func Merge(a, b Token) (Token, error) {
 	return t, nil
 }
 
-// Wire format version 1; see Encode.
+// Wire format; see Encode.
 const (
-	tokenVersion   = "1"
+	tokenVersion   = "2" // what Encode prints
+	tokenVersion1  = "1" // still decoded: no server id in the position
 	tokenFieldSep  = '~'
 	tokenListSep   = '.'
 	tokenFieldsLen = 5
@@ -109,30 +110,34 @@ const (
 // Encode returns the compact text form of t, for a cookie value, an HTTP
 // header, a URL or a queue message.
 //
-// Wire format, version 1. The zero token (see Token.IsZero) is the empty
+// Wire format, version 2. The zero token (see Token.IsZero) is the empty
 // string. Any other token is five fields separated by '~':
 //
-//	1~FLAVOR~GTIDS~POS~TIME
+//	2~FLAVOR~GTIDS~POS~TIME
 //
-//	1       the format version; a later format changes it.
+//	2       the format version; a later format changes it.
 //	FLAVOR  "" for FlavorNone, "my" for FlavorMySQL, "ma" for FlavorMariaDB.
 //	GTIDS   the canonical text of the GTID set (MySQL) or position (MariaDB),
 //	        as String prints it, with each ',' replaced by '.' (neither
 //	        text uses '.'); "" when empty, and always "" for FlavorNone.
-//	POS     the binlog position "file:pos" as BinlogPos.String prints it;
-//	        "" when unknown.
+//	POS     the binlog position "file:pos" as BinlogPos.String prints it,
+//	        followed by ":server_id" (decimal, no leading zeros) when its
+//	        ServerID is known; "" when unknown.
 //	TIME    unix milliseconds of the write in decimal, without sign or
 //	        leading zeros; "" when unknown.
 //
 // For example:
 //
-//	1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000
-//	1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123
-//	1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:billing:7.896e7882-18fe-11ef-ab88-22222d34d411:1-3~~
+//	2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234:1~1700000000000
+//	2~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123
+//	2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:billing:7.896e7882-18fe-11ef-ab88-22222d34d411:1-3~~
+//
+// Version 1 is the same without the server id; Decode still reads it.
 //
 // The alphabet is [A-Za-z0-9._~:-]: safe unescaped in a cookie value, an
 // HTTP header and a URL. Every token has exactly one spelling: Decode
-// rejects anything Encode would not print.
+// rejects anything Encode would not print (version 1 tokens aside, which
+// Encode prints as version 2).
 //
 // Only the GTID field selected by t.Flavor is encoded (none for FlavorNone
 // or an unknown flavor); a binlog position that fails BinlogPos.Validate
@@ -142,15 +147,16 @@ const (
 // refuse it; callers that may build such sets should check the length.
 func Encode(t Token) string {
 	var buf [256]byte
-	b := appendToken(buf[:0], t)
+	b := appendToken(buf[:0], t, tokenVersion)
 	return string(b)
 }
 
-// appendToken appends the encoding of t, or nothing if every encoded field
+// appendToken appends the encoding of t in format version (tokenVersion, or
+// tokenVersion1, which has no server id), or nothing if every encoded field
 // would be empty.
-func appendToken(b []byte, t Token) []byte {
+func appendToken(b []byte, t Token, version string) []byte {
 	start := len(b)
-	b = append(b, tokenVersion...)
+	b = append(b, version...)
 	b = append(b, tokenFieldSep)
 	empty := true
 	switch t.Flavor {
@@ -174,7 +180,11 @@ func appendToken(b []byte, t Token) []byte {
 	b = append(b, tokenFieldSep)
 	if !t.Pos.IsZero() && t.Pos.Validate() == nil {
 		empty = false
-		b = t.Pos.appendText(b)
+		if version == tokenVersion1 {
+			b = t.Pos.appendText(b)
+		} else {
+			b = t.Pos.appendTokenText(b)
+		}
 	}
 	b = append(b, tokenFieldSep)
 	if t.Time > 0 {
@@ -202,14 +212,16 @@ func tokenByteOK(c byte) bool {
 		c == '.' || c == '_' || c == '~' || c == ':' || c == '-'
 }
 
-// Decode parses a token printed by Encode. It never trusts its input, which
-// comes back from cookies, headers and queue messages: it refuses input
-// longer than MaxTokenLen before any other work, any byte outside
-// [A-Za-z0-9._~:-], an unknown version, a missing or extra field, any field
-// the parsers of this package reject, and any spelling other than the one
-// Encode prints (so Encode(Decode(s)) == s whenever Decode accepts s). The
-// empty string decodes to the zero Token. Errors match ErrSyntax, name the
-// bad field, and quote at most a short prefix of it.
+// Decode parses a token printed by Encode, in format version 2 or 1. It
+// never trusts its input, which comes back from cookies, headers and queue
+// messages: it refuses input longer than MaxTokenLen before any other work,
+// any byte outside [A-Za-z0-9._~:-], an unknown version, a missing or extra
+// field, any field the parsers of this package reject, and any spelling
+// other than the one Encode prints (so Encode(Decode(s)) == s whenever
+// Decode accepts a version 2 token s; a version 1 token re-encodes with
+// only its version changed). The empty string decodes to the zero Token.
+// Errors match ErrSyntax, name the bad field, and quote at most a short
+// prefix of it.
 func Decode(s string) (Token, error) {
 	if s == "" {
 		return Token{}, nil
@@ -235,14 +247,15 @@ func Decode(s string) (Token, error) {
 		}
 		if k < 0 {
 			if i == 0 {
-				return Token{}, tokenErr("no version field (want 1~FLAVOR~GTIDS~POS~TIME), got " + quote(s))
+				return Token{}, tokenErr("no version field (want 2~FLAVOR~GTIDS~POS~TIME), got " + quote(s))
 			}
-			return Token{}, tokenErr(fmt.Sprintf("%d fields, want %d (1~FLAVOR~GTIDS~POS~TIME)", i+1, tokenFieldsLen))
+			return Token{}, tokenErr(fmt.Sprintf("%d fields, want %d (2~FLAVOR~GTIDS~POS~TIME)", i+1, tokenFieldsLen))
 		}
 		fields[i], rest = rest[:k], rest[k+1:]
 	}
-	if fields[0] != tokenVersion {
-		return Token{}, tokenErr("unsupported version " + quote(fields[0]) + " (want 1)")
+	version := fields[0]
+	if version != tokenVersion && version != tokenVersion1 {
+		return Token{}, tokenErr("unsupported version " + quote(version) + " (want 2 or 1)")
 	}
 
 	var t Token
@@ -277,11 +290,11 @@ func Decode(s string) (Token, error) {
 	}
 
 	if p := fields[3]; p != "" {
-		pos, err := ParseBinlogPos(p)
+		pos, err := parseTokenPos(p, version)
 		if err != nil {
 			return Token{}, fieldErr("position", err)
 		}
-		if string(pos.appendText(buf[:0])) != p {
+		if string(pos.appendTokenText(buf[:0])) != p {
 			return Token{}, tokenErr("position field " + quote(p) + " is not in canonical form")
 		}
 		pos.File = strings.Clone(pos.File) // do not pin the whole input
@@ -297,10 +310,48 @@ func Decode(s string) (Token, error) {
 	}
 
 	// Every field has its canonical spelling; only a token that constrains
-	// nothing, spelt out ("1~my~~~"), is not what Encode prints (FuzzDecode
+	// nothing, spelt out ("2~my~~~"), is not what Encode prints (FuzzDecode
 	// checks that Encode(Decode(s)) == s).
 	if t.IsZero() {
 		return Token{}, tokenErr("spells out a token that constrains nothing; its encoding is the empty string")
 	}
 	return t, nil
+}
+
+// parseTokenPos parses a token's position field: "file:pos", and in format
+// version 2 "file:pos:server_id" (a file name holds no ':'), the server id
+// a positive uint32.
+func parseTokenPos(s, version string) (BinlogPos, error) {
+	var id uint64
+	if version != tokenVersion1 && strings.Count(s, ":") == 2 {
+		k := strings.LastIndexByte(s, ':')
+		n, ok := parseUint(s[k+1:], math.MaxUint32)
+		if !ok || n == 0 {
+			return BinlogPos{}, binlogErr("bad server id " + quote(s[k+1:]) + " (want a positive uint32)")
+		}
+		s, id = s[:k], n
+	}
+	p, err := ParseBinlogPos(s)
+	if err != nil {
+		return BinlogPos{}, err
+	}
+	p.ServerID = uint32(id)
+	return p, nil
+}
+
+// IntersectGTIDs returns t with its GTIDs cut down to those executed also
+// holds (for MySQL the set intersection, for MariaDB per domain the lower
+// of the two sequence numbers, domains executed lacks dropped): what a
+// reader can wait for if executed is everything a primary has run. GTIDs of
+// another flavor than executed's are dropped whole. Pos and Time are kept.
+func IntersectGTIDs(t, executed Token) Token {
+	switch {
+	case t.Flavor == FlavorMySQL && executed.Flavor == FlavorMySQL:
+		t.MySQL = t.MySQL.Intersect(executed.MySQL)
+	case t.Flavor == FlavorMariaDB && executed.Flavor == FlavorMariaDB:
+		t.MariaDB = t.MariaDB.Intersect(executed.MariaDB)
+	default:
+		t.MySQL, t.MariaDB = MySQLSet{}, MariaDBPos{}
+	}
+	return t
 }

@@ -29,28 +29,35 @@ func TestEncodeDecodeExamples(t *testing.T) {
 			MySQL:  mustMySQL(t, uA+":1-5"),
 			Pos:    mustPos(t, "binlog.000042:1234"),
 			Time:   1700000000000,
-		}, "1~my~" + uA + ":1-5~binlog.000042:1234~1700000000000"},
+		}, "2~my~" + uA + ":1-5~binlog.000042:1234~1700000000000"},
 		{"mariadb full", Token{
 			Flavor:  FlavorMariaDB,
 			MariaDB: mustMaria(t, "1-2-50,0-1-100"),
 			Pos:     mustPos(t, "mysql-bin.000003:785"),
 			Time:    1700000000123,
-		}, "1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123"},
+		}, "2~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123"},
 		{"mysql tagged, two uuids, gtid only", Token{
 			Flavor: FlavorMySQL,
 			MySQL:  mustMySQL(t, uB+":1-3,"+uA+":1-4:aa:1:bb:2-3"),
-		}, "1~my~" + uA + ":1-4:aa:1:bb:2-3." + uB + ":1-3~~"},
+		}, "2~my~" + uA + ":1-4:aa:1:bb:2-3." + uB + ":1-3~~"},
 		{"doc example", Token{
 			Flavor: FlavorMySQL,
 			MySQL:  mustMySQL(t, uB+":1-3, "+strings.ToUpper(uA)+":BILLING:7,"+uA+":1-4"),
-		}, "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:billing:7.896e7882-18fe-11ef-ab88-22222d34d411:1-3~~"},
+		}, "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:billing:7.896e7882-18fe-11ef-ab88-22222d34d411:1-3~~"},
 		{"no flavor, position and time", Token{
 			Pos:  mustPos(t, "binlog.000001:4"),
 			Time: 5,
-		}, "1~~~binlog.000001:4~5"},
-		{"time only", Token{Time: 1}, "1~~~~1"},
-		{"position only", Token{Pos: mustPos(t, "b.1:0")}, "1~~~b.1:0~"},
-		{"mariadb flavor, time only", Token{Flavor: FlavorMariaDB, Time: 9}, "1~ma~~~9"},
+		}, "2~~~binlog.000001:4~5"},
+		{"time only", Token{Time: 1}, "2~~~~1"},
+		{"position only", Token{Pos: mustPos(t, "b.1:0")}, "2~~~b.1:0~"},
+		{"mariadb flavor, time only", Token{Flavor: FlavorMariaDB, Time: 9}, "2~ma~~~9"},
+		{"position with its server id", Token{
+			Flavor: FlavorMySQL,
+			MySQL:  mustMySQL(t, uA+":1-5"),
+			Pos:    BinlogPos{File: "binlog.000042", Pos: 1234, ServerID: 7},
+			Time:   1700000000000,
+		}, "2~my~" + uA + ":1-5~binlog.000042:1234:7~1700000000000"},
+		{"largest server id", Token{Pos: BinlogPos{File: "b.1", Pos: 4, ServerID: 4294967295}}, "2~~~b.1:4:4294967295~"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,12 +81,12 @@ func TestEncodeDecodeExamples(t *testing.T) {
 func TestEncodeLeavesOutWhatCannotBeEncoded(t *testing.T) {
 	// Only the GTIDs of the token's flavor are encoded.
 	tok := Token{Flavor: FlavorMariaDB, MySQL: mustMySQL(t, uA+":1"), MariaDB: mustMaria(t, "0-1-2")}
-	assert.Equal(t, "1~ma~0-1-2~~", Encode(tok))
+	assert.Equal(t, "2~ma~0-1-2~~", Encode(tok))
 	assert.Equal(t, "", Encode(Token{MySQL: mustMySQL(t, uA+":1")}))
 	assert.Equal(t, "", Encode(Token{Flavor: 9, MySQL: mustMySQL(t, uA+":1")}))
 	// An invalid file name is dropped, as an unknown position.
 	assert.Equal(t, "", Encode(Token{Pos: BinlogPos{File: "x~y.1", Pos: 4}}))
-	assert.Equal(t, "1~~~~7", Encode(Token{Pos: BinlogPos{File: "a';--", Pos: 4}, Time: 7}))
+	assert.Equal(t, "2~~~~7", Encode(Token{Pos: BinlogPos{File: "a';--", Pos: 4}, Time: 7}))
 	// A non-positive time is unknown.
 	assert.Equal(t, "", Encode(Token{Time: -5}))
 	assert.True(t, Token{Time: -5}.IsZero())
@@ -109,7 +116,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"four fields", "1~my~" + mysqlOK + "~", "4 fields, want 5"},
 		{"too many fields", "1~my~" + mysqlOK + "~~~", "more than 5"},
 		{"trailing garbage", "1~~~~1~x", "more than 5"},
-		{"version 2", "2~my~" + mysqlOK + "~~", "unsupported version \"2\""},
+		{"version 3", "3~my~" + mysqlOK + "~~", "unsupported version \"3\""},
 		{"version v1", "v1~my~" + mysqlOK + "~~", "unsupported version \"v1\""},
 		{"empty version", "~my~" + mysqlOK + "~~", "unsupported version"},
 		{"unknown flavor", "1~pg~" + mysqlOK + "~~", "unknown flavor \"pg\""},
@@ -146,6 +153,14 @@ func TestDecodeRejects(t *testing.T) {
 		{"position comment", "1~~~bin--log.000001:4~", `"--"`},
 		{"position leading zero", "1~~~b.1:04~", "not in canonical form"},
 		{"position extra colon", "1~~~b:1.1:4~", "outside"},
+		{"server id in version 1", "1~~~b.1:4:7~", "outside"},
+		{"server id 0", "2~~~b.1:4:0~", "bad server id \"0\""},
+		{"server id leading zero", "2~~~b.1:4:07~", "not in canonical form"},
+		{"server id overflow", "2~~~b.1:4:4294967296~", "bad server id"},
+		{"server id negative", "2~~~b.1:4:-1~", "bad server id"},
+		{"server id empty", "2~~~b.1:4:~", "bad server id"},
+		{"position three colons", "2~~~b.1:4:5:6~", "outside"},
+		{"version 2 zero spelt out", "2~my~~~", "constrains nothing"},
 		// Time field.
 		{"time zero", "1~~~~0", "time field \"0\""},
 		{"time leading zero", "1~~~~01", "leading zeros"},
@@ -236,6 +251,17 @@ func TestMerge(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, my1.Pos, m.Pos)
 
+	// Positions of different servers are not comparable: b's is kept.
+	p1 := Token{Flavor: FlavorMySQL, Pos: BinlogPos{File: "binlog.000009", Pos: 900, ServerID: 1}}
+	p2 := Token{Flavor: FlavorMySQL, Pos: BinlogPos{File: "binlog.000001", Pos: 4, ServerID: 2}}
+	m, err = Merge(p1, p2)
+	require.NoError(t, err)
+	assert.Equal(t, p2.Pos, m.Pos, "another primary's position is newer, not smaller")
+	p3 := Token{Flavor: FlavorMySQL, Pos: BinlogPos{File: "binlog.000001", Pos: 4, ServerID: 1}}
+	m, err = Merge(p1, p3)
+	require.NoError(t, err)
+	assert.Equal(t, p1.Pos, m.Pos, "the same server's later position wins")
+
 	// An unknown position never replaces a known one.
 	m, err = Merge(my1, Token{Flavor: FlavorMySQL, Time: 1})
 	require.NoError(t, err)
@@ -257,7 +283,7 @@ func TestMerge(t *testing.T) {
 	ma2 := Token{Flavor: FlavorMariaDB, MariaDB: mustMaria(t, "0-1-90,2-1-1"), Time: 3}
 	m, err = Merge(ma1, ma2)
 	require.NoError(t, err)
-	assert.Equal(t, "1~ma~0-1-100.1-2-5.2-1-1~~3", Encode(m))
+	assert.Equal(t, "2~ma~0-1-100.1-2-5.2-1-1~~3", Encode(m))
 
 	// Different flavors do not merge.
 	_, err = Merge(my1, ma1)
@@ -267,7 +293,7 @@ func TestMerge(t *testing.T) {
 	assert.ErrorIs(t, err, ErrFlavorMismatch)
 
 	// Inputs are untouched.
-	assert.Equal(t, "1~my~"+uA+":1-5~binlog.000002:100~10", Encode(my1))
+	assert.Equal(t, "2~my~"+uA+":1-5~binlog.000002:100~10", Encode(my1))
 }
 
 func TestFlavorString(t *testing.T) {
@@ -275,4 +301,35 @@ func TestFlavorString(t *testing.T) {
 	assert.Equal(t, "mysql", FlavorMySQL.String())
 	assert.Equal(t, "mariadb", FlavorMariaDB.String())
 	assert.Equal(t, "Flavor(7)", Flavor(7).String())
+}
+
+func TestDecodeVersion1(t *testing.T) {
+	for _, s := range []string{
+		"1~my~" + uA + ":1-5~binlog.000042:1234~1700000000000",
+		"1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123",
+		"1~~~~1",
+	} {
+		tok, err := Decode(s)
+		require.NoError(t, err, s)
+		assert.Zero(t, tok.Pos.ServerID)
+		assert.Equal(t, "2"+s[1:], Encode(tok), "re-encoded as version 2")
+	}
+}
+
+func TestIntersectGTIDs(t *testing.T) {
+	exec := Token{Flavor: FlavorMySQL, MySQL: mustMySQL(t, uA+":1-100,"+uB+":1-3")}
+	tok := Token{Flavor: FlavorMySQL, MySQL: mustMySQL(t, uA+":1-9223372036854775806,"+uC+":1-5"), Pos: mustPos(t, "b.1:4"), Time: 9}
+	got := IntersectGTIDs(tok, exec)
+	assert.Equal(t, uA+":1-100", got.MySQL.String())
+	assert.Equal(t, tok.Pos, got.Pos)
+	assert.Equal(t, tok.Time, got.Time)
+
+	mexec := Token{Flavor: FlavorMariaDB, MariaDB: mustMaria(t, "0-1-100,1-2-7")}
+	mtok := Token{Flavor: FlavorMariaDB, MariaDB: mustMaria(t, "0-9-18446744073709551615,1-2-5,5-5-5")}
+	assert.Equal(t, "0-1-100,1-2-5", IntersectGTIDs(mtok, mexec).MariaDB.String())
+
+	// Another flavor's GTIDs are dropped.
+	assert.True(t, IntersectGTIDs(tok, mexec).MySQL.IsEmpty())
+	assert.True(t, IntersectGTIDs(mtok, exec).MariaDB.IsEmpty())
+	assert.True(t, IntersectGTIDs(tok, Token{}).MySQL.IsEmpty())
 }
