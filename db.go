@@ -54,8 +54,15 @@ type DB struct {
 	interval        time.Duration
 	maxLag          time.Duration
 	primaryFallback bool
+	minServing      int
 	stopMonitor     context.CancelFunc
 	monitorWG       sync.WaitGroup
+	kicked          chan struct{} // asks the monitor for a round now
+	// discover: the monitor finds the primary (WithDiscovery);
+	// primaryFails counts its rounds in a row without an answer from the
+	// primary (the monitor's goroutine only).
+	discover     bool
+	primaryFails int
 	// replay builds the *sql.Rows and *sql.Row of writes made through
 	// Query, whose results are read before the write is recorded.
 	replay *sql.DB
@@ -88,6 +95,7 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 	names := make([]string, 0, len(replicaDSNs)+1)
 	keys := make(map[string]string, len(replicaDSNs)+1)
 	oneTrip := make([]bool, len(replicaDSNs))
+	primaryOneTrip := false
 	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
 		name := "primary DSN"
 		if i > 0 {
@@ -108,6 +116,8 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 			shown = " (" + redact(key) + ")"
 			if i > 0 {
 				oneTrip[i-1] = cfg.MultiStatements && cfg.InterpolateParams
+			} else {
+				primaryOneTrip = cfg.MultiStatements && cfg.InterpolateParams
 			}
 		case driverName == "mysql":
 			return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, perr)
@@ -131,7 +141,7 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		}
 		opened = append(opened, db)
 	}
-	readAhead := func(o *options) error { o.readAhead = true; return nil }
+	readAhead := func(o *options) error { o.readAhead, o.primaryOneTrip = true, primaryOneTrip; return nil }
 	db, err := New(opened[0], opened[1:], append([]Option{WithOneRoundTrip(oneTrip...), readAhead}, opts...)...)
 	if err != nil {
 		closeAll()
@@ -219,6 +229,9 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		interval:        o.interval,
 		maxLag:          o.maxLag,
 		primaryFallback: !o.noFall,
+		minServing:      o.minServing,
+		discover:        o.discover,
+		kicked:          make(chan struct{}, 1),
 		replay:          replay.Open(),
 	}
 	servers := make([]*Server, len(replicas))
@@ -233,14 +246,24 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		servers[i] = s
 	}
 	p := newServer(primary, -1)
+	p.oneTrip = o.primaryOneTrip
 	for _, s := range append(servers, p) {
 		s.readsAhead.Store(o.readAhead)
 	}
-	db.publish(p, servers)
 	ctx, cancel := context.WithCancel(context.Background())
 	db.stopMonitor = cancel
+	var snaps []snapshot
+	if o.discover {
+		// Every server a replica until the first round finds the primary.
+		first := p.reborn(0, false)
+		first.health.state.Store(nil)
+		db.publish(nil, append([]*Server{first}, servers...))
+		snaps = db.checkAll(ctx, nil)
+	} else {
+		db.publish(p, servers)
+	}
 	db.monitorWG.Add(1)
-	go db.monitor(ctx)
+	go db.monitor(ctx, snaps)
 	return db, nil
 }
 

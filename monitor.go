@@ -23,10 +23,10 @@ type snapshot struct {
 // interval, two minutes: lag beyond that is reported as at least that).
 const maxSnapshots = 120
 
-// monitor checks every replica each interval until ctx ends.
-func (db *DB) monitor(ctx context.Context) {
+// monitor checks every server each interval, or at once when kicked (a
+// write refused as read-only under discovery), until ctx ends.
+func (db *DB) monitor(ctx context.Context, snaps []snapshot) {
 	defer db.monitorWG.Done()
-	var snaps []snapshot
 	t := time.NewTicker(db.interval)
 	defer t.Stop()
 	for {
@@ -35,14 +35,25 @@ func (db *DB) monitor(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-db.kicked:
 		}
 	}
 }
 
-// checkAll runs one round of checks and publishes any change of health.
+// kick asks the monitor for a round now (under discovery, after a write was
+// refused as read-only), without waiting for it.
+func (db *DB) kick() {
+	select {
+	case db.kicked <- struct{}{}:
+	default:
+	}
+}
+
+// checkAll runs one round of checks and publishes any change of health (and,
+// under discovery, of roles).
 func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 	top := db.topology()
-	if len(top.replicas) == 0 {
+	if len(top.replicas) == 0 && !db.discover {
 		return snaps
 	}
 	// A check may take longer than the interval on a loaded machine; a
@@ -52,26 +63,33 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 	// replicas' lag is measured against the snapshots of earlier rounds.
 	budget := max(2*db.interval, time.Second)
 	var snap *snapshot
+	var pid probe
 	var pwg sync.WaitGroup
-	pwg.Add(1)
-	go func() {
-		defer pwg.Done()
-		pctx, cancel := context.WithTimeout(ctx, budget)
-		defer cancel()
-		if tok, err := db.executed(pctx, top.primary); err == nil {
-			snap = &snapshot{at: time.Now(), tok: tok}
-		}
-	}()
+	if top.primary != nil {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			pctx, cancel := context.WithTimeout(ctx, budget)
+			defer cancel()
+			if pid.id, pid.err = db.identify(pctx, top.primary); pid.err != nil {
+				return
+			}
+			if tok, err := db.executed(pctx, top.primary); err == nil {
+				snap = &snapshot{at: time.Now(), tok: tok}
+			}
+		}()
+	}
 	var changed atomic.Bool
 	var wg sync.WaitGroup
 	start := time.Now()
-	for _, r := range top.replicas {
+	probes := make([]probe, len(top.replicas))
+	for i, r := range top.replicas {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rctx, cancel := context.WithTimeout(ctx, budget)
 			defer cancel()
-			state, lag, err := db.checkReplica(rctx, r, snaps)
+			state, lag, err := db.checkReplica(rctx, r, snaps, &probes[i])
 			if ctx.Err() != nil {
 				return // closing: not a verdict on the replica
 			}
@@ -81,10 +99,16 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 		}()
 	}
 	wg.Wait()
+	pwg.Wait()
+	if ctx.Err() != nil {
+		return snaps
+	}
+	if db.discover && db.rediscover(top, pid, probes) {
+		return nil // a new primary: its history starts now
+	}
 	if changed.Load() {
 		db.refresh()
 	}
-	pwg.Wait()
 	if snap != nil {
 		snaps = append(snaps, *snap)
 		if len(snaps) > maxSnapshots {
@@ -121,19 +145,32 @@ func (db *DB) executed(ctx context.Context, p *Server) (gtid.Token, error) {
 // primary that the replica has not applied yet (Seconds_Behind when the
 // GTIDs cannot be compared). This measures sub-second lag without a
 // heartbeat table, and sees lag grow while an applier is stopped.
-func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot) (string, time.Duration, error) {
+// It fills in what the replica said of itself (see probe).
+func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot, p *probe) (string, time.Duration, error) {
 	v, err := r.version(ctx)
 	if err != nil {
+		p.err = err
+		return StateDown, 0, err
+	}
+	if p.id, err = db.identify(ctx, r); err != nil {
+		p.err = err
 		return StateDown, 0, err
 	}
 	st, err := showRow(ctx, r.db, v.ReplicaStatus())
 	if err != nil {
+		p.err = err
 		return StateDown, 0, err
 	}
 	if len(st) == 0 {
-		return StateBroken, 0, errors.New("rwsplit: not a replica (no replica status)")
+		return StateBroken, 0, errNotReplica
 	}
 	get := st.get
+	p.replica = true
+	if src, err := strconv.ParseInt(get("Source_Server_Id", "Master_Server_Id"), 10, 64); err == nil {
+		if old := r.sourceID.Swap(src); old != 0 && old != src {
+			r.forgetPositions() // re-pointed: positions of its old source mean nothing
+		}
+	}
 	if get("Replica_SQL_Running", "Slave_SQL_Running") != "Yes" && get("Last_SQL_Errno") != "0" {
 		return StateBroken, 0, errors.New("rwsplit: applier stopped with error " + get("Last_SQL_Errno") + ": " + get("Last_SQL_Error"))
 	}
@@ -155,7 +192,7 @@ func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot) (st
 	}
 	var lag time.Duration
 	if err == nil {
-		r.learn(applied)
+		r.noteApplied(applied)
 	}
 	if err == nil && len(snaps) > 0 {
 		now := time.Now()

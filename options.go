@@ -17,6 +17,11 @@ type options struct {
 	noFall   bool
 	// readAhead: the pools were opened by Open (see PrefetchConnector).
 	readAhead bool
+	// primaryOneTrip: Open's primary DSN allows one-round-trip waits (it
+	// may serve as a replica under discovery).
+	primaryOneTrip bool
+	discover       bool
+	minServing     int
 }
 
 // Option configures a DB.

@@ -216,6 +216,24 @@ func (s *Server) learn(tok gtid.Token) {
 	}
 }
 
+// noteApplied records what the monitor read the replica has applied: its
+// GTIDs replace what was known (so that a replica that lost transactions,
+// rebuilt or re-pointed, is not taken to have them); a binlog position
+// learnt by a wait is kept.
+func (s *Server) noteApplied(tok gtid.Token) {
+	tok.Time = 0
+	for {
+		old := s.applied.Load()
+		next := tok
+		if old != nil && old.Flavor == tok.Flavor {
+			next.Pos = old.Pos
+		}
+		if s.applied.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
 // forgetPositions drops the binlog position the replica is known to have
 // applied (after the primary changed), keeping its GTIDs.
 func (s *Server) forgetPositions() {

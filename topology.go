@@ -1,9 +1,11 @@
 package rwsplit
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // topology is an immutable snapshot of the servers behind a DB. The hot path
@@ -34,11 +36,23 @@ func (db *DB) writer() (*Server, error) {
 // which replicas are usable. Callers hold db.topoMu.
 func (db *DB) publish(primary *Server, replicas []*Server) {
 	t := &topology{primary: primary, replicas: replicas}
+	var lagging []*Server
 	for i, r := range replicas {
 		r.index.Store(int32(i))
-		if r.usable() {
+		switch {
+		case r.usable():
 			t.usable = append(t.usable, r)
+		case r.health.getState() == StateLagging && !r.health.suspect.Load():
+			lagging = append(lagging, r)
 		}
+	}
+	if n := db.minServing - len(t.usable); n > 0 && len(lagging) > 0 {
+		// The floor (WithMinServing): the least-lagged lagging replicas
+		// serve too.
+		slices.SortStableFunc(lagging, func(a, b *Server) int {
+			return cmp.Compare(a.health.lag.Load(), b.health.lag.Load())
+		})
+		t.usable = append(t.usable, lagging[:min(n, len(lagging))]...)
 	}
 	db.topo.Store(t)
 }

@@ -1,0 +1,176 @@
+package rwsplit_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
+)
+
+// discoveryDB opens a DB under WithDiscovery over every server of c, the
+// first replica given in the primary's place, and returns it with the pool
+// of each fake server.
+func discoveryDB(t *testing.T, c *fakedb.Cluster, opts ...rwsplit.Option) (*rwsplit.DB, map[*fakedb.Server]*sql.DB) {
+	t.Helper()
+	pools := map[*fakedb.Server]*sql.DB{}
+	var all []*sql.DB
+	for _, s := range append(c.Replicas(), c.Primary()) {
+		pools[s] = s.OpenDB(false)
+		all = append(all, pools[s])
+	}
+	opts = append([]rwsplit.Option{rwsplit.WithDiscovery(), rwsplit.WithMonitorInterval(20 * time.Millisecond)}, opts...)
+	db, err := rwsplit.New(all[0], all[1:], opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db, pools
+}
+
+// TestDiscoveryFindsPrimary: the writable server is the primary whatever
+// role it was given, before New returns; the others are the replicas.
+func TestDiscoveryFindsPrimary(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			db, pools := discoveryDB(t, c)
+			require.Same(t, pools[c.Primary()], db.Primary(), "found before New returned")
+			assert.ElementsMatch(t, []*sql.DB{pools[c.Replicas()[0]], pools[c.Replicas()[1]]}, db.Replicas())
+
+			_, err := db.ExecContext(context.Background(), "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.NoError(t, err)
+			v, ok := c.Primary().Value(1)
+			assert.True(t, ok && v == 1)
+			require.Eventually(t, func() bool {
+				for _, st := range db.ReplicaStatus() {
+					if st.State != rwsplit.StateUp {
+						return false
+					}
+				}
+				return true
+			}, 5*time.Second, 10*time.Millisecond, "replicas up: %+v", db.ReplicaStatus())
+		})
+	}
+}
+
+// TestDiscoveryFailover: after a promotion, writes go to the new primary and
+// the old one serves reads once it replicates, with no ReplacePrimary; no
+// write lands on the old primary (it refuses them, read-only).
+func TestDiscoveryFailover(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			db, pools := discoveryDB(t, c)
+			ctx := context.Background()
+			old, next := c.Primary(), c.Replicas()[1]
+			_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.NoError(t, err)
+
+			c.Promote(next)
+			require.Eventually(t, func() bool { return db.Primary() == pools[next] }, 5*time.Second, 5*time.Millisecond)
+			_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")
+			require.NoError(t, err)
+			v, ok := next.Value(2)
+			assert.True(t, ok && v == 2, "the write went to the new primary")
+			assert.Contains(t, db.Replicas(), pools[old])
+			assert.NotContains(t, db.Replicas(), pools[next])
+			require.Eventually(t, func() bool {
+				for _, st := range db.ReplicaStatus() {
+					if !st.Usable {
+						return false
+					}
+				}
+				return len(db.ReplicaStatus()) == 2
+			}, 5*time.Second, 10*time.Millisecond, "the old primary serves reads once it replicates: %+v", db.ReplicaStatus())
+		})
+	}
+}
+
+// TestDiscoveryNoPrimary: while no server is writable, writes fail at once
+// with ErrNoPrimary and reads go on; the primary is found again when it comes
+// back.
+func TestDiscoveryNoPrimary(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			db, pools := discoveryDB(t, c)
+			ctx := context.Background()
+			c.Primary().SetDown(true)
+			require.Eventually(t, func() bool { return db.Primary() == nil }, 5*time.Second, 5*time.Millisecond)
+
+			start := time.Now()
+			_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.ErrorIs(t, err, rwsplit.ErrNoPrimary)
+			_, err = db.BeginTx(ctx, nil)
+			require.ErrorIs(t, err, rwsplit.ErrNoPrimary)
+			_, err = db.Conn(ctx)
+			require.ErrorIs(t, err, rwsplit.ErrNoPrimary)
+			err = db.QueryRowContext(rwsplit.WithConsistency(ctx, rwsplit.Primary), "SELECT v FROM kv WHERE k = 1").Scan(new(int64))
+			require.ErrorIs(t, err, rwsplit.ErrNoPrimary)
+			assert.Less(t, time.Since(start), time.Second, "fails at once")
+
+			c.Write(1, 7)
+			var v int64
+			require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v), "reads go on")
+			assert.Equal(t, int64(7), v)
+
+			c.Primary().SetDown(false)
+			require.Eventually(t, func() bool { return db.Primary() == pools[c.Primary()] }, 5*time.Second, 5*time.Millisecond)
+			_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestMinServing: when every replica lags past the limit, the floor keeps
+// the least-lagged one serving.
+func TestMinServing(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 2)
+	r0, r1 := c.Replicas()[0], c.Replicas()[1]
+	for _, floor := range []int{0, 1} {
+		t.Run(map[int]string{0: "no floor", 1: "floor 1"}[floor], func(t *testing.T) {
+			db := fakeDB(t, c, false, rwsplit.WithMonitorInterval(20*time.Millisecond),
+				rwsplit.WithMaxReplicationLag(100*time.Millisecond), rwsplit.WithMinServing(floor))
+			c.Write(1, 1)
+			r1.StopApplier()
+			c.Write(1, 2) // r1 lacks it from now on
+			time.Sleep(300 * time.Millisecond)
+			r0.StopApplier() // r0 has it; it lacks what follows
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() { // the primary moves on: both replicas fall behind
+				for i := int64(3); ; i++ {
+					select {
+					case <-stop:
+						return
+					case <-time.After(10 * time.Millisecond):
+						c.Write(1, i)
+					}
+				}
+			}()
+			want := int64(c.Primary().ID()) // no replica serves: the primary does
+			if floor == 1 {
+				want = int64(r0.ID()) // the least-lagged replica serves
+			}
+			require.Eventually(t, func() bool {
+				st := db.ReplicaStatus()
+				if st[0].State != rwsplit.StateLagging || st[1].State != rwsplit.StateLagging || st[1].Lag < st[0].Lag+100*time.Millisecond {
+					return false
+				}
+				var v int64
+				err := db.QueryRowContext(context.Background(), "SELECT @@server_id").Scan(&v)
+				return err == nil && v == want
+			}, 5*time.Second, 10*time.Millisecond, "both lagging, r1 more, and reads on server %d: %+v", want, db.ReplicaStatus())
+			r0.StartApplier()
+			r1.StartApplier()
+		})
+	}
+	_, err := rwsplit.New(c.Primary().OpenDB(false), nil, rwsplit.WithMinServing(-1))
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, rwsplit.ErrNoPrimary))
+}
