@@ -176,6 +176,7 @@ func (db *DB) setPrimary(top *topology, next *Server) bool {
 	var np *Server
 	if next != nil {
 		np = next.reborn(-1, true)
+		np.refused = db.kick
 	}
 	db.publish(np, rest)
 	return true

@@ -174,3 +174,21 @@ func TestMinServing(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, rwsplit.ErrNoPrimary))
 }
+
+// TestDiscoveryRefusedWriteLooksAgain: a write the primary refuses as
+// read-only makes the monitor look again at once, not at its next round.
+func TestDiscoveryRefusedWriteLooksAgain(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			db, pools := discoveryDB(t, c, rwsplit.WithMonitorInterval(time.Hour))
+			next := c.Replicas()[0]
+			c.Promote(next)
+			_, err := db.ExecContext(context.Background(), "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.Error(t, err, "refused by the old primary, now read-only")
+			require.Eventually(t, func() bool { return db.Primary() == pools[next] }, 5*time.Second, 5*time.Millisecond)
+			_, err = db.ExecContext(context.Background(), "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.NoError(t, err)
+		})
+	}
+}

@@ -79,6 +79,14 @@ func (db *DB) markSuspect(s *Server, err error) {
 	}
 }
 
+// isReadOnlyError reports whether err is a server refusing a write because
+// it is read-only (1290: --read-only / --super-read-only; 1836: read-only
+// mode): the statement did not run.
+func isReadOnlyError(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1290 || me.Number == 1836)
+}
+
 // isConnError reports whether err means the connection or the server is
 // gone (the statement did not run), as opposed to an error in the statement.
 func isConnError(err error) bool {

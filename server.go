@@ -71,6 +71,10 @@ type Server struct {
 	// uuid is the server's @@server_uuid (MySQL; nil until read, and on
 	// MariaDB, which has none).
 	uuid atomic.Pointer[string]
+	// refused, set on a primary under discovery before it is published,
+	// asks the monitor to look again when a call on it is refused as
+	// read-only (the primary was demoted).
+	refused func()
 }
 
 func newServer(db *sql.DB, index int) *Server {
@@ -152,6 +156,9 @@ func (s *Server) end(start time.Time, err error) {
 	s.inFlight.Add(-1)
 	if err != nil {
 		s.errors.Add(1)
+		if s.refused != nil && isReadOnlyError(err) {
+			s.refused()
+		}
 	}
 	s.observe(time.Since(start))
 }
