@@ -14,10 +14,13 @@ import (
 
 // resolve brings the parts of session s's token that a read needs (its
 // GTIDs, its binlog position) up to date with the writes recorded in view v:
-// one query on db's primary (two on MariaDB when both parts are needed).
-// Concurrent readers of one Session share a capture in flight when it began
-// after every write they wait for, so a burst of reads after a write costs
-// the primary one query.
+// one query on db's primary (two on MariaDB when both parts are needed; one
+// more, once per primary, for its identity when the monitor has not read it
+// yet). Concurrent readers of one Session share a capture in flight when it
+// began after every write they wait for, so a burst of reads after a write
+// costs the primary one query. On MySQL the token keeps only the primary's
+// own GTIDs when every write the capture covers was made on that primary
+// (see compact).
 func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos bool) (gtid.Token, error) {
 	call, leader := s.join(v.writes, gtids, pos)
 	if !leader {
@@ -34,10 +37,18 @@ func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos
 		call = &captureCall{done: make(chan struct{}), at: v.writes, gtids: gtids, pos: pos}
 	}
 	defer s.leave(call)
-	cap, gotG, gotP, err := db.capture(ctx, gtids, pos)
+	p, err := db.writer()
 	if err != nil {
 		call.err = err
 		return v.tok, err
+	}
+	cap, id, gotG, gotP, err := db.captureOn(ctx, p, gtids, pos)
+	if err != nil {
+		call.err = err
+		return v.tok, err
+	}
+	if v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
+		cap = compact(cap, id.uuid)
 	}
 	db.stats.captures.Add(1)
 	if h := db.hooks; h != nil && h.afterCapture != nil {
@@ -48,17 +59,32 @@ func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos
 	return t, err
 }
 
-// capture reads the primary's current position, which covers every write
+// captureOn reads primary p's current position, which covers every write
 // completed before it began: its executed GTIDs (MySQL's gtid_executed,
 // MariaDB's gtid_binlog_pos) when gtids is set, and its binlog file:position
-// when pos is set. It reports which parts it read; on MySQL one statement
-// gives both.
-func (db *DB) capture(ctx context.Context, gtids, pos bool) (tok gtid.Token, gotGTIDs, gotPos bool, err error) {
-	p := db.primaryServer()
+// when pos is set, the position tagged with p's server_id. It reports which
+// parts it read (on MySQL one statement gives both) and p's identity, and
+// notes what it read as what p has executed.
+func (db *DB) captureOn(ctx context.Context, p *Server, gtids, pos bool) (tok gtid.Token, id primaryIdent, gotGTIDs, gotPos bool, err error) {
 	v, err := p.version(ctx)
 	if err != nil {
-		return tok, false, false, err
+		return tok, id, false, false, err
 	}
+	id = db.primaryIdentity(ctx, p, v)
+	tok, gotGTIDs, gotPos, err = db.readPosition(ctx, p, v, gtids, pos)
+	if err != nil {
+		return tok, id, false, false, err
+	}
+	tok.Pos.ServerID = id.serverID
+	if tok.Pos.IsZero() {
+		tok.Pos = gtid.BinlogPos{}
+	}
+	db.notePrimaryExecuted(p, tok)
+	return tok, id, gotGTIDs, gotPos, nil
+}
+
+// readPosition reads p's executed GTIDs and binlog position (see captureOn).
+func (db *DB) readPosition(ctx context.Context, p *Server, v *dialect.Version, gtids, pos bool) (tok gtid.Token, gotGTIDs, gotPos bool, err error) {
 	if v.Flavor == dialect.MariaDB {
 		tok.Flavor = gtid.FlavorMariaDB
 		if gtids {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rwsplit/rwsplit/internal/gtid"
@@ -33,6 +34,17 @@ type Session struct {
 	writes, gtidAt, posAt uint64
 	owner                 *DB          // resolves pending writes: made the latest
 	inflight              *captureCall // the latest capture in flight, to share
+	// wprimary is the primary when the latest write was recorded, wserverID
+	// its server_id then, and firstOn the number of the first write
+	// recorded with both the same: a capture keeps only the primary's own
+	// GTIDs (compact) when every write it covers was made there.
+	wprimary  *Server
+	wserverID int64
+	firstOn   uint64
+
+	// dbTokens is set only on a DB's process scope: that DB's token state
+	// (see DB.tokens).
+	dbTokens atomic.Pointer[tokenState]
 }
 
 // captureCall is a capture of the primary's position in flight for a
@@ -75,11 +87,25 @@ type sessionView struct {
 	tok                   gtid.Token
 	writes, gtidAt, posAt uint64
 	owner                 *DB
+	wprimary              *Server
+	wserverID             int64
+	firstOn               uint64
+}
+
+// onePrimary reports whether every write after the first `after` was
+// recorded while p, with server_id sid, was the primary (an unknown
+// server_id matches any).
+func (v *sessionView) onePrimary(after uint64, p *Server, sid int64) bool {
+	return v.wprimary == p && (v.wserverID == 0 || sid == 0 || v.wserverID == sid) && v.firstOn <= after+1
 }
 
 // NewSession returns a session that starts from tok (the zero Token for a
-// fresh one).
-func NewSession(tok Token) *Session { return &Session{tok: tok.t} }
+// fresh one). A time in tok more than a second ahead of this machine's clock
+// is taken as now.
+func NewSession(tok Token) *Session {
+	tok.t.Time = clampTime(tok.t.Time)
+	return &Session{tok: tok.t}
+}
 
 // tokenTimeout bounds the primary query Token makes for pending writes.
 const tokenTimeout = 5 * time.Second
@@ -109,8 +135,10 @@ func (s *Session) TokenContext(ctx context.Context) (Token, error) {
 }
 
 // Advance merges tok into the session, as if its writes had been made here
-// (for a token that arrives mid-request).
+// (for a token that arrives mid-request). A time in tok more than a second
+// ahead of this machine's clock is taken as now.
 func (s *Session) Advance(tok Token) error {
+	tok.t.Time = clampTime(tok.t.Time)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := gtid.Merge(s.tok, tok.t)
@@ -124,17 +152,29 @@ func (s *Session) Advance(tok Token) error {
 // markWrite records a write made through db: its time, and that its
 // position is still to be read.
 func (s *Session) markWrite(db *DB, now time.Time) {
+	p := db.primaryServer()
+	var sid int64
+	if p != nil {
+		sid = p.serverID.Load()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writes++
 	s.owner = db
 	s.tok.Time = max(s.tok.Time, now.UnixMilli())
+	switch {
+	case p != s.wprimary || sid != 0 && s.wserverID != 0 && sid != s.wserverID:
+		s.wprimary, s.wserverID, s.firstOn = p, sid, s.writes
+	case sid != 0:
+		s.wserverID = sid
+	}
 }
 
 func (s *Session) view() sessionView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner}
+	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner,
+		wprimary: s.wprimary, wserverID: s.wserverID, firstOn: s.firstOn}
 }
 
 // resolved merges t, captured after the first `at` writes had completed, and

@@ -121,6 +121,12 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 	if !hasTarget(tok) {
 		return db.pick(cands), nil, nil
 	}
+	if !tok.Pos.IsZero() {
+		// A position is waited for only on replicas of its primary.
+		if cands = db.directReplicas(cands, tok.Pos.ServerID); len(cands) == 0 {
+			return db.fallback(ctx, mode, errNoDirectReplica)
+		}
+	}
 	first := db.pick(cands)
 	// Zero round trips when a replica is known to have applied the token;
 	// start at the balancer's pick so the known replicas share the load.
@@ -184,7 +190,8 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 // scopeToken returns what a read in mode must wait for: the part of its
 // scope's token the mode waits on (the GTIDs under WaitGTID, the binlog
 // position under WaitPosition, the other when that one is unknown), first
-// read from the primary when writes recorded since are pending.
+// read from the primary when writes recorded since are pending, then cut
+// down to what the primary has executed (see safeTarget).
 func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, error) {
 	s := db.scope(ctx)
 	v := s.view()
@@ -200,7 +207,10 @@ func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, err
 			return tok, err
 		}
 	}
-	return waitTarget(tok, byGTID), nil
+	// The GTIDs cover every write the read waits for if no write recorded
+	// before it began is still pending for them.
+	gtidsFresh := s.view().gtidAt >= v.writes
+	return db.safeTarget(ctx, tok, byGTID, gtidsFresh, mode.d)
 }
 
 // waitTarget is the one part of tok a wait establishes: its GTIDs (byGTID)

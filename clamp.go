@@ -1,0 +1,393 @@
+package rwsplit
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
+	"github.com/rwsplit/rwsplit/internal/gtid"
+)
+
+// Token safety at wait time. A token may come from a client, and claim
+// anything: a GTID no server has, a binlog position far ahead, a position of
+// another primary. A read never waits for more than the primary has
+// executed: its target is clamped to the primary's executed set (read once
+// when what the DB knows of it does not cover the target, the query shared
+// by concurrent readers), and a binlog position is waited for only on the
+// primary it was read from, on replicas that replicate from that primary.
+
+// tokenState is a DB's token safety state.
+type tokenState struct {
+	// key signs and verifies the DB's tokens (FormatToken, ParseToken);
+	// nil: unsigned.
+	key *TokenKey
+	// known is what the current primary is known to have executed, from
+	// captures, clamp reads and the monitor (notePrimaryExecuted).
+	known atomic.Pointer[primaryKnown]
+	// fresh is the read of the primary's executed set in flight.
+	fresh freshReads
+	// idents reads a primary's identity (server_id, server_uuid) when the
+	// monitor has not yet; identFail is the last failure, not retried for
+	// identRetry.
+	idents    flights[*Server, primaryIdent]
+	identFail atomic.Pointer[identFailure]
+	// clamps counts wait targets cut down to what the primary has (GTIDs
+	// it lacks, a position beyond its own).
+	clamps atomic.Uint64
+}
+
+// tokens returns db's token state.
+//
+// Interim home: the state lives on db's process scope (a *Session that only
+// this DB holds) until DB has a field of its own for it.
+func (db *DB) tokens() *tokenState {
+	s := db.process
+	if t := s.dbTokens.Load(); t != nil {
+		return t
+	}
+	s.dbTokens.CompareAndSwap(nil, &tokenState{})
+	return s.dbTokens.Load()
+}
+
+// primaryKnown is what a primary is known to have executed.
+type primaryKnown struct {
+	srv      *Server
+	serverID int64      // srv's server_id when it was noted (0: unknown)
+	tok      gtid.Token // its GTIDs and binlog position (Time unused)
+}
+
+// notePrimaryExecuted records that primary p has executed tok (its GTIDs
+// and, if set, its binlog position): the monitor calls it each time it reads
+// the primary's executed set, and captures do. A read whose target this
+// covers needs no query of the primary to be clamped. Knowledge of another
+// Server, or of p under another server_id, is replaced. No I/O.
+func (db *DB) notePrimaryExecuted(p *Server, tok gtid.Token) {
+	if p == nil {
+		return
+	}
+	tok.Time = 0
+	ts := db.tokens()
+	sid := p.serverID.Load()
+	for {
+		old := ts.known.Load()
+		next := &primaryKnown{srv: p, serverID: sid, tok: tok}
+		if old != nil && old.srv == p && old.serverID == sid {
+			if m, err := gtid.Merge(old.tok, tok); err == nil {
+				next.tok = m
+			}
+		}
+		if ts.known.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// knownExecuted returns what p is known to have executed, if anything is
+// known of it under its current server_id.
+func (ts *tokenState) knownExecuted(p *Server) (gtid.Token, bool) {
+	k := ts.known.Load()
+	if k == nil || k.srv != p || k.serverID != p.serverID.Load() {
+		return gtid.Token{}, false
+	}
+	return k.tok, true
+}
+
+// freshReads shares reads of the primary's executed set: a reader joins a
+// read in flight only if it began after the reader needed it, so that the
+// read covers every write the reader's token can name.
+type freshReads struct {
+	mu  sync.Mutex
+	cur *freshRead
+}
+
+// freshRead is one read of a primary's executed set.
+type freshRead struct {
+	srv        *Server
+	began      time.Time
+	gtids, pos bool          // the parts it reads
+	done       chan struct{} // closed when tok and err are set
+	tok        gtid.Token
+	err        error
+}
+
+// readExecuted reads what primary p has executed (with gtids its GTIDs,
+// with pos its binlog position), by a query sent no earlier than since: one
+// round trip (plus one for p's identity when the monitor has not read it
+// yet), shared by the readers that need it at once. The result is noted as
+// known.
+func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtids, pos bool) (gtid.Token, error) {
+	ts := db.tokens()
+	ts.fresh.mu.Lock()
+	if c := ts.fresh.cur; c != nil && c.srv == p && !c.began.Before(since) && (c.gtids || !gtids) && (c.pos || !pos) {
+		ts.fresh.mu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return gtid.Token{}, ctx.Err()
+		}
+		if c.err == nil {
+			return c.tok, nil
+		}
+		// It failed, perhaps for its leader's context: this reader's own.
+		ts.fresh.mu.Lock()
+	}
+	c := &freshRead{srv: p, began: time.Now(), gtids: gtids, pos: pos, done: make(chan struct{})}
+	ts.fresh.cur = c
+	ts.fresh.mu.Unlock()
+	c.tok, _, _, _, c.err = db.captureOn(ctx, p, gtids, pos)
+	ts.fresh.mu.Lock()
+	if ts.fresh.cur == c {
+		ts.fresh.cur = nil
+	}
+	ts.fresh.mu.Unlock()
+	close(c.done)
+	return c.tok, c.err
+}
+
+// errOtherPrimary is why a WaitPosition read goes to the primary: the
+// position it would wait for was read on another primary than the current
+// one (or on a log the primary no longer writes), and it has no GTIDs to
+// wait for instead.
+var errOtherPrimary = errors.New("rwsplit: the binlog position to wait for is not the current primary's")
+
+// errNoDirectReplica is why a WaitPosition read goes to the primary: no
+// usable replica replicates directly from the primary the position was read
+// from (a position means nothing on a replica of a replica).
+var errNoDirectReplica = errors.New("rwsplit: no usable replica replicates from the primary the binlog position was read on")
+
+// safeTarget returns what a read must wait for, given its scope's token full
+// (waitTarget picks the part: the GTIDs when byGTID, else the position),
+// cut down to what the primary has executed: never a GTID it lacks, never a
+// position beyond its own, never another primary's position (then the
+// GTIDs instead when gtidsFresh says they cover every write, else
+// errOtherPrimary). When what the DB knows of the primary does not cover
+// the target it reads the primary once (see readExecuted), within half of
+// budget; if that read fails the target is waited for as it is.
+func (db *DB) safeTarget(ctx context.Context, full gtid.Token, byGTID, gtidsFresh bool, budget time.Duration) (gtid.Token, error) {
+	t := waitTarget(full, byGTID)
+	p := db.primaryServer()
+	if p == nil || !hasTarget(t) {
+		// No primary known (discovery, between primaries): nothing to
+		// clamp by; the wait's own timeout bounds it.
+		return t, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, max(budget/2, 10*time.Millisecond))
+	defer cancel()
+	if !t.Pos.IsZero() {
+		pt, ok, err := db.clampPosition(rctx, p, t)
+		switch {
+		case ctx.Err() != nil:
+			return t, ctx.Err()
+		case err != nil:
+			return t, nil // the primary did not answer: wait as asked
+		case ok:
+			return pt, nil
+		}
+		// Another primary's position: its GTIDs, if they cover every write.
+		g := waitTarget(full, true)
+		if !gtidsFresh || !g.Pos.IsZero() || !hasTarget(g) {
+			return t, errOtherPrimary
+		}
+		t = g
+	}
+	ct, err := db.clampGTIDs(rctx, p, t)
+	if ctx.Err() != nil {
+		return t, ctx.Err()
+	}
+	if err != nil {
+		return t, nil // the primary did not answer: wait as asked
+	}
+	return ct, nil
+}
+
+// clampGTIDs cuts t's GTIDs down to those primary p has executed.
+func (db *DB) clampGTIDs(ctx context.Context, p *Server, t gtid.Token) (gtid.Token, error) {
+	since := time.Now()
+	ts := db.tokens()
+	if k, ok := ts.knownExecuted(p); ok && covers(k, t) {
+		return t, nil
+	}
+	e, err := db.readExecuted(ctx, p, since, true, false)
+	if err != nil {
+		return t, err
+	}
+	if covers(e, t) {
+		return t, nil
+	}
+	ts.clamps.Add(1)
+	return gtid.IntersectGTIDs(t, e), nil
+}
+
+// clampPosition checks t's binlog position against primary p's: ok with the
+// position to wait for (t's, or p's own when t's is beyond it), or not ok
+// when t's position is another server's. A position of unknown origin
+// (format 1 tokens) is taken as p's if its file belongs to p's log.
+func (db *DB) clampPosition(ctx context.Context, p *Server, t gtid.Token) (gtid.Token, bool, error) {
+	since := time.Now()
+	ts := db.tokens()
+	if pid, cur := int64(t.Pos.ServerID), p.serverID.Load(); pid != 0 && cur != 0 && pid != cur {
+		return t, false, nil
+	}
+	if k, ok := ts.knownExecuted(p); ok && !k.Pos.IsZero() {
+		if c, ok := comparePos(k.Pos, t.Pos); ok && c >= 0 {
+			return t, true, nil
+		}
+	}
+	e, err := db.readExecuted(ctx, p, since, false, true)
+	if err != nil {
+		return t, false, err
+	}
+	if e.Pos.IsZero() {
+		return t, true, nil // binary log off or unreadable: nothing to clamp by
+	}
+	c, ok := comparePos(e.Pos, t.Pos)
+	switch {
+	case !ok:
+		return t, false, nil
+	case c < 0:
+		ts.clamps.Add(1)
+		t.Pos = e.Pos
+	}
+	return t, true, nil
+}
+
+// comparePos compares the primary's position k with a token's position q,
+// taking a q of unknown server as k's server's.
+func comparePos(k, q gtid.BinlogPos) (int, bool) {
+	if q.ServerID == 0 {
+		q.ServerID = k.ServerID
+	}
+	return k.Compare(q)
+}
+
+// directReplicas returns the candidates that may answer a wait for a binlog
+// position of the primary with server_id pid (0: unknown; then the current
+// primary's): those whose source, as the monitor saw it, is that primary,
+// or unknown.
+func (db *DB) directReplicas(cands []*Server, pid uint32) []*Server {
+	want := int64(pid)
+	if want == 0 {
+		if p := db.primaryServer(); p != nil {
+			want = p.serverID.Load()
+		}
+	}
+	if want == 0 {
+		return cands
+	}
+	var out []*Server
+	for i, s := range cands {
+		if src := s.sourceID.Load(); src != 0 && src != want {
+			if out == nil {
+				out = append(make([]*Server, 0, len(cands)), cands[:i]...)
+			}
+			continue
+		}
+		if out != nil {
+			out = append(out, s)
+		}
+	}
+	if out == nil {
+		return cands
+	}
+	return out
+}
+
+// primaryIdent is a primary's identity: @@server_id and (MySQL)
+// @@server_uuid; zero values when unknown.
+type primaryIdent struct {
+	serverID uint32
+	uuid     string
+}
+
+// identFailure is a failed identity read.
+type identFailure struct {
+	srv *Server
+	at  time.Time
+}
+
+// identRetry is how long a failed identity read is not tried again.
+const identRetry = 30 * time.Second
+
+// identTimeout bounds an identity read.
+const identTimeout = 5 * time.Second
+
+// primaryIdentity returns p's identity: as the monitor last read it (each
+// round), else read once (one query, shared by concurrent callers) and kept
+// on p. Unknown parts are zero if the read fails.
+func (db *DB) primaryIdentity(ctx context.Context, p *Server, v *dialect.Version) primaryIdent {
+	id := p.knownIdent()
+	if id.serverID != 0 && (v.Flavor != dialect.MySQL || id.uuid != "") {
+		return id
+	}
+	ts := db.tokens()
+	if f := ts.identFail.Load(); f != nil && f.srv == p && time.Since(f.at) < identRetry {
+		return id
+	}
+	got, err := ts.idents.do(ctx, p, func() (primaryIdent, error) {
+		ictx, cancel := context.WithTimeout(ctx, identTimeout)
+		defer cancel()
+		var sid, ro int64
+		var uuid string
+		var err error
+		if v.Flavor == dialect.MySQL {
+			err = p.db.QueryRowContext(ictx, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid").Scan(&sid, &ro, &uuid)
+		} else {
+			err = p.db.QueryRowContext(ictx, "SELECT @@server_id, @@GLOBAL.read_only").Scan(&sid, &ro)
+		}
+		if err != nil {
+			return primaryIdent{}, err
+		}
+		if sid > 0 && sid <= math.MaxUint32 {
+			p.serverID.CompareAndSwap(0, sid)
+		} else {
+			sid = 0
+		}
+		if uuid != "" {
+			p.uuid.CompareAndSwap(nil, &uuid)
+		}
+		return primaryIdent{serverID: uint32(sid), uuid: uuid}, nil
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			ts.identFail.Store(&identFailure{srv: p, at: time.Now()})
+		}
+		return id
+	}
+	return got
+}
+
+// knownIdent is s's identity as last recorded (by the monitor or
+// primaryIdentity).
+func (s *Server) knownIdent() primaryIdent {
+	var id primaryIdent
+	if sid := s.serverID.Load(); sid > 0 && sid <= math.MaxUint32 {
+		id.serverID = uint32(sid)
+	}
+	if u := s.uuid.Load(); u != nil {
+		id.uuid = *u
+	}
+	return id
+}
+
+// compact keeps of a capture what a reader of the writes it covers must
+// wait for: on MySQL only the GTIDs of the primary's own @@server_uuid
+// (every tag of it), under which the primary commits every write it takes,
+// instead of every uuid in the cluster's history; the rest as it is. On
+// MariaDB every domain is kept: a client may write in any domain (SET
+// gtid_domain_id), and a position holds one GTID per domain, not per
+// server, so it does not grow with failovers.
+func compact(t gtid.Token, uuid string) gtid.Token {
+	if t.Flavor != gtid.FlavorMySQL || uuid == "" {
+		return t
+	}
+	own, err := t.MySQL.OfUUID(uuid)
+	if err != nil {
+		return t
+	}
+	t.MySQL = own
+	return t
+}
