@@ -1,0 +1,178 @@
+package rwsplit_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/rwsplittest"
+	"github.com/rwsplit/rwsplit/rwsplitx"
+)
+
+// faultReader reads one value through one public way in.
+type faultReader struct {
+	name string
+	read func(ctx context.Context) error
+}
+
+// faultReaders returns a reader per read surface of db: DB.QueryRow,
+// DB.Query, a Stmt, a read-only transaction and rwsplitx.
+func faultReaders(t *testing.T, db *rwsplit.DB) []faultReader {
+	t.Helper()
+	const q = "SELECT @@server_id"
+	st, err := db.PrepareContext(context.Background(), q)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	x := rwsplitx.NewDB(db, "mysql")
+	return []faultReader{
+		{"DB.QueryRow", func(ctx context.Context) error { var v int64; return db.QueryRowContext(ctx, q).Scan(&v) }},
+		{"DB.Query", func(ctx context.Context) error {
+			var v int64
+			rows, err := db.QueryContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := rows.Scan(&v); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}},
+		{"Stmt.QueryRow", func(ctx context.Context) error { var v int64; return st.QueryRowContext(ctx).Scan(&v) }},
+		{"ReadOnlyTx", func(ctx context.Context) error {
+			var v int64
+			tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tx.Rollback() }()
+			if err := tx.QueryRowContext(ctx, q).Scan(&v); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}},
+		{"rwsplitx.Get", func(ctx context.Context) error { var v int64; return x.GetContext(ctx, &v, q) }},
+	}
+}
+
+// readLoad runs every reader of rs every period until stop is closed, and
+// returns the failures (reader: error) and the count of reads.
+func readLoad(rs []faultReader, period time.Duration, stop <-chan struct{}) (failures func() []string, reads func() int64) {
+	var mu sync.Mutex
+	var failed []string
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(period)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				start := time.Now()
+				err := r.read(ctx)
+				cancel()
+				n.Add(1)
+				if err != nil {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s after %v: %v", r.name, time.Since(start).Round(time.Millisecond), err))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	return func() []string {
+			wg.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			return failed
+		}, func() int64 {
+			return n.Load()
+		}
+}
+
+// watchReplicas samples the replicas' status every 50 ms until stop is
+// closed, and returns every sample in which a replica was not up and usable.
+func watchReplicas(db *rwsplit.DB, stop <-chan struct{}) func() []string {
+	var bad []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			for _, st := range db.ReplicaStatus() {
+				if st.State != rwsplit.StateUp || !st.Usable {
+					bad = append(bad, fmt.Sprintf("%s %s usable=%v: %s", st.Name, st.State, st.Usable, st.LastError))
+				}
+			}
+		}
+	}()
+	return func() []string { <-done; return bad }
+}
+
+// TestPrimaryPausedReadsFlow: a hung primary (paused for 6 s) neither fails
+// a read on any surface nor takes a healthy replica out of rotation. Reads
+// run every 100 ms on every surface, and every 300 ms (the cadence at which
+// every read failed before the monitor gave each check its own deadline).
+func TestPrimaryPausedReadsFlow(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		ctx := context.Background()
+		db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs())
+		require.NoError(t, err)
+		defer db.Close()
+		require.Eventually(t, func() bool {
+			for _, st := range db.ReplicaStatus() {
+				if st.State != rwsplit.StateUp {
+					return false
+				}
+			}
+			return true
+		}, 30*time.Second, 50*time.Millisecond, "replicas up")
+		rs := faultReaders(t, db)
+		for _, r := range rs {
+			require.NoError(t, r.read(ctx), "warm-up read through %s", r.name)
+		}
+
+		stop := make(chan struct{})
+		watched := watchReplicas(db, stop)
+		fast, fastReads := readLoad(rs, 100*time.Millisecond, stop)
+		slow, slowReads := readLoad(rs, 300*time.Millisecond, stop)
+		require.NoError(t, c.Primary.Pause(ctx))
+		paused := time.Now()
+		time.Sleep(6 * time.Second)
+		require.NoError(t, c.Primary.Unpause(ctx))
+		pausedFor := time.Since(paused)
+		close(stop)
+		failures := append(fast(), slow()...)
+		n := fastReads() + slowReads()
+		down := watched()
+		t.Logf("primary paused %v: %d reads on %d surfaces, %d failed; %d replica samples not up",
+			pausedFor.Round(time.Millisecond), n, len(rs), len(failures), len(down))
+		assert.Empty(t, failures, "no read fails while the primary hangs")
+		assert.Empty(t, down, "no healthy replica reported down")
+		assert.Greater(t, n, int64(6*len(rs)*10), "reads kept flowing")
+		require.NoError(t, c.WaitCaughtUp(ctx))
+	})
+}
