@@ -139,10 +139,16 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 		s, err := db.writer()
 		return s, nil, err
 	}
-	if failed, ok := ctx.Value(excludeKey{}).(*Server); ok {
+	failed, _ := ctx.Value(excludeKey{}).(*Server)
+	if failed != nil {
 		cands = without(cands, failed)
 	}
 	if len(cands) == 0 {
+		if top.primary == nil && mode.kind == kindEventual {
+			if s := lastResort(top, failed); s != nil {
+				return s, nil, nil
+			}
+		}
 		if !db.primaryFallback {
 			return nil, nil, ErrNoReplica
 		}
@@ -161,6 +167,20 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 		return db.waitRead(ctx, cands, mode, deferWait)
 	}
 	return db.pick(cands), nil, nil
+}
+
+// lastResort is the server an Eventual read uses when no replica is usable
+// and no primary is known (under discovery, mid-failover: the replica being
+// promoted has stopped replicating and is not writable yet): a server the
+// monitor last reached, whatever else it said of it, other than failed.
+// Eventual promises no freshness; the read is served rather than failed.
+func lastResort(top *topology, failed *Server) *Server {
+	for _, r := range top.replicas {
+		if r != failed && r.health.getState() != StateDown && !r.health.suspect.Load() {
+			return r
+		}
+	}
+	return nil
 }
 
 // sleep serves Sleep: it waits until mode.d has passed since the scope's
