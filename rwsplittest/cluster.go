@@ -35,15 +35,30 @@ var ErrNoImage = errors.New("rwsplittest: server image missing")
 // Cluster is one primary and its replicas, each in its own container on a
 // private Docker network, replicating by GTID. Its nodes are reachable from
 // the host on loopback only.
+//
+// Promote changes the topology; the fields always describe the current one.
+// They are plain fields: do not read them while Promote runs.
 type Cluster struct {
 	// Flavor is the server family of every node.
 	Flavor Flavor
 	// Image is the image every node runs.
 	Image string
-	// Primary is the writable node; Replicas replicate from it and run
-	// read-only (MySQL: super_read_only; MariaDB: read_only).
+	// Primary is the writable node; Replicas replicate from it, directly or
+	// (cascaded replicas, see Node.Source) through another replica, and run
+	// read-only (MySQL: super_read_only; MariaDB: read_only). Replicas lists
+	// the nodes StartCluster made replicas in creation order, first-tier ones
+	// first, without the one Promote made primary and with the old primary
+	// it demoted appended.
 	Primary  *Node
 	Replicas []*Node
+	// Retired lists the old primaries Promote took out of the topology
+	// (stopped, or read-only and replicating from nobody). Terminate removes
+	// them with the rest.
+	Retired []*Node
+	// SemiSyncAcks is the number of replica acknowledgements the primary
+	// waits for before a commit returns (WithSemiSync); 0 when replication is
+	// asynchronous.
+	SemiSyncAcks int
 	// Version is the primary's VERSION().
 	Version string
 	// StartupTime is how long StartCluster took, from its call until every
@@ -52,10 +67,13 @@ type Cluster struct {
 
 	docker  *testcontainers.DockerClient
 	network *testcontainers.DockerNetwork
+	all     []*Node // every node created, for Terminate
 }
 
 type config struct {
 	replicas int
+	cascaded int
+	semiSync int
 	image    string
 	args     []string
 	timeout  time.Duration
@@ -66,6 +84,26 @@ type Option func(*config)
 
 // WithReplicas sets the number of replicas (default 2; 0 is allowed).
 func WithReplicas(n int) Option { return func(c *config) { c.replicas = n } }
+
+// WithCascadedReplicas adds k second-tier replicas (default 0) that replicate
+// from replica1 rather than from the primary: "replica<n+1>" ...
+// "replica<n+k>" after the n first-tier ones, appended to Cluster.Replicas,
+// with Node.Source set to replica1 (which logs what it applies, so it can
+// serve them). Each costs one more container. It needs at least one
+// first-tier replica.
+func WithCascadedReplicas(k int) Option { return func(c *config) { c.cascaded = k } }
+
+// WithSemiSync makes replication semi-synchronous: a commit on the primary
+// returns only after acks replicas acknowledged receiving it (MySQL's
+// rpl_semi_sync_source_wait_for_replica_count; MariaDB waits for exactly one,
+// so acks must be 1 there). The primary waits up to an hour for them rather
+// than falling back to asynchronous replication, so a test never passes on a
+// silent fallback: with fewer than acks replicas connected, writes block.
+// Every node can take either side, so Promote keeps the cluster
+// semi-synchronous. StartCluster returns once the primary reports semi-sync
+// on with acks replicas connected; see SemiSyncStatus. On MySQL it loads the
+// semisync_source and semisync_replica plugins on every node.
+func WithSemiSync(acks int) Option { return func(c *config) { c.semiSync = acks } }
 
 // WithImage runs every node from image instead of Flavor.Image().
 func WithImage(image string) Option { return func(c *config) { c.image = image } }
@@ -95,8 +133,10 @@ func setDefaultEnv() {
 }
 
 // StartCluster starts a primary and its replicas (two unless WithReplicas says
-// otherwise), sets up replication and returns when every replica replicates.
-// The caller must call Terminate. On error nothing is left running.
+// otherwise, plus any WithCascadedReplicas), sets up replication and returns
+// when every replica replicates (and, WithSemiSync, when the primary reports
+// semi-sync on). The caller must call Terminate. On error nothing is left
+// running.
 func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluster, err error) {
 	if err := flavor.valid(); err != nil {
 		return nil, err
@@ -107,6 +147,19 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 	}
 	if cfg.replicas < 0 {
 		return nil, fmt.Errorf("rwsplittest: WithReplicas(%d): want 0 or more", cfg.replicas)
+	}
+	if cfg.cascaded < 0 || cfg.cascaded > 0 && cfg.replicas == 0 {
+		return nil, fmt.Errorf("rwsplittest: WithCascadedReplicas(%d) with WithReplicas(%d): want 0 or more cascaded replicas, and a first-tier replica for them to replicate from",
+			cfg.cascaded, cfg.replicas)
+	}
+	switch {
+	case cfg.semiSync < 0:
+		return nil, fmt.Errorf("rwsplittest: WithSemiSync(%d): want 1 or more acknowledgements (0: asynchronous replication)", cfg.semiSync)
+	case cfg.semiSync > 1 && flavor == MariaDB:
+		return nil, fmt.Errorf("rwsplittest: WithSemiSync(%d): MariaDB waits for one acknowledgement only", cfg.semiSync)
+	case cfg.semiSync > cfg.replicas:
+		return nil, fmt.Errorf("rwsplittest: WithSemiSync(%d) with WithReplicas(%d): writes would wait for more acknowledgements than there are first-tier replicas",
+			cfg.semiSync, cfg.replicas)
 	}
 	setDefaultEnv()
 	begin := time.Now()
@@ -125,7 +178,7 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 			ErrNoImage, cfg.image, EnvMySQLImage, EnvMariaDBImage, err)
 	}
 
-	c := &Cluster{Flavor: flavor, Image: cfg.image, docker: docker}
+	c := &Cluster{Flavor: flavor, Image: cfg.image, SemiSyncAcks: cfg.semiSync, docker: docker}
 	defer func() {
 		if err != nil {
 			_ = c.Terminate(context.WithoutCancel(ctx))
@@ -135,15 +188,21 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 		return nil, fmt.Errorf("rwsplittest: create network: %w", err)
 	}
 
-	nodes := make([]*Node, cfg.replicas+1)
+	nodes := make([]*Node, 1+cfg.replicas+cfg.cascaded)
 	for i := range nodes {
 		n := &Node{cluster: c, ServerID: i + 1, Name: "primary", Host: "127.0.0.1"}
+		switch {
+		case i > cfg.replicas:
+			n.Source = nodes[1]
+		case i > 0:
+			n.Source = nodes[0]
+		}
 		if i > 0 {
 			n.Name, n.Replica = fmt.Sprintf("replica%d", i), true
 		}
 		nodes[i] = n
 	}
-	c.Primary, c.Replicas = nodes[0], nodes[1:]
+	c.Primary, c.Replicas, c.all = nodes[0], nodes[1:], nodes
 
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
@@ -163,7 +222,7 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 		return nil, fmt.Errorf("rwsplittest: primary: %w", err)
 	}
 	for _, r := range c.Replicas {
-		if err := r.exec(ctx, flavor.changeSourceSQL(c.Primary.Name)); err != nil {
+		if err := r.exec(ctx, flavor.changeSourceSQL(r.Source.Name)); err != nil {
 			return nil, err
 		}
 		if err := r.exec(ctx, flavor.startReplica("")); err != nil {
@@ -174,6 +233,9 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 		if err := r.waitReplicating(ctx, cfg.timeout); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.waitSemiSync(ctx, cfg.timeout); err != nil {
+		return nil, err
 	}
 	c.StartupTime = time.Since(begin)
 	return c, nil
@@ -197,10 +259,15 @@ func (n *Node) create(ctx context.Context, cfg config) error {
 		return fmt.Errorf("rwsplittest: %s: no free port: %w", n.Name, err)
 	}
 	port := mobynet.MustParsePort("3306/tcp")
+	args := c.Flavor.serverArgs(n.ServerID, n.Replica)
+	if cfg.semiSync > 0 {
+		args = append(args, c.Flavor.semiSyncArgs(cfg.semiSync)...)
+	}
+	args = append(args, c.Flavor.roleArgs(n.role(), cfg.semiSync > 0)...)
 	req := testcontainers.ContainerRequest{
 		Image:        cfg.image,
 		Entrypoint:   []string{"/bin/sh", "/rwsplit/start.sh"},
-		Cmd:          append(c.Flavor.serverArgs(n.ServerID, n.Replica), cfg.args...),
+		Cmd:          append(args, cfg.args...),
 		Env:          map[string]string{"RWSPLIT_FLAVOR": string(c.Flavor)},
 		ExposedPorts: []string{"3306/tcp"},
 		Labels:       map[string]string{"org.rwsplit.node": n.Name},
@@ -227,7 +294,7 @@ func (n *Node) create(ctx context.Context, cfg config) error {
 	return nil
 }
 
-// Nodes returns the primary followed by the replicas.
+// Nodes returns the primary followed by the replicas (not the Retired nodes).
 func (c *Cluster) Nodes() []*Node {
 	return append([]*Node{c.Primary}, c.Replicas...)
 }
@@ -241,8 +308,9 @@ func (c *Cluster) ReplicaDSNs(params ...string) []string {
 	return dsns
 }
 
-// WaitCaughtUp waits until every replica whose applier runs has applied all
-// the primary had executed when it was called, or ctx ends.
+// WaitCaughtUp waits until every replica (cascaded ones included) has
+// applied all the primary had executed when it was called, or ctx ends. A
+// replica whose applier is stopped holds it until ctx ends.
 func (c *Cluster) WaitCaughtUp(ctx context.Context) error {
 	var executed string
 	if err := c.Primary.admin().QueryRowContext(ctx, c.Flavor.executedSQL()).Scan(&executed); err != nil {
@@ -256,23 +324,83 @@ func (c *Cluster) WaitCaughtUp(ctx context.Context) error {
 	return nil
 }
 
-// Terminate stops and removes every container and the network the cluster
-// started. It is safe to call more than once.
+// Terminate kills and removes every container the cluster started (Retired
+// ones too), all at once, and its network. It is safe to call more than once.
 func (c *Cluster) Terminate(ctx context.Context) error {
-	var errs []error
-	for _, n := range c.Nodes() {
-		if n == nil {
-			continue
-		}
-		errs = append(errs, n.close(ctx))
+	errs := make([]error, len(c.all)+2)
+	var wg sync.WaitGroup
+	for i, n := range c.all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = n.close(ctx)
+		}()
 	}
+	wg.Wait()
 	if c.network != nil {
-		errs = append(errs, c.network.Remove(ctx))
+		errs[len(c.all)] = c.network.Remove(ctx)
 		c.network = nil
 	}
 	if c.docker != nil {
-		errs = append(errs, c.docker.Close())
+		errs[len(c.all)+1] = c.docker.Close()
 		c.docker = nil
 	}
 	return errors.Join(errs...)
+}
+
+// SemiSyncStatus reports the primary's semi-synchronous replication state:
+// whether it waits for acknowledgements (Rpl_semi_sync_source_status; MariaDB:
+// Rpl_semi_sync_master_status) and how many semi-sync replicas are connected
+// (..._clients). Without WithSemiSync it reports false and 0. One query.
+func (c *Cluster) SemiSyncStatus(ctx context.Context) (on bool, clients int, err error) {
+	query, statusVar, clientsVar := c.Flavor.semiSyncStatusSQL()
+	rows, err := c.Primary.admin().QueryContext(ctx, query)
+	if err != nil {
+		return false, 0, fmt.Errorf("rwsplittest: %s: %s: %w", c.Primary.Name, query, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return false, 0, fmt.Errorf("rwsplittest: %s: %s: %w", c.Primary.Name, query, err)
+		}
+		switch {
+		case strings.EqualFold(name, statusVar):
+			on = strings.EqualFold(value, "ON")
+		case strings.EqualFold(name, clientsVar):
+			clients, _ = strconv.Atoi(value)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, 0, fmt.Errorf("rwsplittest: %s: %s: %w", c.Primary.Name, query, err)
+	}
+	return on, clients, nil
+}
+
+// waitSemiSync waits, in a semi-synchronous cluster, until the primary
+// reports semi-sync on with at least SemiSyncAcks semi-sync replicas
+// connected, so that writes do not block.
+func (c *Cluster) waitSemiSync(ctx context.Context, timeout time.Duration) error {
+	if c.SemiSyncAcks == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		on, clients, err := c.SemiSyncStatus(ctx)
+		if err != nil {
+			return err
+		}
+		if on && clients >= c.SemiSyncAcks {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("rwsplittest: %s: semi-sync not active after %v: status %s with %d of %d replicas connected",
+				c.Primary.Name, timeout, onOff(on), clients, c.SemiSyncAcks)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

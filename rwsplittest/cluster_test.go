@@ -152,6 +152,20 @@ func TestStartClusterErrors(t *testing.T) {
 	assert.ErrorContains(t, err, `unknown flavor "postgres"`)
 	_, err = rwsplittest.StartCluster(context.Background(), rwsplittest.MySQL, rwsplittest.WithReplicas(-1))
 	assert.ErrorContains(t, err, "WithReplicas(-1)")
+	for _, tc := range []struct {
+		flavor rwsplittest.Flavor
+		opts   []rwsplittest.Option
+		want   string
+	}{
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithCascadedReplicas(-1)}, "WithCascadedReplicas(-1)"},
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithReplicas(0), rwsplittest.WithCascadedReplicas(1)}, "a first-tier replica"},
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithSemiSync(-1)}, "WithSemiSync(-1)"},
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithSemiSync(3)}, "more acknowledgements than there are first-tier replicas"},
+		{rwsplittest.MariaDB, []rwsplittest.Option{rwsplittest.WithSemiSync(2)}, "MariaDB waits for one acknowledgement only"},
+	} {
+		_, err := rwsplittest.StartCluster(context.Background(), tc.flavor, tc.opts...)
+		assert.ErrorContains(t, err, tc.want)
+	}
 }
 
 func ExampleStartCluster() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // Flavor names a server family. The kit runs both the same way; only the SQL
@@ -85,7 +86,7 @@ func (f Flavor) serverArgs(serverID int, replica bool) []string {
 			"--replica-parallel-workers=1",
 		)
 		if replica {
-			args = append(args, "--read-only=ON", "--super-read-only=ON", "--skip-replica-start=OFF")
+			args = append(args, "--skip-replica-start=OFF")
 		}
 	case MariaDB:
 		args = append(args,
@@ -93,11 +94,130 @@ func (f Flavor) serverArgs(serverID int, replica bool) []string {
 			"--slave-net-timeout=5",
 			"--innodb-log-file-size=16M",
 		)
-		if replica {
-			args = append(args, "--read-only=ON")
+	}
+	return args
+}
+
+// role is what a node does in the cluster; the options and settings that
+// differ between roles follow from it.
+type role int
+
+const (
+	rolePrimary role = iota // writable; the semi-sync source side is on
+	roleReplica             // read-only; the semi-sync replica side is on
+	roleRetired             // read-only, replicating from nobody; no semi-sync side
+)
+
+func onOff(b bool) string {
+	if b {
+		return "ON"
+	}
+	return "OFF"
+}
+
+// semiSyncTimeout is how long a semi-synchronous primary waits for an
+// acknowledgement before it falls back to asynchronous replication: one hour,
+// longer than any test, so that a test never passes on a silent fallback.
+const semiSyncTimeout = time.Hour
+
+// semiSyncArgs are the options every node of a semi-synchronous cluster gets,
+// whatever its role: both sides available (a replica may be promoted, a
+// primary demoted), the source side waiting for acks acknowledgements for up
+// to semiSyncTimeout. MariaDB has both sides built in and waits for one.
+func (f Flavor) semiSyncArgs(acks int) []string {
+	timeout := fmt.Sprint(semiSyncTimeout.Milliseconds())
+	if f == MariaDB {
+		return []string{"--rpl-semi-sync-master-timeout=" + timeout}
+	}
+	return []string{
+		"--plugin-load-add=semisync_source.so",
+		"--plugin-load-add=semisync_replica.so",
+		fmt.Sprintf("--rpl-semi-sync-source-wait-for-replica-count=%d", acks),
+		"--rpl-semi-sync-source-timeout=" + timeout,
+	}
+}
+
+// roleArgs are the command-line options of a node in role r. They are given
+// at creation and, after Promote changed the role, written to roleArgsFile,
+// which start.sh appends to the command line (the last value wins), so that a
+// node keeps its role across Stop and Start.
+func (f Flavor) roleArgs(r role, semiSync bool) []string {
+	ro := onOff(r != rolePrimary)
+	var args []string
+	if f == MySQL {
+		args = []string{"--read-only=" + ro, "--super-read-only=" + ro}
+	} else {
+		args = []string{"--read-only=" + ro}
+	}
+	if semiSync {
+		src, rep := onOff(r == rolePrimary), onOff(r == roleReplica)
+		if f == MySQL {
+			args = append(args, "--rpl-semi-sync-source-enabled="+src, "--rpl-semi-sync-replica-enabled="+rep)
+		} else {
+			args = append(args, "--rpl-semi-sync-master-enabled="+src, "--rpl-semi-sync-slave-enabled="+rep)
 		}
 	}
 	return args
+}
+
+// roleArgsFile is where Promote writes a node's roleArgs inside its container.
+const roleArgsFile = "/rwsplit/role.args"
+
+// roleSQL switches a running node to role r. Leaving the primary role, the
+// node turns read-only first (that fences it); taking it, the semi-sync
+// source side turns on before the node takes writes, so that no write
+// commits unacknowledged. A replica's semi-sync side takes effect when its
+// receiver next connects.
+func (f Flavor) roleSQL(r role, semiSync bool) []string {
+	var ro, semi []string
+	if f == MySQL {
+		if r == rolePrimary {
+			ro = []string{"SET GLOBAL super_read_only = OFF", "SET GLOBAL read_only = OFF"}
+		} else {
+			ro = []string{"SET GLOBAL super_read_only = ON"} // implies read_only
+		}
+	} else {
+		ro = []string{"SET GLOBAL read_only = " + onOff(r != rolePrimary)}
+	}
+	if semiSync {
+		src, rep := onOff(r == rolePrimary), onOff(r == roleReplica)
+		if f == MySQL {
+			semi = []string{"SET GLOBAL rpl_semi_sync_replica_enabled = " + rep, "SET GLOBAL rpl_semi_sync_source_enabled = " + src}
+		} else {
+			semi = []string{"SET GLOBAL rpl_semi_sync_slave_enabled = " + rep, "SET GLOBAL rpl_semi_sync_master_enabled = " + src}
+		}
+	}
+	if r == rolePrimary {
+		return append(semi, ro...)
+	}
+	return append(ro, semi...)
+}
+
+// semiSyncStatusSQL reads the primary's semi-sync state: whether it waits for
+// acknowledgements, and how many semi-sync replicas are connected.
+func (f Flavor) semiSyncStatusSQL() (query, statusVar, clientsVar string) {
+	if f == MariaDB {
+		return "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_%'", "Rpl_semi_sync_master_status", "Rpl_semi_sync_master_clients"
+	}
+	return "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_source_%'", "Rpl_semi_sync_source_status", "Rpl_semi_sync_source_clients"
+}
+
+// resetReplicaSQL forgets a replica's source, for a node that becomes the
+// primary.
+func (f Flavor) resetReplicaSQL() string {
+	if f == MariaDB {
+		return "RESET SLAVE ALL"
+	}
+	return "RESET REPLICA ALL"
+}
+
+// retrievedColumn names the SHOW REPLICA STATUS column holding what the
+// replica received from its source, in a form waitSQL accepts.
+func (f Flavor) retrievedColumn() string {
+	if f == MariaDB {
+		return "Gtid_IO_Pos"
+	}
+	return "Retrieved_Gtid_Set"
 }
 
 // App credentials: the user the library under test connects as. It cannot

@@ -18,12 +18,20 @@ import (
 
 // Node is one server of a Cluster.
 type Node struct {
-	// Name is the node's alias on the cluster network: "primary", "replica1", ...
+	// Name is the node's alias on the cluster network: "primary", "replica1",
+	// ... Names are given at creation and never change: after Promote, the
+	// node named "primary" may be a replica or retired, and a "replica<i>"
+	// the primary. Use Cluster.Primary, Replica and Source for roles.
 	Name string
-	// ServerID is the node's @@server_id: 1 for the primary, i+1 for replica i.
+	// ServerID is the node's @@server_id: 1 for the node named "primary",
+	// i+1 for "replica<i>".
 	ServerID int
-	// Replica reports whether the node replicates from the primary.
+	// Replica reports whether the node replicates (from Source).
 	Replica bool
+	// Source is the node this one replicates from: the primary for a
+	// first-tier replica, replica1 for a cascaded one (WithCascadedReplicas);
+	// nil for the primary and for a Retired node.
+	Source *Node
 	// Host and Port reach the node from the host (always loopback). The port
 	// stays the same across Stop and Start.
 	Host string
@@ -79,6 +87,17 @@ func (n *Node) exec(ctx context.Context, query string) error {
 	return nil
 }
 
+// role is the node's current role, from the cluster's description.
+func (n *Node) role() role {
+	switch {
+	case n.Replica:
+		return roleReplica
+	case n.cluster.Primary == n:
+		return rolePrimary
+	}
+	return roleRetired
+}
+
 func (n *Node) mustReplica(op string) error {
 	if !n.Replica {
 		return fmt.Errorf("rwsplittest: %s on %s: not a replica", op, n.Name)
@@ -86,8 +105,10 @@ func (n *Node) mustReplica(op string) error {
 	return nil
 }
 
-// StopApplier stops the replica's SQL (applier) thread: it keeps receiving the
-// primary's binlog but applies none of it until StartApplier.
+// StopApplier stops the replica's SQL (applier) thread: it keeps receiving its
+// source's binlog but applies none of it until StartApplier. On a cascaded
+// replica it holds back that replica only; on replica1 it holds back the
+// cascaded replicas too, as they get only what replica1 applied.
 func (n *Node) StopApplier(ctx context.Context) error {
 	if err := n.mustReplica("StopApplier"); err != nil {
 		return err
@@ -105,7 +126,8 @@ func (n *Node) StartApplier(ctx context.Context) error {
 
 // SetDelay makes the replica apply each transaction no earlier than d after
 // the primary committed it (SOURCE_DELAY / MASTER_DELAY, whole seconds, d
-// rounded up). SetDelay(ctx, 0) removes the delay.
+// rounded up; a cascaded replica counts from the original commit too).
+// SetDelay(ctx, 0) removes the delay. It restarts both replication threads.
 func (n *Node) SetDelay(ctx context.Context, d time.Duration) error {
 	if err := n.mustReplica("SetDelay"); err != nil {
 		return err
@@ -168,13 +190,19 @@ func threads(st map[string]string) (io, applier bool) {
 }
 
 func (n *Node) waitReplicating(ctx context.Context, timeout time.Duration) error {
+	return n.waitThreads(ctx, timeout, true)
+}
+
+// waitThreads waits until the replica's receiver runs, and its applier too
+// when applier is set.
+func (n *Node) waitThreads(ctx context.Context, timeout time.Duration, applier bool) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for {
 		st, err := n.ReplicaStatus(ctx)
 		if err == nil {
 			io, sqlRunning := threads(st)
-			if io && sqlRunning {
+			if io && (sqlRunning || !applier) {
 				return nil
 			}
 			last = fmt.Sprintf("io=%v sql=%v last IO error %q, last SQL error %q",
@@ -214,7 +242,8 @@ func (n *Node) waitFor(ctx context.Context, executed string) error {
 }
 
 // WaitCaughtUp waits until this replica has applied everything the primary
-// had executed when it was called.
+// had executed when it was called (for a cascaded replica too: GTIDs keep
+// their origin through replica1), or ctx ends.
 func (n *Node) WaitCaughtUp(ctx context.Context) error {
 	if err := n.mustReplica("WaitCaughtUp"); err != nil {
 		return err
@@ -228,7 +257,10 @@ func (n *Node) WaitCaughtUp(ctx context.Context) error {
 }
 
 // Stop stops the node's container (its server shuts down cleanly). Its port
-// refuses connections until Start.
+// refuses connections until Start. Stopping the primary fails writes until
+// Start; its replicas retry the connection every second (SOURCE_CONNECT_RETRY
+// / MASTER_CONNECT_RETRY=1) and resume by themselves after Start. Stopping
+// replica1 holds back the cascaded replicas likewise.
 func (n *Node) Stop(ctx context.Context) error {
 	timeout := 20 * time.Second
 	if err := n.ctr.Stop(ctx, &timeout); err != nil {
@@ -237,8 +269,26 @@ func (n *Node) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Start starts a stopped node again, on the same port, and waits until it
-// answers (and, for a replica, replicates again).
+// Kill stops the node's container at once, with no clean shutdown (docker stop
+// with no grace period: SIGKILL), as a crash or a power loss: what its
+// replicas had not received when it died stays on it. Its port refuses
+// connections until Start, which runs crash recovery first. It takes well
+// under a second, where Stop takes a MySQL primary with semi-sync replicas
+// up to ten. Killing the primary affects its replicas as Stop does.
+func (n *Node) Kill(ctx context.Context) error {
+	var noGrace time.Duration
+	if err := n.ctr.Stop(ctx, &noGrace); err != nil {
+		return fmt.Errorf("rwsplittest: kill %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// Start starts a stopped (or killed) node again, on the same port, and waits until it
+// answers (and, for a replica, replicates again: both threads run, as a
+// restart starts them). The node keeps its role, also one Promote gave it.
+// Starting the primary waits until it answers, not until its replicas are
+// back: they reconnect within a second or two; Cluster.WaitCaughtUp after a
+// write waits for that. Start costs the server's restart, a few seconds.
 func (n *Node) Start(ctx context.Context) error {
 	if err := n.ctr.Start(ctx); err != nil {
 		return fmt.Errorf("rwsplittest: start %s: %w", n.Name, err)
@@ -246,11 +296,17 @@ func (n *Node) Start(ctx context.Context) error {
 	return n.waitUp(ctx)
 }
 
+// waitUp waits until the node answers on a fresh connection (the admin
+// handle's idle ones may be dead after a fault), and, for a replica, until it
+// replicates.
 func (n *Node) waitUp(ctx context.Context) error {
+	db := n.admin()
+	db.SetMaxIdleConns(0) // closes the idle connections
+	db.SetMaxIdleConns(2)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := n.admin().PingContext(pctx)
+		err := db.PingContext(pctx)
 		cancel()
 		if err == nil {
 			break
@@ -271,15 +327,33 @@ func (n *Node) waitUp(ctx context.Context) error {
 }
 
 // Pause freezes every process of the node (docker pause): connections hang
-// rather than fail, as with a stalled server.
+// rather than fail, as with a stalled server. On the primary, writes hang;
+// its replicas notice within replica_net_timeout (5 s), keep trying to
+// reconnect every second and resume by themselves after Unpause.
+//
+// The engine sometimes fails to freeze a busy container ("unable to
+// freeze"); Pause tries again, up to five times in two seconds.
 func (n *Node) Pause(ctx context.Context) error {
-	if _, err := n.cluster.docker.ContainerPause(ctx, n.ctr.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
+	var err error
+	for try := 0; try < 5; try++ {
+		if _, err = n.cluster.docker.ContainerPause(ctx, n.ctr.GetContainerID(), client.ContainerPauseOptions{}); err == nil ||
+			!strings.Contains(err.Error(), "unable to freeze") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rwsplittest: pause %s: %w (after %v)", n.Name, ctx.Err(), err)
+		case <-time.After(400 * time.Millisecond):
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("rwsplittest: pause %s: %w", n.Name, err)
 	}
 	return nil
 }
 
-// Unpause resumes a paused node.
+// Unpause resumes a paused node at once; it does not wait for anything (the
+// server was never down). Queries that hung complete.
 func (n *Node) Unpause(ctx context.Context) error {
 	if _, err := n.cluster.docker.ContainerUnpause(ctx, n.ctr.GetContainerID(), client.ContainerUnpauseOptions{}); err != nil {
 		return fmt.Errorf("rwsplittest: unpause %s: %w", n.Name, err)
@@ -288,7 +362,9 @@ func (n *Node) Unpause(ctx context.Context) error {
 }
 
 // Disconnect cuts the node from the cluster network: neither the host nor the
-// other nodes reach it until Reconnect.
+// other nodes reach it until Reconnect. On the primary, writes fail or hang;
+// its replicas notice within replica_net_timeout (5 s) and keep trying to
+// reconnect every second.
 func (n *Node) Disconnect(ctx context.Context) error {
 	_, err := n.cluster.docker.NetworkDisconnect(ctx, n.cluster.network.ID, client.NetworkDisconnectOptions{
 		Container: n.ctr.GetContainerID(), Force: true,
@@ -300,7 +376,10 @@ func (n *Node) Disconnect(ctx context.Context) error {
 }
 
 // Reconnect attaches a disconnected node to the cluster network again, under
-// its alias, and waits until it answers.
+// its alias, and waits until it answers on a fresh connection (and, for a
+// replica, replicates). The replicas of a reconnected primary resume by
+// themselves within a few seconds, not before Reconnect returns;
+// Cluster.WaitCaughtUp after a write waits for that.
 func (n *Node) Reconnect(ctx context.Context) error {
 	_, err := n.cluster.docker.NetworkConnect(ctx, n.cluster.network.ID, client.NetworkConnectOptions{
 		Container:      n.ctr.GetContainerID(),
@@ -312,7 +391,8 @@ func (n *Node) Reconnect(ctx context.Context) error {
 	return n.waitUp(ctx)
 }
 
-// close removes the node's container and closes its admin handle.
+// close kills and removes the node's container (its data is thrown away: no
+// clean shutdown) and closes its admin handle.
 func (n *Node) close(ctx context.Context) error {
 	n.mu.Lock()
 	db := n.adminDB
@@ -323,7 +403,7 @@ func (n *Node) close(ctx context.Context) error {
 		errs = append(errs, db.Close())
 	}
 	if n.ctr != nil {
-		errs = append(errs, testcontainers.TerminateContainer(n.ctr))
+		errs = append(errs, testcontainers.TerminateContainer(n.ctr, testcontainers.StopContext(ctx), testcontainers.StopTimeout(0)))
 		n.ctr = nil
 	}
 	return errors.Join(errs...)

@@ -3,7 +3,8 @@
 # entrypoint, so the kit works the same with its own Debian-built images and
 # with the official mysql / mariadb images (whose entrypoints it bypasses).
 #
-# Environment: RWSPLIT_FLAVOR (mysql|mariadb). Arguments: server options.
+# Environment: RWSPLIT_FLAVOR (mysql|mariadb). Arguments: server options, then
+# those of /rwsplit/role.args when it exists.
 # The first start initialises the data directory, gives a MySQL node a random
 # server_uuid, starts the server and runs /rwsplit/bootstrap.sql over the
 # socket with binary logging off; every start prints "rwsplit: ready".
@@ -40,6 +41,13 @@ if [ ! -d "$DATADIR/mysql" ]; then
     printf '[auto]\nserver-uuid=%s\n' "$(cat /proc/sys/kernel/random/uuid)" >"$DATADIR/auto.cnf"
     chown mysql:mysql "$DATADIR/auto.cnf"
   fi
+fi
+
+# After a promotion the kit writes the node's new role (read-only or not, its
+# semi-sync side) to role.args; those options come last, so they win.
+if [ -f /rwsplit/role.args ]; then
+  # shellcheck disable=SC2046 # one option per word, none with spaces
+  set -- "$@" $(cat /rwsplit/role.args)
 fi
 
 "$SERVER" --no-defaults --user=mysql --datadir="$DATADIR" --socket="$SOCK" \
