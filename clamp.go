@@ -96,12 +96,12 @@ func (ts *tokenState) knownExecuted(p *Server) (gtid.Token, bool) {
 	return k.tok, true
 }
 
-// freshReads shares reads of the primary's executed set: a reader joins a
-// read in flight only if it began after the reader needed it, so that the
-// read covers every write the reader's token can name.
+// freshReads shares reads of the primary's executed set among concurrent
+// readers.
 type freshReads struct {
-	mu  sync.Mutex
-	cur *freshRead
+	mu   sync.Mutex
+	cur  *freshRead // the latest read in flight
+	last *freshRead // the latest read that succeeded
 }
 
 // freshRead is one read of a primary's executed set.
@@ -115,25 +115,43 @@ type freshRead struct {
 }
 
 // readExecuted reads what primary p has executed (with gtids its GTIDs,
-// with pos its binlog position), by a query sent no earlier than since: one
-// round trip (plus one for p's identity when the monitor has not read it
-// yet), shared by the readers that need it at once. The result is noted as
-// known.
-func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtids, pos bool) (gtid.Token, error) {
+// with pos its binlog position) for a reader whose target existed at since
+// and is valid if enough says so of the result. Reads are shared: the
+// result of one in flight, or of the latest that ended, serves a reader if
+// it began after since (then it covers every write the target can name, so
+// it can clamp the target); a read in flight that began earlier serves it
+// if enough holds of its result; otherwise the reader needs a newer read,
+// which the readers in the same case share in turn. So a burst of readers
+// costs the primary at most two round trips (plus one for its identity when
+// the monitor has not read it yet). The result is noted as known.
+func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtids, pos bool, enough func(gtid.Token) bool) (gtid.Token, error) {
 	ts := db.tokens()
-	ts.fresh.mu.Lock()
-	if c := ts.fresh.cur; c != nil && c.srv == p && !c.began.Before(since) && (c.gtids || !gtids) && (c.pos || !pos) {
+	own := false // a shared read failed: run one of this reader's own
+	serves := func(c *freshRead) bool { return c != nil && c.srv == p && (c.gtids || !gtids) && (c.pos || !pos) }
+	for {
+		ts.fresh.mu.Lock()
+		if l := ts.fresh.last; !own && serves(l) && !l.began.Before(since) {
+			ts.fresh.mu.Unlock()
+			return l.tok, nil
+		}
+		c := ts.fresh.cur
+		if own || !serves(c) {
+			break // with the lock held
+		}
 		ts.fresh.mu.Unlock()
 		select {
 		case <-c.done:
 		case <-ctx.Done():
 			return gtid.Token{}, ctx.Err()
 		}
-		if c.err == nil {
+		switch {
+		case c.err != nil:
+			own = true // perhaps its leader's context: try on this one
+		case !c.began.Before(since) || enough(c.tok):
 			return c.tok, nil
 		}
-		// It failed, perhaps for its leader's context: this reader's own.
-		ts.fresh.mu.Lock()
+		// Began too early to tell: a newer read (cur has moved on, or
+		// this reader starts one).
 	}
 	c := &freshRead{srv: p, began: time.Now(), gtids: gtids, pos: pos, done: make(chan struct{})}
 	ts.fresh.cur = c
@@ -142,6 +160,9 @@ func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtid
 	ts.fresh.mu.Lock()
 	if ts.fresh.cur == c {
 		ts.fresh.cur = nil
+	}
+	if l := ts.fresh.last; c.err == nil && (l == nil || l.began.Before(c.began)) {
+		ts.fresh.last = c
 	}
 	ts.fresh.mu.Unlock()
 	close(c.done)
@@ -211,7 +232,7 @@ func (db *DB) clampGTIDs(ctx context.Context, p *Server, t gtid.Token) (gtid.Tok
 	if k, ok := ts.knownExecuted(p); ok && covers(k, t) {
 		return t, nil
 	}
-	e, err := db.readExecuted(ctx, p, since, true, false)
+	e, err := db.readExecuted(ctx, p, since, true, false, func(e gtid.Token) bool { return covers(e, t) })
 	if err != nil {
 		return t, err
 	}
@@ -237,7 +258,10 @@ func (db *DB) clampPosition(ctx context.Context, p *Server, t gtid.Token) (gtid.
 			return t, true, nil
 		}
 	}
-	e, err := db.readExecuted(ctx, p, since, false, true)
+	e, err := db.readExecuted(ctx, p, since, false, true, func(e gtid.Token) bool {
+		c, ok := comparePos(e.Pos, t.Pos)
+		return ok && c >= 0
+	})
 	if err != nil {
 		return t, false, err
 	}

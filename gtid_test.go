@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/gtid"
 	"github.com/rwsplit/rwsplit/rwsplittest"
 )
 
@@ -78,7 +79,7 @@ func FuzzParseToken(f *testing.F) {
 	for _, s := range append(hostileTokens,
 		"", "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000",
 		"2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234:3~1700000000000",
-		"1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123", "1~~~~1", "2~~~~1") {
+		"1~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123", "1~~~~1", "2~~~~1", "2~~~~9223372036854775807") {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -86,12 +87,20 @@ func FuzzParseToken(f *testing.F) {
 		if err != nil {
 			return
 		}
-		want := s
-		if s != "" && s[0] == '1' { // version 1: printed as version 2
-			want = "2" + s[1:]
+		// It prints as Encode prints what Decode read (version 1 tokens as
+		// version 2), with a time from the future taken as now.
+		dec, err := gtid.Decode(s)
+		if err != nil {
+			t.Fatalf("ParseToken accepted %q, which Decode refuses: %v", s, err)
 		}
-		if got := tok.String(); got != want {
-			t.Fatalf("ParseToken(%q).String() = %q", s, got)
+		if got := tok.Time(); dec.Time > 0 && got.UnixMilli() != dec.Time {
+			if !time.UnixMilli(dec.Time).After(time.Now()) || got.After(time.Now().Add(time.Second)) {
+				t.Fatalf("ParseToken(%q) changed the time %d to %v", s, dec.Time, got)
+			}
+			dec.Time = got.UnixMilli()
+		}
+		if got, want := tok.String(), gtid.Encode(dec); got != want {
+			t.Fatalf("ParseToken(%q).String() = %q, want %q", s, got, want)
 		}
 		for _, c := range s {
 			if strings.ContainsRune("'\"\\;/* \t\n#`", c) {
@@ -103,7 +112,8 @@ func FuzzParseToken(f *testing.F) {
 
 // TestHostileTokenNeverReachesSQL: a session resumed from a parsed token waits
 // with the token as a query parameter; a token that does not parse never gets
-// that far. The table survives.
+// that far. The table survives. A well-formed token for GTIDs the primary
+// never executed is clamped: the read neither waits for them nor falls back.
 func TestHostileTokenNeverReachesSQL(t *testing.T) {
 	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
 		db := openRouter(t, c)
@@ -112,19 +122,25 @@ func TestHostileTokenNeverReachesSQL(t *testing.T) {
 			_, err := rwsplit.ParseToken(s)
 			require.Error(t, err)
 		}
-		// A well-formed token for a GTID no server has: the wait times
-		// out (it is a parameter, not SQL) and the read goes to the primary.
-		s := "1~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~~"
+		// A well-formed token for GTIDs no server has (a uuid the cluster
+		// never had; a sequence far ahead in a domain): clamped to what the
+		// primary has, so the read does not wait its timeout out, and a
+		// replica serves it.
+		s := "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~~"
 		if c.Flavor == rwsplittest.MariaDB {
-			s = "1~ma~0-99-1000000~~"
+			s = "2~ma~0-99-1000000000~~"
 		}
 		tok, err := rwsplit.ParseToken(s)
 		require.NoError(t, err)
 		ctx := rwsplit.WithSession(context.Background(), rwsplit.NewSession(tok))
-		ctx = rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(50*time.Millisecond))
+		ctx = rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(5*time.Second).OrFail())
 		before := db.Stats()
+		clamps := rwsplit.TokenClamps(db)
+		start := time.Now()
 		var n int
 		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+rwsplittest.PairsTable).Scan(&n))
-		assert.EqualValues(t, 1, db.Stats().Fallbacks-before.Fallbacks)
+		assert.Less(t, time.Since(start), 2*time.Second)
+		assert.Zero(t, db.Stats().Fallbacks-before.Fallbacks)
+		assert.EqualValues(t, 1, rwsplit.TokenClamps(db)-clamps)
 	})
 }

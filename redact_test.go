@@ -1,0 +1,139 @@
+package rwsplit_test
+
+// No password from a DSN may appear in an error or a status, whatever the
+// driver's name (wrapper drivers register their own).
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+)
+
+// secret is the password in every DSN of these tests.
+const secret = "Zq9-S3cr3t-Pa55w0rd"
+
+var driverSeq atomic.Int64
+
+// registerDriver registers d under a fresh name and returns the name.
+func registerDriver(d driver.Driver) string {
+	name := fmt.Sprintf("rwsplit-redact-%d", driverSeq.Add(1))
+	sql.Register(name, d)
+	return name
+}
+
+// refusedDSN is a DSN of a server that refuses connections: port 1 of the
+// loopback, nothing else is dialled.
+func refusedDSN(db string) string {
+	return "app:" + secret + "@tcp(127.0.0.1:1)/" + db + "?timeout=300ms"
+}
+
+// assertNoSecret fails if any of the texts holds the password.
+func assertNoSecret(t *testing.T, what string, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		assert.NotContains(t, s, secret, "%s leaks the password: %s", what, s)
+	}
+}
+
+// TestOpenErrorsNeverShowAPassword: Open's own errors (a server given twice,
+// a DSN that does not parse, an empty one) under "mysql" and under wrapper
+// driver names, with DSNs the mysql driver parses and DSNs it does not.
+func TestOpenErrorsNeverShowAPassword(t *testing.T) {
+	wrapper := registerDriver(&mysql.MySQLDriver{})
+	urlStyle := "postgres://app:" + secret + "@127.0.0.1:1/app"
+	cases := []struct {
+		name, driver, primary string
+		replicas              []string
+	}{
+		{"duplicate/mysql", "mysql", refusedDSN("app"), []string{refusedDSN("app")}},
+		{"duplicate/wrapper", wrapper, refusedDSN("app"), []string{refusedDSN("app")}},
+		{"duplicate replicas/wrapper", wrapper, refusedDSN("a"), []string{refusedDSN("b"), refusedDSN("b")}},
+		{"duplicate unparsed/wrapper", wrapper, urlStyle, []string{urlStyle}},
+		{"unparsed/mysql", "mysql", "app:" + secret + "@tcp(127.0.0.1:1/app", nil},
+		{"unparsed replica/mysql", "mysql", refusedDSN("app"), []string{"app:" + secret + "@tcp(127.0.0.1:1"}},
+		{"bad param/mysql", "mysql", "app:" + secret + "@tcp(127.0.0.1:1)/app?parseTime=maybe", nil},
+		{"unknown driver", "no-such-driver-" + secret[:3], refusedDSN("app"), nil},
+		{"empty replica", wrapper, refusedDSN("app"), []string{""}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db, err := rwsplit.Open(c.driver, c.primary, c.replicas)
+			if err == nil {
+				_ = db.Close()
+				t.Fatalf("Open succeeded")
+			}
+			assertNoSecret(t, "Open", err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
+		})
+	}
+}
+
+// TestRuntimeErrorsNeverShowAPassword: with servers that refuse
+// connections, the errors of every call and every status (ReplicaStatus,
+// Stats, Server.Info) hold no password, under "mysql" and a wrapper name.
+func TestRuntimeErrorsNeverShowAPassword(t *testing.T) {
+	for _, name := range []string{"mysql", registerDriver(&mysql.MySQLDriver{})} {
+		t.Run(name, func(t *testing.T) {
+			db, err := rwsplit.Open(name, refusedDSN("p"), []string{refusedDSN("r0"), refusedDSN("r1")},
+				rwsplit.WithMonitorInterval(20*time.Millisecond))
+			require.NoError(t, err)
+			defer db.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			var texts []string
+			add := func(err error) {
+				if err != nil {
+					texts = append(texts, err.Error(), fmt.Sprintf("%+v", err))
+				}
+			}
+			add(db.PingContext(ctx))
+			_, err = db.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+			add(err)
+			_, err = db.QueryContext(ctx, "SELECT 1")
+			add(err)
+			add(db.QueryRowContext(ctx, "SELECT 1").Scan(new(int)))
+			for _, mode := range []rwsplit.Consistency{rwsplit.WaitGTID(50 * time.Millisecond).OrFail(), rwsplit.WaitPosition(50 * time.Millisecond), rwsplit.CaughtUp(50 * time.Millisecond).OrFail()} {
+				add(db.QueryRowContext(rwsplit.WithConsistency(ctx, mode), "SELECT 1").Scan(new(int)))
+			}
+			sess := rwsplit.NewSession(rwsplit.Token{})
+			_, err = db.ExecContext(rwsplit.WithSession(ctx, sess), "INSERT INTO t VALUES (1)")
+			add(err)
+			_, err = sess.TokenContext(ctx)
+			add(err)
+			_, err = db.PrimaryServer().Info(ctx)
+			add(err)
+			tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			if err == nil {
+				_ = tx.Rollback()
+			}
+			add(err)
+			_, err = db.PrepareContext(ctx, "SELECT 1")
+			add(err)
+			require.NotEmpty(t, texts)
+			require.Eventually(t, func() bool {
+				for _, st := range db.ReplicaStatus() {
+					if st.LastError == "" {
+						return false
+					}
+				}
+				return true
+			}, 5*time.Second, 10*time.Millisecond)
+			for _, st := range db.ReplicaStatus() {
+				texts = append(texts, fmt.Sprintf("%+v", st))
+			}
+			texts = append(texts, fmt.Sprintf("%+v", db.Stats()))
+			assertNoSecret(t, "a call or a status", texts...)
+			assert.True(t, strings.Contains(strings.Join(texts, "\n"), "127.0.0.1:1"), "the errors are there, and name the address")
+		})
+	}
+}
