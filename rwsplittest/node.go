@@ -256,8 +256,9 @@ func (n *Node) WaitCaughtUp(ctx context.Context) error {
 	return n.waitFor(ctx, executed)
 }
 
-// Stop stops the node's container (its server shuts down cleanly). Its port
-// refuses connections until Start. Stopping the primary fails writes until
+// Stop stops the node's container (its server shuts down cleanly: a few
+// seconds, up to ten for a MySQL primary with several replicas connected;
+// Kill is immediate). Its port refuses connections until Start. Stopping the primary fails writes until
 // Start; its replicas retry the connection every second (SOURCE_CONNECT_RETRY
 // / MASTER_CONNECT_RETRY=1) and resume by themselves after Start. Stopping
 // replica1 holds back the cascaded replicas likewise.
@@ -273,8 +274,7 @@ func (n *Node) Stop(ctx context.Context) error {
 // with no grace period: SIGKILL), as a crash or a power loss: what its
 // replicas had not received when it died stays on it. Its port refuses
 // connections until Start, which runs crash recovery first. It takes well
-// under a second, where Stop takes a MySQL primary with semi-sync replicas
-// up to ten. Killing the primary affects its replicas as Stop does.
+// under a second. Killing the primary affects its replicas as Stop does.
 func (n *Node) Kill(ctx context.Context) error {
 	var noGrace time.Duration
 	if err := n.ctr.Stop(ctx, &noGrace); err != nil {
