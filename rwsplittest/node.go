@@ -258,10 +258,11 @@ func (n *Node) WaitCaughtUp(ctx context.Context) error {
 
 // Stop stops the node's container (its server shuts down cleanly: a few
 // seconds, up to ten for a MySQL primary with several replicas connected;
-// Kill is immediate). Its port refuses connections until Start. Stopping the primary fails writes until
-// Start; its replicas retry the connection every second (SOURCE_CONNECT_RETRY
-// / MASTER_CONNECT_RETRY=1) and resume by themselves after Start. Stopping
-// replica1 holds back the cascaded replicas likewise.
+// Kill is immediate). Its port refuses connections until Start. Stopping the
+// primary fails writes until Start; its replicas retry the connection every
+// second (SOURCE_CONNECT_RETRY / MASTER_CONNECT_RETRY=1) and resume by
+// themselves after Start. Stopping replica1 holds back the cascaded replicas
+// likewise.
 func (n *Node) Stop(ctx context.Context) error {
 	timeout := 20 * time.Second
 	if err := n.ctr.Stop(ctx, &timeout); err != nil {
@@ -283,9 +284,10 @@ func (n *Node) Kill(ctx context.Context) error {
 	return nil
 }
 
-// Start starts a stopped (or killed) node again, on the same port, and waits until it
-// answers (and, for a replica, replicates again: both threads run, as a
-// restart starts them). The node keeps its role, also one Promote gave it.
+// Start starts a stopped (or killed) node again, on the same port, and waits
+// until it answers (and, for a replica, replicates again: both threads run,
+// as a restart starts them). The node keeps its role, also one Promote gave
+// it.
 // Starting the primary waits until it answers, not until its replicas are
 // back: they reconnect within a second or two; Cluster.WaitCaughtUp after a
 // write waits for that. Start costs the server's restart, a few seconds.
