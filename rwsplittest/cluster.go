@@ -174,8 +174,8 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 	}
 	if _, err := docker.ImageInspect(ctx, cfg.image); err != nil && strings.HasPrefix(cfg.image, "rwsplit/") {
 		_ = docker.Close()
-		return nil, fmt.Errorf("%w: %s is not built (run `make images`, or set %s / %s to an official image): %v",
-			ErrNoImage, cfg.image, EnvMySQLImage, EnvMariaDBImage, err)
+		return nil, fmt.Errorf("%w: %s is not built (run `make images`, or set %s, %s or %s to an official image): %v",
+			ErrNoImage, cfg.image, EnvMySQLImage, EnvMariaDBImage, EnvMariaDB118Image, err)
 	}
 
 	c := &Cluster{Flavor: flavor, Image: cfg.image, SemiSyncAcks: cfg.semiSync, docker: docker}
