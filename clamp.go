@@ -340,8 +340,8 @@ const identRetry = 30 * time.Second
 const identTimeout = 5 * time.Second
 
 // primaryIdentity returns p's identity: as the monitor last read it (each
-// round), else read once (one query, shared by concurrent callers) and kept
-// on p. Unknown parts are zero if the read fails.
+// round), else read once (one query, shared by concurrent callers; see
+// identify) and kept on p. Unknown parts are zero if the read fails.
 func (db *DB) primaryIdentity(ctx context.Context, p *Server, v *dialect.Version) primaryIdent {
 	id := p.knownIdent()
 	if id.serverID != 0 && (v.Flavor != dialect.MySQL || id.uuid != "") {
@@ -354,26 +354,10 @@ func (db *DB) primaryIdentity(ctx context.Context, p *Server, v *dialect.Version
 	got, err := ts.idents.do(ctx, p, func() (primaryIdent, error) {
 		ictx, cancel := context.WithTimeout(ctx, identTimeout)
 		defer cancel()
-		var sid, ro int64
-		var uuid string
-		var err error
-		if v.Flavor == dialect.MySQL {
-			err = p.db.QueryRowContext(ictx, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid").Scan(&sid, &ro, &uuid)
-		} else {
-			err = p.db.QueryRowContext(ictx, "SELECT @@server_id, @@GLOBAL.read_only").Scan(&sid, &ro)
-		}
-		if err != nil {
+		if _, err := db.identify(ictx, p); err != nil { // records it on p
 			return primaryIdent{}, err
 		}
-		if sid > 0 && sid <= math.MaxUint32 {
-			p.serverID.CompareAndSwap(0, sid)
-		} else {
-			sid = 0
-		}
-		if uuid != "" {
-			p.uuid.CompareAndSwap(nil, &uuid)
-		}
-		return primaryIdent{serverID: uint32(sid), uuid: uuid}, nil
+		return p.knownIdent(), nil
 	})
 	if err != nil {
 		if ctx.Err() == nil {
