@@ -36,8 +36,9 @@ type tokenState struct {
 	idents    flights[*Server, primaryIdent]
 	identFail atomic.Pointer[identFailure]
 	// clamps counts wait targets cut down to what the primary has (GTIDs
-	// it lacks, a position beyond its own).
-	clamps atomic.Uint64
+	// it lacks, a position beyond its own); checks counts the reads of the
+	// primary's executed set made to check targets (readExecuted).
+	clamps, checks atomic.Uint64
 }
 
 // tokens returns db's token state.
@@ -156,6 +157,7 @@ func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtid
 	c := &freshRead{srv: p, began: time.Now(), gtids: gtids, pos: pos, done: make(chan struct{})}
 	ts.fresh.cur = c
 	ts.fresh.mu.Unlock()
+	ts.checks.Add(1)
 	c.tok, _, _, _, c.err = db.captureOn(ctx, p, gtids, pos)
 	ts.fresh.mu.Lock()
 	if ts.fresh.cur == c {

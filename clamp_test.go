@@ -202,6 +202,7 @@ func TestClampReadShared(t *testing.T) {
 			n := p.Count(executed) - base
 			assert.GreaterOrEqual(t, n, 1)
 			assert.LessOrEqual(t, n, 2, "16 concurrent clamps")
+			assert.EqualValues(t, n+1, rwsplit.TokenChecks(db), "counted")
 			t.Logf("16 concurrent readers: %d reads of the primary's executed set", n)
 
 			// A claim the DB knows the primary has (the executed set it
@@ -256,6 +257,7 @@ func TestOwnWritesNeedNoClampRead(t *testing.T) {
 			// primary's identity; nothing else.
 			assert.LessOrEqual(t, len(stmts), 3, "%q", stmts)
 			assert.Zero(t, rwsplit.TokenClamps(db))
+			assert.Zero(t, rwsplit.TokenChecks(db))
 		})
 	}
 }

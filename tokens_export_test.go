@@ -6,6 +6,10 @@ package rwsplit
 // TokenClamps is how many wait targets db cut down to what its primary had.
 func TokenClamps(db *DB) uint64 { return db.tokens().clamps.Load() }
 
+// TokenChecks is how many times db read its primary's executed set to check
+// a wait target.
+func TokenChecks(db *DB) uint64 { return db.tokens().checks.Load() }
+
 // SetTokenKey gives db a token key, as WithTokenKey will.
 func SetTokenKey(db *DB, k *TokenKey) { db.tokens().key = k }
 
