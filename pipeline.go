@@ -154,9 +154,20 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 	}
 	if r.wait != nil {
 		q, args := r.wait.wrap(c.query, c.args)
-		t0 := r.server.begin()
-		rows, err := c.run.query(c.ctx, r.server, q, args)
-		r.server.end(t0, err)
+		var rows *sql.Rows
+		var t0 time.Time
+		if bound := db.hedgeBound(c, r); bound > 0 {
+			var w route
+			rows, w, t0, err = db.hedgedQuery(c, r, q, args, r.wait.mode.d, bound)
+			if w.server != r.server {
+				return rows, w, err // the hedge answered: a fresh read, no wait
+			}
+		} else {
+			t0 = r.server.begin()
+			rows, err = c.run.query(c.ctx, r.server, q, args)
+			r.server.end(t0, err)
+			db.noteRun(r.server, t0, err, false)
+		}
 		if err = db.waitOutcome(c, r, err); err == nil {
 			db.count(r)
 			return rows, r, nil
@@ -173,9 +184,14 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 		return rows, r, err
 	}
 	db.count(r)
+	if bound := db.hedgeBound(c, r); bound > 0 {
+		rows, w, _, err := db.hedgedQuery(c, r, c.query, c.args, 0, bound)
+		return rows, w, err
+	}
 	t0 := r.server.begin()
 	rows, err := c.run.query(c.ctx, r.server, c.query, c.args)
 	r.server.end(t0, err)
+	db.noteRun(r.server, t0, err, r.read)
 	return rows, r, err
 }
 
@@ -186,9 +202,20 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 	}
 	if r.wait != nil {
 		q, args := r.wait.wrap(c.query, c.args)
-		t0 := r.server.begin()
-		row := c.run.queryRow(c.ctx, r.server, q, args)
-		r.server.end(t0, row.Err())
+		var row *sql.Row
+		var t0 time.Time
+		if bound := db.hedgeBound(c, r); bound > 0 {
+			var w route
+			row, w, t0 = db.hedgedQueryRow(c, r, q, args, r.wait.mode.d, bound)
+			if w.server != r.server {
+				return row, w, row.Err() // the hedge answered: a fresh read, no wait
+			}
+		} else {
+			t0 = r.server.begin()
+			row = c.run.queryRow(c.ctx, r.server, q, args)
+			r.server.end(t0, row.Err())
+			db.noteRun(r.server, t0, row.Err(), false)
+		}
 		if err = db.waitOutcome(c, r, row.Err()); err == nil {
 			db.count(r)
 			return row, r, nil
@@ -205,9 +232,14 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 		return row, r, row.Err()
 	}
 	db.count(r)
+	if bound := db.hedgeBound(c, r); bound > 0 {
+		row, w, _ := db.hedgedQueryRow(c, r, c.query, c.args, 0, bound)
+		return row, w, row.Err()
+	}
 	t0 := r.server.begin()
 	row := c.run.queryRow(c.ctx, r.server, c.query, c.args)
 	r.server.end(t0, row.Err())
+	db.noteRun(r.server, t0, row.Err(), r.read)
 	return row, r, row.Err()
 }
 

@@ -16,6 +16,8 @@ type counters struct {
 
 	captures, waits, waitsSkipped, sleeps atomic.Uint64
 	fallbacks, notCaughtUp                atomic.Uint64
+
+	hedge hedger // the hedge's bound, figures and per-server state (hedge.go)
 }
 
 // Stats reports how a DB routed its calls, and the pools' own statistics.
@@ -49,6 +51,15 @@ type Stats struct {
 	// replica; NoReplica counts reads sent to the primary because no
 	// replica was usable.
 	Retries, NoReplica uint64
+	// Hedges counts reads (and read-only BEGINs) sent to a second server
+	// because the first had not answered within the hedge bound (see
+	// DB.SetHedge); HedgeWins counts those whose second answer was the one
+	// returned. A hedged read also counts in PrimaryReads or ReplicaReads
+	// for its second server.
+	Hedges, HedgeWins uint64
+	// HedgeBound is the current hedge bound (0 when hedging is off): a read
+	// on a replica that answers nothing for this long is hedged.
+	HedgeBound time.Duration
 	// Primary and Replicas are the pools' database/sql statistics.
 	Primary  sql.DBStats
 	Replicas []sql.DBStats
@@ -69,6 +80,9 @@ func (db *DB) Stats() Stats {
 		Sleeps:       db.stats.sleeps.Load(),
 		Fallbacks:    db.stats.fallbacks.Load(),
 		NotCaughtUp:  db.stats.notCaughtUp.Load(),
+		Hedges:       db.stats.hedge.hedges.Load(),
+		HedgeWins:    db.stats.hedge.wins.Load(),
+		HedgeBound:   db.stats.hedge.bound(),
 	}
 	if p := db.primaryServer(); p != nil {
 		st.Primary = p.db.Stats()
@@ -89,7 +103,8 @@ type ReplicaStatus struct {
 	// StateUnknown (not checked yet).
 	State string
 	// Usable reports whether the replica serves reads now; Suspect, that a
-	// read failed on it with a connection error since the last good check.
+	// read failed on it with a connection error, or went unanswered while
+	// its hedge answered, since the last good check.
 	Usable, Suspect bool
 	// Lag is how far behind the primary the replica was at LastCheck.
 	Lag       time.Duration

@@ -17,13 +17,19 @@ type Tx struct {
 	db     *DB
 	ctx    context.Context // BeginTx's: its scope records the commit
 	write  bool            // a read-write transaction on the primary
+	// release ends the context the transaction was begun with when it was
+	// hedged (nil otherwise); called once it has ended.
+	release context.CancelFunc
 }
 
 // BeginTx starts a transaction. With opts.ReadOnly it runs on a replica
 // chosen under the context's consistency mode (the primary when there is no
 // usable replica, or under Primary); otherwise on the primary. A read-only
 // transaction whose BEGIN fails on a replica for want of a connection is
-// begun once more elsewhere.
+// begun once more elsewhere, and one whose BEGIN the replica has not
+// answered within the hedge bound is also begun on another server that
+// serves the context's mode (see DB.SetHedge): the first to begin is
+// returned, the other rolled back.
 func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	readOnly := opts != nil && opts.ReadOnly
 	tx, s, err := db.beginOn(ctx, readOnly, opts)
@@ -56,9 +62,21 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	} else {
 		db.stats.rwTx.Add(1)
 	}
+	if bound := db.stats.hedge.bound(); readOnly && !s.primary && bound > 0 {
+		tx, w, release, err := db.hedgedBegin(ctx, s, opts, bound)
+		if err != nil {
+			return nil, s, err
+		}
+		if w.primary {
+			db.stats.roTx.Add(^uint64(0)) // counted where it runs
+			db.stats.rwTx.Add(1)
+		}
+		return &Tx{tx: tx, server: w, db: db, ctx: ctx, release: release}, w, nil
+	}
 	t0 := s.begin()
 	tx, err := s.db.BeginTx(ctx, opts)
 	s.end(t0, err)
+	db.noteRun(s, t0, err, false)
 	if err != nil {
 		return nil, s, err
 	}
@@ -122,11 +140,23 @@ func (tx *Tx) Commit() error {
 	if tx.write && !errors.Is(err, sql.ErrTxDone) {
 		tx.db.recordWrite(tx.ctx)
 	}
+	tx.end()
 	return err
 }
 
 // Rollback aborts the transaction.
-func (tx *Tx) Rollback() error { return tx.tx.Rollback() }
+func (tx *Tx) Rollback() error {
+	err := tx.tx.Rollback()
+	tx.end()
+	return err
+}
+
+// end releases the context of a hedged BEGIN once the transaction ended.
+func (tx *Tx) end() {
+	if tx.release != nil {
+		tx.release()
+	}
+}
 
 // Exec is ExecContext with context.Background.
 func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {

@@ -254,6 +254,34 @@ func WithCloseHook(ctx context.Context, f func()) (context.Context, *Hook) {
 // Claimed reports whether a query took the hook: it will run, or has run.
 func (h *Hook) Claimed() bool { return h.claimed.Load() }
 
+// HookContext is WithCloseHook's context as a value: a caller may keep it in
+// a struct of its own, saving WithCloseHook's two allocations. Set it up
+// with Init before use; its zero value is not a usable context.
+type HookContext struct {
+	context.Context
+	hook Hook
+}
+
+// Init makes c ask, as WithCloseHook(parent, f) does, the first query run
+// with it that returns rows to run f when those rows close. c must not be
+// in use.
+func (c *HookContext) Init(parent context.Context, f func()) {
+	c.Context = parent
+	c.hook.f = f
+	c.hook.claimed.Store(false)
+}
+
+// Hook returns c's hook.
+func (c *HookContext) Hook() *Hook { return &c.hook }
+
+// Value returns c's hook for the hook's key, else parent's value.
+func (c *HookContext) Value(key any) any {
+	if _, ok := key.(hookKey); ok {
+		return &c.hook
+	}
+	return c.Context.Value(key)
+}
+
 // ahead reads the first row of r. An error other than io.EOF closes r and is
 // returned as the query's. The rows take ctx's hook, if it is still free.
 func ahead(ctx context.Context, r driver.Rows, err error) (driver.Rows, error) {

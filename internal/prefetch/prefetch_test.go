@@ -127,3 +127,30 @@ func TestRawSeesTheDriversConn(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestHookContext: a HookContext runs its function once, when the rows of
+// the first query run with it close, and keeps its parent's values and
+// cancellation.
+func TestHookContext(t *testing.T) {
+	db := sql.OpenDB(Connector(tconnector{}))
+	defer db.Close()
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	defer cancel()
+	var hc HookContext
+	closed := 0
+	hc.Init(parent, func() { closed++ })
+	assert.Equal(t, "v", hc.Value(key{}))
+	rows, err := db.QueryContext(&hc, "two")
+	require.NoError(t, err)
+	assert.True(t, hc.Hook().Claimed())
+	assert.Zero(t, closed, "ran before the rows closed")
+	require.NoError(t, rows.Close())
+	assert.Equal(t, 1, closed)
+	rows, err = db.QueryContext(&hc, "two") // the hook is taken: not run again
+	require.NoError(t, err)
+	require.NoError(t, rows.Close())
+	assert.Equal(t, 1, closed)
+	cancel()
+	assert.ErrorIs(t, hc.Err(), context.Canceled)
+}

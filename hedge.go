@@ -1,0 +1,594 @@
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit/internal/prefetch"
+	"github.com/rwsplit/rwsplit/internal/replay"
+)
+
+// Hedged reads. A read outside a transaction that a replica has not answered
+// within a bound is sent once more to another server (it is "hedged"); the
+// first answer wins and the other attempt is cancelled and cleaned up: its
+// rows closed, its connection released, its context cancelled.
+//
+// What is hedged: the run step of a routed replica read (DB, Stmt and
+// rwsplitx reads, a one-round-trip wait with its query) and the BEGIN of a
+// read-only transaction. Never a write, never a statement pinned to a Tx or a
+// Conn, never a read on the primary. Reads on a pool that does not read ahead
+// (a pool given to New without PrefetchConnector) are not hedged: their rows
+// would keep the attempt's context alive with no way to release it when they
+// close. Their read-only BEGINs are.
+//
+// The bound is TCP's retransmission timeout (RFC 6298) over the answers of
+// replica reads: a smoothed latency plus four times its mean deviation, kept
+// between a floor and a ceiling (the ceiling until the first answer). A
+// one-round-trip wait adds its mode's timeout. The hedge is sent once the
+// attempt has run for the bound and the server has shown no sign of life
+// for the last bound: no call on it has answered (an error from the server
+// counts, a connection or context error does not). A slow query on a server
+// that keeps answering other calls is not run twice; a hung server's reads
+// are hedged within about one bound of it hanging.
+//
+// Where the hedge goes never weakens the read's consistency: Eventual and
+// Sleep reads (whose sleep is over) to another usable replica, else the
+// primary; WaitGTID and WaitPosition reads to a replica known to have applied
+// the scope's token (with no write pending, no round trip), else the primary;
+// CaughtUp reads to the primary. The primary serves a hedge only when reads
+// may fall back to it: WithPrimaryFallback (the default) and, for the waiting
+// modes, no OrFail. With nowhere safe to go the read waits on.
+//
+// When the hedge answers first the replica that did not is marked suspect,
+// as after a connection error: reads avoid it until the monitor next sees it
+// healthy.
+
+// Hedge bound defaults: adaptive between 50 ms and 1 s.
+const (
+	defaultHedgeFloor   = 50 * time.Millisecond
+	defaultHedgeCeiling = time.Second
+)
+
+// hedgeConfig is the bound's floor and ceiling; a zero ceiling turns hedging
+// off.
+type hedgeConfig struct{ floor, ceiling time.Duration }
+
+var defaultHedge = hedgeConfig{floor: defaultHedgeFloor, ceiling: defaultHedgeCeiling}
+
+// newHedgeConfig checks SetHedge's (and WithHedge's) arguments.
+func newHedgeConfig(floor, ceiling time.Duration) (hedgeConfig, error) {
+	switch {
+	case floor < 0 || ceiling < 0:
+		return hedgeConfig{}, fmt.Errorf("rwsplit: hedge bound (%v, %v): negative", floor, ceiling)
+	case floor > ceiling:
+		return hedgeConfig{}, fmt.Errorf("rwsplit: hedge bound (%v, %v): floor above ceiling", floor, ceiling)
+	case ceiling == 0:
+		return hedgeConfig{}, nil // off
+	case floor == 0:
+		floor = time.Millisecond
+	}
+	return hedgeConfig{floor: floor, ceiling: ceiling}, nil
+}
+
+// SetHedge sets the bound after which a read that a replica has not answered
+// is hedged: sent once more to another server, the first answer winning (see
+// Stats.Hedges). The bound adapts to the latency observed (a smoothed
+// latency plus four times its deviation, as TCP's retransmission timeout),
+// kept between floor and ceiling; floor == ceiling fixes it. SetHedge(0, 0)
+// turns hedging off. The default is SetHedge(50*time.Millisecond,
+// time.Second).
+//
+// A hedge is sent only while the replica answers nothing else for a whole
+// bound (a slow query on a live server is not run twice), only to a server
+// that serves the read's consistency mode, and only for reads outside
+// transactions (and read-only BEGINs) on pools that read ahead (Open's; see
+// PrefetchConnector). It costs, per hedgeable read, a cancellable context and
+// a timer, and database/sql then watches the read's context with a goroutine
+// of its own while the rows are open, as it does for any context that can be
+// cancelled; a read that is hedged also costs the second attempt. It may be
+// called at any time; reads already running keep the bound they started
+// with.
+func (db *DB) SetHedge(floor, ceiling time.Duration) error {
+	cfg, err := newHedgeConfig(floor, ceiling)
+	if err != nil {
+		return err
+	}
+	db.stats.hedge.cfg.Store(&cfg)
+	return nil
+}
+
+// hedger is a DB's hedging state.
+//
+// Interim home: it lives in db.stats (counters) until DB has a field of its
+// own, and keeps per-server state in a map until Server has fields for it.
+type hedger struct {
+	cfg atomic.Pointer[hedgeConfig] // nil: defaultHedge
+	// srtt and rttvar are the smoothed latency and its mean deviation, in
+	// nanoseconds; srtt 0 before the first sample.
+	srtt, rttvar atomic.Int64
+	hedges, wins atomic.Uint64
+	servers      sync.Map // *Server → *hedgeServer
+}
+
+// hedgeServer is what hedging knows of one server.
+type hedgeServer struct {
+	// lastAnswer is when a call on the server last answered (unix
+	// nanoseconds): its sign of life.
+	lastAnswer atomic.Int64
+	// noReadAhead: a query on the server returned rows without reading
+	// ahead (its pool is not wrapped by PrefetchConnector).
+	noReadAhead atomic.Bool
+}
+
+func (h *hedger) config() hedgeConfig {
+	if c := h.cfg.Load(); c != nil {
+		return *c
+	}
+	return defaultHedge
+}
+
+// bound is the current bound; 0 when hedging is off.
+func (h *hedger) bound() time.Duration {
+	c := h.config()
+	if c.ceiling == 0 {
+		return 0
+	}
+	srtt := h.srtt.Load()
+	if srtt == 0 || c.floor == c.ceiling {
+		return c.ceiling
+	}
+	return min(max(time.Duration(srtt+4*h.rttvar.Load()), c.floor), c.ceiling)
+}
+
+// observe folds one latency sample into the estimate (RFC 6298: gains 1/8
+// and 1/4). Concurrent samples may overwrite each other; an estimate loses
+// nothing by it.
+func (h *hedger) observe(d time.Duration) {
+	r := max(int64(d), 1)
+	srtt := h.srtt.Load()
+	if srtt == 0 {
+		h.rttvar.Store(r / 2)
+		h.srtt.Store(r)
+		return
+	}
+	dev := srtt - r
+	if dev < 0 {
+		dev = -dev
+	}
+	v := h.rttvar.Load()
+	h.rttvar.Store(v + (dev-v)/4)
+	h.srtt.Store(srtt + (r-srtt)/8)
+}
+
+// server returns what hedging knows of s.
+func (h *hedger) server(s *Server) *hedgeServer {
+	if v, ok := h.servers.Load(s); ok {
+		return v.(*hedgeServer)
+	}
+	v, _ := h.servers.LoadOrStore(s, new(hedgeServer))
+	return v.(*hedgeServer)
+}
+
+// isAnswer reports whether a call that returned err was answered by its
+// server: it succeeded or the server reported an error. A connection error
+// or a context's error is no answer.
+func isAnswer(err error) bool {
+	if err == nil {
+		return true
+	}
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && !isConnError(err)
+}
+
+// noteRun records a call on s begun at t0 that returned err: the server's
+// sign of life, and with sample the latency of a replica read.
+func (db *DB) noteRun(s *Server, t0 time.Time, err error, sample bool) {
+	if s.primary || !isAnswer(err) {
+		return
+	}
+	now := time.Now()
+	h := &db.stats.hedge
+	h.server(s).lastAnswer.Store(now.UnixNano())
+	if sample && err == nil {
+		h.observe(now.Sub(t0))
+	}
+}
+
+// hedgeBound returns the bound for c's run on r's server, 0 when it is not
+// to be hedged: only a routed read on a replica, outside a transaction, on a
+// pool not known to lack read-ahead.
+func (db *DB) hedgeBound(c *call, r route) time.Duration {
+	s := r.server
+	if c.pin != nil || c.inTx || !r.read || s == nil || s.primary || !c.cls.Replica || c.cls.Write {
+		return 0
+	}
+	if !s.readsAhead.Load() && db.stats.hedge.server(s).noReadAhead.Load() {
+		return 0
+	}
+	return db.stats.hedge.bound()
+}
+
+// hedgeTarget chooses where the hedge of a read in ctx that s has not
+// answered goes, or nil when nowhere keeps the read's consistency. With
+// rows, servers known not to read ahead are left out.
+func (db *DB) hedgeTarget(ctx context.Context, s *Server, rows bool) *Server {
+	mode := db.consistency(ctx)
+	top := db.topology()
+	var cands []*Server
+	primaryOK := db.primaryFallback
+	switch mode.kind {
+	case kindEventual, kindSleep:
+		cands = top.usable
+	case kindWaitGTID, kindWaitPosition:
+		cands = db.appliedReplicas(ctx, mode, top.usable)
+		primaryOK = primaryOK && !mode.fail
+	case kindCaughtUp:
+		primaryOK = primaryOK && !mode.fail
+	default:
+		return nil
+	}
+	failed, _ := ctx.Value(excludeKey{}).(*Server)
+	var out []*Server
+	for _, r := range cands {
+		if r != s && r != failed && (!rows || r.readsAhead.Load() || !db.stats.hedge.server(r).noReadAhead.Load()) {
+			out = append(out, r)
+		}
+	}
+	if len(out) > 0 {
+		return db.pick(out)
+	}
+	if p := db.primaryServer(); primaryOK && p != nil && p != s &&
+		(!rows || p.readsAhead.Load() || !db.stats.hedge.server(p).noReadAhead.Load()) {
+		return p
+	}
+	return nil
+}
+
+// appliedReplicas returns the replicas among cands known to have applied
+// what a read in mode waits for, without a round trip: none while a write
+// of the scope is pending (its position not read yet). The scope's token now
+// covers at least what the read waited for when it began.
+func (db *DB) appliedReplicas(ctx context.Context, mode Consistency, cands []*Server) []*Server {
+	v := db.scope(ctx).view()
+	byGTID := mode.kind == kindWaitGTID
+	if byGTID && v.writes > v.gtidAt || !byGTID && v.writes > v.posAt {
+		return nil
+	}
+	tok := waitTarget(v.tok, byGTID)
+	if !hasTarget(tok) {
+		return cands
+	}
+	if !tok.Pos.IsZero() {
+		cands = db.directReplicas(cands, tok.Pos.ServerID)
+	}
+	var out []*Server
+	for _, r := range cands {
+		if r.hasApplied(tok) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// errNoAnswer is why a replica whose read was hedged is marked suspect.
+var errNoAnswer = errors.New("rwsplit: no answer within the hedge bound")
+
+// attempt is one try of a hedged statement on one server.
+type attempt[T any] struct {
+	s      *Server
+	ctx    context.Context
+	cancel context.CancelFunc
+	hook   *prefetch.Hook // releases ctx when the rows close (rows ops)
+	hc     prefetch.HookContext
+	t0     time.Time
+	v      T
+	err    error
+}
+
+// hedgeOp is a statement that a hedge may send twice.
+type hedgeOp[T any] interface {
+	// send sends it to s (hedge: the hedge's form of it).
+	send(ctx context.Context, s *Server, hedge bool) (T, error)
+	// discard releases a result that lost the race.
+	discard(v T)
+	// detach makes a won result independent of its attempt's context, on a
+	// pool that does not read ahead (rows ops).
+	detach(db *DB, a *attempt[T])
+	// rows reports whether the result holds rows, whose close releases the
+	// attempt's context.
+	rows() bool
+}
+
+// race is a hedged statement: its first attempt, run by the caller, and the
+// hedge, run by the timer's goroutine.
+type race[T any, O hedgeOp[T]] struct {
+	db     *DB
+	ctx    context.Context // the caller's
+	op     O
+	bound  time.Duration
+	since  time.Time // the first attempt's start, plus its wait's timeout
+	sample bool      // the first attempt's latency is a sample
+	first  attempt[T]
+
+	mu         sync.Mutex
+	timer      *time.Timer
+	firstDone  bool        // the caller has the first attempt's outcome
+	second     *attempt[T] // the hedge, once sent
+	secondDone bool
+	abandoned  bool          // the caller will not take the hedge: it discards itself
+	done       chan struct{} // closed when the hedge has its outcome
+}
+
+// hedged runs op on s under ctx, and once more on another server if s has
+// not answered after extra (a wait's timeout) plus bound; it returns the
+// attempt whose outcome the caller gets. The first attempt runs on the
+// caller's goroutine; the hedge on the timer's.
+func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, extra, bound time.Duration) *attempt[T] {
+	rc := &race[T, O]{db: db, ctx: ctx, op: op, bound: bound, sample: extra == 0}
+	a := &rc.first
+	rc.prepare(a, s)
+	rc.since = time.Now().Add(extra)
+	rc.mu.Lock()
+	rc.timer = time.AfterFunc(extra+bound, rc.fire)
+	rc.mu.Unlock()
+	rc.run(a, false)
+	if rc.timer.Stop() {
+		rc.keep(a) // answered in time: no hedge
+		return a
+	}
+	return rc.finish()
+}
+
+// prepare gives a its server and a context of its own.
+func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
+	a.s = s
+	a.ctx, a.cancel = context.WithCancel(rc.ctx)
+	if rc.op.rows() {
+		a.hc.Init(a.ctx, a.cancel)
+		a.ctx, a.hook = &a.hc, a.hc.Hook()
+	}
+}
+
+// run sends the statement of attempt a.
+func (rc *race[T, O]) run(a *attempt[T], hedge bool) {
+	a.t0 = a.s.begin()
+	a.v, a.err = rc.op.send(a.ctx, a.s, hedge)
+	a.s.end(a.t0, a.err)
+	rc.db.noteRun(a.s, a.t0, a.err, hedge || rc.sample)
+}
+
+// fire runs when the bound is up: it sends the hedge if the first attempt
+// has not answered and its server has answered nothing for a bound, else
+// looks again when it would have.
+func (rc *race[T, O]) fire() {
+	db := rc.db
+	rc.mu.Lock()
+	if rc.firstDone || rc.second != nil || db.closed.Load() || rc.ctx.Err() != nil {
+		rc.mu.Unlock()
+		return
+	}
+	s := rc.first.s
+	quiet := rc.since
+	if last := db.stats.hedge.server(s).lastAnswer.Load(); last > quiet.UnixNano() {
+		quiet = time.Unix(0, last)
+	}
+	if wait := time.Until(quiet.Add(rc.bound)); wait > 0 {
+		rc.timer.Reset(wait) // a sign of life: look again a bound after it
+		rc.mu.Unlock()
+		return
+	}
+	target := db.hedgeTarget(rc.ctx, s, rc.op.rows())
+	if target == nil {
+		rc.mu.Unlock()
+		return
+	}
+	b := &attempt[T]{}
+	rc.prepare(b, target)
+	rc.second, rc.done = b, make(chan struct{})
+	rc.mu.Unlock()
+
+	db.stats.hedge.hedges.Add(1)
+	db.count(route{server: target, read: true})
+	rc.run(b, true)
+
+	rc.mu.Lock()
+	rc.secondDone = true
+	abandoned := rc.abandoned
+	cancelFirst := !abandoned && !rc.firstDone && b.err == nil
+	rc.mu.Unlock()
+	close(rc.done)
+	switch {
+	case abandoned:
+		rc.drop(b)
+	case cancelFirst:
+		rc.first.cancel() // the hedge answered first: the caller stops waiting
+	}
+}
+
+// finish settles the race once the first attempt returned, the hedge timer
+// having fired: the first answer wins. A first attempt that failed without
+// an answer (its connection lost) waits for a hedge in flight.
+func (rc *race[T, O]) finish() *attempt[T] {
+	a := &rc.first
+	rc.mu.Lock()
+	rc.firstDone = true
+	rc.timer.Stop()
+	b := rc.second
+	switch {
+	case b == nil:
+		rc.mu.Unlock()
+		rc.keep(a)
+		return a
+	case rc.secondDone:
+		rc.mu.Unlock()
+		return rc.settle(a, b)
+	case isAnswer(a.err) || rc.ctx.Err() != nil:
+		rc.abandoned = true
+		rc.mu.Unlock()
+		b.cancel()
+		rc.keep(a)
+		return a
+	}
+	rc.mu.Unlock()
+	select {
+	case <-rc.done:
+	case <-rc.ctx.Done():
+		rc.mu.Lock()
+		if !rc.secondDone {
+			rc.abandoned = true
+			rc.mu.Unlock()
+			b.cancel()
+			rc.keep(a)
+			return a
+		}
+		rc.mu.Unlock()
+	}
+	return rc.settle(a, b)
+}
+
+// settle picks between the first attempt and a hedge that has its outcome:
+// the hedge when it succeeded (it answered first, or the first failed
+// without an answer), else the first.
+func (rc *race[T, O]) settle(a, b *attempt[T]) *attempt[T] {
+	if b.err != nil {
+		rc.drop(b)
+		rc.keep(a)
+		return a
+	}
+	rc.drop(a)
+	rc.keep(b)
+	rc.db.stats.hedge.wins.Add(1)
+	if rc.ctx.Err() == nil && !rc.first.s.primary {
+		switch {
+		case errors.Is(a.err, context.Canceled):
+			rc.db.markSuspect(a.s, fmt.Errorf("%w (%v)", errNoAnswer, rc.bound))
+		case isConnError(a.err):
+			rc.db.markSuspect(a.s, a.err)
+		}
+	}
+	return b
+}
+
+// keep hands a's outcome to the caller. A failed attempt's context is
+// released now; rows release theirs when they close (read-ahead pools), or
+// are read into memory first (other pools); a transaction releases its own
+// when it ends.
+func (rc *race[T, O]) keep(a *attempt[T]) {
+	switch {
+	case a.err != nil:
+		a.cancel()
+	case a.hook == nil:
+	case a.hook.Claimed():
+		if !a.s.readsAhead.Load() {
+			a.s.readsAhead.Store(true)
+		}
+	default:
+		rc.db.stats.hedge.server(a.s).noReadAhead.Store(true)
+		rc.op.detach(rc.db, a)
+	}
+}
+
+// drop cancels an attempt that lost and releases its result.
+func (rc *race[T, O]) drop(a *attempt[T]) {
+	a.cancel()
+	if a.err == nil {
+		rc.op.discard(a.v)
+	}
+}
+
+// rowsOp is a query returning *sql.Rows: q (a one-round-trip wait and the
+// query) first, plain for the hedge.
+type rowsOp struct {
+	run         runner
+	q, plain    string
+	args, pargs []any
+}
+
+func (o rowsOp) send(ctx context.Context, s *Server, hedge bool) (*sql.Rows, error) {
+	if hedge {
+		return o.run.query(ctx, s, o.plain, o.pargs)
+	}
+	return o.run.query(ctx, s, o.q, o.args)
+}
+
+func (rowsOp) discard(rows *sql.Rows) { _ = rows.Close() }
+func (rowsOp) rows() bool             { return true }
+
+// detach reads the rows into memory and releases the attempt's context.
+func (rowsOp) detach(db *DB, a *attempt[*sql.Rows]) {
+	sets, err := replay.Read(a.v)
+	a.cancel()
+	a.v, a.err = nil, err
+	if err == nil {
+		a.v, a.err = replay.Rows(db.replay, sets)
+	}
+}
+
+// rowOp is rowsOp for at most one row.
+type rowOp rowsOp
+
+func (o rowOp) send(ctx context.Context, s *Server, hedge bool) (*sql.Row, error) {
+	var row *sql.Row
+	if hedge {
+		row = o.run.queryRow(ctx, s, o.plain, o.pargs)
+	} else {
+		row = o.run.queryRow(ctx, s, o.q, o.args)
+	}
+	return row, row.Err()
+}
+
+// discard scans nothing: it closes the row's rows.
+func (rowOp) discard(row *sql.Row) { _ = row.Scan() }
+func (rowOp) rows() bool           { return true }
+
+// detach leaves the row as it is: its Scan reads from the pool under the
+// attempt's context, which then stays live (once per server, the first time
+// a pool is found not to read ahead).
+func (rowOp) detach(*DB, *attempt[*sql.Row]) {}
+
+// beginOp begins a transaction: the *sql.Tx keeps the attempt's context for
+// its life, released by Tx's Commit or Rollback.
+type beginOp struct{ opts *sql.TxOptions }
+
+func (o beginOp) send(ctx context.Context, s *Server, _ bool) (*sql.Tx, error) {
+	return s.db.BeginTx(ctx, o.opts)
+}
+
+func (beginOp) discard(tx *sql.Tx)            { _ = tx.Rollback() }
+func (beginOp) rows() bool                    { return false }
+func (beginOp) detach(*DB, *attempt[*sql.Tx]) {}
+
+// hedgedQuery runs c's query (q, args: with a one-round-trip wait whose
+// timeout is extra) on r's server under the hedge; it returns the rows and
+// the route of the attempt that answered, and when that attempt started.
+func (db *DB) hedgedQuery(c *call, r route, q string, args []any, extra, bound time.Duration) (*sql.Rows, route, time.Time, error) {
+	a := hedged[*sql.Rows](db, c.ctx, r.server, rowsOp{run: c.run, q: q, plain: c.query, args: args, pargs: c.args}, extra, bound)
+	if a.s != r.server {
+		r = route{server: a.s, read: true}
+	}
+	return a.v, r, a.t0, a.err
+}
+
+// hedgedQueryRow is hedgedQuery for at most one row.
+func (db *DB) hedgedQueryRow(c *call, r route, q string, args []any, extra, bound time.Duration) (*sql.Row, route, time.Time) {
+	a := hedged[*sql.Row](db, c.ctx, r.server, rowOp{run: c.run, q: q, plain: c.query, args: args, pargs: c.args}, extra, bound)
+	if a.s != r.server {
+		r = route{server: a.s, read: true}
+	}
+	return a.v, r, a.t0
+}
+
+// hedgedBegin begins a read-only transaction on replica s under the hedge.
+// It returns the transaction, the server it runs on, and the function that
+// releases its context once it ends.
+func (db *DB) hedgedBegin(ctx context.Context, s *Server, opts *sql.TxOptions, bound time.Duration) (*sql.Tx, *Server, context.CancelFunc, error) {
+	a := hedged[*sql.Tx](db, ctx, s, beginOp{opts}, 0, bound)
+	return a.v, a.s, a.cancel, a.err
+}

@@ -1,0 +1,156 @@
+package rwsplit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit/internal/fakedb"
+	"github.com/rwsplit/rwsplit/internal/prefetch"
+)
+
+// hedgeTestDB returns a DB over a fresh two-replica cluster whose pools read
+// ahead, once the monitor's first round has run (it would otherwise replace
+// what a test says the replicas applied).
+func hedgeTestDB(t *testing.T, f fakedb.Flavor, opts ...Option) (*DB, *fakedb.Cluster) {
+	t.Helper()
+	cl := fakedb.NewCluster(f, 2)
+	pool := func(s *fakedb.Server) *sql.DB { return sql.OpenDB(prefetch.Connector(s.Connector(false))) }
+	db, err := New(pool(cl.Primary()), []*sql.DB{pool(cl.Replicas()[0]), pool(cl.Replicas()[1])},
+		append([]Option{WithMonitorInterval(time.Hour)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.Eventually(t, func() bool {
+		for _, st := range db.ReplicaStatus() {
+			if st.LastCheck.IsZero() {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, 5*time.Millisecond)
+	return db, cl
+}
+
+// TestHedgeTargetRule: where the hedge of a read that replica 0 has not
+// answered goes, for each consistency mode, never to a server that could
+// weaken the mode's guarantee.
+func TestHedgeTargetRule(t *testing.T) {
+	type setup struct {
+		mode        Consistency
+		noFallback  bool
+		suspect1    bool // replica 1 out of rotation
+		exclude1    bool // replica 1 failed earlier in this call (a retry)
+		noAhead1    bool // replica 1's pool does not read ahead
+		pending     bool // a write whose position was not read yet
+		applied1    bool // replica 1 is known to have applied the scope's writes
+		noRows      bool // a BEGIN: read-ahead does not matter
+		want        string
+		description string
+	}
+	cases := []setup{
+		{mode: Eventual, want: "replica 1", description: "another usable replica"},
+		{mode: Sleep(time.Millisecond), want: "replica 1", description: "Sleep's sleep is over"},
+		{mode: Eventual, suspect1: true, want: "primary", description: "no other replica: the primary"},
+		{mode: Eventual, suspect1: true, noFallback: true, want: "", description: "WithPrimaryFallback(false)"},
+		{mode: Eventual, exclude1: true, want: "primary", description: "not the server a retry left"},
+		{mode: Eventual, noAhead1: true, want: "primary", description: "rows need a pool that reads ahead"},
+		{mode: Eventual, noAhead1: true, noRows: true, want: "replica 1", description: "a BEGIN does not"},
+		{mode: Primary, want: "", description: "never hedged"},
+		{mode: CaughtUp(time.Second), want: "primary", description: "caught up: only the primary is sure"},
+		{mode: CaughtUp(time.Second).OrFail(), want: "", description: "OrFail protects the primary"},
+		{mode: CaughtUp(time.Second), noFallback: true, want: "", description: "so does WithPrimaryFallback(false)"},
+		{mode: WaitGTID(time.Second), pending: true, applied1: true, want: "primary", description: "a pending write: only the primary"},
+		{mode: WaitGTID(time.Second), want: "primary", description: "replica 1 is stale"},
+		{mode: WaitGTID(time.Second), applied1: true, want: "replica 1", description: "replica 1 has applied the token"},
+		{mode: WaitGTID(time.Second).OrFail(), want: "", description: "stale replica 1, OrFail"},
+		{mode: WaitGTID(time.Second).OrFail(), applied1: true, want: "replica 1", description: "fresh replica 1, OrFail"},
+		{mode: WaitPosition(time.Second), want: "primary", description: "replica 1 is stale"},
+		{mode: WaitPosition(time.Second), applied1: true, want: "replica 1", description: "replica 1 has applied the position"},
+		{mode: WaitPosition(time.Second), pending: true, applied1: true, want: "primary", description: "a pending write"},
+	}
+	for _, f := range []fakedb.Flavor{fakedb.MySQL, fakedb.MariaDB} {
+		for _, c := range cases {
+			t.Run(f.String()+"/"+c.mode.String()+"/"+c.description, func(t *testing.T) {
+				var opts []Option
+				if c.noFallback {
+					opts = append(opts, WithPrimaryFallback(false))
+				}
+				db, _ := hedgeTestDB(t, f, opts...)
+				r0, r1 := db.ReplicaServers()[0], db.ReplicaServers()[1]
+				ctx := WithConsistency(context.Background(), c.mode)
+				if c.mode.kind == kindWaitGTID || c.mode.kind == kindWaitPosition {
+					_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 1)")
+					require.NoError(t, err)
+					_, err = db.process.TokenContext(ctx) // reads the write's position
+					require.NoError(t, err)
+					if c.applied1 {
+						r1.learn(waitTarget(db.process.view().tok, c.mode.kind == kindWaitGTID))
+					}
+					if c.pending {
+						_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")
+						require.NoError(t, err)
+					}
+				}
+				if c.suspect1 {
+					db.markSuspect(r1, errors.New("test"))
+				}
+				if c.exclude1 {
+					ctx = withoutServer(ctx, r1)
+				}
+				if c.noAhead1 {
+					r1.readsAhead.Store(false)
+					db.stats.hedge.server(r1).noReadAhead.Store(true)
+				}
+				got := db.hedgeTarget(ctx, r0, !c.noRows)
+				name := ""
+				if got != nil {
+					name = got.Name()
+				}
+				assert.Equal(t, c.want, name)
+			})
+		}
+	}
+}
+
+// TestHedgeBoundEstimate: the bound follows the smoothed latency plus four
+// deviations, within floor and ceiling; the ceiling before any sample.
+func TestHedgeBoundEstimate(t *testing.T) {
+	var h hedger
+	assert.Equal(t, defaultHedgeCeiling, h.bound(), "the ceiling before any sample")
+	for range 100 {
+		h.observe(time.Millisecond)
+	}
+	assert.Equal(t, defaultHedgeFloor, h.bound(), "fast answers: the floor")
+	for range 100 {
+		h.observe(5 * time.Second)
+	}
+	assert.Equal(t, defaultHedgeCeiling, h.bound(), "slow answers: the ceiling")
+	cfg := hedgeConfig{floor: time.Millisecond, ceiling: time.Hour}
+	h.cfg.Store(&cfg)
+	var g hedger
+	g.cfg.Store(&cfg)
+	for i := range 200 {
+		g.observe(time.Duration(100+i%2*20) * time.Millisecond) // 100 and 120 ms
+	}
+	b := g.bound()
+	assert.Greater(t, b, 110*time.Millisecond)
+	assert.Less(t, b, 200*time.Millisecond, "srtt ≈ 110 ms, rttvar ≈ 10 ms")
+	t.Logf("bound over samples of 100 and 120 ms: %v", b)
+}
+
+// TestIsAnswer: a server's own error is an answer; a lost connection or a
+// context's end is not.
+func TestIsAnswer(t *testing.T) {
+	assert.True(t, isAnswer(nil))
+	assert.True(t, isAnswer(&mysql.MySQLError{Number: 1146, Message: "Table 't' doesn't exist"}))
+	assert.False(t, isAnswer(context.Canceled))
+	assert.False(t, isAnswer(context.DeadlineExceeded))
+	assert.False(t, isAnswer(prefetch.ErrConnLost))
+	assert.False(t, isAnswer(errors.New("some driver error")))
+}
