@@ -42,16 +42,8 @@ type tokenState struct {
 }
 
 // tokens returns db's token state.
-//
-// Interim home: the state lives on db's process scope (a *Session that only
-// this DB holds) until DB has a field of its own for it.
 func (db *DB) tokens() *tokenState {
-	s := db.process
-	if t := s.dbTokens.Load(); t != nil {
-		return t
-	}
-	s.dbTokens.CompareAndSwap(nil, &tokenState{})
-	return s.dbTokens.Load()
+	return &db.safety
 }
 
 // primaryKnown is what a primary is known to have executed.

@@ -74,6 +74,9 @@ type DB struct {
 	// process is the process scope: the writes made through this DB by
 	// contexts without a Session.
 	process *Session
+	// safety is the token safety state: key, what the primary is known to
+	// have executed, clamps (clamp.go).
+	safety tokenState
 
 	// hooks are test-only interleaving points (nil in production).
 	hooks *testHooks
@@ -234,6 +237,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		kicked:          make(chan struct{}, 1),
 		replay:          replay.Open(),
 	}
+	db.safety.key = o.tokenKey
 	servers := make([]*Server, len(replicas))
 	for i, r := range replicas {
 		s := newServer(r, i)

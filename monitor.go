@@ -76,6 +76,7 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 			}
 			if tok, err := db.executed(pctx, top.primary); err == nil {
 				snap = &snapshot{at: time.Now(), tok: tok}
+				db.notePrimaryExecuted(top.primary, tok)
 			}
 		}()
 	}

@@ -22,6 +22,7 @@ type options struct {
 	primaryOneTrip bool
 	discover       bool
 	minServing     int
+	tokenKey       *TokenKey
 }
 
 // Option configures a DB.
@@ -120,6 +121,22 @@ func WithPrimaryFallback(fallback bool) Option {
 func WithOneRoundTrip(replicas ...bool) Option {
 	return func(o *options) error {
 		o.oneTrip = replicas
+		return nil
+	}
+}
+
+// WithTokenKey signs the DB's tokens with key (at least MinTokenKeyLen
+// bytes), and verifies them with key or any of the previous keys (for key
+// rotation): DB.FormatToken signs, DB.ParseToken rejects a token not signed
+// by one of them, forged or altered, with an error wrapping ErrBadToken. It
+// costs one HMAC-SHA256 per token formatted or parsed, and no I/O.
+func WithTokenKey(key []byte, previous ...[]byte) Option {
+	return func(o *options) error {
+		k, err := NewTokenKey(key, previous...)
+		if err != nil {
+			return err
+		}
+		o.tokenKey = k
 		return nil
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rwsplit/rwsplit/internal/gtid"
@@ -42,9 +41,6 @@ type Session struct {
 	wserverID int64
 	firstOn   uint64
 
-	// dbTokens is set only on a DB's process scope: that DB's token state
-	// (see DB.tokens).
-	dbTokens atomic.Pointer[tokenState]
 }
 
 // captureCall is a capture of the primary's position in flight for a

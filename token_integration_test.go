@@ -94,11 +94,11 @@ func TestTokenSafetyReal(t *testing.T) {
 		assert.EqualValues(t, 1, fallbacks)
 
 		// Signed mode.
-		key, err := rwsplit.NewTokenKey(bytes.Repeat([]byte{7}, 32))
+		sdb, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs(), rwsplit.WithTokenKey(bytes.Repeat([]byte{7}, 32)))
 		require.NoError(t, err)
-		rwsplit.SetTokenKey(db, key)
-		signed := db.FormatToken(tok)
-		back, err := db.ParseToken(signed)
+		defer sdb.Close()
+		signed := sdb.FormatToken(tok)
+		back, err := sdb.ParseToken(signed)
 		require.NoError(t, err)
 		assert.Equal(t, s, back.String())
 		for _, forged := range []string{
@@ -106,7 +106,7 @@ func TestTokenSafetyReal(t *testing.T) {
 			strings.Replace(signed, fields[2], huge, 1),
 			signed[:len(signed)-2] + "AA",
 		} {
-			_, err := db.ParseToken(forged)
+			_, err := sdb.ParseToken(forged)
 			assert.ErrorIs(t, err, rwsplit.ErrBadToken, forged)
 		}
 	})

@@ -147,7 +147,7 @@ func TestDBTokenKey(t *testing.T) {
 	assert.Equal(t, signedSample, db.FormatToken(tok))
 
 	k := mustKey(t, bytes.Repeat([]byte("k"), 32))
-	rwsplit.SetTokenKey(db, k)
+	db = fakeDB(t, cl, false, rwsplit.WithTokenKey(bytes.Repeat([]byte("k"), 32)))
 	s := db.FormatToken(tok)
 	assert.Equal(t, k.Format(tok), s)
 	got, err := db.ParseToken(s)
@@ -157,6 +157,9 @@ func TestDBTokenKey(t *testing.T) {
 	assert.ErrorIs(t, err, rwsplit.ErrBadToken, "unsigned in signed mode")
 	_, err = db.ParseToken(strings.Replace(s, ":1-5~", ":1-6~", 1))
 	assert.ErrorIs(t, err, rwsplit.ErrBadToken, "altered")
+
+	_, err = rwsplit.New(cl.Primary().OpenDB(false), nil, rwsplit.WithTokenKey([]byte("short")))
+	assert.Error(t, err, "a key shorter than MinTokenKeyLen")
 }
 
 // TestTokenTimeClamped: a token dated in the future (beyond a second of

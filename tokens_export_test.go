@@ -10,9 +10,6 @@ func TokenClamps(db *DB) uint64 { return db.tokens().clamps.Load() }
 // a wait target.
 func TokenChecks(db *DB) uint64 { return db.tokens().checks.Load() }
 
-// SetTokenKey gives db a token key, as WithTokenKey will.
-func SetTokenKey(db *DB, k *TokenKey) { db.tokens().key = k }
-
 // SetSourceID sets what the monitor saw as s's source server_id.
 func SetSourceID(s *Server, id int64) { s.sourceID.Store(id) }
 
