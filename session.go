@@ -40,7 +40,6 @@ type Session struct {
 	wprimary  *Server
 	wserverID int64
 	firstOn   uint64
-
 }
 
 // captureCall is a capture of the primary's position in flight for a
