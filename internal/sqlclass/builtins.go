@@ -26,6 +26,7 @@ const (
 	kwDATABASES
 	kwDEALLOCATE
 	kwDEFAULT
+	kwDELETE
 	kwDESC
 	kwDESCRIBE
 	kwENGINES
@@ -118,6 +119,7 @@ var keywordNames = [numKeywords]string{
 	kwDATABASES:        "databases",
 	kwDEALLOCATE:       "deallocate",
 	kwDEFAULT:          "default",
+	kwDELETE:           "delete",
 	kwDESC:             "desc",
 	kwDESCRIBE:         "describe",
 	kwENGINES:          "engines",
@@ -237,6 +239,9 @@ const (
 	// after SELECT or another option, "(" that follows it starts an
 	// expression, not a call.
 	fSelectOpt
+	// fSessionState: a function that leaves state on the connection that
+	// outlives the statement (a user-level lock taken or released).
+	fSessionState
 )
 
 // reactiveKeywords are the keywords the generic scan reacts to wherever
@@ -465,6 +470,11 @@ var sessionFuncs = []string{
 	"row_count",
 }
 
+// sessionStateFuncs: functions of sessionFuncs that leave state on the
+// connection once the statement is over (see Result.Session). The others
+// only read the session, or wait.
+var sessionStateFuncs = []string{"get_lock", "release_all_locks", "release_lock"}
+
 // mysqlOnlySessionFuncs and mariadbOnlySessionFuncs: the same, built into
 // one flavour only.
 var mysqlOnlySessionFuncs = []string{
@@ -583,6 +593,9 @@ func buildWordTable() *wordTable {
 	}
 	for _, w := range sessionFuncs {
 		add(w, kwNone, fSessionFn)
+	}
+	for _, w := range sessionStateFuncs {
+		add(w, kwNone, fSessionState)
 	}
 	for _, w := range mysqlOnlySessionFuncs {
 		add(w, kwNone, fSessionFn|fMySQLOnly)

@@ -46,6 +46,22 @@ type Result struct {
 	// Reason says, in a constant string, why the statement goes to the
 	// primary; it is "" when Replica is true.
 	Reason string
+	// Session is true when the statement may leave state on its connection
+	// that later statements on that connection could see: SET (variables,
+	// character set, autocommit, the next transaction's characteristics),
+	// USE, transaction control, LOCK and UNLOCK, KILL, DEALLOCATE, any write
+	// that is not a plain INSERT, REPLACE, UPDATE or DELETE (DDL such as
+	// CREATE TEMPORARY TABLE, CALL, DO, PREPARE, EXECUTE, HANDLER, FLUSH,
+	// LOAD ...), a user variable anywhere (@x, @x := ...), INTO, a call of
+	// GET_LOCK, RELEASE_LOCK, RELEASE_ALL_LOCKS or NEXTVAL, SQL_CALC_FOUND_ROWS,
+	// a call of a function that may be a stored function (in a query), and
+	// anything the lexer cannot read with certainty. A router that lends
+	// pooled connections statement by statement keeps such a statement's
+	// connection for its caller. It is conservative: when in doubt, true. It
+	// does not see state left by a trigger, or by a stored function called
+	// from a plain INSERT, REPLACE, UPDATE or DELETE. Replica implies
+	// !Session.
+	Session bool
 }
 
 // Reasons. They are constants so that Classify never allocates.
@@ -189,15 +205,21 @@ func (c *Classifier) classify(query string, rd reading, excl wordFlags) Result {
 	st.init(c, query, rd, excl)
 	st.run()
 	replica, write, reason := st.verdict(false)
-	r := Result{Replica: replica, Write: write, Reason: reason, Hint: st.hint()}
+	r := Result{Replica: replica, Write: write, Reason: reason, Hint: st.hint(), Session: st.sessionVerdict(false)}
 	lx := &st.lx
-	if (replica || !write) && (lx.escSingle || lx.escDouble || lx.sawCond) {
-		// Another reading may forbid the replica, or write.
-		ok, w, why := c.otherReadings(query, lx, excl)
+	if (replica || !write || !r.Session) && (lx.escSingle || lx.escDouble || lx.sawCond) {
+		// Another reading may forbid the replica, write, or leave state.
+		ok, w, sess, why := c.otherReadings(query, lx, excl)
 		if replica && !ok {
 			r.Replica, r.Reason = false, why
 		}
 		r.Write = r.Write || w
+		r.Session = r.Session || sess
+	}
+	if r.Replica {
+		// Provably session-independent; with the replica hint, the caller
+		// vouches for the unknown functions as well.
+		r.Session = false
 	}
 	return r
 }

@@ -94,6 +94,11 @@ func checkClassification(t *testing.T, plain, withPure, anyPure *Classifier, q s
 		m := withPure.ClassifyFlavor(q+"\n;DELETE FROM t", fl)
 		require.False(t, m.Replica, "second statement ignored after %q (%v)", q, fl)
 		require.True(t, m.Write, "DELETE after %q is not a write (%v)", q, fl)
+		if r.Hint != HintReplica { // the hint vouches for a lone query only
+			require.False(t, m.Session, "DELETE after %q leaves session state (%v)", q, fl)
+		}
+		s := withPure.ClassifyFlavor(q+"\n;SET @x = 1", fl)
+		require.True(t, s.Session, "SET after %q leaves no session state (%v)", q, fl)
 	}
 }
 
@@ -104,6 +109,7 @@ func checkResult(t *testing.T, r Result, q string, fl Flavor) {
 		require.False(t, r.Replica, "replica routing of a statement that may write (%v): %q", fl, q)
 	}
 	if r.Replica {
+		require.False(t, r.Session, "replica routing of a statement that leaves session state (%v): %q", fl, q)
 		require.Empty(t, r.Reason, "replica routing with a reason (%v): %q", fl, q)
 	} else {
 		require.NotEmpty(t, r.Reason, "primary routing without a reason (%v): %q", fl, q)

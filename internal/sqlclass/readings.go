@@ -10,13 +10,14 @@ package sqlclass
 // when version-conditional comments appear, as a MySQL or MariaDB server of
 // every version that makes a difference. ok reports whether every reading
 // allows a replica or is one the server rejects outright (an unterminated
-// string, say); write whether some reading may write; reason why not ok.
+// string, say); write whether some reading may write; session whether some
+// reading may leave state on the connection; reason why not ok.
 // This runs only for queries with such escapes or comments. When the main
 // reading assumes a flavour, only servers of that flavour are considered;
 // excl is passed on to every reading (see Flavor.exclude).
-func (c *Classifier) otherReadings(query string, main *lexer, excl wordFlags) (ok, write bool, reason string) {
+func (c *Classifier) otherReadings(query string, main *lexer, excl wordFlags) (ok, write, session bool, reason string) {
 	if main.manyVers {
-		return false, true, reasonVersions
+		return false, true, true, reasonVersions
 	}
 	escapes := [...]reading{{}, {noEscSingle: true, noEscDouble: true}, {noEscDouble: true}}
 	nEsc := 1
@@ -52,12 +53,14 @@ func (c *Classifier) otherReadings(query string, main *lexer, excl wordFlags) (o
 				alt.init(c, query, rd, excl)
 				alt.run()
 				altOK, altWrite, _ := alt.verdict(true)
+				altSession := alt.sessionVerdict(true)
 				if alt.lx.sawCond && !versionsCovered(&alt.lx, main) {
 					// A conditional comment that only this reading exposes:
 					// the readings skipping it were never tried.
-					altOK, altWrite = false, true
+					altOK, altWrite, altSession = false, true, true
 				}
 				write = write || altWrite
+				session = session || altSession
 				if !altOK && ok {
 					ok, reason = false, reasonVersion
 					if e > 0 {
@@ -67,7 +70,7 @@ func (c *Classifier) otherReadings(query string, main *lexer, excl wordFlags) (o
 			}
 		}
 	}
-	return ok, write, reason
+	return ok, write, session, reason
 }
 
 func versionsCovered(alt, main *lexer) bool {

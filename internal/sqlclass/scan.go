@@ -103,7 +103,7 @@ func (st *state) nameFlags(t *token) wordFlags {
 // input or a lexer error.
 func (st *state) statement() {
 	st.stmts++
-	st.done, st.doneWrite = st.flags, st.write
+	st.done, st.doneWrite, st.doneSession = st.flags, st.write, st.session
 	st.depth = 0
 	st.lvl[0] = 0
 	st.atStart = true
@@ -112,14 +112,24 @@ func (st *state) statement() {
 		st.lookup(st.cur())
 		st.lookup(st.nx())
 	}
+	dml := st.isDML(st.cur())
 	k := st.header()
 	if st.stmts == 1 {
 		st.kind = k
 	}
+	switch {
+	case k == kindNoWrite: // SET, USE, BEGIN, LOCK TABLES ...
+		st.session = true
+	case k == kindWrite && !dml: // DDL, CALL, DO, PREPARE, HANDLER ...
+		st.session = true
+	}
 	if k == kindWrite {
 		// The statement goes to the primary as a write whatever follows;
 		// only hints, the end of the statement and lexer errors still
-		// matter, so skip the keyword lookups and the analysis.
+		// matter, so skip the keyword lookups and the analysis. A plain
+		// DML statement is only looked at for what leaves state on the
+		// connection: user variables and calls of lock or sequence
+		// functions.
 		st.write = true
 		st.lx.noLookup = true
 		for {
@@ -127,6 +137,15 @@ func (st *state) statement() {
 			switch t.kind {
 			case tkEOF, tkSemi, tkError:
 				return
+			case tkUserVar, tkAssign:
+				st.session = true
+			case tkWord:
+				if !st.session && st.nx().kind == tkLParen {
+					st.lookup(t)
+					if !t.qualified && t.fl&(fSessionState|fSeqWrite) != 0 {
+						st.session = true
+					}
+				}
 			}
 			// advance, inlined by hand.
 			st.at++
@@ -166,6 +185,21 @@ func (st *state) statement() {
 		st.process()
 		st.advance()
 	}
+}
+
+// isDML reports whether t, the first token of a statement, starts a plain
+// INSERT, REPLACE, UPDATE or DELETE: statements that leave no state on the
+// connection beyond what the next statement replaces (LAST_INSERT_ID,
+// ROW_COUNT, warnings).
+func (st *state) isDML(t *token) bool {
+	if t.kind != tkWord || t.identOnly {
+		return false
+	}
+	switch t.id {
+	case kwINSERT, kwREPLACE, kwUPDATE, kwDELETE:
+		return true
+	}
+	return false
 }
 
 // process looks at st.cur in the generic scan.
@@ -261,6 +295,9 @@ func (st *state) word(d int) {
 		st.flags |= flSessionTable // information_schema.session_variables
 	}
 	if call {
+		if fl&fSessionState != 0 {
+			st.flags |= flSessionState
+		}
 		switch {
 		case t.qualified: // db.fn(...), db . fn (...): a stored function, whatever its name
 			st.unknownCall()

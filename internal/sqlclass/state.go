@@ -37,7 +37,15 @@ const (
 	flUnknownFn                        // a call of a function that is not a known built-in
 	flTooDeep                          // parentheses nested deeper than maxDepth
 	flUnbalanced                       // a ")" without "(" or a "(" without ")"
+	flSessionState                     // a call of a function that leaves state on the connection
 )
+
+// sessionFlags: what makes a statement leave state on its connection (see
+// Result.Session): user variables (read ones too: they only mean something
+// on the connection that set them), INTO (@var), a function that may be a
+// stored function (it may do anything), NEXTVAL (LASTVAL's state),
+// SQL_CALC_FOUND_ROWS (FOUND_ROWS' state) and lock functions.
+const sessionFlags = flUserVar | flInto | flUnknownFn | flSeqWrite | flFoundRows | flSessionState
 
 // maxDepth bounds the parenthesis nesting the classifier tracks; deeper
 // statements go to the primary.
@@ -77,11 +85,16 @@ type state struct {
 	kind    stmtKind
 	stmts   int
 	write   bool // some statement is of kind kindWrite
+	// session: some statement leaves state on the connection for a reason
+	// other than sessionFlags (its kind, or what a write loop saw).
+	session bool
 	flags   flagSet
-	// done and doneWrite are flags and write as they were when the current
-	// statement started: what the statements before it did.
-	done      flagSet
-	doneWrite bool
+	// done, doneWrite and doneSession are flags, write and session as they
+	// were when the current statement started: what the statements before
+	// it did.
+	done        flagSet
+	doneWrite   bool
+	doneSession bool
 	// excl: word flags that make a function name no built-in on the
 	// servers considered (see Flavor.exclude).
 	excl wordFlags

@@ -100,3 +100,20 @@ func (st *state) verdict(ignoreRejected bool) (replica, write bool, reason strin
 	}
 	return false, write, reason
 }
+
+// sessionVerdict says whether the statements may leave state on their
+// connection (see Result.Session). A lexer error counts as state, except,
+// with ignoreRejected (the alternative readings), one on which the server
+// surely rejects the statement: then only the statements before it count,
+// as in verdict.
+func (st *state) sessionVerdict(ignoreRejected bool) bool {
+	f, s := st.flags, st.session
+	switch err := st.lx.err; {
+	case err == errNone:
+	case ignoreRejected && (err == errUnterminated || err == errLiteral):
+		f, s = st.done, st.doneSession
+	default:
+		return true
+	}
+	return s || f&sessionFlags != 0
+}
