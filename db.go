@@ -158,15 +158,16 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 func openPool(driverName, dsn string) (*sql.DB, error) {
 	probe, err := sql.Open(driverName, dsn) // finds the registered driver
 	if err != nil {
-		return nil, err
+		return nil, redactErr(err, secretOf(dsn))
 	}
 	d := probe.Driver()
 	_ = probe.Close()
+	secret := secretOf(dsn)
 	c, err := prefetch.ForDSN(d, dsn)
 	if err != nil {
-		return nil, err
+		return nil, redactErr(err, secret)
 	}
-	return sql.OpenDB(prefetch.Connector(c)), nil
+	return sql.OpenDB(prefetch.Connector(redactingConnector{c, secret})), nil
 }
 
 // PrefetchConnector returns c with every query reading its first row before

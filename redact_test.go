@@ -137,3 +137,58 @@ func TestRuntimeErrorsNeverShowAPassword(t *testing.T) {
 		})
 	}
 }
+
+// leakyDriver is a wrapper driver whose errors quote its whole DSN, as some
+// do: OpenConnector fails for a DSN that says so, Connect always fails.
+type leakyDriver struct{}
+
+func (leakyDriver) Open(dsn string) (driver.Conn, error) {
+	return nil, fmt.Errorf("leaky: cannot reach %s", dsn)
+}
+
+func (leakyDriver) OpenConnector(dsn string) (driver.Connector, error) {
+	if strings.Contains(dsn, "badconnector") {
+		return nil, fmt.Errorf("leaky connector: bad %s", dsn)
+	}
+	return leakyConnector{dsn}, nil
+}
+
+type leakyConnector struct{ dsn string }
+
+func (c leakyConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, fmt.Errorf("leaky: cannot reach %s", c.dsn)
+}
+
+func (leakyConnector) Driver() driver.Driver { return leakyDriver{} }
+
+// TestDriverErrorsQuotingTheDSNAreMasked: a driver whose own errors quote the
+// DSN (password included) has the password masked in Open's error, in call
+// errors, in PingContext and in ReplicaStatus; errors.Is still sees through.
+func TestDriverErrorsQuotingTheDSNAreMasked(t *testing.T) {
+	name := registerDriver(leakyDriver{})
+	url := func(host string) string { return "leaky://app:" + secret + "@" + host + "/app" }
+	for _, dsn := range []string{refusedDSN("badconnector"), url("badconnector")} {
+		_, err := rwsplit.Open(name, dsn, nil)
+		require.Error(t, err)
+		assertNoSecret(t, "Open", err.Error())
+		assert.Contains(t, err.Error(), "***", "the password is masked, the rest kept: %v", err)
+	}
+	for _, dsns := range [][]string{{refusedDSN("p"), refusedDSN("r")}, {url("p"), url("r")}} {
+		db, err := rwsplit.Open(name, dsns[0], dsns[1:], rwsplit.WithMonitorInterval(20*time.Millisecond))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err = db.PingContext(ctx)
+		require.Error(t, err)
+		assertNoSecret(t, "PingContext", err.Error())
+		_, err = db.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+		require.Error(t, err)
+		assertNoSecret(t, "ExecContext", err.Error())
+		err = db.QueryRowContext(ctx, "SELECT 1").Scan(new(int))
+		require.Error(t, err)
+		assertNoSecret(t, "QueryRow", err.Error())
+		cancel()
+		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].LastError != "" }, 5*time.Second, 10*time.Millisecond)
+		assertNoSecret(t, "ReplicaStatus", db.ReplicaStatus()[0].LastError)
+		require.NoError(t, db.Close())
+	}
+}
