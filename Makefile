@@ -9,7 +9,7 @@ export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
 GO ?= go
 
-.PHONY: demo test setup images vet unit bench fuzz
+.PHONY: demo test setup images vet unit bench fuzz chaos
 
 demo: images
 	$(GO) run ./examples/demo
@@ -19,6 +19,12 @@ demo: images
 # the end, full log in /tmp/rwsplit-test.log; RWSPLIT_TEST_PKGS picks packages).
 test: images
 	./scripts/test.sh
+
+# chaos runs the randomized history checker (TestChaos) on MySQL 9.7, MariaDB
+# 10.11 and MariaDB 11.8: RWSPLIT_CHAOS_DURATION of load per flavor (default
+# 5m here; `make test` runs a 30 s form), faults injected, history checked.
+chaos: images
+	RWSPLIT_CHAOS_DURATION=$${RWSPLIT_CHAOS_DURATION:-5m} $(GO) test -race -count=1 -v -timeout 60m -run '^TestChaos$$' .
 
 # setup makes sure a Docker engine answers (installing docker.io on Debian as root).
 setup:

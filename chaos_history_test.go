@@ -1,0 +1,702 @@
+package rwsplit_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit"
+)
+
+// The history a chaos run records, and the model it is checked against.
+//
+// Every client owns some rows of app.chaos and is their only writer; it
+// writes strictly increasing values (globally unique, from one counter) with
+// UPDATE ... SET v = GREATEST(v, ?), so a row's value never goes back even if
+// a write that failed on the client side were applied late, and "a read sees
+// write w" is "the value read is at least w's value". A read's obligation is
+// therefore the value of the last write it must see: the last one, of the
+// writes its guarantee covers, that completed before the read began.
+
+// chaosOpKind is what an operation did.
+type chaosOpKind uint8
+
+const (
+	chaosWrite   chaosOpKind = iota + 1 // an UPDATE of one row
+	chaosRead                           // a read of one row and @@server_id
+	chaosAdvance                        // Session.Advance with a token handed over
+	chaosTokenOp                        // Session.TokenContext after a write, to hand the token over
+)
+
+func (k chaosOpKind) String() string {
+	switch k {
+	case chaosWrite:
+		return "write"
+	case chaosRead:
+		return "read"
+	case chaosAdvance:
+		return "advance"
+	case chaosTokenOp:
+		return "token"
+	}
+	return "?"
+}
+
+// chaosScope is the scope an operation ran in.
+type chaosScope uint8
+
+const (
+	chaosInSession chaosScope = iota + 1 // the client's own Session on db1
+	chaosInProcess                       // no Session: db1's process scope
+	chaosInToken                         // db2, a Session made from a token handed over through the queue
+)
+
+func (s chaosScope) String() string {
+	switch s {
+	case chaosInSession:
+		return "session"
+	case chaosInProcess:
+		return "process"
+	case chaosInToken:
+		return "token"
+	}
+	return "?"
+}
+
+// chaosModeKind is a consistency mode, as the checker needs to know it.
+type chaosModeKind uint8
+
+const (
+	chaosEventual chaosModeKind = iota + 1
+	chaosPrimary
+	chaosSleep
+	chaosCaughtUp
+	chaosWaitPosition
+	chaosWaitGTID
+)
+
+var chaosModeNames = map[chaosModeKind]string{
+	chaosEventual: "Eventual", chaosPrimary: "Primary", chaosSleep: "Sleep", chaosCaughtUp: "CaughtUp",
+	chaosWaitPosition: "WaitPosition", chaosWaitGTID: "WaitGTID",
+}
+
+// chaosMode is the mode of one read: a kind and its duration (Sleep's delay,
+// a wait's timeout), and whether it came from the DB's default rather than
+// the context.
+type chaosMode struct {
+	kind   chaosModeKind
+	d      time.Duration
+	byDflt bool
+}
+
+func (m chaosMode) consistency() rwsplit.Consistency {
+	switch m.kind {
+	case chaosPrimary:
+		return rwsplit.Primary
+	case chaosSleep:
+		return rwsplit.Sleep(m.d)
+	case chaosCaughtUp:
+		return rwsplit.CaughtUp(m.d)
+	case chaosWaitPosition:
+		return rwsplit.WaitPosition(m.d)
+	case chaosWaitGTID:
+		return rwsplit.WaitGTID(m.d)
+	}
+	return rwsplit.Eventual
+}
+
+func (m chaosMode) String() string {
+	s := m.consistency().String()
+	if m.byDflt {
+		s += " (DB default)"
+	}
+	return s
+}
+
+// waits reports whether the mode promises read-your-writes by waiting
+// (WaitPosition, WaitGTID).
+func (m chaosMode) waits() bool { return m.kind == chaosWaitPosition || m.kind == chaosWaitGTID }
+
+// chaosOp is one recorded operation.
+type chaosOp struct {
+	ID     int
+	Kind   chaosOpKind
+	Client int // clients 0..n-1 on db1; consumers n, n+1, ... on db2
+	DB     int // 1 or 2
+	Scope  chaosScope
+	// Session identifies the Session used: the client's for chaosInSession,
+	// the producing write's op ID for chaosInToken; -1 in the process scope.
+	Session int
+	Mode    chaosMode
+	Surface string
+	Key     int64
+	// Value is the value written, seen, or covered by the advanced token.
+	Value int64
+	// Min is, for a read in chaosInToken, the value of the producing write
+	// the token covers; Producer is that write's op ID (chaosInToken reads
+	// and advances).
+	Min      int64
+	Producer int
+	// Server is the @@server_id that answered (0 when unknown: writes
+	// outside a transaction or Conn).
+	Server     int
+	Start, End time.Time
+	Err        error
+}
+
+// ok reports whether the operation succeeded.
+func (o *chaosOp) ok() bool { return o.Err == nil }
+
+// describe prints the operation for a violation report, times relative to
+// the run's start.
+func (o *chaosOp) describe(t0 time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s [%s → %s] client %d db%d %s %s via %s key %d",
+		o.ID, o.Kind, chaosRel(o.Start, t0), chaosRel(o.End, t0), o.Client, o.DB, o.Scope, o.Mode, o.Surface, o.Key)
+	switch o.Kind {
+	case chaosWrite:
+		fmt.Fprintf(&b, " wrote %d", o.Value)
+	case chaosRead:
+		fmt.Fprintf(&b, " saw %d", o.Value)
+	case chaosAdvance:
+		fmt.Fprintf(&b, " advanced by the token of write #%d (value %d)", o.Producer, o.Value)
+	case chaosTokenOp:
+		fmt.Fprintf(&b, " took the token after write #%d (value %d)", o.Producer, o.Value)
+	}
+	if o.Scope == chaosInToken {
+		fmt.Fprintf(&b, " (token of write #%d, value %d)", o.Producer, o.Min)
+	}
+	if o.Server != 0 {
+		fmt.Fprintf(&b, " on server %d", o.Server)
+	}
+	if o.Err != nil {
+		fmt.Fprintf(&b, " ERROR: %v", o.Err)
+	}
+	return b.String()
+}
+
+func chaosRel(t, t0 time.Time) string {
+	return fmt.Sprintf("%.3fs", t.Sub(t0).Seconds())
+}
+
+// chaosFault is one injected fault: from its start until the cluster was
+// put back (Restored) and every replica had caught up with the primary (End).
+type chaosFault struct {
+	Kind, Target, Detail string
+	Start, Restored, End time.Time
+	Err                  error
+}
+
+func (f *chaosFault) describe(t0 time.Time) string {
+	s := fmt.Sprintf("fault %s %s%s [%s → restored %s → caught up %s]", f.Kind, f.Target, f.Detail,
+		chaosRel(f.Start, t0), chaosRel(f.Restored, t0), chaosRel(f.End, t0))
+	if f.Err != nil {
+		s += fmt.Sprintf(" ERROR: %v", f.Err)
+	}
+	return s
+}
+
+// chaosHistory is what a run recorded. It is safe for concurrent use.
+type chaosHistory struct {
+	t0     time.Time
+	mu     sync.Mutex
+	ops    []*chaosOp
+	faults []*chaosFault
+}
+
+func newChaosHistory() *chaosHistory { return &chaosHistory{t0: time.Now()} }
+
+// add records op and returns its ID.
+func (h *chaosHistory) add(op *chaosOp) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	op.ID = len(h.ops)
+	h.ops = append(h.ops, op)
+	return op.ID
+}
+
+func (h *chaosHistory) addFault(f *chaosFault) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults = append(h.faults, f)
+}
+
+// chaosViolation is a broken promise, with the operations involved.
+type chaosViolation struct {
+	Kind string
+	Ops  []*chaosOp
+	Note string
+}
+
+// chaosModeFigures are the figures of one mode's reads.
+type chaosModeFigures struct {
+	// Stale counts the reads that missed a write of their key completed
+	// before they began, whoever made it; Violations, those that missed a
+	// write they promise to see.
+	Reads, Failed, Checked, Stale, Violations int
+	lat                                       []time.Duration
+}
+
+// chaosReport is the outcome of checking a history.
+type chaosReport struct {
+	Ops, Writes, Reads, Advances, Tokens int
+	FailedWrites, FailedReads            int
+	// Modes has the figures per mode kind name; Surfaces and Scopes count
+	// the operations of each.
+	Modes            map[string]*chaosModeFigures
+	Surfaces, Scopes map[string]int
+	Servers          map[int]int // reads answered per @@server_id
+	// Checked counts reads with a read-your-writes obligation (a write they
+	// must see); StaleEventual, the Eventual reads that missed a write that
+	// had completed before they began (EventualChecked had one to miss).
+	Checked                        int
+	StaleEventual, EventualChecked int
+	// StaleCaughtUp and StaleSleep (Sleep reads not claimed, as lag faults
+	// were active) are reported, not checked.
+	StaleCaughtUp, StaleSleepUnclaimed int
+	SleepClaimed                       int
+	MonotonicChecked                   int
+	Violations                         []chaosViolation
+	// Excused are failures the model allows, each described: writes and
+	// reads that failed with ErrNoPrimary during a promotion.
+	Excused []string
+	// Refused1290 are writes refused as read-only (1290/1836) during a
+	// promotion: reported apart (the library does not retry them yet).
+	Refused1290 []*chaosOp
+	Faults      map[string]int
+	FaultErrs   []string
+}
+
+// count returns the number of violations of kind ("" for all).
+func (r *chaosReport) count(kind string) int {
+	n := 0
+	for _, v := range r.Violations {
+		if kind == "" || v.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// Violation kinds.
+const (
+	chaosViolRYW       = "read-your-writes"
+	chaosViolMonotonic = "monotonic reads"
+	chaosViolFailRead  = "failed read"
+	chaosViolFailWrite = "failed write"
+	chaosViol1290      = "write refused as read-only outside a promotion"
+	chaosViolFuture    = "read a value not yet written"
+	chaosViolPhantom   = "read a value never written"
+	chaosViolToken     = "token"
+)
+
+// Margins of the model.
+const (
+	// chaosSleepClaimMin is the shortest Sleep for which read-your-writes is
+	// claimed (in quiet periods only): replication of a commit takes
+	// milliseconds here, so a second covers a loaded 2-core machine.
+	chaosSleepClaimMin = time.Second
+	// chaosFaultSettle extends every fault past its catch-up for the Sleep claim
+	// and for discovery to settle after a promotion.
+	chaosFaultSettle = time.Second
+	// chaosPromotionSettle extends a promotion's window for what a promotion
+	// excuses (ErrNoPrimary, writes refused by the fenced old primary):
+	// discovery follows within a few monitor rounds.
+	chaosPromotionSettle = 3 * time.Second
+)
+
+// chaosKeyOwner is the client that owns key k, and whether k is one of its
+// session rows (written through its Session) rather than a process row
+// (written without one).
+func chaosKeyOwner(k int64) (client int, sessionRow bool) {
+	return int(k / chaosKeysPerClient), k%chaosKeysPerClient < chaosSessionKeys
+}
+
+// chaosIs1290 reports whether err is a write refused by a read-only server.
+func chaosIs1290(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1290 || me.Number == 1836
+	}
+	return err != nil && (strings.Contains(err.Error(), "Error 1290") || strings.Contains(err.Error(), "Error 1836"))
+}
+
+// chaosLastBefore returns the last op of ops (sorted by End) that ended before t,
+// or nil.
+func chaosLastBefore(ops []*chaosOp, t time.Time) *chaosOp {
+	i := sort.Search(len(ops), func(i int) bool { return !ops[i].End.Before(t) })
+	if i == 0 {
+		return nil
+	}
+	return ops[i-1]
+}
+
+// chaosMaxOp returns whichever of a and b has the larger Value (nil-safe).
+func chaosMaxOp(a, b *chaosOp) *chaosOp {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case b.Value > a.Value:
+		return b
+	}
+	return a
+}
+
+type chaosSessionKey struct {
+	session int
+	key     int64
+}
+
+// check checks the history against the model (see the Violation kinds) and
+// returns the report.
+func (h *chaosHistory) check() *chaosReport {
+	h.mu.Lock()
+	ops := slices.Clone(h.ops)
+	faults := slices.Clone(h.faults)
+	h.mu.Unlock()
+	t0 := h.t0
+	r := &chaosReport{Ops: len(ops), Modes: map[string]*chaosModeFigures{}, Surfaces: map[string]int{},
+		Scopes: map[string]int{}, Servers: map[int]int{}, Faults: map[string]int{}}
+
+	for _, f := range faults {
+		r.Faults[f.Kind]++
+		if f.Err != nil {
+			r.FaultErrs = append(r.FaultErrs, f.describe(t0))
+		}
+	}
+	inPromotion := func(from, to time.Time) bool {
+		for _, f := range faults {
+			if f.Kind == faultPromote && !to.Before(f.Start) && !from.After(f.End.Add(chaosPromotionSettle)) {
+				return true
+			}
+		}
+		return false
+	}
+	quiet := func(from, to time.Time) bool {
+		for _, f := range faults {
+			if !to.Before(f.Start) && !from.After(f.End.Add(chaosFaultSettle)) {
+				return false
+			}
+		}
+		return true
+	}
+
+	// The writes each read may have to see: successful writes by key (all
+	// of db1's), by session and key; advances by session and key. A key's
+	// writes come from its one owner, one at a time, so their order by end
+	// is their order by value.
+	byKey := map[int64][]*chaosOp{}
+	bySession := map[chaosSessionKey][]*chaosOp{}
+	advances := map[chaosSessionKey][]*chaosOp{}
+	byValue := map[int64]*chaosOp{}
+	for _, o := range ops {
+		switch o.Kind {
+		case chaosWrite:
+			byValue[o.Value] = o
+			if !o.ok() {
+				continue
+			}
+			byKey[o.Key] = append(byKey[o.Key], o)
+			if o.Scope == chaosInSession {
+				sk := chaosSessionKey{o.Session, o.Key}
+				bySession[sk] = append(bySession[sk], o)
+			}
+		case chaosAdvance:
+			if o.ok() {
+				sk := chaosSessionKey{o.Session, o.Key}
+				advances[sk] = append(advances[sk], o)
+			}
+		}
+	}
+	for _, m := range []map[int64][]*chaosOp{byKey} {
+		for _, l := range m {
+			sort.Slice(l, func(i, j int) bool { return l[i].End.Before(l[j].End) })
+		}
+	}
+	for _, m := range []map[chaosSessionKey][]*chaosOp{bySession, advances} {
+		for _, l := range m {
+			sort.Slice(l, func(i, j int) bool { return l[i].End.Before(l[j].End) })
+		}
+	}
+
+	// The last read of each (session, session row) under WaitGTID, for the
+	// monotonic check: a client's operations do not overlap, so ops are in
+	// its order.
+	lastGTIDRead := map[chaosSessionKey]*chaosOp{}
+
+	for _, o := range ops {
+		r.Surfaces[o.Kind.String()+" "+o.Surface]++
+		r.Scopes[o.Kind.String()+" "+o.Scope.String()]++
+		switch o.Kind {
+		case chaosAdvance:
+			r.Advances++
+			if !o.ok() {
+				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolToken, Ops: []*chaosOp{o},
+					Note: "Session.Advance failed on a token handed over"})
+			}
+		case chaosTokenOp:
+			r.Tokens++
+			switch {
+			case o.ok():
+			case inPromotion(o.Start, o.End):
+				r.Excused = append(r.Excused, "token not taken during a promotion: "+o.describe(t0))
+			default:
+				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolToken, Ops: []*chaosOp{o},
+					Note: "TokenContext could not read the primary's position while the primary was up"})
+			}
+		case chaosWrite:
+			r.Writes++
+			if o.ok() {
+				continue
+			}
+			r.FailedWrites++
+			switch promo := inPromotion(o.Start, o.End); {
+			case chaosIs1290(o.Err) && promo:
+				r.Refused1290 = append(r.Refused1290, o)
+			case chaosIs1290(o.Err):
+				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViol1290, Ops: []*chaosOp{o}})
+			case errors.Is(o.Err, rwsplit.ErrNoPrimary) && promo:
+				r.Excused = append(r.Excused, "write failed with ErrNoPrimary during a promotion: "+o.describe(t0))
+			default:
+				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolFailWrite, Ops: []*chaosOp{o}})
+			}
+		case chaosRead:
+			r.Reads++
+			name := chaosModeNames[o.Mode.kind]
+			mf := r.Modes[name]
+			if mf == nil {
+				mf = &chaosModeFigures{}
+				r.Modes[name] = mf
+			}
+			mf.Reads++
+			mf.lat = append(mf.lat, o.End.Sub(o.Start))
+			if !o.ok() {
+				mf.Failed++
+				r.FailedReads++
+				if o.Surface == "ParseToken" {
+					r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolToken, Ops: []*chaosOp{o},
+						Note: "a token handed over does not parse"})
+					continue
+				}
+				if errors.Is(o.Err, rwsplit.ErrNoPrimary) && inPromotion(o.Start, o.End) &&
+					(o.Mode.kind != chaosEventual && o.Mode.kind != chaosSleep || chaosPinnedToPrimary(o.Surface)) {
+					r.Excused = append(r.Excused, "read failed with ErrNoPrimary during a promotion (it must read the primary): "+o.describe(t0))
+					continue
+				}
+				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolFailRead, Ops: []*chaosOp{o},
+					Note: "reads fall back to the primary and must not fail while a server that may serve them is up"})
+				continue
+			}
+			r.Servers[o.Server]++
+
+			// Sanity: the value was written, and not after the read ended.
+			if o.Value != 0 {
+				w := byValue[o.Value]
+				switch {
+				case w == nil:
+					r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolPhantom, Ops: []*chaosOp{o}})
+				case w.Key != o.Key:
+					r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolPhantom, Ops: []*chaosOp{o, w},
+						Note: "the value belongs to another key"})
+				case w.Start.After(o.End):
+					r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolFuture, Ops: []*chaosOp{o, w}})
+				}
+			}
+
+			all := chaosLastBefore(byKey[o.Key], o.Start) // every write of db1
+			var scoped *chaosOp                           // the writes of the read's scope
+			switch o.Scope {
+			case chaosInProcess:
+				scoped = all
+			case chaosInSession:
+				sk := chaosSessionKey{o.Session, o.Key}
+				scoped = chaosMaxOp(chaosLastBefore(bySession[sk], o.Start), chaosAdvanceAsWrite(chaosLastAdvanceBefore(advances[sk], o.Start), byValue))
+			case chaosInToken:
+				if o.Min > 0 {
+					scoped = byValue[o.Min]
+				}
+			}
+
+			// The obligation, per mode.
+			var must *chaosOp
+			claim := ""
+			switch {
+			case (o.Mode.kind == chaosPrimary || chaosPinnedToPrimary(o.Surface)) && o.DB == 1:
+				must, claim = chaosMaxOp(all, scoped), "reads the primary, which has every write"
+			case o.Mode.kind == chaosPrimary || chaosPinnedToPrimary(o.Surface):
+				must, claim = scoped, "reads the primary"
+			case o.Mode.waits():
+				must, claim = scoped, fmt.Sprintf("%s waits for its scope", o.Mode)
+			case o.Mode.kind == chaosSleep && o.Mode.d >= chaosSleepClaimMin && scoped != nil &&
+				quiet(chaosMinTime(scoped.Start, o.Start.Add(-o.Mode.d)), o.End):
+				must, claim = scoped, fmt.Sprintf("%s covers the replication delay of a quiet period", o.Mode)
+				r.SleepClaimed++
+			}
+			if must != nil {
+				r.Checked++
+				mf.Checked++
+				if o.Value < must.Value {
+					mf.Violations++
+					note := fmt.Sprintf("%s: it must see the write below, which completed %v before the read began",
+						claim, o.Start.Sub(must.End).Round(time.Millisecond))
+					if o.DB == 2 && inPromotion(must.Start, o.End) {
+						note += "; db2 read during a promotion, which its discovery may not have seen yet"
+					}
+					r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolRYW, Ops: []*chaosOp{o, must}, Note: note})
+				}
+			}
+			if ref := chaosMaxOp(all, scoped); ref != nil && o.Value < ref.Value {
+				mf.Stale++
+			}
+			switch {
+			case o.Mode.kind == chaosEventual && all != nil && !chaosPinnedToPrimary(o.Surface):
+				r.EventualChecked++
+				if o.Value < all.Value {
+					r.StaleEventual++
+				}
+			case o.Mode.kind == chaosCaughtUp && scoped != nil && o.Value < scoped.Value:
+				r.StaleCaughtUp++
+			case o.Mode.kind == chaosSleep && must == nil && scoped != nil && o.Value < scoped.Value:
+				r.StaleSleepUnclaimed++
+			}
+
+			// Monotonic reads: a Session's WaitGTID reads of its own
+			// session rows never go back.
+			if owner, sessionRow := chaosKeyOwner(o.Key); o.Scope == chaosInSession && o.Mode.kind == chaosWaitGTID &&
+				sessionRow && owner == o.Session && o.DB == 1 {
+				sk := chaosSessionKey{o.Session, o.Key}
+				if prev := lastGTIDRead[sk]; prev != nil {
+					r.MonotonicChecked++
+					if o.Value < prev.Value {
+						v := chaosViolation{Kind: chaosViolMonotonic, Ops: []*chaosOp{prev, o},
+							Note: "a later WaitGTID read of the session's own row saw an older value"}
+						if w := byValue[prev.Value]; w != nil {
+							v.Ops = append(v.Ops, w)
+						}
+						r.Violations = append(r.Violations, v)
+					}
+				}
+				lastGTIDRead[sk] = o
+			}
+		}
+	}
+	return r
+}
+
+// chaosLastAdvanceBefore is the last advance of l (sorted by End) that ended
+// before t, or nil.
+func chaosLastAdvanceBefore(l []*chaosOp, t time.Time) *chaosOp { return chaosLastBefore(l, t) }
+
+// chaosAdvanceAsWrite is the write an advance's token covers (by its value).
+func chaosAdvanceAsWrite(a *chaosOp, byValue map[int64]*chaosOp) *chaosOp {
+	if a == nil {
+		return nil
+	}
+	return byValue[a.Value]
+}
+
+func chaosMinTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// chaosPinnedToPrimary reports whether reads through surface always run on the
+// primary (a Conn, a read-write transaction), whatever the mode.
+func chaosPinnedToPrimary(surface string) bool {
+	return strings.HasPrefix(surface, "Conn.") || strings.HasSuffix(surface, "Tx.ReadWrite")
+}
+
+// summary returns the report's figures as lines for the test log.
+func (r *chaosReport) summary() []string {
+	var out []string
+	out = append(out, fmt.Sprintf("operations %d: %d writes (%d failed), %d reads (%d failed), %d tokens taken, %d token advances",
+		r.Ops, r.Writes, r.FailedWrites, r.Reads, r.FailedReads, r.Tokens, r.Advances))
+	out = append(out, fmt.Sprintf("read-your-writes checked on %d reads (%d Sleep reads in quiet periods), monotonic reads on %d; violations %d",
+		r.Checked, r.SleepClaimed, r.MonotonicChecked, len(r.Violations)))
+	out = append(out, fmt.Sprintf("stale Eventual reads: %d of %d that had a write to miss; stale CaughtUp reads (not claimed): %d; stale Sleep reads outside quiet periods or under %v (not claimed): %d",
+		r.StaleEventual, r.EventualChecked, r.StaleCaughtUp, chaosSleepClaimMin, r.StaleSleepUnclaimed))
+	out = append(out, "per mode: stale = missed a write of its row completed before it began (by any client); checked = had a write it promises to see; violations = missed one")
+	out = append(out, fmt.Sprintf("  %-13s %7s %7s %7s %8s %10s %9s %9s", "mode", "reads", "failed", "stale", "checked", "violations", "p50", "p99"))
+	names := make([]string, 0, len(r.Modes))
+	for _, k := range []chaosModeKind{chaosEventual, chaosPrimary, chaosSleep, chaosCaughtUp, chaosWaitPosition, chaosWaitGTID} {
+		if r.Modes[chaosModeNames[k]] != nil {
+			names = append(names, chaosModeNames[k])
+		}
+	}
+	for _, n := range names {
+		m := r.Modes[n]
+		slices.Sort(m.lat)
+		out = append(out, fmt.Sprintf("  %-13s %7d %7d %7d %8d %10d %9v %9v", n, m.Reads, m.Failed, m.Stale, m.Checked, m.Violations,
+			chaosPct(m.lat, 50).Round(100*time.Microsecond), chaosPct(m.lat, 99).Round(100*time.Microsecond)))
+	}
+	out = append(out, "surfaces: "+chaosCounts(r.Surfaces))
+	out = append(out, "scopes: "+chaosCounts(r.Scopes))
+	servers := map[string]int{}
+	for id, n := range r.Servers {
+		servers[fmt.Sprintf("server %d", id)] = n
+	}
+	out = append(out, "reads answered by: "+chaosCounts(servers))
+	out = append(out, "faults: "+chaosCounts(r.Faults))
+	out = append(out, fmt.Sprintf("writes refused as read-only during a promotion (1290/1836; reported apart, not yet retried by the library): %d", len(r.Refused1290)))
+	out = append(out, fmt.Sprintf("failures excused (no primary known during a promotion): %d", len(r.Excused)))
+	return out
+}
+
+func chaosPct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, len(sorted)*p/100)]
+}
+
+func chaosCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describeViolation prints v with its operations and the faults around it.
+func (h *chaosHistory) describeViolation(v chaosViolation) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "VIOLATION %s", v.Kind)
+	if v.Note != "" {
+		fmt.Fprintf(&b, " (%s)", v.Note)
+	}
+	from, to := v.Ops[0].Start, v.Ops[0].End
+	for _, o := range v.Ops {
+		fmt.Fprintf(&b, "\n    %s", o.describe(h.t0))
+		from, to = chaosMinTime(from, o.Start), chaosMaxTime(to, o.End)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range h.faults {
+		if !to.Before(f.Start) && !from.After(f.End.Add(chaosPromotionSettle)) {
+			fmt.Fprintf(&b, "\n    during %s", f.describe(h.t0))
+		}
+	}
+	return b.String()
+}
+
+func chaosMaxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,398 @@
+package rwsplit_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/rwsplittest"
+)
+
+// The randomized history checker (`make chaos`; a short form runs in
+// `make test`). See TestChaos.
+
+const (
+	// envChaosDuration sets the load time of each flavor's history run
+	// (a Go duration; `make chaos` sets 5m). Default chaosShortDuration.
+	envChaosDuration   = "RWSPLIT_CHAOS_DURATION"
+	chaosShortDuration = 30 * time.Second
+	// envChaosSeed fixes the random seed (the run's log prints it). Timing
+	// still varies from run to run.
+	envChaosSeed = "RWSPLIT_CHAOS_SEED"
+
+	chaosClients   = 32
+	chaosConsumers = 4
+	// chaosBrokenDuration is the load time of the broken run.
+	chaosBrokenDuration = 8 * time.Second
+
+	// chaosAllow1290InPromotion: a write sent to the old primary just
+	// before a promotion fenced it is refused with 1290 today, until the
+	// library retries it on the new primary. Such writes are reported apart
+	// while this is true; outside a promotion a 1290 is always a violation.
+	chaosAllow1290InPromotion = true
+)
+
+// chaosFlavor is one server line the checker runs against.
+type chaosFlavor struct {
+	name string
+	// cluster returns the cluster, and whether it is shared with other
+	// tests (whose topology must be put back).
+	cluster func(t *testing.T) (*rwsplittest.Cluster, bool)
+}
+
+var chaosFlavors = []chaosFlavor{
+	{"mysql", func(t *testing.T) (*rwsplittest.Cluster, bool) { return cluster(t, rwsplittest.MySQL), true }},
+	{"mariadb", func(t *testing.T) (*rwsplittest.Cluster, bool) { return cluster(t, rwsplittest.MariaDB), true }},
+	{"mariadb-11.8", func(t *testing.T) (*rwsplittest.Cluster, bool) {
+		return rwsplittest.Start(t, rwsplittest.MariaDB, rwsplittest.WithImage(rwsplittest.MariaDB118Image())), false
+	}},
+}
+
+// chaosDuration is the history run's load time per flavor.
+func chaosDuration(t *testing.T) time.Duration {
+	v := strings.TrimSpace(os.Getenv(envChaosDuration))
+	if v == "" {
+		return chaosShortDuration
+	}
+	d, err := time.ParseDuration(v)
+	require.NoError(t, err, "%s=%q", envChaosDuration, v)
+	require.GreaterOrEqual(t, d, 10*time.Second, "%s: at least 10s", envChaosDuration)
+	return d
+}
+
+func chaosSeed(t *testing.T) uint64 {
+	if v := strings.TrimSpace(os.Getenv(envChaosSeed)); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "%s=%q", envChaosSeed, v)
+		return s
+	}
+	return uint64(time.Now().UnixNano())
+}
+
+// TestChaos is the randomized history checker. On each server line (MySQL
+// 9.7, MariaDB 10.11, MariaDB 11.8), 32 clients share one *rwsplit.DB (db1,
+// with discovery) and 4 consumers share a second one (db2). Each client owns
+// four rows, writes strictly increasing values to them (two through its own
+// Session, two without one) and reads its rows and others' under a random
+// mode (Eventual, Primary, Sleep, CaughtUp, WaitPosition, WaitGTID, with
+// timeouts from 30 ms to 2 s that fall back to the primary), in a random
+// scope (its Session, or the process scope) and through a random surface
+// (DB, Stmt, read-only and read-write Tx, Conn, rwsplitx). After some
+// session writes it hands its Session's token on as text: to a consumer,
+// which resumes it in a new Session on db2 and reads the row under a waiting
+// mode, or to another client, which advances its own Session with it.
+// Meanwhile faults are injected through the test kit one at a time, each put
+// back before the next: a replica's applier stopped (one, or all), a
+// replication delay, a replica paused, stopped or killed, disconnected; the
+// primary paused (at most 2 s); a replica promoted (the old primary demoted
+// to a replica); bursts of heavy writes. Every operation is recorded with
+// its times, client, scope, mode, surface, answering @@server_id, value and
+// error, and the history is checked afterwards:
+//
+//   - read-your-writes: a read under Primary, WaitPosition or WaitGTID (and
+//     under Sleep(≥1s) in a period with no fault) sees every write of its
+//     scope that completed before it began (the process scope: every write
+//     through db1; a Session: its own writes and the tokens advanced into
+//     it; db2: the write whose token it resumed); reads pinned to the
+//     primary (Conn, read-write Tx) and Primary reads on db1 see every
+//     write;
+//   - monotonic reads: a Session's WaitGTID reads of its own rows never go
+//     back;
+//   - no read fails (reads fall back to the primary); only a read that must
+//     reach the primary may fail with ErrNoPrimary during a promotion;
+//   - no write fails but with ErrNoPrimary during a promotion, and no write
+//     is refused as read-only (1290) outside a promotion (those inside are
+//     reported apart; see chaosAllow1290InPromotion);
+//   - no read sees a value never written or written after it ended, and no
+//     acknowledged write is lost;
+//   - Eventual reads are stale sometimes (the count is reported and must be
+//     above zero: the checker sees staleness);
+//   - at the end every pool is idle and no goroutine is left behind.
+//
+// Then the broken run: with rwsplit.BreakWaits (the waiting modes skip the
+// wait and the fallback) and every applier stopped for 3 s, the same checker
+// must report read-your-writes violations.
+//
+// The history run lasts RWSPLIT_CHAOS_DURATION per flavor (default 30 s;
+// `make chaos` runs 5 minutes).
+func TestChaos(t *testing.T) {
+	if testing.Short() && !rwsplittest.InCI() {
+		t.Skip("integration test: skipped in -short mode")
+	}
+	d := chaosDuration(t)
+	seed := chaosSeed(t)
+	for i, fl := range chaosFlavors {
+		t.Run(fl.name, func(t *testing.T) {
+			c, shared := fl.cluster(t)
+			if shared {
+				origPrimary, origReplicas := c.Primary, slices.Clone(c.Replicas)
+				t.Cleanup(func() {
+					require.NoError(t, chaosRestoreTopology(c, origPrimary, origReplicas), "put the shared cluster's topology back")
+				})
+			}
+			t.Run("history", func(t *testing.T) {
+				cfg := chaosRunConfig{seed: seed + uint64(i), duration: d, modes: chaosModes,
+					first: []string{faultApplier, faultPromote}, kinds: chaosFaultKinds}
+				h, rep := runChaos(t, c, cfg)
+				for i, o := range rep.Refused1290 {
+					if i == 20 {
+						t.Logf("KNOWN ... and %d more writes refused as read-only during a promotion", len(rep.Refused1290)-i)
+						break
+					}
+					t.Logf("KNOWN (write refused as read-only during a promotion, before the library retries it): %s", o.describe(h.t0))
+				}
+				for i, e := range rep.Excused {
+					if i == 10 {
+						t.Logf("excused: ... and %d more", len(rep.Excused)-i)
+						break
+					}
+					t.Logf("excused: %s", e)
+				}
+				chaosReportViolations(t, h, rep, 50)
+				assert.Zero(t, rep.count(""), "violations")
+				if !chaosAllow1290InPromotion {
+					assert.Empty(t, rep.Refused1290, "writes refused as read-only during a promotion")
+				}
+				assert.Positive(t, rep.StaleEventual, "stale Eventual reads: the checker sees staleness")
+				assert.Empty(t, rep.FaultErrs, "faults injected and put back without error")
+				assert.Positive(t, rep.Faults[faultPromote], "a promotion was injected")
+				for _, n := range []string{"Eventual", "Primary", "Sleep", "CaughtUp", "WaitPosition", "WaitGTID"} {
+					if assert.Contains(t, rep.Modes, n, "reads under %s", n) && n != "Eventual" && n != "CaughtUp" {
+						assert.Positive(t, rep.Modes[n].Checked, "%s reads with a write to see", n)
+					}
+				}
+				assert.Positive(t, rep.Scopes["read token"], "token reads on db2")
+				assert.Positive(t, rep.Advances, "tokens advanced into another client's Session")
+				assert.Positive(t, rep.MonotonicChecked, "monotonic reads checked")
+			})
+			t.Run("broken", func(t *testing.T) {
+				cfg := chaosRunConfig{seed: seed + uint64(i) + 100, duration: chaosBrokenDuration, modes: chaosWaitingModes,
+					first: []string{faultApplierAll}, fixedHold: 3 * time.Second, broken: true}
+				h, rep := runChaos(t, c, cfg)
+				n := rep.count(chaosViolRYW)
+				shown := 0
+				for _, v := range rep.Violations {
+					if v.Kind == chaosViolRYW && shown < 3 {
+						t.Logf("the broken library, caught: %s", h.describeViolation(v))
+						shown++
+					}
+				}
+				assert.Positive(t, n, "with the waits broken the checker reports read-your-writes violations")
+				assert.Empty(t, rep.FaultErrs, "faults injected and put back without error")
+			})
+		})
+	}
+}
+
+// chaosReportViolations prints up to max violations as test errors, with
+// the operations involved, then how many more there were.
+func chaosReportViolations(t *testing.T, h *chaosHistory, rep *chaosReport, max int) {
+	t.Helper()
+	for i, v := range rep.Violations {
+		if i == max {
+			t.Errorf("... and %d more violations", len(rep.Violations)-max)
+			break
+		}
+		t.Error(h.describeViolation(v))
+	}
+}
+
+// chaosRunConfig is one run of the checker.
+type chaosRunConfig struct {
+	seed     uint64
+	duration time.Duration
+	modes    []chaosModeWeight
+	// first are the faults injected first, in order; kinds, those drawn
+	// at random after them (none: no more).
+	first, kinds []string
+	// fixedHold holds every fault this long (0: 0.5–3 s at random).
+	fixedHold time.Duration
+	// broken breaks both DBs' waits (rwsplit.BreakWaits).
+	broken bool
+}
+
+// runChaos runs the workload and the faults on c, checks the history and
+// logs the figures. It fails t on what keeps the run from being checked
+// (setup, leaks, lost writes) and returns the history and the report for the
+// caller's assertions.
+func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosHistory, *chaosReport) {
+	ctx := context.Background()
+	keys := chaosClients * chaosKeysPerClient
+	admin := c.Primary.Admin()
+	var vals []string
+	for k := range keys {
+		vals = append(vals, fmt.Sprintf("(%d, 0)", k))
+	}
+	for _, q := range []string{
+		"DROP TABLE IF EXISTS app.chaos, app.chaos_burst",
+		"CREATE TABLE app.chaos (k BIGINT PRIMARY KEY, v BIGINT NOT NULL)",
+		"CREATE TABLE app.chaos_burst (id BIGINT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(600) NOT NULL)",
+		"INSERT INTO app.chaos (k, v) VALUES " + strings.Join(vals, ", "),
+	} {
+		_, err := admin.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, c.WaitCaughtUp(ctx))
+	goroutines := runtime.NumGoroutine()
+
+	// db1 takes waits in one round trip with its reads; db2 does not, and
+	// waits under WaitGTID(2s) unless told otherwise. Both find the primary
+	// among every server (the primary last) and follow promotions.
+	oneTrip := []string{"multiStatements=true", "interpolateParams=true"}
+	dsns1 := append(c.ReplicaDSNs(oneTrip...), c.Primary.DSN(oneTrip...))
+	dsns2 := append(c.ReplicaDSNs(), c.Primary.DSN())
+	db1, err := rwsplit.Open("mysql", dsns1[0], dsns1[1:], rwsplit.WithDiscovery(),
+		rwsplit.WithMonitorInterval(200*time.Millisecond))
+	require.NoError(t, err)
+	defer db1.Close()
+	db2, err := rwsplit.Open("mysql", dsns2[0], dsns2[1:], rwsplit.WithDiscovery(),
+		rwsplit.WithDefaultConsistency(rwsplit.WaitGTID(chaosDB2Default)))
+	require.NoError(t, err)
+	defer db2.Close()
+	for _, db := range []*rwsplit.DB{db1, db2} {
+		require.Eventually(t, func() bool {
+			if db.Primary() == nil {
+				return false
+			}
+			for _, st := range db.ReplicaStatus() {
+				if !st.Usable {
+					return false
+				}
+			}
+			return true
+		}, 30*time.Second, 20*time.Millisecond, "primary found, replicas usable: %+v", db.ReplicaStatus())
+	}
+	if cfg.broken {
+		require.NotNil(t, chaosBreakWaits, "rwsplit.BreakWaits (export_test.go) is missing")
+		chaosBreakWaits(db1)
+		chaosBreakWaits(db2)
+	}
+	s1, err := newChaosSurfaces(ctx, db1)
+	require.NoError(t, err)
+	s2, err := newChaosSurfaces(ctx, db2)
+	require.NoError(t, err)
+
+	h := newChaosHistory()
+	load := &chaosLoad{h: h, s1: s1, s2: s2, clients: chaosClients, modes: cfg.modes, seed: cfg.seed}
+	stopLoad := load.run(chaosConsumers)
+	until := time.Now().Add(cfg.duration)
+	inj := &chaosInjector{c: c, h: h, rng: rand.New(rand.NewPCG(cfg.seed, 77)), burst: chaosBurst(db1)}
+	inj.holdFixed = cfg.fixedHold
+	injected := make(chan struct{})
+	go func() {
+		defer close(injected)
+		chaosPause(ctx, 500*time.Millisecond) // some history before the first fault
+		inj.run(ctx, until, cfg.first, cfg.kinds)
+	}()
+	<-injected // the last fault is put back under load
+	chaosPause(ctx, time.Until(until))
+	stopLoad()
+	loadTime := time.Since(h.t0)
+
+	// Every pool is idle, and every connection given back, once the load
+	// is over (hedged attempts end on their own).
+	for _, db := range []*rwsplit.DB{db1, db2} {
+		assert.Eventually(t, func() bool {
+			st := db.Stats()
+			busy := st.Primary.InUse
+			for _, r := range st.Replicas {
+				busy += r.InUse
+			}
+			return busy == 0
+		}, 15*time.Second, 50*time.Millisecond, "every pool idle after the load: %+v", db.Stats())
+	}
+	st1, st2 := db1.Stats(), db2.Stats()
+	require.NoError(t, s1.close())
+	require.NoError(t, s2.close())
+	require.NoError(t, db1.Close())
+	require.NoError(t, db2.Close())
+	assert.Eventually(t, func() bool { return runtime.NumGoroutine() <= goroutines+8 }, 15*time.Second, 50*time.Millisecond,
+		"no goroutine left behind: %d before the DBs were opened", goroutines)
+
+	rep := h.check()
+	// No acknowledged write is lost: the primary has every row at least at
+	// its last acknowledged value.
+	require.NoError(t, c.WaitCaughtUp(ctx))
+	final := map[int64]int64{}
+	rows, err := c.Primary.Admin().QueryContext(ctx, "SELECT k, v FROM app.chaos")
+	require.NoError(t, err)
+	for rows.Next() {
+		var k, v int64
+		require.NoError(t, rows.Scan(&k, &v))
+		final[k] = v
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	h.mu.Lock()
+	last := map[int64]*chaosOp{}
+	for _, o := range h.ops {
+		if o.Kind == chaosWrite && o.ok() {
+			last[o.Key] = chaosMaxOp(last[o.Key], o)
+		}
+	}
+	h.mu.Unlock()
+	for k, w := range last {
+		if final[k] < w.Value {
+			rep.Violations = append(rep.Violations, chaosViolation{Kind: "lost write", Ops: []*chaosOp{w},
+				Note: fmt.Sprintf("the primary has %d after the run", final[k])})
+		}
+	}
+
+	name := "history"
+	if cfg.broken {
+		name = "BROKEN (rwsplit.BreakWaits)"
+	}
+	t.Logf("chaos %s on %s (%s): %v of load, %d clients on db1 + %d consumers on db2, seed %d",
+		name, c.Flavor, c.Version, loadTime.Round(time.Millisecond), chaosClients, chaosConsumers, cfg.seed)
+	for _, l := range rep.summary() {
+		t.Log(l)
+	}
+	t.Logf("tokens handed over: %d (%d dropped, queue full)", load.tokensSent.Load(), load.tokensDropped.Load())
+	h.mu.Lock()
+	for _, f := range h.faults {
+		t.Logf("  %s", f.describe(h.t0))
+	}
+	h.mu.Unlock()
+	t.Logf("db1 stats: writes %d, primary reads %d, replica reads %v, captures %d, waits %d (skipped %d), sleeps %d, fallbacks %d, retries %d, no replica %d, hedges %d (won %d)",
+		st1.Writes, st1.PrimaryReads, st1.ReplicaReads, st1.Captures, st1.Waits, st1.WaitsSkipped, st1.Sleeps,
+		st1.Fallbacks, st1.Retries, st1.NoReplica, st1.Hedges, st1.HedgeWins)
+	t.Logf("db2 stats: primary reads %d, replica reads %v, captures %d, waits %d (skipped %d), fallbacks %d, retries %d, hedges %d (won %d)",
+		st2.PrimaryReads, st2.ReplicaReads, st2.Captures, st2.Waits, st2.WaitsSkipped, st2.Fallbacks, st2.Retries,
+		st2.Hedges, st2.HedgeWins)
+	return h, rep
+}
+
+// chaosRestoreTopology makes primary the cluster's primary again and its replicas
+// listed in their original order (so that the tests sharing the cluster
+// find it as they left it), by promotions that demote the old primary.
+func chaosRestoreTopology(c *rwsplittest.Cluster, primary *rwsplittest.Node, replicas []*rwsplittest.Node) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for try := 0; try < 3; try++ {
+		if c.Primary == primary && slices.Equal(c.Replicas, replicas) {
+			return c.WaitCaughtUp(ctx)
+		}
+		if c.Primary == primary {
+			// Same primary, replicas reordered: one round trip through
+			// the first replica puts them back in order.
+			if _, err := c.Promote(ctx, c.Replicas[0], rwsplittest.DemoteOldPrimary); err != nil {
+				return err
+			}
+		}
+		if _, err := c.Promote(ctx, primary, rwsplittest.DemoteOldPrimary); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("topology not restored: primary %s, replicas %v", c.Primary.Name, c.Replicas)
+}
