@@ -50,7 +50,7 @@ type chaosInjector struct {
 
 // run injects the faults of first, then faults drawn from kinds, until no
 // fault can start at least minLeft before until. Each is put back before the
-// next starts; the gap between two is 0.5–1.5 s.
+// next starts; the gap between two is 1–5 s, so that there are quiet periods too.
 func (inj *chaosInjector) run(ctx context.Context, until time.Time, first, kinds []string) {
 	deck := slices.Clone(first)
 	const minLeft = 4 * time.Second
@@ -65,7 +65,7 @@ func (inj *chaosInjector) run(ctx context.Context, until time.Time, first, kinds
 		kind := deck[0]
 		deck = deck[1:]
 		inj.inject(ctx, kind)
-		chaosPause(ctx, 500*time.Millisecond+time.Duration(inj.rng.IntN(1000))*time.Millisecond)
+		chaosPause(ctx, time.Second+time.Duration(inj.rng.IntN(4000))*time.Millisecond)
 	}
 }
 

@@ -380,6 +380,12 @@ func (h *chaosHistory) check() *chaosReport {
 		}
 		return false
 	}
+	// quiet reports whether no fault was under way from from to to, nor
+	// had ended (every replica caught up) less than chaosFaultSettle before.
+	// A Sleep(d) read that began in a period quiet since d before it sees
+	// its scope's writes: one completed before a fault was applied by the
+	// fault's end, one completed after it replicated with no fault, and
+	// the read came at least d after it.
 	quiet := func(from, to time.Time) bool {
 		for _, f := range faults {
 			if !to.Before(f.Start) && !from.After(f.End.Add(chaosFaultSettle)) {
@@ -536,7 +542,7 @@ func (h *chaosHistory) check() *chaosReport {
 			case o.Mode.waits():
 				must, claim = scoped, fmt.Sprintf("%s waits for its scope", o.Mode)
 			case o.Mode.kind == chaosSleep && o.Mode.d >= chaosSleepClaimMin && scoped != nil &&
-				quiet(chaosMinTime(scoped.Start, o.Start.Add(-o.Mode.d)), o.End):
+				quiet(o.Start.Add(-o.Mode.d-chaosFaultSettle), o.End):
 				must, claim = scoped, fmt.Sprintf("%s covers the replication delay of a quiet period", o.Mode)
 				r.SleepClaimed++
 			}

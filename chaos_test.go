@@ -88,7 +88,8 @@ func chaosSeed(t *testing.T) uint64 {
 // mode (Eventual, Primary, Sleep, CaughtUp, WaitPosition, WaitGTID, with
 // timeouts from 30 ms to 2 s that fall back to the primary), in a random
 // scope (its Session, or the process scope) and through a random surface
-// (DB, Stmt, read-only and read-write Tx, Conn, rwsplitx). After some
+// (DB, Stmt, read-only and read-write Tx, Conn, rwsplitx, and a *sql.DB
+// over the Connector: its DB, Stmt, Conn and Tx calls). After some
 // session writes it hands its Session's token on as text: to a consumer,
 // which resumes it in a new Session on db2 and reads the row under a waiting
 // mode, or to another client, which advances its own Session with it.

@@ -59,6 +59,7 @@ type chaosSurfaces struct {
 	readStmt, writeStmt *rwsplit.Stmt
 	readers             []chaosReader
 	writers             []chaosWriter
+	closeConnector      func() error
 }
 
 // newChaosSurfaces prepares the shared statements and lists the surfaces.
@@ -161,7 +162,6 @@ func newChaosSurfaces(ctx context.Context, db *rwsplit.DB) (*chaosSurfaces, erro
 			return r.V, r.Sid, tx.Commit()
 		}},
 	}
-	s.readers = append(s.readers, chaosConnectorReaders(db)...)
 
 	serverID := func(row *sql.Row) (int, error) {
 		var sid int
@@ -240,13 +240,17 @@ func newChaosSurfaces(ctx context.Context, db *rwsplit.DB) (*chaosSurfaces, erro
 			return sid, tx.Commit()
 		}},
 	}
-	s.writers = append(s.writers, chaosConnectorWriters(db)...)
+	cr, cw, closeConnector, err := chaosConnectorSurfaces(ctx, db)
+	if err != nil {
+		return nil, errors.Join(err, s.readStmt.Close(), s.writeStmt.Close())
+	}
+	s.readers, s.writers, s.closeConnector = append(s.readers, cr...), append(s.writers, cw...), closeConnector
 	return s, nil
 }
 
-// close closes the shared statements.
+// close closes the shared statements and the Connector's *sql.DB.
 func (s *chaosSurfaces) close() error {
-	return errors.Join(s.readStmt.Close(), s.writeStmt.Close())
+	return errors.Join(s.closeConnector(), s.readStmt.Close(), s.writeStmt.Close())
 }
 
 // chaosMsg is a queue message: a token taken after a session write, the key
@@ -271,7 +275,7 @@ type chaosModeWeight struct {
 var chaosModes = []chaosModeWeight{
 	{22, chaosEventual, nil},
 	{10, chaosPrimary, nil},
-	{12, chaosSleep, []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 1200 * time.Millisecond}},
+	{12, chaosSleep, []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 1200 * time.Millisecond, 1500 * time.Millisecond}},
 	{8, chaosCaughtUp, []time.Duration{50 * time.Millisecond, 500 * time.Millisecond}},
 	{20, chaosWaitPosition, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
 	{28, chaosWaitGTID, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
