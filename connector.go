@@ -487,8 +487,14 @@ func (s *vstmt) Close() error {
 	}
 	s.closed = true
 	var errs []error
-	if s.pinned != nil && s.pinGen == s.vc.gen {
+	if vc := s.vc; s.pinned != nil && s.pinGen == vc.gen {
 		errs = append(errs, s.pinned.Close())
+		for i, st := range vc.pins {
+			if st == s.pinned {
+				vc.pins = append(vc.pins[:i], vc.pins[i+1:]...)
+				break
+			}
+		}
 	}
 	s.pinned, s.inTx = nil, nil
 	errs = append(errs, s.vc.c.release(s.query, s.shared))

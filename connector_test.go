@@ -807,3 +807,63 @@ func TestConnectorConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkConnector measures the Connector's overhead over the in-memory
+// driver: the same Query, QueryRow and Exec on a raw pool of the server they
+// go to, through *rwsplit.DB, and through sql.OpenDB(db.Connector()). Run:
+// go test -run '^$' -bench Connector -benchtime 20000x .
+func BenchmarkConnector(b *testing.B) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 1)
+	cl.Write(1, 1)
+	db := fakeDB(b, cl, false)
+	sdb, _ := connectorDB(b, db)
+	rawReplica := cl.Replicas()[0].OpenDB(false)
+	defer rawReplica.Close()
+	rawPrimary := cl.Primary().OpenDB(false)
+	defer rawPrimary.Close()
+	ctx := context.Background()
+	type handle interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	}
+	ways := []struct {
+		name          string
+		reads, writes handle
+	}{{"raw", rawReplica, rawPrimary}, {"rwsplit", db, db}, {"connector", sdb, sdb}}
+	for _, w := range ways {
+		b.Run("Query/"+w.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rows, err := w.reads.QueryContext(ctx, selectKV, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rows.Next() {
+				}
+				_ = rows.Close()
+			}
+		})
+	}
+	for _, w := range ways {
+		b.Run("QueryRow/"+w.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var v int64
+			for b.Loop() {
+				if err := w.reads.QueryRowContext(ctx, selectKV, 1).Scan(&v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for _, w := range ways {
+		b.Run("Exec/"+w.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := w.writes.ExecContext(ctx, "UPDATE kv SET v = ? WHERE k = ?", 2, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
