@@ -3,6 +3,7 @@ package rwsplit_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -383,9 +384,9 @@ func (h *chaosHistory) check() *chaosReport {
 	// quiet reports whether no fault was under way from from to to, nor
 	// had ended (every replica caught up) less than chaosFaultSettle before.
 	// A Sleep(d) read that began in a period quiet since d before it sees
-	// its scope's writes: one completed before a fault was applied by the
-	// fault's end, one completed after it replicated with no fault, and
-	// the read came at least d after it.
+	// its scope's writes: one completed before a fault was put back was
+	// applied when the replicas caught up, one completed after replicated
+	// with no fault, and the read came at least d after it.
 	quiet := func(from, to time.Time) bool {
 		for _, f := range faults {
 			if !to.Before(f.Start) && !from.After(f.End.Add(chaosFaultSettle)) {
@@ -542,7 +543,7 @@ func (h *chaosHistory) check() *chaosReport {
 			case o.Mode.waits():
 				must, claim = scoped, fmt.Sprintf("%s waits for its scope", o.Mode)
 			case o.Mode.kind == chaosSleep && o.Mode.d >= chaosSleepClaimMin && scoped != nil &&
-				quiet(o.Start.Add(-o.Mode.d-chaosFaultSettle), o.End):
+				quiet(o.Start.Add(-o.Mode.d), o.End):
 				must, claim = scoped, fmt.Sprintf("%s covers the replication delay of a quiet period", o.Mode)
 				r.SleepClaimed++
 			}
@@ -693,8 +694,11 @@ func (h *chaosHistory) describeViolation(v chaosViolation) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, f := range h.faults {
-		if !to.Before(f.Start) && !from.After(f.End.Add(chaosPromotionSettle)) {
+		switch {
+		case !to.Before(f.Start) && !from.After(f.End):
 			fmt.Fprintf(&b, "\n    during %s", f.describe(h.t0))
+		case !to.Before(f.Start) && !from.After(f.End.Add(chaosPromotionSettle)):
+			fmt.Fprintf(&b, "\n    shortly after %s", f.describe(h.t0))
 		}
 	}
 	return b.String()
@@ -705,4 +709,18 @@ func chaosMaxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// write writes every fault and operation, in the order recorded, to path.
+func (h *chaosHistory) write(path string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var b strings.Builder
+	for _, f := range h.faults {
+		fmt.Fprintln(&b, f.describe(h.t0))
+	}
+	for _, o := range h.ops {
+		fmt.Fprintln(&b, o.describe(h.t0))
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -30,6 +31,12 @@ const (
 	// envChaosSeed fixes the random seed (the run's log prints it). Timing
 	// still varies from run to run.
 	envChaosSeed = "RWSPLIT_CHAOS_SEED"
+	// envChaosHistory names a directory where each run writes its whole
+	// history (faults, then every operation), one file per run.
+	envChaosHistory = "RWSPLIT_CHAOS_HISTORY"
+	// chaosLongReads is the number of reads a history run of 5 minutes or
+	// more must check (`make chaos`).
+	chaosLongReads = 50000
 
 	chaosClients   = 32
 	chaosConsumers = 4
@@ -126,7 +133,9 @@ func chaosSeed(t *testing.T) uint64 {
 // must report read-your-writes violations.
 //
 // The history run lasts RWSPLIT_CHAOS_DURATION per flavor (default 30 s;
-// `make chaos` runs 5 minutes).
+// `make chaos` runs 5 minutes, and must check at least 50,000 reads per
+// flavor). RWSPLIT_CHAOS_SEED replays a seed; RWSPLIT_CHAOS_HISTORY=dir
+// keeps every run's whole history there.
 func TestChaos(t *testing.T) {
 	if testing.Short() && !rwsplittest.InCI() {
 		t.Skip("integration test: skipped in -short mode")
@@ -176,6 +185,9 @@ func TestChaos(t *testing.T) {
 				assert.Positive(t, rep.Scopes["read token"], "token reads on db2")
 				assert.Positive(t, rep.Advances, "tokens advanced into another client's Session")
 				assert.Positive(t, rep.MonotonicChecked, "monotonic reads checked")
+				if d >= 5*time.Minute {
+					assert.GreaterOrEqual(t, rep.Reads, chaosLongReads, "reads checked in the long form")
+				}
 			})
 			t.Run("broken", func(t *testing.T) {
 				cfg := chaosRunConfig{seed: seed + uint64(i) + 100, duration: chaosBrokenDuration, modes: chaosWaitingModes,
@@ -353,6 +365,14 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	name := "history"
 	if cfg.broken {
 		name = "BROKEN (rwsplit.BreakWaits)"
+	}
+	if dir := os.Getenv(envChaosHistory); dir != "" {
+		path := filepath.Join(dir, strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())+".txt")
+		if err := h.write(path); err != nil {
+			t.Errorf("write the history: %v", err)
+		} else {
+			t.Logf("history written to %s", path)
+		}
 	}
 	t.Logf("chaos %s on %s (%s): %v of load, %d clients on db1 + %d consumers on db2, seed %d",
 		name, c.Flavor, c.Version, loadTime.Round(time.Millisecond), chaosClients, chaosConsumers, cfg.seed)
