@@ -47,7 +47,11 @@
 //
 // Result keeps two verdicts apart: Replica (may run on a replica) and Write
 // (may change data or schema). A statement sent to the primary because it
-// depends on the session is not a write.
+// depends on the session is not a write. A third, Session, says whether the
+// statement may leave state on its connection for later statements (SET,
+// USE, LOCK TABLES, a temporary table, GET_LOCK, a user variable ...), so
+// that a router lending connections statement by statement keeps that
+// connection for its caller; it is conservative, like the others.
 //
 // Classify allocates nothing and is safe for concurrent use.
 package sqlclass
