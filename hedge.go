@@ -203,16 +203,36 @@ func (db *DB) noteRun(s *Server, t0 time.Time, err error, sample bool) {
 
 // hedgeBound returns the bound for c's run on r's server, 0 when it is not
 // to be hedged: only a routed read on a replica, outside a transaction, on a
-// pool not known to lack read-ahead.
+// pool that reads ahead.
 func (db *DB) hedgeBound(c *call, r route) time.Duration {
 	s := r.server
-	if c.pin != nil || c.inTx || !r.read || s == nil || s.primary || !c.cls.Replica || c.cls.Write {
-		return 0
-	}
-	if !s.readsAhead.Load() && db.stats.hedge.server(s).noReadAhead.Load() {
+	if c.pin != nil || c.inTx || !r.read || s == nil || s.primary || !c.cls.Replica || c.cls.Write || !s.readsAhead.Load() {
 		return 0
 	}
 	return db.stats.hedge.bound()
+}
+
+// probe returns c's context with a close hook that tells whether r's pool
+// reads ahead, while that is unknown and hedging is on (else c's context
+// and nil): a pool given to New is known to read ahead once one of its
+// queries claimed a hook, and known not to once one returned rows without.
+func (db *DB) probe(c *call, r route) (context.Context, *prefetch.Hook) {
+	s := r.server
+	if !r.read || s == nil || s.readsAhead.Load() || db.stats.hedge.bound() == 0 || db.stats.hedge.server(s).noReadAhead.Load() {
+		return c.ctx, nil
+	}
+	return prefetch.WithCloseHook(c.ctx, func() {})
+}
+
+// probed records what a probe found (nothing when the query failed).
+func (db *DB) probed(s *Server, hook *prefetch.Hook, err error) {
+	switch {
+	case hook == nil || err != nil:
+	case hook.Claimed():
+		s.readsAhead.Store(true)
+	default:
+		db.stats.hedge.server(s).noReadAhead.Store(true)
+	}
 }
 
 // hedgeTarget chooses where the hedge of a read in ctx that s has not
@@ -237,15 +257,14 @@ func (db *DB) hedgeTarget(ctx context.Context, s *Server, rows bool) *Server {
 	failed, _ := ctx.Value(excludeKey{}).(*Server)
 	var out []*Server
 	for _, r := range cands {
-		if r != s && r != failed && (!rows || r.readsAhead.Load() || !db.stats.hedge.server(r).noReadAhead.Load()) {
+		if r != s && r != failed && (!rows || r.readsAhead.Load()) {
 			out = append(out, r)
 		}
 	}
 	if len(out) > 0 {
 		return db.pick(out)
 	}
-	if p := db.primaryServer(); primaryOK && p != nil && p != s &&
-		(!rows || p.readsAhead.Load() || !db.stats.hedge.server(p).noReadAhead.Load()) {
+	if p := db.primaryServer(); primaryOK && p != nil && p != s && (!rows || p.readsAhead.Load()) {
 		return p
 	}
 	return nil
@@ -346,12 +365,22 @@ func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, e
 	return rc.finish()
 }
 
-// prepare gives a its server and a context of its own.
+// prepare gives a its server and a context of its own, which its rows
+// release when they close. Under a caller's context that cannot be
+// cancelled, database/sql sees that context (and starts no goroutine to
+// watch it) and only the driver calls see the attempt's: the pool reads
+// ahead, so its wrapper applies it (see prefetch.HookContext).
 func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
 	a.s = s
-	a.ctx, a.cancel = context.WithCancel(rc.ctx)
+	ctx, cancel := context.WithCancel(rc.ctx)
+	a.ctx, a.cancel = ctx, cancel
 	if rc.op.rows() {
-		a.hc.Init(a.ctx, a.cancel)
+		if rc.ctx.Done() == nil {
+			a.hc.Init(rc.ctx, cancel)
+			a.hc.SetDriverContext(ctx)
+		} else {
+			a.hc.Init(ctx, cancel)
+		}
 		a.ctx, a.hook = &a.hc, a.hc.Hook()
 	}
 }
@@ -477,21 +506,14 @@ func (rc *race[T, O]) settle(a, b *attempt[T]) *attempt[T] {
 }
 
 // keep hands a's outcome to the caller. A failed attempt's context is
-// released now; rows release theirs when they close (read-ahead pools), or
-// are read into memory first (other pools); a transaction releases its own
-// when it ends.
+// released now; rows release theirs when they close; a transaction releases
+// its own when it ends.
 func (rc *race[T, O]) keep(a *attempt[T]) {
 	switch {
 	case a.err != nil:
 		a.cancel()
-	case a.hook == nil:
-	case a.hook.Claimed():
-		if !a.s.readsAhead.Load() {
-			a.s.readsAhead.Store(true)
-		}
-	default:
-		rc.db.stats.hedge.server(a.s).noReadAhead.Store(true)
-		rc.op.detach(rc.db, a)
+	case a.hook != nil && !a.hook.Claimed():
+		rc.op.detach(rc.db, a) // not read ahead after all: no close to wait for
 	}
 }
 

@@ -16,14 +16,14 @@ import (
 )
 
 // hedgeTestDB returns a DB over a fresh two-replica cluster whose pools read
-// ahead, once the monitor's first round has run (it would otherwise replace
+// ahead (known from the start, as Open's), once the monitor's first round has run (it would otherwise replace
 // what a test says the replicas applied).
 func hedgeTestDB(t *testing.T, f fakedb.Flavor, opts ...Option) (*DB, *fakedb.Cluster) {
 	t.Helper()
 	cl := fakedb.NewCluster(f, 2)
 	pool := func(s *fakedb.Server) *sql.DB { return sql.OpenDB(prefetch.Connector(s.Connector(false))) }
 	db, err := New(pool(cl.Primary()), []*sql.DB{pool(cl.Replicas()[0]), pool(cl.Replicas()[1])},
-		append([]Option{WithMonitorInterval(time.Hour)}, opts...)...)
+		append([]Option{WithMonitorInterval(time.Hour), func(o *options) error { o.readAhead = true; return nil }}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.Eventually(t, func() bool {

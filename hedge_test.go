@@ -43,10 +43,13 @@ func (p *preferBalancer) Pick(c []*rwsplit.Server) *rwsplit.Server {
 // hedgeDB returns a DB over cl (pools reading ahead with prefetch) whose
 // reads go to replica 0 first, with the hedge bound fixed at bound, once the
 // monitor's first round is done (so that no check is left on a server a
-// test hangs). The caller closes it.
+// test hangs) and every server has served a read (so that a pool given to
+// New is known to read ahead, as Open's are from the start). The caller
+// closes it.
 func hedgeDB(t *testing.T, cl *fakedb.Cluster, oneTrip, prefetch bool, bound time.Duration, opts ...rwsplit.Option) *rwsplit.DB {
 	t.Helper()
-	db, err := openFake(cl, oneTrip, prefetch, append([]rwsplit.Option{rwsplit.WithBalancer(new(preferBalancer))}, opts...)...)
+	bal := new(preferBalancer)
+	db, err := openFake(cl, oneTrip, prefetch, append([]rwsplit.Option{rwsplit.WithBalancer(bal)}, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, db.SetHedge(bound, bound))
 	require.Eventually(t, func() bool {
@@ -57,6 +60,13 @@ func hedgeDB(t *testing.T, cl *fakedb.Cluster, oneTrip, prefetch bool, bound tim
 		}
 		return true
 	}, 5*time.Second, time.Millisecond)
+	bg := context.Background()
+	for i := range cl.Replicas() {
+		bal.idx.Store(int64(i))
+		readKV(t, rwsplit.WithConsistency(bg, rwsplit.Eventual), db, 0)
+	}
+	bal.idx.Store(0)
+	readKV(t, rwsplit.WithConsistency(bg, rwsplit.Primary), db, 0)
 	return db
 }
 
@@ -298,13 +308,17 @@ func TestHedgeNeverWrites(t *testing.T) {
 		}},
 	} {
 		t.Run(w.name, func(t *testing.T) {
+			var before []int
+			for _, r := range cl.Replicas() {
+				before = append(before, r.Count(w.marker))
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*testBound)
 			defer cancel()
 			err := w.do(ctx)
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 			assert.Zero(t, db.Stats().Hedges)
-			for _, r := range cl.Replicas() {
-				assert.Zero(t, r.Count(w.marker), "a replica received it")
+			for i, r := range cl.Replicas() {
+				assert.Equal(t, before[i], r.Count(w.marker), "a replica received it")
 			}
 		})
 	}
@@ -417,16 +431,14 @@ func TestHedgeOff(t *testing.T) {
 }
 
 // TestHedgePoolsWithoutReadAhead: on a pool that does not read ahead (given
-// to New unwrapped), reads are not hedged once the pool is known (its rows
-// would hold the attempt's context with no way to release it); read-only
-// BEGINs still are.
+// to New unwrapped), reads are not hedged (their rows would hold the
+// attempt's context with no way to release it); read-only BEGINs still are.
 func TestHedgePoolsWithoutReadAhead(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MariaDB, 2)
 	cl.Write(1, 1)
 	db := hedgeDB(t, cl, false, false, testBound)
 	defer db.Close()
 	bg := context.Background()
-	readKV(t, bg, db, 1) // replica 0 is found not to read ahead
 	cl.Replicas()[0].Hang()
 	defer cl.Replicas()[0].Unhang()
 	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
@@ -462,4 +474,49 @@ func TestHedgeBound(t *testing.T) {
 	assert.Equal(t, 30*time.Millisecond, db.Stats().HedgeBound)
 	require.NoError(t, db.SetHedge(0, 0))
 	assert.Zero(t, db.Stats().HedgeBound)
+}
+
+// BenchmarkHedgeOverhead is BenchmarkOverhead's reads with the hedge on and
+// off, under a caller's context that can be cancelled (a request's) and
+// under context.Background. database/sql watches a cancellable context with
+// a goroutine per open *sql.Rows: a hedgeable read gives it one to watch even
+// when the caller's cannot be cancelled.
+//
+//	go test -run '^$' -bench HedgeOverhead -benchmem -count 6 . | benchstat -col /via -
+func BenchmarkHedgeOverhead(b *testing.B) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 1)
+	replica := cl.Replicas()[0].OpenDB(false)
+	defer replica.Close()
+	wrap := func(s *fakedb.Server) *sql.DB { return sql.OpenDB(rwsplit.PrefetchConnector(s.Connector(false))) }
+	db, err := rwsplit.New(wrap(cl.Primary()), []*sql.DB{wrap(cl.Replicas()[0])}, rwsplit.WithMonitorInterval(time.Hour))
+	require.NoError(b, err)
+	defer db.Close()
+	cl.Write(1, 1)
+	cancellable, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+	}{{"request", cancellable}, {"background", context.Background()}} {
+		for _, via := range []string{"raw", "hedge=off", "hedge=on"} {
+			b.Run("QueryRow/ctx="+c.name+"/via="+via, func(b *testing.B) {
+				queryRow := db.QueryRowContext
+				switch via {
+				case "raw":
+					queryRow = replica.QueryRowContext
+				case "hedge=off":
+					require.NoError(b, db.SetHedge(0, 0))
+				default:
+					require.NoError(b, db.SetHedge(50*time.Millisecond, time.Second))
+				}
+				b.ReportAllocs()
+				var v int64
+				for b.Loop() {
+					if err := queryRow(c.ctx, selectKV, 1).Scan(&v); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

@@ -188,10 +188,12 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 		rows, w, _, err := db.hedgedQuery(c, r, c.query, c.args, 0, bound)
 		return rows, w, err
 	}
+	ctx, probe := db.probe(c, r)
 	t0 := r.server.begin()
-	rows, err := c.run.query(c.ctx, r.server, c.query, c.args)
+	rows, err := c.run.query(ctx, r.server, c.query, c.args)
 	r.server.end(t0, err)
 	db.noteRun(r.server, t0, err, r.read)
+	db.probed(r.server, probe, err)
 	return rows, r, err
 }
 
@@ -236,10 +238,12 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 		row, w, _ := db.hedgedQueryRow(c, r, c.query, c.args, 0, bound)
 		return row, w, row.Err()
 	}
+	ctx, probe := db.probe(c, r)
 	t0 := r.server.begin()
-	row := c.run.queryRow(c.ctx, r.server, c.query, c.args)
+	row := c.run.queryRow(ctx, r.server, c.query, c.args)
 	r.server.end(t0, row.Err())
 	db.noteRun(r.server, t0, row.Err(), r.read)
+	db.probed(r.server, probe, row.Err())
 	return row, r, row.Err()
 }
 

@@ -23,7 +23,7 @@ func Connector(c driver.Connector) driver.Connector { return connector{c} }
 type connector struct{ c driver.Connector }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.c.Connect(ctx)
+	dc, err := c.c.Connect(forDriver(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if !ok {
 		return c.Prepare(query)
 	}
-	s, err := pc.PrepareContext(ctx, query)
+	s, err := pc.PrepareContext(forDriver(ctx), query)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ var errIsolation = errors.New("prefetch: the driver does not support non-default
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	if bc, ok := c.c.(driver.ConnBeginTx); ok {
-		return bc.BeginTx(ctx, opts)
+		return bc.BeginTx(forDriver(ctx), opts)
 	}
 	if opts.Isolation != 0 || opts.ReadOnly {
 		return nil, errIsolation
@@ -104,7 +104,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if ec, ok := c.c.(driver.ExecerContext); ok {
-		return ec.ExecContext(ctx, query, args)
+		return ec.ExecContext(forDriver(ctx), query, args)
 	}
 	return nil, driver.ErrSkip
 }
@@ -114,7 +114,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	r, err := qc.QueryContext(ctx, query, args)
+	r, err := qc.QueryContext(forDriver(ctx), query, args)
 	return ahead(ctx, r, err)
 }
 
@@ -163,7 +163,7 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if ec, ok := s.s.(driver.StmtExecContext); ok {
-		return ec.ExecContext(ctx, args)
+		return ec.ExecContext(forDriver(ctx), args)
 	}
 	vals, err := values(args)
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if qc, ok := s.s.(driver.StmtQueryContext); ok {
-		r, err := qc.QueryContext(ctx, args)
+		r, err := qc.QueryContext(forDriver(ctx), args)
 		return ahead(ctx, r, err)
 	}
 	vals, err := values(args)
@@ -257,9 +257,17 @@ func (h *Hook) Claimed() bool { return h.claimed.Load() }
 // HookContext is WithCloseHook's context as a value: a caller may keep it in
 // a struct of its own, saving WithCloseHook's two allocations. Set it up
 // with Init before use; its zero value is not a usable context.
+//
+// It may also carry a context for the driver (SetDriverContext): a statement
+// that its caller must be able to abandon although the caller's own context
+// cannot be cancelled runs, in database/sql, under that context, which has
+// no Done channel (so database/sql starts no goroutine to watch its rows),
+// while the driver calls the wrapped pool makes for it see one that can be
+// cancelled.
 type HookContext struct {
 	context.Context
 	hook Hook
+	drv  context.Context
 }
 
 // Init makes c ask, as WithCloseHook(parent, f) does, the first query run
@@ -269,17 +277,41 @@ func (c *HookContext) Init(parent context.Context, f func()) {
 	c.Context = parent
 	c.hook.f = f
 	c.hook.claimed.Store(false)
+	c.drv = nil
 }
+
+// SetDriverContext makes the calls a wrapped pool makes to its driver under
+// c (connect, prepare, query, exec, begin) use d in place of c. d should be
+// derived from c's parent, so that it keeps its values and its end.
+// Cancelling d ends those calls; it does not reach a call that waits in
+// database/sql for a free connection (at the pool's MaxOpenConns).
+func (c *HookContext) SetDriverContext(d context.Context) { c.drv = d }
 
 // Hook returns c's hook.
 func (c *HookContext) Hook() *Hook { return &c.hook }
 
+type driverKey struct{}
+
 // Value returns c's hook for the hook's key, else parent's value.
 func (c *HookContext) Value(key any) any {
-	if _, ok := key.(hookKey); ok {
+	switch key.(type) {
+	case hookKey:
 		return &c.hook
+	case driverKey:
+		if c.drv != nil {
+			return c.drv
+		}
 	}
 	return c.Context.Value(key)
+}
+
+// forDriver returns the context a driver call made under ctx runs with: the
+// driver context of a HookContext in ctx, else ctx.
+func forDriver(ctx context.Context) context.Context {
+	if d, ok := ctx.Value(driverKey{}).(context.Context); ok {
+		return d
+	}
+	return ctx
 }
 
 // ahead reads the first row of r. An error other than io.EOF closes r and is
