@@ -186,3 +186,47 @@ func ExampleDB_BeginTx() {
 	defer tx.Rollback()
 	fmt.Println(tx.Server().Name())
 }
+
+// Under WithDiscovery the monitor finds the primary among every server given
+// and follows failovers on its own; while no server is writable, writes fail
+// at once with ErrNoPrimary and reads go on.
+func ExampleWithDiscovery() {
+	dsns := []string{
+		"app:secret@tcp(db1:3306)/app",
+		"app:secret@tcp(db2:3306)/app",
+		"app:secret@tcp(db3:3306)/app",
+	}
+	db, err := rwsplit.Open("mysql", dsns[0], dsns[1:], rwsplit.WithDiscovery(),
+		rwsplit.WithMaxReplicationLag(2*time.Second), rwsplit.WithMinServing(1))
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	_, err = db.ExecContext(context.Background(), "UPDATE accounts SET balance = balance - 10 WHERE id = 1")
+	if errors.Is(err, rwsplit.ErrNoPrimary) {
+		fmt.Println("mid-failover: retry the write later")
+	}
+}
+
+// A DB with a token key signs the tokens it formats and accepts only tokens
+// signed with it (or with a previous key, during a rotation).
+func ExampleWithTokenKey() {
+	secret := []byte("0123456789abcdef0123456789abcdef") // from your secret store
+	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app", nil, rwsplit.WithTokenKey(secret))
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		sess := rwsplit.NewSession(rwsplit.Token{})
+		if c, err := r.Cookie("rw"); err == nil {
+			tok, err := db.ParseToken(c.Value) // ErrBadToken if forged or altered
+			if err == nil {
+				sess = rwsplit.NewSession(tok)
+			}
+		}
+		ctx := rwsplit.WithSession(r.Context(), sess)
+		_, _ = db.ExecContext(ctx, "INSERT INTO visits (at) VALUES (NOW())")
+		http.SetCookie(w, &http.Cookie{Name: "rw", Value: db.FormatToken(sess.Token())})
+	})
+}
