@@ -17,6 +17,10 @@ const (
 	kindCaughtUp
 	kindWaitPosition
 	kindWaitGTID
+	kindFast
+	kindLatest
+	kindMonotonic
+	kindMaxStaleness
 )
 
 // Consistency says how fresh a replica read must be. Choose it per call with
@@ -27,9 +31,15 @@ const (
 // (read-your-writes): Eventual, Sleep, CaughtUp, WaitPosition, WaitGTID, and
 // Primary. The waiting modes read from the primary when no replica catches up
 // in time, unless OrFail says to fail with ErrReplicaNotCaughtUp instead.
+//
+// Four more modes trade differently (modes.go): Fast reads your writes
+// without ever waiting (a replica known to have them, else the primary);
+// Latest sees every write committed before the read began, whoever made it;
+// Monotonic never reads older data than the scope has already read (and
+// reads its writes); MaxStaleness bounds how old the data read may be.
 type Consistency struct {
 	kind kind
-	d    time.Duration // Sleep's duration, or the wait's timeout
+	d    time.Duration // Sleep's duration, the wait's timeout, or the staleness bound
 	fail bool          // fail with ErrReplicaNotCaughtUp instead of reading the primary
 }
 
@@ -93,6 +103,14 @@ func (c Consistency) String() string {
 		s = fmt.Sprintf("WaitPosition(%v)", c.d)
 	case kindWaitGTID:
 		s = fmt.Sprintf("WaitGTID(%v)", c.d)
+	case kindFast:
+		s = "Fast"
+	case kindLatest:
+		s = fmt.Sprintf("Latest(%v)", c.d)
+	case kindMonotonic:
+		s = fmt.Sprintf("Monotonic(%v)", c.d)
+	case kindMaxStaleness:
+		s = fmt.Sprintf("MaxStaleness(%v)", c.d)
 	}
 	if c.fail {
 		s += ".OrFail()"
@@ -165,6 +183,14 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 		return db.caughtUp(ctx, cands, mode)
 	case kindWaitPosition, kindWaitGTID:
 		return db.waitRead(ctx, cands, mode, deferWait)
+	case kindFast:
+		return db.fastRead(ctx, cands, mode)
+	case kindLatest:
+		return db.latestRead(ctx, cands, mode, deferWait)
+	case kindMonotonic:
+		return db.monotonicRead(ctx, cands, mode, deferWait)
+	case kindMaxStaleness:
+		return db.boundedRead(ctx, cands, mode)
 	}
 	return db.pick(cands), nil, nil
 }

@@ -40,6 +40,11 @@ type Session struct {
 	wprimary  *Server
 	wserverID int64
 	firstOn   uint64
+	// Monotonic reads (modes.go): floor covers everything the reads folded
+	// into it may have shown (read on the primary after they answered);
+	// seen holds the reads answered since, one mark per server.
+	floor gtid.Token
+	seen  []readMark
 }
 
 // captureCall is a capture of the primary's position in flight for a
@@ -189,6 +194,58 @@ func (s *Session) resolved(t gtid.Token, at uint64, gtids, pos bool) (gtid.Token
 	if pos {
 		s.posAt = max(s.posAt, at)
 	}
+	return m, nil
+}
+
+// readMark is a Monotonic read that a server answered: the latest at which
+// one did. What it showed is at most what the server had applied then.
+type readMark struct {
+	srv *Server
+	at  time.Time
+}
+
+// noteRead records that srv answered a Monotonic read of the session at at.
+func (s *Session) noteRead(srv *Server, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.seen {
+		if s.seen[i].srv == srv {
+			if at.After(s.seen[i].at) {
+				s.seen[i].at = at
+			}
+			return
+		}
+	}
+	s.seen = append(s.seen, readMark{srv: srv, at: at})
+}
+
+// monoView returns the session's floor and a copy of its read marks.
+func (s *Session) monoView() (gtid.Token, []readMark) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.floor, append([]readMark(nil), s.seen...)
+}
+
+// fold merges u, what the primary had executed when a read of it began at
+// or after since, into the floor and drops the read marks it covers (those
+// answered by since). It returns the new floor.
+func (s *Session) fold(u gtid.Token, since time.Time) (gtid.Token, error) {
+	u.Time = 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, err := gtid.Merge(s.floor, u)
+	if err != nil {
+		return s.floor, fmt.Errorf("rwsplit: monotonic floor: %w", err)
+	}
+	s.floor = m
+	kept := s.seen[:0]
+	for _, r := range s.seen {
+		if r.at.After(since) {
+			kept = append(kept, r)
+		}
+	}
+	clear(s.seen[len(kept):])
+	s.seen = kept
 	return m, nil
 }
 

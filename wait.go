@@ -118,6 +118,16 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 	if err != nil {
 		return db.fallback(ctx, mode, err)
 	}
+	return db.waitOn(ctx, cands, tok, mode, deferWait)
+}
+
+// waitOn reads on a replica among cands that has applied tok (one part, see
+// waitTarget): one known to have applied it (no round trip), else one that
+// applies it within mode's timeout (the balancer's pick first; with
+// deferWait and a replica that takes the wait and the read in one round
+// trip, the wait is returned to send with the query), else the fallback.
+// The waiting modes share it: WaitPosition, WaitGTID, Latest, Monotonic.
+func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode Consistency, deferWait bool) (*Server, *waitSpec, error) {
 	if !hasTarget(tok) {
 		return db.pick(cands), nil, nil
 	}
@@ -188,29 +198,40 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 }
 
 // scopeToken returns what a read in mode must wait for: the part of its
-// scope's token the mode waits on (the GTIDs under WaitGTID, the binlog
-// position under WaitPosition, the other when that one is unknown), first
-// read from the primary when writes recorded since are pending, then cut
-// down to what the primary has executed (see safeTarget).
+// scope's token the mode waits on (the binlog position under WaitPosition,
+// the GTIDs under the other modes, the other part when that one is
+// unknown), first read from the primary when writes recorded since are
+// pending, then cut down to what the primary has executed (see safeTarget).
 func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, error) {
+	byGTID := mode.kind != kindWaitPosition
+	tok, gtidsFresh, err := db.resolvedScope(ctx, byGTID)
+	if err != nil {
+		return tok, err
+	}
+	return db.safeTarget(ctx, tok, byGTID, gtidsFresh, mode.d)
+}
+
+// resolvedScope returns the token of ctx's scope with the part a read needs
+// (its GTIDs when byGTID, else its binlog position) covering every write
+// recorded before the call: read from the primary first when some are
+// pending (one query, shared; see resolve). gtidsFresh reports whether the
+// GTIDs cover every such write.
+func (db *DB) resolvedScope(ctx context.Context, byGTID bool) (tok gtid.Token, gtidsFresh bool, err error) {
 	s := db.scope(ctx)
 	v := s.view()
-	tok := v.tok
-	byGTID := mode.kind == kindWaitGTID
+	tok = v.tok
 	if v.writes > v.gtidAt && byGTID || v.writes > v.posAt && !byGTID {
 		owner := v.owner
 		if owner == nil || owner.closed.Load() {
 			owner = db
 		}
-		var err error
 		if tok, err = owner.resolve(ctx, s, v, byGTID, !byGTID); err != nil {
-			return tok, err
+			return tok, false, err
 		}
 	}
 	// The GTIDs cover every write the read waits for if no write recorded
 	// before it began is still pending for them.
-	gtidsFresh := s.view().gtidAt >= v.writes
-	return db.safeTarget(ctx, tok, byGTID, gtidsFresh, mode.d)
+	return tok, s.view().gtidAt >= v.writes, nil
 }
 
 // waitTarget is the one part of tok a wait establishes: its GTIDs (byGTID)
