@@ -399,7 +399,8 @@ func (h *chaosHistory) check() *chaosReport {
 	// The writes each read may have to see: successful writes by key (all
 	// of db1's), by session and key; advances by session and key. A key's
 	// writes come from its one owner, one at a time, so their order by end
-	// is their order by value.
+	// is their order by value (not so for advances: tokens of one key may
+	// be advanced in any order).
 	byKey := map[int64][]*chaosOp{}
 	bySession := map[chaosSessionKey][]*chaosOp{}
 	advances := map[chaosSessionKey][]*chaosOp{}
@@ -423,15 +424,14 @@ func (h *chaosHistory) check() *chaosReport {
 			}
 		}
 	}
-	for _, m := range []map[int64][]*chaosOp{byKey} {
-		for _, l := range m {
-			sort.Slice(l, func(i, j int) bool { return l[i].End.Before(l[j].End) })
-		}
+	byEnd := func(l []*chaosOp) {
+		sort.Slice(l, func(i, j int) bool { return l[i].End.Before(l[j].End) })
 	}
-	for _, m := range []map[chaosSessionKey][]*chaosOp{bySession, advances} {
-		for _, l := range m {
-			sort.Slice(l, func(i, j int) bool { return l[i].End.Before(l[j].End) })
-		}
+	for _, l := range byKey {
+		byEnd(l)
+	}
+	for _, l := range bySession {
+		byEnd(l)
 	}
 
 	// The last read of each (session, session row) under WaitGTID, for the
@@ -525,7 +525,7 @@ func (h *chaosHistory) check() *chaosReport {
 				scoped = all
 			case chaosInSession:
 				sk := chaosSessionKey{o.Session, o.Key}
-				scoped = chaosMaxOp(chaosLastBefore(bySession[sk], o.Start), chaosAdvanceAsWrite(chaosLastAdvanceBefore(advances[sk], o.Start), byValue))
+				scoped = chaosMaxOp(chaosLastBefore(bySession[sk], o.Start), chaosAdvanced(advances[sk], o.Start, byValue))
 			case chaosInToken:
 				if o.Min > 0 {
 					scoped = byValue[o.Min]
@@ -598,16 +598,16 @@ func (h *chaosHistory) check() *chaosReport {
 	return r
 }
 
-// chaosLastAdvanceBefore is the last advance of l (sorted by End) that ended
-// before t, or nil.
-func chaosLastAdvanceBefore(l []*chaosOp, t time.Time) *chaosOp { return chaosLastBefore(l, t) }
-
-// chaosAdvanceAsWrite is the write an advance's token covers (by its value).
-func chaosAdvanceAsWrite(a *chaosOp, byValue map[int64]*chaosOp) *chaosOp {
-	if a == nil {
-		return nil
+// chaosAdvanced is the latest write covered by the advances of l that ended
+// before t (the write of the largest value), or nil.
+func chaosAdvanced(l []*chaosOp, t time.Time, byValue map[int64]*chaosOp) *chaosOp {
+	var best *chaosOp
+	for _, a := range l {
+		if a.End.Before(t) {
+			best = chaosMaxOp(best, byValue[a.Value])
+		}
 	}
-	return byValue[a.Value]
+	return best
 }
 
 func chaosMinTime(a, b time.Time) time.Time {
