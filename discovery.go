@@ -20,10 +20,12 @@ import (
 // to the new primary and reads to the remaining replicas from the monitor's
 // next round, with no call to ReplacePrimary.
 //
-// While no server is known to be writable (none is, two are, or the primary
-// stopped answering two rounds in a row), writes, and reads that must go to
-// the primary, fail at once with ErrNoPrimary; other reads continue on the
-// replicas. A write the primary refuses as read-only makes the monitor look
+// A primary that stops answering stays the primary until another server is
+// writable (it may be hung for a moment; nothing else could take its writes)
+// and it has missed two rounds. While no server is known to be writable
+// (the primary turned read-only and no other server is writable, or two
+// are), writes, and reads that must go to the primary, fail at once with
+// ErrNoPrimary; other reads continue on the replicas. A write the primary refuses as read-only makes the monitor look
 // again at once. Open and New run the first round before they return (within
 // max(2 × interval, 1 s)). Each round costs one identity query per server.
 func WithDiscovery() Option {
@@ -115,16 +117,19 @@ func (s *Server) noteIdentity(id identity) {
 // Only the monitor's goroutine calls it.
 func (db *DB) rediscover(top *topology, pid probe, probes []probe) bool {
 	p := top.primary
+	hung := false
 	if p != nil {
 		switch {
 		case pid.writable():
 			db.primaryFails = 0
 			return false
 		case pid.err != nil:
-			// Not answering: one miss may be a slow round; two are not.
-			if db.primaryFails++; db.primaryFails < 2 {
-				return false
-			}
+			// Not answering: one miss may be a slow round. A primary that
+			// does not answer stays the primary until another server is
+			// writable: a hung one may come back, and nothing else can
+			// take its writes anyway.
+			db.primaryFails++
+			hung = true
 		}
 	}
 	// The one writable server that does not replicate; else the one
@@ -145,6 +150,9 @@ func (db *DB) rediscover(top *topology, pid probe, probes []probe) bool {
 		next = alone[0]
 	case len(alone) == 0 && len(any) == 1:
 		next = any[0]
+	}
+	if hung && (next == nil || db.primaryFails < 2) {
+		return false
 	}
 	return db.setPrimary(top, next)
 }

@@ -91,16 +91,16 @@ func TestDiscoveryFailover(t *testing.T) {
 	}
 }
 
-// TestDiscoveryNoPrimary: while no server is writable, writes fail at once
-// with ErrNoPrimary and reads go on; the primary is found again when it comes
-// back.
+// TestDiscoveryNoPrimary: while no server is writable (the primary fenced
+// read-only, nothing promoted yet), writes fail at once with ErrNoPrimary and
+// reads go on; the primary is found again when it is writable again.
 func TestDiscoveryNoPrimary(t *testing.T) {
 	for _, f := range fakeFlavors {
 		t.Run(f.String(), func(t *testing.T) {
 			c := fakedb.NewCluster(f, 2)
 			db, pools := discoveryDB(t, c)
 			ctx := context.Background()
-			c.Primary().SetDown(true)
+			c.Primary().SetReadOnly(true)
 			require.Eventually(t, func() bool { return db.Primary() == nil }, 5*time.Second, 5*time.Millisecond)
 
 			start := time.Now()
@@ -119,10 +119,32 @@ func TestDiscoveryNoPrimary(t *testing.T) {
 			require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v), "reads go on")
 			assert.Equal(t, int64(7), v)
 
-			c.Primary().SetDown(false)
+			c.Primary().SetReadOnly(false)
 			require.Eventually(t, func() bool { return db.Primary() == pools[c.Primary()] }, 5*time.Second, 5*time.Millisecond)
 			_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")
 			require.NoError(t, err)
+		})
+	}
+}
+
+// TestDiscoveryHungPrimary: a primary that stops answering stays the primary
+// while no other server is writable (it may be hung for a moment), and is
+// replaced once a replica is promoted.
+func TestDiscoveryHungPrimary(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			db, pools := discoveryDB(t, c)
+			old, next := c.Primary(), c.Replicas()[0]
+			old.SetDown(true)
+			time.Sleep(300 * time.Millisecond) // 15 rounds
+			require.Same(t, pools[old], db.Primary(), "still the primary: nothing else is writable")
+
+			c.Promote(next)
+			require.Eventually(t, func() bool { return db.Primary() == pools[next] }, 5*time.Second, 5*time.Millisecond)
+			_, err := db.ExecContext(context.Background(), "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.NoError(t, err)
+			old.SetDown(false)
 		})
 	}
 }

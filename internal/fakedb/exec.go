@@ -148,7 +148,7 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		if c.tx != nil && c.tx.readOnly {
 			return outcome{}, myErr(1792, "25006", "Cannot execute statement in a READ ONLY transaction.")
 		}
-		if !s.primary {
+		if !s.primary || s.readOnly {
 			return outcome{}, s.readOnlyErr()
 		}
 	}
@@ -221,7 +221,7 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		return outcome{set: intSet(p.col, int64(s.id))}, nil
 	case kIdentity:
 		ro := "1"
-		if s.primary {
+		if s.primary && !s.readOnly {
 			ro = "0"
 		}
 		if cl.flavor == MariaDB {

@@ -22,6 +22,7 @@ type Server struct {
 	applyOnWait bool            // a wait applies exactly up to its target
 	hung        chan struct{}   // non-nil while hung; closed by Unhang
 	down        bool
+	readOnly    bool // the primary refuses writes (SetReadOnly)
 	gen         int // incremented when the server goes down: older conns are dead
 	failN       int
 	failErr     error
@@ -48,6 +49,15 @@ func (s *Server) Connector(multiStatements bool) driver.Connector {
 // closes it.
 func (s *Server) OpenDB(multiStatements bool) *sql.DB {
 	return sql.OpenDB(s.Connector(multiStatements))
+}
+
+// SetReadOnly makes the primary refuse writes with error 1290 and report
+// read_only = 1, as a primary fenced during a failover (no-op on a replica,
+// which is read-only already).
+func (s *Server) SetReadOnly(on bool) {
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	s.readOnly = on
 }
 
 // StopApplier stops a replica's applier, after applying what it was due to
