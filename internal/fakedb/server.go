@@ -23,7 +23,7 @@ type Server struct {
 	hung        chan struct{}   // non-nil while hung; closed by Unhang
 	down        bool
 	readOnly    bool // the primary refuses writes (SetReadOnly)
-	gen         int // incremented when the server goes down: older conns are dead
+	gen         int  // incremented when the server goes down: older conns are dead
 	failN       int
 	failErr     error
 	stmts       []string
