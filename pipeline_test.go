@@ -391,7 +391,11 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 // each with a read surface in turn, reads its own write, on a replica for the waiting modes; Eventual, the control, reads
 // stale data on the same setup.
 func TestReadYourWritesMatrix(t *testing.T) {
-	modes := []rwsplit.Consistency{rwsplit.WaitGTID(5 * time.Second), rwsplit.WaitPosition(5 * time.Second), rwsplit.Primary}
+	modes := []rwsplit.Consistency{rwsplit.WaitGTID(5 * time.Second), rwsplit.WaitPosition(5 * time.Second), rwsplit.Primary,
+		rwsplit.Latest(5 * time.Second), rwsplit.Monotonic(5 * time.Second), rwsplit.Fast, rwsplit.MaxStaleness(0)}
+	// Served by the primary here: Fast (no replica is known to have the
+	// write) and MaxStaleness(0) (no replica is that fresh); see modes_test.go.
+	onPrimary := map[rwsplit.Consistency]bool{rwsplit.Primary: true, rwsplit.Fast: true, rwsplit.MaxStaleness(0): true}
 	n := 0
 	for _, f := range fakeFlavors {
 		for pools := range 4 {
@@ -407,8 +411,8 @@ func TestReadYourWritesMatrix(t *testing.T) {
 							t.Run(name, func(t *testing.T) {
 								found, onReplica := runPair(t, c)
 								assert.True(t, found, "stale read")
-								if mode == rwsplit.Primary {
-									assert.False(t, onReplica, "Primary read on a replica")
+								if onPrimary[mode] {
+									assert.False(t, onReplica, "read on a replica")
 								} else {
 									assert.True(t, onReplica, "waiting read not served by a replica")
 								}
