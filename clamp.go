@@ -182,24 +182,57 @@ var errNoDirectReplica = errors.New("rwsplit: no usable replica replicates from 
 // errOtherPrimary). When what the DB knows of the primary does not cover
 // the target it reads the primary once (see readExecuted), within half of
 // budget; if that read fails the target is waited for as it is.
+//
+// Under discovery a target the primary lacks may also mean that the DB's
+// view is out of date (another DB wrote the token on a primary promoted
+// since): before cutting it, the monitor is asked to look again, and a new
+// primary found within that half of budget is checked instead.
 func (db *DB) safeTarget(ctx context.Context, full gtid.Token, byGTID, gtidsFresh bool, budget time.Duration) (gtid.Token, error) {
+	rctx, cancel := context.WithTimeout(ctx, max(budget/2, 10*time.Millisecond))
+	defer cancel()
+	t, err := db.safeTargetOn(ctx, rctx, db.primaryServer(), full, byGTID, gtidsFresh, db.discover)
+	if ctx.Err() != nil {
+		return t, ctx.Err()
+	}
+	return t, err
+}
+
+// safeTargetOn is safeTarget against primary p, its primary queries under
+// rctx; with refresh, a cut first looks for a newer primary.
+func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token, byGTID, gtidsFresh, refresh bool) (gtid.Token, error) {
 	t := waitTarget(full, byGTID)
-	p := db.primaryServer()
 	if p == nil || !hasTarget(t) {
 		// No primary known (discovery, between primaries): nothing to
 		// clamp by; the wait's own timeout bounds it.
 		return t, nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, max(budget/2, 10*time.Millisecond))
-	defer cancel()
+	again := func() (gtid.Token, bool, error) {
+		if !refresh {
+			return t, false, nil
+		}
+		np := db.awaitNewPrimary(rctx, p)
+		if np == nil {
+			return t, false, nil
+		}
+		nt, err := db.safeTargetOn(ctx, rctx, np, full, byGTID, gtidsFresh, false)
+		return nt, true, err
+	}
 	if !t.Pos.IsZero() {
-		pt, ok, err := db.clampPosition(rctx, p, t)
+		pt, ok, cut, err := db.clampPosition(rctx, p, t)
 		switch {
 		case ctx.Err() != nil:
 			return t, ctx.Err()
 		case err != nil:
 			return t, nil // the primary did not answer: wait as asked
-		case ok:
+		case !ok || cut:
+			if nt, moved, err := again(); moved {
+				return nt, err
+			}
+		}
+		if ok {
+			if cut {
+				db.tokens().clamps.Add(1)
+			}
 			return pt, nil
 		}
 		// Another primary's position: its GTIDs, if they cover every write.
@@ -209,47 +242,71 @@ func (db *DB) safeTarget(ctx context.Context, full gtid.Token, byGTID, gtidsFres
 		}
 		t = g
 	}
-	ct, err := db.clampGTIDs(rctx, p, t)
+	ct, cut, err := db.clampGTIDs(rctx, p, t)
 	if ctx.Err() != nil {
 		return t, ctx.Err()
 	}
 	if err != nil {
 		return t, nil // the primary did not answer: wait as asked
 	}
+	if cut {
+		if nt, moved, err := again(); moved {
+			return nt, err
+		}
+		db.tokens().clamps.Add(1)
+	}
 	return ct, nil
 }
 
-// clampGTIDs cuts t's GTIDs down to those primary p has executed.
-func (db *DB) clampGTIDs(ctx context.Context, p *Server, t gtid.Token) (gtid.Token, error) {
+// awaitNewPrimary asks the monitor for a round now and waits, until ctx
+// ends, for a primary other than p; nil if none came.
+func (db *DB) awaitNewPrimary(ctx context.Context, p *Server) *Server {
+	db.kick()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if np := db.primaryServer(); np != nil && np != p {
+			return np
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// clampGTIDs cuts t's GTIDs down to those primary p has executed; cut says
+// whether it dropped any.
+func (db *DB) clampGTIDs(ctx context.Context, p *Server, t gtid.Token) (ct gtid.Token, cut bool, err error) {
 	since := time.Now()
 	ts := db.tokens()
 	if k, ok := ts.knownExecuted(p); ok && covers(k, t) {
-		return t, nil
+		return t, false, nil
 	}
 	e, err := db.readExecuted(ctx, p, since, true, false, func(e gtid.Token) bool { return covers(e, t) })
 	if err != nil {
-		return t, err
+		return t, false, err
 	}
 	if covers(e, t) {
-		return t, nil
+		return t, false, nil
 	}
-	ts.clamps.Add(1)
-	return gtid.IntersectGTIDs(t, e), nil
+	return gtid.IntersectGTIDs(t, e), true, nil
 }
 
 // clampPosition checks t's binlog position against primary p's: ok with the
 // position to wait for (t's, or p's own when t's is beyond it), or not ok
 // when t's position is another server's. A position of unknown origin
 // (format 1 tokens) is taken as p's if its file belongs to p's log.
-func (db *DB) clampPosition(ctx context.Context, p *Server, t gtid.Token) (gtid.Token, bool, error) {
+func (db *DB) clampPosition(ctx context.Context, p *Server, t gtid.Token) (pt gtid.Token, ok, cut bool, err error) {
 	since := time.Now()
 	ts := db.tokens()
 	if pid, cur := int64(t.Pos.ServerID), p.serverID.Load(); pid != 0 && cur != 0 && pid != cur {
-		return t, false, nil
+		return t, false, false, nil
 	}
 	if k, ok := ts.knownExecuted(p); ok && !k.Pos.IsZero() {
 		if c, ok := comparePos(k.Pos, t.Pos); ok && c >= 0 {
-			return t, true, nil
+			return t, true, false, nil
 		}
 	}
 	e, err := db.readExecuted(ctx, p, since, false, true, func(e gtid.Token) bool {
@@ -257,20 +314,20 @@ func (db *DB) clampPosition(ctx context.Context, p *Server, t gtid.Token) (gtid.
 		return ok && c >= 0
 	})
 	if err != nil {
-		return t, false, err
+		return t, false, false, err
 	}
 	if e.Pos.IsZero() {
-		return t, true, nil // binary log off or unreadable: nothing to clamp by
+		return t, true, false, nil // binary log off or unreadable: nothing to clamp by
 	}
 	c, ok := comparePos(e.Pos, t.Pos)
 	switch {
 	case !ok:
-		return t, false, nil
+		return t, false, false, nil
 	case c < 0:
-		ts.clamps.Add(1)
 		t.Pos = e.Pos
+		return t, true, true, nil
 	}
-	return t, true, nil
+	return t, true, false, nil
 }
 
 // comparePos compares the primary's position k with a token's position q,

@@ -268,7 +268,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		db.publish(p, servers)
 	}
 	db.monitorWG.Add(1)
-	go db.monitor(ctx, snaps)
+	go db.monitor(ctx, snaps, o.discover)
 	return db, nil
 }
 

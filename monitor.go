@@ -24,21 +24,40 @@ type snapshot struct {
 const maxSnapshots = 120
 
 // monitor checks every server each interval, or at once when kicked (a
-// write refused as read-only under discovery), until ctx ends.
-func (db *DB) monitor(ctx context.Context, snaps []snapshot) {
+// write refused as read-only under discovery), until ctx ends. Its first
+// round is at once, unless New ran one (ranFirst).
+func (db *DB) monitor(ctx context.Context, snaps []snapshot, ranFirst bool) {
 	defer db.monitorWG.Done()
 	t := time.NewTicker(db.interval)
 	defer t.Stop()
 	for {
-		snaps = db.checkAll(ctx, snaps)
+		last := time.Now()
+		if !ranFirst {
+			snaps = db.checkAll(ctx, snaps)
+		}
+		ranFirst = false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-db.kicked:
+			// Kicked rounds are at least kickSpacing apart: a burst of
+			// kicks (refused writes, tokens the primary lacks) costs the
+			// servers a round every kickSpacing at most.
+			if wait := kickSpacing - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
 	}
 }
+
+// kickSpacing is the least time between the starts of two rounds when the
+// monitor is kicked.
+const kickSpacing = 50 * time.Millisecond
 
 // kick asks the monitor for a round now (under discovery, after a write was
 // refused as read-only), without waiting for it.
