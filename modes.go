@@ -112,6 +112,18 @@ func (db *DB) fastRead(ctx context.Context, cands []*Server, mode Consistency) (
 	if !hasTarget(t) {
 		return db.pick(cands), nil, nil
 	}
+	known := db.knownApplied(cands, t)
+	if len(known) == 0 {
+		return db.fallback(ctx, mode, errNotKnownApplied)
+	}
+	db.stats.waitsSkipped.Add(1)
+	return db.pick(known), nil, nil
+}
+
+// knownApplied returns the replicas among cands known to have applied t
+// (one part, see waitTarget): for a binlog position, only replicas of its
+// primary. No I/O.
+func (db *DB) knownApplied(cands []*Server, t gtid.Token) []*Server {
 	if !t.Pos.IsZero() {
 		cands = db.directReplicas(cands, t.Pos.ServerID)
 	}
@@ -124,11 +136,23 @@ func (db *DB) fastRead(ctx context.Context, cands []*Server, mode Consistency) (
 			known = append(known, s)
 		}
 	}
-	if len(known) == 0 {
-		return db.fallback(ctx, mode, errNotKnownApplied)
+	return known
+}
+
+// fastReplicas returns the replicas among cands a Fast read in ctx may go
+// to without a round trip (for a hedge): all of them when the scope has no
+// writes, none while a write of it is pending, else those known to have
+// applied its writes. No I/O.
+func (db *DB) fastReplicas(ctx context.Context, cands []*Server) []*Server {
+	v := db.scope(ctx).view()
+	if v.writes > v.gtidAt {
+		return nil
 	}
-	db.stats.waitsSkipped.Add(1)
-	return db.pick(known), nil, nil
+	t := waitTarget(v.tok, true)
+	if !hasTarget(t) {
+		return cands
+	}
+	return db.knownApplied(cands, t)
 }
 
 // errNotKnownApplied is why a Fast read goes to the primary.
@@ -227,20 +251,26 @@ var errTooStale = errors.New("rwsplit: no usable replica is within the staleness
 // boundedRead serves MaxStaleness: a replica among cands within the bound,
 // else the fallback.
 func (db *DB) boundedRead(ctx context.Context, cands []*Server, mode Consistency) (*Server, *waitSpec, error) {
-	now := time.Now()
+	fresh := withinStaleness(cands, mode.d, time.Now())
+	if len(fresh) == 0 {
+		return db.fallback(ctx, mode, errTooStale)
+	}
+	return db.pick(fresh), nil, nil
+}
+
+// withinStaleness returns the replicas among cands whose data is at most d
+// old at now, as far as the monitor knows (see staleness). No I/O.
+func withinStaleness(cands []*Server, d time.Duration, now time.Time) []*Server {
 	var fresh []*Server
 	for _, s := range cands {
-		if st, ok := s.staleness(now); ok && st <= mode.d {
+		if st, ok := s.staleness(now); ok && st <= d {
 			if fresh == nil {
 				fresh = make([]*Server, 0, len(cands))
 			}
 			fresh = append(fresh, s)
 		}
 	}
-	if len(fresh) == 0 {
-		return db.fallback(ctx, mode, errTooStale)
-	}
-	return db.pick(fresh), nil, nil
+	return fresh
 }
 
 // staleness is how old replica s's data may be at now, as far as the
