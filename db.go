@@ -7,7 +7,7 @@
 // A statement goes to a replica only when a SQL lexer proves it read-only and
 // independent of session state; when in doubt it goes to the primary.
 //
-// Every way in (DB, Tx, Stmt, Conn, and package rwsplitx) runs through one
+// Every way in (DB, Tx, Stmt, Conn, the Connector, and package rwsplitx) runs through one
 // call pipeline (pipeline.go): classify, choose the server and any wait, run,
 // record the write, count. A guarantee made by one holds for all. (A
 // transaction's own prepared statements run on its *sql.Tx: pinned and
