@@ -18,25 +18,33 @@ import (
 // Hedged reads. A read outside a transaction that a replica has not answered
 // within a bound is sent once more to another server (it is "hedged"); the
 // first answer wins and the other attempt is cancelled and cleaned up: its
-// rows closed, its connection released, its context cancelled.
+// rows closed, its connection released, its context cancelled. The first
+// attempt runs on the caller's goroutine; a timer starts the hedge on its
+// own goroutine, which ends with the hedge.
 //
 // What is hedged: the run step of a routed replica read (DB, Stmt and
-// rwsplitx reads, a one-round-trip wait with its query) and the BEGIN of a
-// read-only transaction. Never a write, never a statement pinned to a Tx or a
-// Conn, never a read on the primary. Reads on a pool that does not read ahead
-// (a pool given to New without PrefetchConnector) are not hedged: their rows
-// would keep the attempt's context alive with no way to release it when they
-// close. Their read-only BEGINs are.
+// rwsplitx reads; a one-round-trip wait with its query) and the BEGIN of a
+// read-only transaction. Never a write, never a statement pinned to a Tx or
+// a Conn, never a read on the primary. Reads are hedged on pools known to
+// read ahead (Open's; a pool given to New wrapped by PrefetchConnector once
+// it has served a read): an attempt's rows release its context when they
+// close, and under a caller's context that cannot be cancelled only the
+// driver calls see the attempt's (so database/sql starts no goroutine per
+// read to watch it). Read-only BEGINs are hedged on every pool: the
+// transaction releases its context when it ends.
 //
 // The bound is TCP's retransmission timeout (RFC 6298) over the answers of
 // replica reads: a smoothed latency plus four times its mean deviation, kept
 // between a floor and a ceiling (the ceiling until the first answer). A
 // one-round-trip wait adds its mode's timeout. The hedge is sent once the
-// attempt has run for the bound and the server has shown no sign of life
-// for the last bound: no call on it has answered (an error from the server
+// attempt has run for the bound and the server has shown no sign of life for
+// the last bound: no call on it has answered (an error from the server
 // counts, a connection or context error does not). A slow query on a server
 // that keeps answering other calls is not run twice; a hung server's reads
-// are hedged within about one bound of it hanging.
+// are hedged within about one bound of their start or of its last answer.
+// When the timer fires late (this process did not run for over half a
+// bound) the hedge waits one bound more: nothing was seen of the server
+// meanwhile, and an overloaded client is the worst place to double reads.
 //
 // Where the hedge goes never weakens the read's consistency: Eventual and
 // Sleep reads (whose sleep is over) to another usable replica, else the
@@ -49,10 +57,16 @@ import (
 // When the hedge answers first the replica that did not is marked suspect,
 // as after a connection error: reads avoid it until the monitor next sees it
 // healthy.
+//
+// Limits: the first attempt is abandoned through its context, so the driver
+// must honour cancellation (go-sql-driver/mysql does); and under a caller's
+// context that cannot be cancelled, a first attempt that waits in
+// database/sql for a free connection (at the pool's MaxOpenConns) is not
+// abandoned until it gets one (and then returns at once).
 
-// Hedge bound defaults: adaptive between 50 ms and 1 s.
+// Hedge bound defaults: adaptive between 100 ms and 1 s.
 const (
-	defaultHedgeFloor   = 50 * time.Millisecond
+	defaultHedgeFloor   = 100 * time.Millisecond
 	defaultHedgeCeiling = time.Second
 )
 
@@ -82,19 +96,17 @@ func newHedgeConfig(floor, ceiling time.Duration) (hedgeConfig, error) {
 // Stats.Hedges). The bound adapts to the latency observed (a smoothed
 // latency plus four times its deviation, as TCP's retransmission timeout),
 // kept between floor and ceiling; floor == ceiling fixes it. SetHedge(0, 0)
-// turns hedging off. The default is SetHedge(50*time.Millisecond,
+// turns hedging off. The default is SetHedge(100*time.Millisecond,
 // time.Second).
 //
 // A hedge is sent only while the replica answers nothing else for a whole
 // bound (a slow query on a live server is not run twice), only to a server
-// that serves the read's consistency mode, and only for reads outside
-// transactions (and read-only BEGINs) on pools that read ahead (Open's; see
-// PrefetchConnector). It costs, per hedgeable read, a cancellable context and
-// a timer, and database/sql then watches the read's context with a goroutine
-// of its own while the rows are open, as it does for any context that can be
-// cancelled; a read that is hedged also costs the second attempt. It may be
-// called at any time; reads already running keep the bound they started
-// with.
+// that serves the read's consistency mode, and only for replica reads
+// outside transactions (and read-only BEGINs) on pools that read ahead
+// (Open's; see PrefetchConnector). Each such read costs a cancellable
+// context and a timer, about five allocations; a read that is hedged also
+// costs its second attempt. SetHedge may be called at any time; reads
+// already running keep the bound they started with.
 func (db *DB) SetHedge(floor, ceiling time.Duration) error {
 	cfg, err := newHedgeConfig(floor, ceiling)
 	if err != nil {
@@ -320,8 +332,8 @@ type hedgeOp[T any] interface {
 	// detach makes a won result independent of its attempt's context, on a
 	// pool that does not read ahead (rows ops).
 	detach(db *DB, a *attempt[T])
-	// rows reports whether the result holds rows, whose close releases the
-	// attempt's context.
+	// rows reports whether the result holds rows (a read, counted as one),
+	// whose close releases the attempt's context.
 	rows() bool
 }
 
@@ -334,6 +346,7 @@ type race[T any, O hedgeOp[T]] struct {
 	bound  time.Duration
 	since  time.Time // the first attempt's start, plus its wait's timeout
 	sample bool      // the first attempt's latency is a sample
+	due    time.Time // when the timer is due (guarded by mu once armed)
 	first  attempt[T]
 
 	mu         sync.Mutex
@@ -354,6 +367,7 @@ func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, e
 	a := &rc.first
 	rc.prepare(a, s)
 	rc.since = time.Now().Add(extra)
+	rc.due = rc.since.Add(bound)
 	rc.mu.Lock()
 	rc.timer = time.AfterFunc(extra+bound, rc.fire)
 	rc.mu.Unlock()
@@ -395,11 +409,21 @@ func (rc *race[T, O]) run(a *attempt[T], hedge bool) {
 
 // fire runs when the bound is up: it sends the hedge if the first attempt
 // has not answered and its server has answered nothing for a bound, else
-// looks again when it would have.
+// looks again when it would have. A timer late by more than half the bound
+// means this process did not run for a while (it saw nothing of the server
+// meanwhile, and an overloaded client is the worst place to double its
+// reads): it looks again a bound later.
 func (rc *race[T, O]) fire() {
 	db := rc.db
 	rc.mu.Lock()
 	if rc.firstDone || rc.second != nil || db.closed.Load() || rc.ctx.Err() != nil {
+		rc.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if now.Sub(rc.due) > rc.bound/2 {
+		rc.due = now.Add(rc.bound)
+		rc.timer.Reset(rc.bound)
 		rc.mu.Unlock()
 		return
 	}
@@ -408,8 +432,9 @@ func (rc *race[T, O]) fire() {
 	if last := db.stats.hedge.server(s).lastAnswer.Load(); last > quiet.UnixNano() {
 		quiet = time.Unix(0, last)
 	}
-	if wait := time.Until(quiet.Add(rc.bound)); wait > 0 {
-		rc.timer.Reset(wait) // a sign of life: look again a bound after it
+	if due := quiet.Add(rc.bound); due.After(now) {
+		rc.due = due // a sign of life: look again a bound after it
+		rc.timer.Reset(due.Sub(now))
 		rc.mu.Unlock()
 		return
 	}
@@ -424,7 +449,9 @@ func (rc *race[T, O]) fire() {
 	rc.mu.Unlock()
 
 	db.stats.hedge.hedges.Add(1)
-	db.count(route{server: target, read: true})
+	if rc.op.rows() {
+		db.count(route{server: target, read: true}) // a BEGIN is counted by beginOn
+	}
 	rc.run(b, true)
 
 	rc.mu.Lock()
@@ -544,6 +571,8 @@ func (rowsOp) discard(rows *sql.Rows) { _ = rows.Close() }
 func (rowsOp) rows() bool             { return true }
 
 // detach reads the rows into memory and releases the attempt's context.
+// (Rows ops run only on pools known to read ahead: this is a guard, not a
+// path.)
 func (rowsOp) detach(db *DB, a *attempt[*sql.Rows]) {
 	sets, err := replay.Read(a.v)
 	a.cancel()
@@ -571,8 +600,8 @@ func (rowOp) discard(row *sql.Row) { _ = row.Scan() }
 func (rowOp) rows() bool           { return true }
 
 // detach leaves the row as it is: its Scan reads from the pool under the
-// attempt's context, which then stays live (once per server, the first time
-// a pool is found not to read ahead).
+// attempt's context, which then stays live. (Rows ops run only on pools
+// known to read ahead: this is a guard, not a path.)
 func (rowOp) detach(*DB, *attempt[*sql.Row]) {}
 
 // beginOp begins a transaction: the *sql.Tx keeps the attempt's context for

@@ -154,3 +154,44 @@ func TestIsAnswer(t *testing.T) {
 	assert.False(t, isAnswer(prefetch.ErrConnLost))
 	assert.False(t, isAnswer(errors.New("some driver error")))
 }
+
+// TestHedgeFireRule: when its timer fires, a race hedges only if it is on
+// time and the server has answered nothing for a bound; a late timer (this
+// process stalled) or a recent answer makes it look again later.
+func TestHedgeFireRule(t *testing.T) {
+	db, _ := hedgeTestDB(t, fakedb.MySQL, WithBalancer(BalancerFunc(func(c []*Server) *Server { return c[len(c)-1] })))
+	r0 := db.ReplicaServers()[0]
+	const bound = 30 * time.Millisecond
+	q, args := "SELECT v FROM kv WHERE k = ?", []any{int64(1)}
+	rc := &race[*sql.Row, rowOp]{db: db, ctx: context.Background(), bound: bound, sample: true,
+		op: rowOp{run: dbRunner{}, q: q, plain: q, args: args, pargs: args}}
+	rc.prepare(&rc.first, r0)
+	rc.timer = time.AfterFunc(time.Hour, func() {}) // fire is called by hand
+	defer rc.timer.Stop()
+	long := time.Now().Add(-time.Second)
+	rc.since = long
+
+	rc.due = long // a second late
+	rc.fire()
+	assert.Nil(t, rc.second, "hedged on a late timer")
+	assert.WithinDuration(t, time.Now().Add(bound), rc.due, bound/2, "looks again a bound later")
+
+	db.stats.hedge.server(r0).lastAnswer.Store(time.Now().Add(-bound / 3).UnixNano())
+	rc.due = time.Now()
+	rc.fire()
+	assert.Nil(t, rc.second, "hedged although the server answered within the bound")
+
+	db.stats.hedge.server(r0).lastAnswer.Store(long.UnixNano())
+	rc.due = time.Now()
+	rc.fire()
+	require.NotNil(t, rc.second, "not hedged: on time, and the server silent for a bound")
+	assert.Equal(t, "replica 1", rc.second.s.Name())
+	assert.EqualValues(t, 1, db.Stats().Hedges)
+
+	rc.first.err = context.Canceled // as the hedge's win made it
+	w := rc.finish()
+	assert.Same(t, rc.second, w)
+	var v int64
+	assert.ErrorIs(t, w.v.Scan(&v), sql.ErrNoRows)
+	assert.True(t, db.ReplicaStatus()[0].Suspect)
+}

@@ -507,7 +507,7 @@ func BenchmarkHedgeOverhead(b *testing.B) {
 				case "hedge=off":
 					require.NoError(b, db.SetHedge(0, 0))
 				default:
-					require.NoError(b, db.SetHedge(50*time.Millisecond, time.Second))
+					require.NoError(b, db.SetHedge(100*time.Millisecond, time.Second)) // the default
 				}
 				b.ReportAllocs()
 				var v int64

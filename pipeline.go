@@ -20,7 +20,10 @@ import (
 //  2. plan: the server (pinned, the primary, or a replica under the
 //     context's consistency mode) and any wait, run here or carried with
 //     the query (one round trip);
-//  3. run: the surface's runner sends the statement to that server;
+//  3. run: the surface's runner sends the statement to that server; a
+//     routed replica read that the replica has not answered within the
+//     hedge bound is also sent to another server that serves its mode, and
+//     the first answer wins (hedge.go);
 //  4. record: a write made outside a transaction marks the DB's process
 //     scope, and the context's Session if any, as having a write whose
 //     position is still to be read (no round trip); a transaction's writes

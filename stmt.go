@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+
+	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
 
 // ErrStmtClosed is returned by calls on a closed Stmt.
@@ -116,8 +118,11 @@ func (st *Stmt) prune() {
 // stmtRunner runs executions of the prepared statement.
 type stmtRunner struct{ st *Stmt }
 
+// The preparation an execution may need first runs (or is waited for)
+// under the execution's driver context: a hedged read can abandon it.
+
 func (r stmtRunner) query(ctx context.Context, s *Server, _ string, args []any) (*sql.Rows, error) {
-	ps, err := r.st.on(ctx, s)
+	ps, err := r.st.on(prefetch.DriverContext(ctx), s)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +130,7 @@ func (r stmtRunner) query(ctx context.Context, s *Server, _ string, args []any) 
 }
 
 func (r stmtRunner) queryRow(ctx context.Context, s *Server, _ string, args []any) *sql.Row {
-	ps, err := r.st.on(ctx, s)
+	ps, err := r.st.on(prefetch.DriverContext(ctx), s)
 	if err != nil {
 		return r.st.db.errRow(err)
 	}

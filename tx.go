@@ -88,7 +88,8 @@ func (tx *Tx) Server() *Server { return tx.server }
 
 // Tx returns the underlying *sql.Tx. Statements may run through it, but
 // commit through tx.Commit: a commit made on the *sql.Tx is not recorded, and
-// reads that wait for this scope's writes would not wait for it.
+// reads that wait for this scope's writes would not wait for it (nor is the
+// context of a hedged BEGIN released before BeginTx's context ends).
 func (tx *Tx) Tx() *sql.Tx { return tx.tx }
 
 func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool) *call {

@@ -5,6 +5,11 @@
 // router can retry the read elsewhere; and *sql.Row values stay the pool's
 // own, with no copy of the row. It costs one slice of the row's width per
 // query. Everything else is passed through to the wrapped driver.
+//
+// A query's context may also ask for a function to run when its rows close
+// (WithCloseHook, HookContext), and give the driver calls a context of their
+// own that the caller can cancel while database/sql sees one it cannot
+// (HookContext.SetDriverContext).
 package prefetch
 
 import (
@@ -305,8 +310,14 @@ func (c *HookContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// forDriver returns the context a driver call made under ctx runs with: the
-// driver context of a HookContext in ctx, else ctx.
+// DriverContext returns the context a wrapped pool's driver calls made under
+// ctx run with: the driver context of a HookContext in ctx (see
+// SetDriverContext), else ctx. A caller that waits, on a statement's behalf,
+// for something other than the pool (a preparation shared with other
+// callers) can wait under it too.
+func DriverContext(ctx context.Context) context.Context { return forDriver(ctx) }
+
+// forDriver is DriverContext.
 func forDriver(ctx context.Context) context.Context {
 	if d, ok := ctx.Value(driverKey{}).(context.Context); ok {
 		return d
