@@ -24,6 +24,12 @@
 #                      $RWSPLIT_TEST_LOG.json.
 #   RWSPLIT_TEST_PKGS  the packages to test (space-separated go test patterns),
 #                      default ./... ; go vet always checks ./...
+#   RWSPLIT_TEST_MODULES  the modules under integration/ to vet and test after
+#                      the root module's packages (space-separated directories,
+#                      each with its own go.mod: one per library, see
+#                      integration/README.md); default every integration/*/
+#                      with a go.mod, or none when RWSPLIT_TEST_PKGS is set.
+#                      Their packages appear in the same summary.
 #   CI                 true: a skipped test fails the run.
 #   GO                 the go command, default go.
 #
@@ -36,6 +42,22 @@ GO=${GO:-go}
 log=${RWSPLIT_TEST_LOG:-/tmp/rwsplit-test.log}
 read -r -a pkgs <<<"${RWSPLIT_TEST_PKGS:-./...}"
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
+# mods: the integration modules; ./... of the root module does not reach
+# them (a directory with its own go.mod is another module).
+mods=()
+if [ -n "${RWSPLIT_TEST_MODULES+set}" ]; then
+  read -r -a mods <<<"$RWSPLIT_TEST_MODULES"
+elif [ -z "${RWSPLIT_TEST_PKGS:-}" ]; then
+  for m in integration/*/go.mod; do
+    [ -e "$m" ] && mods+=("${m%/go.mod}")
+  done
+fi
+for m in "${mods[@]}"; do
+  if [ ! -e "$m/go.mod" ]; then
+    echo "RWSPLIT_TEST_MODULES: $m is not a module directory (no go.mod)" >&2
+    exit 1
+  fi
+done
 start=$SECONDS
 
 tmp=$(mktemp -d -t rwsplit-test.XXXXXX) || exit 1
@@ -74,19 +96,43 @@ if [ "${PIPESTATUS[0]}" -ne 0 ]; then
   echo "go vet failed (above); no tests run"
   finish 1
 fi
+for m in "${mods[@]}"; do
+  echo "== go vet ./... in $m"
+  echo "== go vet ./... in $m" >>"$log"
+  (cd "$m" && $GO vet ./...) 2>&1 | tee -a "$log"
+  if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+    echo "go vet failed in $m (above); no tests run"
+    finish 1
+  fi
+done
 
 echo "== go test -race -count=1 -p 1 -timeout 40m ${pkgs[*]}"
 echo "== go test -race -count=1 -p 1 -timeout 40m ${pkgs[*]}" >>"$log"
+if [ ${#mods[@]} -gt 0 ]; then
+  echo "== then ./... in each of ${mods[*]}"
+  echo "== then ./... in each of ${mods[*]}" >>"$log"
+fi
 skipflag=()
 [ "${CI:-}" = true ] && skipflag=(-fail-on-skip)
 # -p 1: one test binary at a time, so that the packages' clusters do not
-# compete for the machine's cores (lag would then come from the load).
+# compete for the machine's cores (lag would then come from the load); the
+# integration modules run one after the other, after the root module.
 # go test's stderr (the go command's own errors) goes through testsum too,
-# which shows it as it comes and keeps it in the log.
-$GO test -json -race -count=1 -p 1 -timeout 40m "${pkgs[@]}" 2>&1 |
-  "$tmp/testsum" -log "$log" "${skipflag[@]}"
-status=("${PIPESTATUS[@]}")
-gotest=${status[0]} sum=${status[1]}
+# which shows it as it comes and keeps it in the log. The first non-zero
+# status of the go test runs is kept in $tmp/gotest.
+echo 0 >"$tmp/gotest"
+{
+  $GO test -json -race -count=1 -p 1 -timeout 40m "${pkgs[@]}" || echo $? >"$tmp/gotest"
+  for m in "${mods[@]}"; do
+    rc=0
+    (cd "$m" && $GO test -json -race -count=1 -p 1 -timeout 40m ./...) || rc=$?
+    if [ "$rc" -ne 0 ] && [ "$(cat "$tmp/gotest")" = 0 ]; then
+      echo "$rc" >"$tmp/gotest"
+    fi
+  done
+} 2>&1 | "$tmp/testsum" -log "$log" "${skipflag[@]}"
+sum=${PIPESTATUS[1]}
+gotest=$(cat "$tmp/gotest")
 
 rc=0
 if [ "$sum" -ne 0 ]; then
