@@ -249,7 +249,7 @@ func (db *DB) probed(s *Server, hook *prefetch.Hook, err error) {
 
 // hedgeTarget chooses where the hedge of a read in ctx that s has not
 // answered goes, or nil when nowhere keeps the read's consistency. With
-// rows, servers known not to read ahead are left out.
+// rows, only servers known to read ahead qualify.
 func (db *DB) hedgeTarget(ctx context.Context, s *Server, rows bool) *Server {
 	mode := db.consistency(ctx)
 	top := db.topology()
