@@ -135,10 +135,14 @@ func ConsistencyFrom(ctx context.Context) (Consistency, bool) {
 
 // consistency is the mode in force for a call on db.
 func (db *DB) consistency(ctx context.Context) Consistency {
-	if c, ok := ConsistencyFrom(ctx); ok {
-		return c
+	c, ok := ConsistencyFrom(ctx)
+	if !ok {
+		c = db.mode
 	}
-	return db.mode
+	if h := db.hooks; h != nil && h.breakWaits && c.kind != kindPrimary {
+		return Eventual
+	}
+	return c
 }
 
 // ErrReplicaNotCaughtUp is returned by a read whose mode was set with OrFail

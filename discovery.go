@@ -214,3 +214,25 @@ func (s *Server) reborn(index int, primary bool) *Server {
 	}
 	return n
 }
+
+// refusedWriteWait bounds how long a write refused as read-only waits for
+// the monitor to find the new primary before it fails.
+const refusedWriteWait = 2 * time.Second
+
+// refusedWrite returns, under discovery, the server to run a write on once
+// more when s (the primary it was routed to, not a pinned one) refused it as
+// read-only: the new primary the monitor finds within refusedWriteWait and
+// the write's context. The write did not run, so running it again is safe.
+// Nil otherwise (the write's error stands).
+func (db *DB) refusedWrite(c *call, s *Server, err error) *Server {
+	if !db.discover || c.pin != nil || err == nil || !isReadOnlyError(err) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, refusedWriteWait)
+	defer cancel()
+	np := db.awaitNewPrimary(ctx, s)
+	if np != nil {
+		db.stats.retries.Add(1)
+	}
+	return np
+}

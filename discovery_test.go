@@ -198,19 +198,31 @@ func TestMinServing(t *testing.T) {
 }
 
 // TestDiscoveryRefusedWriteLooksAgain: a write the primary refuses as
-// read-only makes the monitor look again at once, not at its next round.
+// read-only makes the monitor look again at once, not at its next round, and
+// runs once more on the new primary (it did not run: safe to send again).
+// Inside a transaction the refusal stands.
 func TestDiscoveryRefusedWriteLooksAgain(t *testing.T) {
 	for _, f := range fakeFlavors {
 		t.Run(f.String(), func(t *testing.T) {
 			c := fakedb.NewCluster(f, 2)
 			db, pools := discoveryDB(t, c, rwsplit.WithMonitorInterval(time.Hour))
-			next := c.Replicas()[0]
-			c.Promote(next)
-			_, err := db.ExecContext(context.Background(), "INSERT INTO kv (k, v) VALUES (1, 1)")
-			require.Error(t, err, "refused by the old primary, now read-only")
-			require.Eventually(t, func() bool { return db.Primary() == pools[next] }, 5*time.Second, 5*time.Millisecond)
-			_, err = db.ExecContext(context.Background(), "INSERT INTO kv (k, v) VALUES (1, 1)")
+			ctx := context.Background()
+			old, next := c.Primary(), c.Replicas()[0]
+			tx, err := db.BeginTx(ctx, nil)
 			require.NoError(t, err)
+			c.Promote(next)
+			before := db.Stats().Retries
+			_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.NoError(t, err, "refused by the old primary, run on the new one")
+			assert.Same(t, pools[next], db.Primary())
+			assert.Equal(t, 1, old.Count("INSERT"), "the old primary refused it once")
+			v, ok := next.Value(1)
+			assert.True(t, ok && v == 1)
+			assert.Equal(t, before+1, db.Stats().Retries)
+
+			_, err = tx.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")
+			require.Error(t, err, "a transaction's write on the old primary is refused")
+			require.NoError(t, tx.Rollback())
 		})
 	}
 }
@@ -260,4 +272,30 @@ func TestDiscoveryTokenFromNewerPrimary(t *testing.T) {
 			assert.Same(t, pools2[next], db2.Primary(), "db2 looked again")
 		})
 	}
+}
+
+// TestReadOnlyTxCommitAfterServerLost: a read-only transaction whose replica
+// goes away after its reads returned commits without error (the checker saw
+// COMMIT fail with "invalid connection"): nothing was to be committed.
+func TestReadOnlyTxCommitAfterServerLost(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 1)
+	c.Write(1, 1)
+	db := fakeDB(t, c, false)
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	require.NoError(t, err)
+	require.False(t, tx.Server() == db.PrimaryServer(), "on the replica")
+	var v int64
+	require.NoError(t, tx.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
+	c.Replicas()[0].SetDown(true)
+	defer c.Replicas()[0].SetDown(false)
+	assert.NoError(t, tx.Commit())
+
+	rw, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = rw.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")
+	require.NoError(t, err)
+	c.Primary().SetDown(true)
+	defer c.Primary().SetDown(false)
+	assert.Error(t, rw.Commit(), "a read-write transaction's lost commit is reported")
 }

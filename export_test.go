@@ -19,3 +19,13 @@ func PreparedOn(st *Stmt) []*Server {
 
 // LastWaitFailed reports whether the last wait on s failed.
 func LastWaitFailed(s *Server) bool { return s.lastWaitFailed() }
+
+// BreakWaits breaks db on purpose (test only): every mode but Primary reads
+// as Eventual, with no wait and no fallback. The history checker must then
+// report violations.
+func BreakWaits(db *DB) {
+	if db.hooks == nil {
+		db.hooks = &testHooks{}
+	}
+	db.hooks.breakWaits = true
+}

@@ -120,6 +120,13 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 	t0 := r.server.begin()
 	res, err := c.run.exec(c.ctx, r.server, c.query, c.args)
 	r.server.end(t0, err)
+	if np := db.refusedWrite(c, r.server, err); np != nil {
+		// Refused as read-only (it did not run): once, on the new primary.
+		r.server = np
+		t0 = np.begin()
+		res, err = c.run.exec(c.ctx, np, c.query, c.args)
+		np.end(t0, err)
+	}
 	db.record(c, r)
 	return res, err
 }
@@ -128,8 +135,9 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 func (db *DB) queryCall(c *call) (*sql.Rows, error) {
 	rows, r, err := db.queryOnce(c, true)
 	if err != nil && db.retry(c, r, err) {
-		rows, _, err = db.queryOnce(c.elsewhere(r.server), false)
+		rows, r, err = db.queryOnce(c.elsewhere(r.server), false)
 	}
+	db.readDone(c.ctx, r, err)
 	return rows, err
 }
 
@@ -138,8 +146,9 @@ func (db *DB) queryCall(c *call) (*sql.Rows, error) {
 func (db *DB) queryRowCall(c *call) *sql.Row {
 	row, r, err := db.queryRowOnce(c, true)
 	if err != nil && db.retry(c, r, err) {
-		row, _, _ = db.queryRowOnce(c.elsewhere(r.server), false)
+		row, r, err = db.queryRowOnce(c.elsewhere(r.server), false)
 	}
+	db.readDone(c.ctx, r, err)
 	return row
 }
 
@@ -405,6 +414,9 @@ type testHooks struct {
 	// afterCapture runs after a capture read the primary's position and
 	// before it is merged into its scope.
 	afterCapture func()
+	// breakWaits breaks the library on purpose, for the history checker to
+	// prove it sees staleness: every mode but Primary reads as Eventual.
+	breakWaits bool
 }
 
 // classify is step 1: the statement's verdict for the cluster's flavor, once

@@ -135,11 +135,18 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 // Commit commits the transaction. Committing a read-write transaction
 // records its writes in the scope of BeginTx's context, as a write does
 // (also when Commit reports an error other than sql.ErrTxDone: the commit
-// may have been applied before the connection was lost).
+// may have been applied before the connection was lost). A read-only
+// transaction whose server went away before COMMIT commits without error:
+// it had nothing to commit, and its reads stand.
 func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	if tx.write && !errors.Is(err, sql.ErrTxDone) {
 		tx.db.recordWrite(tx.ctx)
+	}
+	if !tx.write && err != nil && isConnError(err) {
+		// A read-only transaction has nothing to commit: its reads stand
+		// when its server goes away before COMMIT.
+		err = nil
 	}
 	tx.end()
 	return err
