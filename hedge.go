@@ -50,7 +50,9 @@ import (
 // Sleep reads (whose sleep is over) to another usable replica, else the
 // primary; WaitGTID and WaitPosition reads to a replica known to have applied
 // the scope's token (with no write pending, no round trip), else the primary;
-// CaughtUp reads to the primary. The primary serves a hedge only when reads
+// Fast reads to a replica known to have the scope's writes, MaxStaleness
+// reads to a replica within the bound, else the primary; CaughtUp, Latest
+// and Monotonic reads to the primary. The primary serves a hedge only when reads
 // may fall back to it: WithPrimaryFallback (the default) and, for the waiting
 // modes, no OrFail. With nowhere safe to go the read waits on.
 //
@@ -261,7 +263,13 @@ func (db *DB) hedgeTarget(ctx context.Context, s *Server, rows bool) *Server {
 	case kindWaitGTID, kindWaitPosition:
 		cands = db.appliedReplicas(ctx, mode, top.usable)
 		primaryOK = primaryOK && !mode.fail
-	case kindCaughtUp:
+	case kindCaughtUp, kindLatest, kindMonotonic:
+		primaryOK = primaryOK && !mode.fail
+	case kindFast:
+		cands = db.fastReplicas(ctx, top.usable)
+		primaryOK = primaryOK && !mode.fail
+	case kindMaxStaleness:
+		cands = withinStaleness(top.usable, mode.d, time.Now())
 		primaryOK = primaryOK && !mode.fail
 	default:
 		return nil
