@@ -242,6 +242,7 @@ func (db *DB) fallback(ctx context.Context, mode Consistency, cause error) (*Ser
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
+	db.observeFallback(ctx, mode, cause, mode.fail)
 	if mode.fail {
 		db.stats.notCaughtUp.Add(1)
 		if cause != nil {

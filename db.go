@@ -78,6 +78,9 @@ type DB struct {
 	// have executed, clamps (clamp.go).
 	safety tokenState
 
+	// obs receives routing and health events (WithObserver); nil: none.
+	obs Observer
+
 	// hooks are test-only interleaving points (nil in production).
 	hooks *testHooks
 
@@ -237,6 +240,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		discover:        o.discover,
 		kicked:          make(chan struct{}, 1),
 		replay:          replay.Open(),
+		obs:             o.observer,
 	}
 	db.safety.key = o.tokenKey
 	servers := make([]*Server, len(replicas))

@@ -233,6 +233,7 @@ func (db *DB) refusedWrite(c *call, s *Server, err error) *Server {
 	np := db.awaitNewPrimary(ctx, s)
 	if np != nil {
 		db.stats.retries.Add(1)
+		db.observeRetry(c.ctx, s, np, err, true)
 	}
 	return np
 }

@@ -76,6 +76,7 @@ func (db *DB) markSuspect(s *Server, err error) {
 	s.health.suspectAt.Store(time.Now().UnixNano())
 	if !s.health.suspect.Swap(true) {
 		db.refresh()
+		db.observeSuspect(s, err)
 	}
 }
 

@@ -457,6 +457,7 @@ func (rc *race[T, O]) fire() {
 	rc.mu.Unlock()
 
 	db.stats.hedge.hedges.Add(1)
+	db.observeHedge(rc.ctx, s, target, rc.bound, false)
 	if rc.op.rows() {
 		db.count(route{server: target, read: true}) // a BEGIN is counted by beginOn
 	}
@@ -529,6 +530,7 @@ func (rc *race[T, O]) settle(a, b *attempt[T]) *attempt[T] {
 	rc.drop(a)
 	rc.keep(b)
 	rc.db.stats.hedge.wins.Add(1)
+	rc.db.observeHedge(rc.ctx, a.s, b.s, rc.bound, true)
 	if rc.ctx.Err() == nil && !rc.first.s.primary {
 		switch {
 		case errors.Is(a.err, context.Canceled):

@@ -113,9 +113,11 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 			if ctx.Err() != nil {
 				return // closing: not a verdict on the replica
 			}
+			before := db.healthOf(r)
 			if r.setHealth(state, lag, err, start) {
 				changed.Store(true)
 			}
+			db.observeHealth(r, before, err)
 		}()
 	}
 	wg.Wait()

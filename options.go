@@ -23,6 +23,7 @@ type options struct {
 	discover       bool
 	minServing     int
 	tokenKey       *TokenKey
+	observer       Observer // WithObserver (observer.go)
 }
 
 // Option configures a DB.

@@ -116,6 +116,7 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 			return nil, err
 		}
 	}
+	db.observeExec(c, r.server)
 	db.count(r)
 	t0 := r.server.begin()
 	res, err := c.run.exec(c.ctx, r.server, c.query, c.args)
@@ -161,6 +162,7 @@ func (c *call) elsewhere(s *Server) *call {
 
 func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 	r, err := db.plan(c, allowWait)
+	db.observePlan(c, r, err)
 	if err != nil {
 		return nil, r, err
 	}
@@ -180,7 +182,7 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 			r.server.end(t0, err)
 			db.noteRun(r.server, t0, err, false)
 		}
-		if err = db.waitOutcome(c, r, err); err == nil {
+		if err = db.waitOutcome(c, r, t0, err); err == nil {
 			db.count(r)
 			return rows, r, nil
 		}
@@ -211,6 +213,7 @@ func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
 
 func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 	r, err := db.plan(c, allowWait)
+	db.observePlan(c, r, err)
 	if err != nil {
 		return db.errRow(err), r, err
 	}
@@ -230,7 +233,7 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 			r.server.end(t0, row.Err())
 			db.noteRun(r.server, t0, row.Err(), false)
 		}
-		if err = db.waitOutcome(c, r, row.Err()); err == nil {
+		if err = db.waitOutcome(c, r, t0, row.Err()); err == nil {
 			db.count(r)
 			return row, r, nil
 		}
@@ -342,7 +345,9 @@ func (db *DB) missedWait(c *call, r route, err error) (route, error) {
 	if err != nil {
 		return r, err
 	}
-	return route{server: s, read: true}, nil
+	r = route{server: s, read: true}
+	db.observePlan(c, r, nil)
+	return r, nil
 }
 
 // record is step 4: a write made outside a transaction is recorded (see
@@ -397,6 +402,7 @@ func (db *DB) retry(c *call, r route, err error) bool {
 	}
 	db.markSuspect(r.server, err)
 	db.stats.retries.Add(1)
+	db.observeRetry(c.ctx, r.server, nil, err, false)
 	return true
 }
 

@@ -54,7 +54,9 @@ func (db *DB) publish(primary *Server, replicas []*Server) {
 		})
 		t.usable = append(t.usable, lagging[:min(n, len(lagging))]...)
 	}
+	old := db.topo.Load()
 	db.topo.Store(t)
+	db.observeTopology(old, t)
 }
 
 // refresh republishes the snapshot after a replica's health changed.

@@ -95,9 +95,10 @@ func isWaitMiss(err error) bool {
 // that carried it: nil when the wait succeeded (the query ran; its own errors
 // come later, from the rows), an error wrapping errNotCaughtUp when it did
 // not, or the statement's error (a connection error, the caller's context).
-func (db *DB) waitOutcome(c *call, r route, err error) error {
+func (db *DB) waitOutcome(c *call, r route, t0 time.Time, err error) error {
 	s := r.server
 	db.stats.waits.Add(1)
+	db.observeWaitEnd(c.ctx, s, r.wait.mode, true, t0, err == nil, isWaitMiss(err), err)
 	switch {
 	case isWaitMiss(err):
 		s.waitDone(false)
@@ -145,6 +146,7 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 		s := cands[(start+i)%len(cands)]
 		if s.hasApplied(tok) {
 			db.stats.waitsSkipped.Add(1)
+			db.observeWaitSkipped(ctx, s, mode)
 			return s, nil, nil
 		}
 	}
@@ -179,7 +181,10 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 		if i == 0 && s == first && deferWait && s.oneTrip {
 			return s, spec, nil
 		}
+		w0 := time.Now()
+		db.observeWaitStart(ctx, s, spec, w0)
 		ok, timedOut, err := db.runWait(ctx, s, spec, time.Until(deadline))
+		db.observeWaitEnd(ctx, s, mode, false, w0, ok, timedOut, err)
 		if ctx.Err() != nil {
 			// The caller's deadline or cancellation: not the replica's fault.
 			return nil, nil, ctx.Err()
