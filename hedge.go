@@ -479,7 +479,9 @@ func (rc *race[T, O]) fire() {
 
 // finish settles the race once the first attempt returned, the hedge timer
 // having fired: the first answer wins. A first attempt that failed without
-// an answer (its connection lost) waits for a hedge in flight.
+// an answer (its connection lost) waits up to a bound for a hedge in flight,
+// then returns its own error (which the caller may retry elsewhere, hedged
+// again).
 func (rc *race[T, O]) finish() *attempt[T] {
 	a := &rc.first
 	rc.mu.Lock()
@@ -502,19 +504,22 @@ func (rc *race[T, O]) finish() *attempt[T] {
 		return a
 	}
 	rc.mu.Unlock()
+	t := time.NewTimer(rc.bound)
+	defer t.Stop()
 	select {
 	case <-rc.done:
 	case <-rc.ctx.Done():
-		rc.mu.Lock()
-		if !rc.secondDone {
-			rc.abandoned = true
-			rc.mu.Unlock()
-			b.cancel()
-			rc.keep(a)
-			return a
-		}
-		rc.mu.Unlock()
+	case <-t.C:
 	}
+	rc.mu.Lock()
+	if !rc.secondDone {
+		rc.abandoned = true
+		rc.mu.Unlock()
+		b.cancel()
+		rc.keep(a)
+		return a
+	}
+	rc.mu.Unlock()
 	return rc.settle(a, b)
 }
 

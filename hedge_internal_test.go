@@ -3,6 +3,7 @@ package rwsplit
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"testing"
 	"time"
@@ -194,4 +195,60 @@ func TestHedgeFireRule(t *testing.T) {
 	var v int64
 	assert.ErrorIs(t, w.v.Scan(&v), sql.ErrNoRows)
 	assert.True(t, db.ReplicaStatus()[0].Suspect)
+}
+
+// TestHedgeFinishAfterALostConnection: a first attempt whose connection
+// failed (no answer) takes the hedge in flight if it answers within a
+// bound, else gives up on it and returns its own error (for the caller's
+// retry elsewhere), the hedge discarding itself when it ends.
+func TestHedgeFinishAfterALostConnection(t *testing.T) {
+	db, _ := hedgeTestDB(t, fakedb.MariaDB)
+	r0, r1 := db.ReplicaServers()[0], db.ReplicaServers()[1]
+	const bound = 200 * time.Millisecond
+	newRace := func() *race[*sql.Rows, rowsOp] {
+		q, args := "SELECT v FROM kv WHERE k = ?", []any{int64(1)}
+		rc := &race[*sql.Rows, rowsOp]{db: db, ctx: context.Background(), bound: bound,
+			op: rowsOp{run: dbRunner{}, q: q, plain: q, args: args, pargs: args}}
+		rc.prepare(&rc.first, r0)
+		rc.first.err = driver.ErrBadConn
+		rc.timer = time.AfterFunc(time.Hour, func() {})
+		b := &attempt[*sql.Rows]{}
+		rc.prepare(b, r1)
+		rc.second, rc.done = b, make(chan struct{})
+		return rc
+	}
+	answer := func(rc *race[*sql.Rows, rowsOp], after time.Duration) {
+		time.Sleep(after)
+		b := rc.second
+		rc.run(b, true)
+		rc.mu.Lock()
+		rc.secondDone = true
+		abandoned := rc.abandoned
+		rc.mu.Unlock()
+		close(rc.done)
+		if abandoned {
+			rc.drop(b)
+		}
+	}
+
+	rc := newRace()
+	go answer(rc, bound/10)
+	w := rc.finish()
+	require.Same(t, rc.second, w, "the hedge answered within the bound")
+	require.NoError(t, w.err)
+	require.NoError(t, w.v.Close())
+	assert.True(t, db.ReplicaStatus()[0].Suspect, "the replica whose connection failed")
+
+	rc = newRace()
+	done := make(chan struct{})
+	go func() { defer close(done); answer(rc, 2*bound) }()
+	start := time.Now()
+	w = rc.finish()
+	assert.Same(t, &rc.first, w, "waited past the bound")
+	assert.ErrorIs(t, w.err, driver.ErrBadConn)
+	assert.Less(t, time.Since(start), 2*bound)
+	<-done
+	assert.True(t, rc.abandoned)
+	assert.Eventually(t, func() bool { return db.Stats().Replicas[1].InUse == 0 }, 5*time.Second, time.Millisecond,
+		"the abandoned hedge kept its connection")
 }
