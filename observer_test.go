@@ -1,0 +1,506 @@
+package rwsplit_test
+
+// Unit tests of the Observer hooks on the in-memory cluster: each event
+// fires, with the right fields, where the pipeline and the monitor decide.
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
+)
+
+// recorder is an Observer that keeps every event.
+type recorder struct {
+	mu        sync.Mutex
+	routes    []rwsplit.RouteEvent
+	starts    []rwsplit.WaitEvent
+	ends      []rwsplit.WaitEvent
+	fallbacks []rwsplit.FallbackEvent
+	retries   []rwsplit.RetryEvent
+	hedges    []rwsplit.HedgeEvent
+	health    []rwsplit.HealthEvent
+	topo      []rwsplit.TopologyEvent
+}
+
+func (r *recorder) observer() rwsplit.Observer {
+	return rwsplit.ObserverFuncs{
+		Route: func(_ context.Context, e rwsplit.RouteEvent) {
+			r.mu.Lock()
+			r.routes = append(r.routes, e)
+			r.mu.Unlock()
+		},
+		WaitStart: func(_ context.Context, e rwsplit.WaitEvent) {
+			r.mu.Lock()
+			r.starts = append(r.starts, e)
+			r.mu.Unlock()
+		},
+		WaitEnd: func(_ context.Context, e rwsplit.WaitEvent) { r.mu.Lock(); r.ends = append(r.ends, e); r.mu.Unlock() },
+		Fallback: func(_ context.Context, e rwsplit.FallbackEvent) {
+			r.mu.Lock()
+			r.fallbacks = append(r.fallbacks, e)
+			r.mu.Unlock()
+		},
+		Retry: func(_ context.Context, e rwsplit.RetryEvent) {
+			r.mu.Lock()
+			r.retries = append(r.retries, e)
+			r.mu.Unlock()
+		},
+		Hedge: func(_ context.Context, e rwsplit.HedgeEvent) {
+			r.mu.Lock()
+			r.hedges = append(r.hedges, e)
+			r.mu.Unlock()
+		},
+		Health:   func(e rwsplit.HealthEvent) { r.mu.Lock(); r.health = append(r.health, e); r.mu.Unlock() },
+		Topology: func(e rwsplit.TopologyEvent) { r.mu.Lock(); r.topo = append(r.topo, e); r.mu.Unlock() },
+	}
+}
+
+// reset forgets every event so far.
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.routes, r.starts, r.ends, r.fallbacks, r.retries, r.hedges, r.health, r.topo = nil, nil, nil, nil, nil, nil, nil, nil
+}
+
+// checked waits for the monitor's first round to have checked every
+// replica, so that its verdicts do not mix with a test's events.
+func checked(t *testing.T, db *rwsplit.DB) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		for _, st := range db.ReplicaStatus() {
+			if st.LastCheck.IsZero() {
+				return false
+			}
+		}
+		return true
+	}, 5*time.Second, time.Millisecond)
+}
+
+// snapshot returns a copy of the events so far.
+func (r *recorder) snapshot() recorder {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return recorder{
+		routes: append([]rwsplit.RouteEvent(nil), r.routes...), starts: append([]rwsplit.WaitEvent(nil), r.starts...),
+		ends: append([]rwsplit.WaitEvent(nil), r.ends...), fallbacks: append([]rwsplit.FallbackEvent(nil), r.fallbacks...),
+		retries: append([]rwsplit.RetryEvent(nil), r.retries...), hedges: append([]rwsplit.HedgeEvent(nil), r.hedges...),
+		health: append([]rwsplit.HealthEvent(nil), r.health...), topo: append([]rwsplit.TopologyEvent(nil), r.topo...),
+	}
+}
+
+// TestObserverRoutes: every call reports its route: the server, read or
+// write, the mode, the query, and why (the classifier's reason for a
+// statement sent to the primary by rule).
+func TestObserverRoutes(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			rec := new(recorder)
+			db := fakeDB(t, fakedb.NewCluster(f, 2), false, rwsplit.WithObserver(rec.observer()))
+			checked(t, db)
+			bg := context.Background()
+			primary := db.PrimaryServer()
+
+			rec.reset()
+			_, err := db.ExecContext(bg, insertKV, 1, 1)
+			require.NoError(t, err)
+			ev := rec.snapshot().routes
+			require.Len(t, ev, 1)
+			assert.Same(t, primary, ev[0].Server)
+			assert.True(t, ev[0].Write)
+			assert.False(t, ev[0].Read)
+			assert.Equal(t, "exec", ev[0].Reason)
+			assert.Equal(t, insertKV, ev[0].Query)
+
+			rec.reset()
+			readKV(t, bg, db, 1)
+			ev = rec.snapshot().routes
+			require.Len(t, ev, 1)
+			require.NotNil(t, ev[0].Server)
+			assert.Contains(t, db.ReplicaServers(), ev[0].Server)
+			assert.True(t, ev[0].Read)
+			assert.Equal(t, "replica", ev[0].Reason)
+			assert.Equal(t, rwsplit.Eventual, ev[0].Mode)
+
+			rec.reset()
+			rows, err := db.QueryContext(bg, "SELECT v FROM kv WHERE k = ? FOR UPDATE", 1)
+			require.NoError(t, drain(rows, err))
+			ev = rec.snapshot().routes
+			require.Len(t, ev, 1)
+			assert.Same(t, primary, ev[0].Server)
+			assert.True(t, ev[0].Read, "a locking read is a read on the primary")
+			assert.NotEmpty(t, ev[0].Reason, "the classifier's reason")
+			assert.NotEqual(t, "replica", ev[0].Reason)
+
+			rec.reset()
+			readKV(t, rwsplit.WithConsistency(bg, rwsplit.Primary), db, 1)
+			ev = rec.snapshot().routes
+			require.Len(t, ev, 1)
+			assert.Same(t, primary, ev[0].Server)
+			assert.Equal(t, "mode Primary", ev[0].Reason)
+			assert.Equal(t, rwsplit.Primary, ev[0].Mode)
+
+			rec.reset()
+			require.NoError(t, txDo(bg, db, func(tx *rwsplit.Tx) error {
+				var v int64
+				return tx.QueryRowContext(bg, selectKV, 1).Scan(&v)
+			}))
+			ev = rec.snapshot().routes
+			require.Len(t, ev, 1)
+			assert.Same(t, primary, ev[0].Server)
+			assert.Equal(t, "pinned", ev[0].Reason)
+		})
+	}
+}
+
+// TestObserverWaits: a wait reports its start and end, with the replica,
+// the mode, the outcome and its duration, in its own round trip and in the
+// read's; a replica known to have applied the writes reports a skipped
+// wait.
+func TestObserverWaits(t *testing.T) {
+	for _, f := range fakeFlavors {
+		for _, oneTrip := range []bool{false, true} {
+			t.Run(f.String()+map[bool]string{false: "/apart", true: "/onetrip"}[oneTrip], func(t *testing.T) {
+				c := fakedb.NewCluster(f, 1)
+				stalled(c)
+				rec := new(recorder)
+				db := fakeDB(t, c, oneTrip, rwsplit.WithObserver(rec.observer()))
+				checked(t, db)
+				mode := rwsplit.WaitGTID(5 * time.Second)
+				ctx := rwsplit.WithConsistency(context.Background(), mode)
+				_, err := db.ExecContext(ctx, insertKV, 1, 1)
+				require.NoError(t, err)
+
+				rec.reset()
+				v, found := readKV(t, ctx, db, 1)
+				require.True(t, found)
+				assert.EqualValues(t, 1, v)
+				ev := rec.snapshot()
+				replica := db.ReplicaServers()[0]
+				require.Len(t, ev.starts, 1)
+				require.Len(t, ev.ends, 1)
+				for _, e := range []rwsplit.WaitEvent{ev.starts[0], ev.ends[0]} {
+					assert.Same(t, replica, e.Server)
+					assert.Equal(t, mode, e.Mode)
+					assert.Equal(t, oneTrip, e.OneTrip)
+				}
+				assert.Equal(t, rwsplit.WaitOK, ev.ends[0].Outcome)
+				assert.Positive(t, ev.ends[0].Duration)
+				assert.False(t, ev.ends[0].Start.Before(ev.starts[0].Start.Add(-time.Millisecond)))
+				require.Len(t, ev.routes, 1)
+				assert.Same(t, replica, ev.routes[0].Server)
+				if oneTrip {
+					assert.Equal(t, "replica, wait to send with the query", ev.routes[0].Reason)
+				}
+
+				rec.reset()
+				readKV(t, ctx, db, 1)
+				ev = rec.snapshot()
+				assert.Empty(t, ev.starts, "no wait: the replica is known to have the write")
+				require.Len(t, ev.ends, 1)
+				assert.Equal(t, rwsplit.WaitSkipped, ev.ends[0].Outcome)
+				assert.Same(t, replica, ev.ends[0].Server)
+			})
+		}
+	}
+}
+
+// TestObserverFallback: a wait that times out reports its end (timed out),
+// the fallback and the route to the primary; under OrFail the fallback is a
+// failure and the route carries the error.
+func TestObserverFallback(t *testing.T) {
+	for _, f := range fakeFlavors {
+		for _, orFail := range []bool{false, true} {
+			for _, oneTrip := range []bool{false, true} {
+				t.Run(f.String(), func(t *testing.T) {
+					c := fakedb.NewCluster(f, 1)
+					c.Replicas()[0].StopApplier() // applies nothing, even for a wait
+					rec := new(recorder)
+					db := fakeDB(t, c, oneTrip, rwsplit.WithObserver(rec.observer()))
+					checked(t, db)
+					mode := rwsplit.WaitGTID(50 * time.Millisecond)
+					if orFail {
+						mode = mode.OrFail()
+					}
+					ctx := rwsplit.WithConsistency(context.Background(), mode)
+					_, err := db.ExecContext(ctx, insertKV, 1, 1)
+					require.NoError(t, err)
+
+					rec.reset()
+					var v int64
+					err = db.QueryRowContext(ctx, selectKV, 1).Scan(&v)
+					ev := rec.snapshot()
+					require.NotEmpty(t, ev.ends)
+					last := ev.ends[len(ev.ends)-1]
+					assert.Equal(t, rwsplit.WaitTimedOut, last.Outcome)
+					assert.Same(t, db.ReplicaServers()[0], last.Server)
+					require.Len(t, ev.fallbacks, 1)
+					assert.Equal(t, mode, ev.fallbacks[0].Mode)
+					assert.Equal(t, orFail, ev.fallbacks[0].Failed)
+					assert.Error(t, ev.fallbacks[0].Cause)
+					final := ev.routes[len(ev.routes)-1]
+					if orFail {
+						require.ErrorIs(t, err, rwsplit.ErrReplicaNotCaughtUp)
+						if !oneTrip {
+							assert.ErrorIs(t, final.Err, rwsplit.ErrReplicaNotCaughtUp)
+						}
+						return
+					}
+					require.NoError(t, err)
+					assert.Same(t, db.PrimaryServer(), final.Server)
+					assert.Equal(t, "fallback", final.Reason)
+				})
+			}
+		}
+	}
+}
+
+// TestObserverRetryAndSuspect: a replica read that fails for want of a
+// connection reports the retry and the replica marked suspect, then the
+// route of the retry elsewhere.
+func TestObserverRetryAndSuspect(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			rec := new(recorder)
+			bal := new(preferBalancer)
+			db := fakeDB(t, c, false, rwsplit.WithBalancer(bal), rwsplit.WithObserver(rec.observer()))
+			bg := context.Background()
+			checked(t, db)
+			readKV(t, bg, db, 1) // the pools have a connection
+
+			rec.reset()
+			lost := &mysql.MySQLError{Number: 2013, Message: "Lost connection to MySQL server during query"}
+			c.Replicas()[0].FailNext(1, lost)
+			readKV(t, bg, db, 1)
+			ev := rec.snapshot()
+			r0, r1 := db.ReplicaServers()[0], db.ReplicaServers()[1]
+			require.Len(t, ev.retries, 1)
+			assert.Same(t, r0, ev.retries[0].From)
+			assert.ErrorIs(t, ev.retries[0].Err, lost)
+			assert.False(t, ev.retries[0].Write)
+			require.Len(t, ev.routes, 2, "the first route and the retry's")
+			assert.Same(t, r0, ev.routes[0].Server)
+			assert.Same(t, r1, ev.routes[1].Server)
+			require.Len(t, ev.health, 1)
+			h := ev.health[0]
+			assert.Same(t, r0, h.Server)
+			assert.True(t, h.Suspect)
+			assert.True(t, h.WasUsable)
+			assert.False(t, h.Usable)
+			assert.ErrorIs(t, h.Err, lost)
+			require.NotEmpty(t, ev.topo, "the suspect replica leaves the usable set")
+			assert.NotContains(t, ev.topo[len(ev.topo)-1].Usable, r0)
+			assert.False(t, ev.topo[len(ev.topo)-1].PrimaryChanged)
+		})
+	}
+}
+
+// TestObserverHedge: a read a hung replica does not answer within the bound
+// reports the hedge (from the replica to another server) and its win.
+func TestObserverHedge(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 2)
+	rec := new(recorder)
+	db := hedgeDB(t, c, false, true, testBound, rwsplit.WithObserver(rec.observer()))
+	defer db.Close()
+	hung := c.Replicas()[0]
+	hung.Hang()
+	defer hung.Unhang()
+	rec.reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	readKV(t, ctx, db, 1)
+	ev := rec.snapshot()
+	require.Len(t, ev.hedges, 2)
+	r0 := db.ReplicaServers()[0]
+	assert.Same(t, r0, ev.hedges[0].From)
+	assert.Same(t, db.ReplicaServers()[1], ev.hedges[0].To)
+	assert.Equal(t, testBound, ev.hedges[0].Bound)
+	assert.False(t, ev.hedges[0].Won)
+	assert.True(t, ev.hedges[1].Won)
+	assert.Same(t, db.ReplicaServers()[1], ev.hedges[1].To)
+}
+
+// TestObserverHealthAndTopology: the monitor's verdicts report a replica's
+// change of state (up → down → up) and the usable set; AddReplica,
+// RemoveReplica and ReplacePrimary report topology changes.
+func TestObserverHealthAndTopology(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 2)
+	rec := new(recorder)
+	db := fakeDB(t, c, false, rwsplit.WithMonitorInterval(20*time.Millisecond), rwsplit.WithObserver(rec.observer()))
+	r1 := db.ReplicaServers()[1]
+	require.Eventually(t, func() bool { return db.ReplicaStatus()[1].State == rwsplit.StateUp }, 5*time.Second, 5*time.Millisecond)
+	first := rec.snapshot()
+	require.NotEmpty(t, first.topo, "New's first snapshot")
+	assert.Same(t, db.PrimaryServer(), first.topo[0].Primary)
+	assert.Nil(t, first.topo[0].OldPrimary)
+	require.NotEmpty(t, first.health)
+	assert.Equal(t, rwsplit.StateUnknown, first.health[0].OldState)
+	assert.Equal(t, rwsplit.StateUp, first.health[0].State)
+
+	rec.reset()
+	c.Replicas()[1].SetDown(true)
+	require.Eventually(t, func() bool {
+		for _, h := range rec.snapshot().health {
+			if h.Server == r1 && h.State == rwsplit.StateDown {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 5*time.Millisecond)
+	ev := rec.snapshot()
+	var down rwsplit.HealthEvent
+	for _, h := range ev.health {
+		if h.Server == r1 && h.State == rwsplit.StateDown {
+			down = h
+		}
+	}
+	assert.Equal(t, rwsplit.StateUp, down.OldState)
+	assert.True(t, down.WasUsable)
+	assert.False(t, down.Usable)
+	assert.Error(t, down.Err)
+	require.Eventually(t, func() bool {
+		ts := rec.snapshot().topo
+		return len(ts) > 0 && !containsServer(ts[len(ts)-1].Usable, r1)
+	}, 5*time.Second, 5*time.Millisecond, "the down replica leaves the usable set")
+	assert.Len(t, rec.snapshot().topo[0].Replicas, 2)
+
+	rec.reset()
+	c.Replicas()[1].SetDown(false)
+	require.Eventually(t, func() bool {
+		for _, h := range rec.snapshot().health {
+			if h.Server == r1 && h.State == rwsplit.StateUp && h.Usable && h.OldState == rwsplit.StateDown {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 5*time.Millisecond, "back up")
+
+	rec.reset()
+	extra := fakedb.NewCluster(fakedb.MySQL, 0).Primary().OpenDB(false)
+	require.NoError(t, db.AddReplica(extra, 1))
+	ev = rec.snapshot()
+	require.NotEmpty(t, ev.topo)
+	assert.Len(t, ev.topo[0].Replicas, 3)
+	assert.False(t, ev.topo[0].PrimaryChanged)
+	rec.reset()
+	require.NoError(t, db.RemoveReplica(extra))
+	require.NotEmpty(t, rec.snapshot().topo)
+	assert.Len(t, rec.snapshot().topo[0].Replicas, 2)
+	_ = extra.Close()
+
+	rec.reset()
+	oldPrimary := db.PrimaryServer()
+	newPool := c.Primary().OpenDB(false)
+	old, err := db.ReplacePrimary(newPool)
+	require.NoError(t, err)
+	defer old.Close()
+	ev = rec.snapshot()
+	require.NotEmpty(t, ev.topo)
+	assert.True(t, ev.topo[0].PrimaryChanged)
+	assert.Same(t, oldPrimary, ev.topo[0].OldPrimary)
+	assert.Same(t, db.PrimaryServer(), ev.topo[0].Primary)
+}
+
+func containsServer(ss []*rwsplit.Server, s *rwsplit.Server) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestObserverDiscovery: a failover found by discovery reports a topology
+// change with the new primary and the old one.
+func TestObserverDiscovery(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MariaDB, 2)
+	rec := new(recorder)
+	db, pools := discoveryDB(t, c, rwsplit.WithObserver(rec.observer()))
+	before := db.PrimaryServer()
+	require.NotNil(t, before)
+	rec.reset()
+	next := c.Replicas()[1]
+	c.Promote(next)
+	require.Eventually(t, func() bool { return db.Primary() == pools[next] }, 5*time.Second, 5*time.Millisecond)
+	var changed []rwsplit.TopologyEvent
+	for _, e := range rec.snapshot().topo {
+		if e.PrimaryChanged {
+			changed = append(changed, e)
+		}
+	}
+	require.NotEmpty(t, changed)
+	last := changed[len(changed)-1]
+	assert.Same(t, db.PrimaryServer(), last.Primary)
+	assert.Same(t, pools[next], last.Primary.DB())
+}
+
+// TestSlogObserver: routes are logged at Debug only (nothing at Info), with
+// the server, mode, reason and query; health changes at Warn.
+func TestSlogObserver(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		t.Run(level.String(), func(t *testing.T) {
+			var buf syncBuffer
+			l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))
+			c := fakedb.NewCluster(fakedb.MySQL, 1)
+			db := fakeDB(t, c, false, rwsplit.WithObserver(rwsplit.SlogObserver(l)))
+			checked(t, db)
+			bg := context.Background()
+			_, err := db.ExecContext(bg, insertKV, 1, 1)
+			require.NoError(t, err)
+			readKV(t, rwsplit.WithConsistency(bg, rwsplit.WaitGTID(time.Second)), db, 1)
+			out := buf.String()
+			if level == slog.LevelInfo {
+				assert.NotContains(t, out, "rwsplit: route", "routes are Debug")
+				assert.NotContains(t, out, "rwsplit: wait")
+			} else {
+				assert.Contains(t, out, `msg="rwsplit: route" server=primary read=false write=true reason=exec query="INSERT INTO kv (k, v) VALUES (?, ?)"`)
+				assert.Contains(t, out, `server="replica 0" read=true write=false reason=`)
+				assert.Contains(t, out, `mode=WaitGTID(1s)`)
+				assert.Contains(t, out, `msg="rwsplit: wait end" server="replica 0" mode=WaitGTID(1s) one_trip=false outcome=ok`)
+			}
+			assert.Contains(t, out, `level=INFO msg="rwsplit: topology" primary=primary`)
+
+			buf.Reset()
+			lost := &mysql.MySQLError{Number: 2013, Message: "Lost connection"}
+			c.Replicas()[0].FailNext(1, lost)
+			readKV(t, bg, db, 1)
+			out = buf.String()
+			assert.Contains(t, out, `level=INFO msg="rwsplit: retry" from="replica 0"`)
+			assert.Contains(t, out, `level=WARN msg="rwsplit: replica health" server="replica 0" old_state=up state=up usable=false suspect=true`)
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the monitor's goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
