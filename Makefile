@@ -44,8 +44,17 @@ vet:
 unit:
 	$(GO) test -race -short ./...
 
+# bench runs the benchmark program (bench/, its own module) on a MySQL 9.7
+# cluster from the kit and writes docs/bench/ (README.md and PNG plots), all
+# from one run, in about 5 minutes; not part of `make test`. The HAProxy
+# comparison needs haproxy on the host (installed from Debian's packages
+# when apt-get is there and we are root; skipped with a note otherwise).
+# RWSPLIT_BENCH_FLAGS passes flags (cd bench && go run . -h).
 bench: images
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@command -v haproxy >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy >/dev/null; } || \
+		echo "bench: no haproxy; the HAProxy hop will be skipped"
+	cd bench && $(GO) run . $(RWSPLIT_BENCH_FLAGS)
 
 fuzz:
 	$(GO) test ./internal/sqlclass/ -run '^$$' -fuzz FuzzClassify -fuzztime 2m

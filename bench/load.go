@@ -1,0 +1,374 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log"
+	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	"gorm.io/plugin/dbresolver"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/rwsplittest"
+)
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func netDial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }
+
+// ------------------------------------------------------------------ GORM
+
+// Bench is the benchmark table's row for GORM.
+type Bench struct {
+	ID int `gorm:"primaryKey"`
+	V  int64
+}
+
+// TableName is the benchmark table.
+func (Bench) TableName() string { return "bench" }
+
+func gormBench(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
+	r1 := cl.Replicas[0]
+	cfg := &gorm.Config{SkipDefaultTransaction: true, Logger: logger.Discard}
+	plain, err := gorm.Open(mysql.Open(r1.DSN()), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resolver, err := gorm.Open(mysql.Open(cl.Primary.DSN()), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := resolver.Use(dbresolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{mysql.Open(r1.DSN())}})); err != nil {
+		log.Fatal(err)
+	}
+	db, err := rwsplit.Open("mysql", cl.Primary.DSN(), []string{r1.DSN()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	conn := sql.OpenDB(db.Connector())
+	defer conn.Close()
+	overRW, err := gorm.Open(mysql.New(mysql.Config{Conn: conn}), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	first := func(g *gorm.DB) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			var b Bench
+			return g.WithContext(ctx).First(&b, i%rows+1).Error
+		}
+	}
+	vs := []variant{
+		{"gorm", first(plain)},
+		{"dbresolver", first(resolver)},
+		{"rwsplit", first(overRW)},
+	}
+	for _, v := range vs {
+		for i := 0; i < 50; i++ {
+			if err := v.op(ctx, i); err != nil {
+				log.Fatalf("%s: %v", v.name, err)
+			}
+		}
+	}
+	res, err := interleave(ctx, *rounds, *perRound, vs)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, g := range []*gorm.DB{plain, resolver} {
+		if s, err := g.DB(); err == nil {
+			s.Close()
+		}
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "## GORM: dbresolver against rwsplit's Connector\n\n")
+	fmt.Fprintf(&s, "`First(&row, id)` (a point SELECT by primary key) through GORM v1.31 and gorm.io/driver/mysql, on the same replica: "+
+		"GORM over a plain connection to the replica; GORM with `gorm.io/plugin/dbresolver` (primary + that replica); "+
+		"GORM over `sql.OpenDB(rwsplitDB.Connector())` (primary + that replica). `SkipDefaultTransaction`, logger off. "+
+		"%d rounds × %d calls, interleaved.\n\n", *rounds, *perRound)
+	fmt.Fprintf(&s, "| GORM over | latency p50 | added to plain GORM | ratio to plain GORM |\n|---|---|---|---|\n")
+	names := map[string]string{"gorm": "the replica directly", "dbresolver": "dbresolver", "rwsplit": "rwsplit's Connector"}
+	for _, v := range vs {
+		fmt.Fprintf(&s, "| %s | %s | %s | %.3f× |\n", names[v.name], us(median(res[v.name])), us(diff(res[v.name], res["gorm"])), ratio(res[v.name], res["gorm"]))
+	}
+	fmt.Fprintf(&s, "\nrwsplit's Connector against dbresolver: %.3f×.\n\n", ratio(res["rwsplit"], res["dbresolver"]))
+	return s.String()
+}
+
+// ----------------------------------------------------------- read scaling
+
+// containerID finds the container that publishes the node's port.
+func containerID(n *rwsplittest.Node) (string, error) {
+	b, err := exec.Command("docker", "ps", "--format", "{{.ID}} {{.Ports}}").Output()
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, fmt.Sprintf(":%d->", n.Port)) {
+			return strings.Fields(l)[0], nil
+		}
+	}
+	return "", fmt.Errorf("no container publishes port %d", n.Port)
+}
+
+func setCPUs(nodes []*rwsplittest.Node, cpus string) error {
+	for _, n := range nodes {
+		id, err := containerID(n)
+		if err != nil {
+			return err
+		}
+		if out, err := exec.Command("docker", "update", "--cpus", cpus, id).CombinedOutput(); err != nil {
+			return fmt.Errorf("docker update --cpus %s %s: %v: %s", cpus, id, err, out)
+		}
+	}
+	return nil
+}
+
+const scaleCPUs = "0.25"
+
+func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
+	nodes := cl.Nodes()
+	quota := true
+	if err := setCPUs(nodes, scaleCPUs); err != nil {
+		o.note("read scaling without a CPU quota: %v", err)
+		quota = false
+	} else {
+		defer func() {
+			if err := setCPUs(nodes, "0"); err != nil {
+				log.Print(err)
+			}
+		}()
+	}
+	var dbs []*rwsplit.DB
+	for n := 0; n <= 2; n++ {
+		db, err := rwsplit.Open("mysql", cl.Primary.DSN(), cl.ReplicaDSNs()[:n])
+		if err != nil {
+			log.Fatal(err)
+		}
+		db.SetMaxOpenConns(32)
+		defer db.Close()
+		dbs = append(dbs, db)
+	}
+	const workers = 32
+	per := 2 * time.Second
+	srounds := 3
+	tput := make([][]float64, 3)
+	for r := 0; r < srounds; r++ {
+		for k := 0; k < 3; k++ {
+			n := (k + r) % 3
+			db := dbs[n]
+			var calls atomic.Uint64
+			var wg sync.WaitGroup
+			end := time.Now().Add(per)
+			t := time.Now()
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					read := pointRead(db)
+					for i := w; time.Now().Before(end); i += workers {
+						if err := read(ctx, i); err != nil {
+							log.Print(err)
+							return
+						}
+						calls.Add(1)
+					}
+				}(w)
+			}
+			wg.Wait()
+			tput[n] = append(tput[n], float64(calls.Load())/time.Since(t).Seconds())
+		}
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "## Read throughput with 0, 1 and 2 replicas\n\n")
+	if quota {
+		fmt.Fprintf(&s, "Every server container is given the same CPU quota (`docker update --cpus %s`), so that the servers, "+
+			"not the shared %d-CPU host, bound the throughput and each stands in for a separate host. ", scaleCPUs, 2)
+	}
+	fmt.Fprintf(&s, "%d goroutines issue point SELECTs through `*rwsplit.DB` (Eventual, round robin) for %v per configuration, "+
+		"configurations interleaved, %d rounds; with 0 replicas the reads go to the primary.\n\n", workers, per, srounds)
+	fmt.Fprintf(&s, "| replicas | reads/s (median) | ratio to primary-only |\n|---|---|---|\n")
+	base := medianF(tput[0])
+	for n := 0; n <= 2; n++ {
+		var rs []float64
+		for i := range tput[n] {
+			rs = append(rs, tput[n][i]/tput[0][i])
+		}
+		fmt.Fprintf(&s, "| %d | %.0f | %.2f× |\n", n, medianF(tput[n]), medianF(rs))
+	}
+	_ = base
+	var rs2 []float64
+	for i := range tput[2] {
+		rs2 = append(rs2, tput[2][i]/tput[0][i])
+	}
+	fmt.Fprintf(&s, "\n![read throughput against replicas](scaling.png)\n")
+	fmt.Fprintf(&s, "\nTarget \"read throughput with 2 replicas ≥ 1.8× primary-only\": %.2f×: %s.\n\n", medianF(rs2), met(medianF(rs2) >= 1.8))
+	scaleData = tput
+	return s.String()
+}
+
+var scaleData [][]float64
+
+// ------------------------------------------------------------------ modes
+
+type modeResult struct {
+	name                             string
+	lat                              []time.Duration
+	reads, stale, fallbacks, primary uint64
+	errs                             uint64
+	excess                           []time.Duration
+}
+
+var modeData []modeResult
+
+func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
+	d := *delay
+	for _, r := range cl.Replicas {
+		if err := r.SetDelay(ctx, d); err != nil {
+			log.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, r := range cl.Replicas {
+			if err := r.SetDelay(context.Background(), 0); err != nil {
+				log.Print(err)
+			}
+		}
+	}()
+	db, err := rwsplit.Open("mysql", cl.Primary.DSN(), cl.ReplicaDSNs(), rwsplit.WithMonitorInterval(250*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	primary := open(cl.Primary.DSN())
+	defer primary.Close()
+
+	// Background write load: ~100 writes/s on the primary, on rows the
+	// readers do not use.
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			if _, err := primary.ExecContext(ctx, "UPDATE bench SET v = v + 1 WHERE id = ?", 500+i%400); err != nil {
+				log.Print(err)
+			}
+		}
+	}()
+	defer func() { close(stop); bg.Wait() }()
+	time.Sleep(2 * d) // let the delay and the load settle
+
+	timeout := 2*d + time.Second
+	ms := []rwsplit.Consistency{
+		rwsplit.Eventual,
+		rwsplit.Primary,
+		rwsplit.Sleep(d + 100*time.Millisecond),
+		rwsplit.CaughtUp(timeout),
+		rwsplit.WaitPosition(timeout),
+		rwsplit.WaitGTID(timeout),
+		rwsplit.Fast,
+		rwsplit.Latest(timeout),
+		rwsplit.Monotonic(timeout),
+		rwsplit.MaxStaleness(2 * d),
+	}
+	const workers = 16
+	modeData = nil
+	for _, m := range ms {
+		log.Printf("mode %v", m)
+		before := db.Stats()
+		res := modeResult{name: m.String()}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		end := time.Now().Add(*modeDur)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				id := 1 + w
+				sess := rwsplit.NewSession(rwsplit.Token{})
+				c := rwsplit.WithSession(ctx, sess)
+				rc := rwsplit.WithConsistency(c, m)
+				var v int64
+				// the row's current value, from the primary (not through db,
+				// so that its Stats count only the timed reads)
+				if err := primary.QueryRowContext(ctx, "SELECT v FROM bench WHERE id = ?", id).Scan(&v); err != nil {
+					log.Print(err)
+					return
+				}
+				for time.Now().Before(end) {
+					v++
+					wt := time.Now()
+					if _, err := db.ExecContext(c, "UPDATE bench SET v = ? WHERE id = ?", v, id); err != nil {
+						log.Print(err)
+						return
+					}
+					t := time.Now()
+					var got int64
+					err := db.QueryRowContext(rc, "SELECT v FROM bench WHERE id = ?", id).Scan(&got)
+					l := time.Since(t)
+					mu.Lock()
+					if err != nil {
+						res.errs++
+					} else {
+						res.reads++
+						res.lat = append(res.lat, l)
+						if got < v {
+							res.stale++
+						}
+						res.excess = append(res.excess, time.Since(wt)-d)
+					}
+					mu.Unlock()
+				}
+			}(w)
+		}
+		wg.Wait()
+		after := db.Stats()
+		res.fallbacks = after.Fallbacks - before.Fallbacks
+		res.primary = after.PrimaryReads - before.PrimaryReads
+		modeData = append(modeData, res)
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "## Consistency modes under a write load with lagging replicas\n\n")
+	fmt.Fprintf(&s, "Both replicas delayed by %v (`SOURCE_DELAY`/`MASTER_DELAY`, which take whole seconds), a background load of ~100 writes/s "+
+		"on the primary, and %d goroutines, each with its own Session and its own row, looping for %v per mode: write the row "+
+		"(`UPDATE ... SET v = <next>`), then read it back under the mode; only the read is timed. A read is stale when it returns an older value "+
+		"than the one just written. Fallbacks and primary reads are `Stats()` deltas (the primary-read share counts every read the primary served, "+
+		"fallbacks included). `*rwsplit.DB` with 2 replicas, monitor interval 250 ms; waiting modes' timeout %v.\n\n", d, workers, *modeDur, timeout)
+	fmt.Fprintf(&s, "| mode | reads | p50 | p99 | stale | fallback | served by primary | write→read − delay, p50 | errors |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range modeData {
+		n := float64(max(r.reads, 1))
+		fmt.Fprintf(&s, "| %s | %d | %s | %s | %.1f%% | %.1f%% | %.1f%% | %s | %d |\n", r.name, r.reads,
+			msf(quantile(r.lat, 0.5)), msf(quantile(r.lat, 0.99)), 100*float64(r.stale)/n, 100*float64(r.fallbacks)/n,
+			100*float64(r.primary)/n, msf(quantile(r.excess, 0.5)), r.errs)
+	}
+	fmt.Fprintf(&s, "\n![read latency CDF per mode](modes-cdf.png)\n")
+	fmt.Fprintf(&s, "\n\"write→read − delay\" is the time from the write's start to the read's end minus the configured delay: for a read served "+
+		"by a replica once it applied the write, an upper bound on the excess wait (the time waited beyond the moment the replica applied it), "+
+		"give or take how precisely the server honours the delay. It is negative for reads that did not wait (stale or served by the primary).\n\n")
+	return s.String()
+}
+
+func msf(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"path/filepath"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// plots writes modes-cdf.png (read latency CDF per mode) and
+// scaling.png (read throughput against the number of replicas) from the
+// run's data, when the sections ran.
+func plots(dir string) error {
+	if len(modeData) > 0 {
+		if err := modesCDF(filepath.Join(dir, "modes-cdf.png")); err != nil {
+			return err
+		}
+	}
+	if len(scaleData) == 3 && len(scaleData[0]) > 0 {
+		if err := scalingPlot(filepath.Join(dir, "scaling.png")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func modesCDF(path string) error {
+	p := plot.New()
+	p.Title.Text = "Read latency right after a write, replicas 1 s behind"
+	p.X.Label.Text = "read latency (ms, log scale)"
+	p.Y.Label.Text = "fraction of reads"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Legend.XOffs = 0
+	var args []any
+	for i, r := range modeData {
+		if len(r.lat) == 0 {
+			continue
+		}
+		s := make([]float64, len(r.lat))
+		for j, d := range r.lat {
+			s[j] = math.Max(float64(d)/1e6, 0.01)
+		}
+		sort.Float64s(s)
+		pts := make(plotter.XYs, len(s))
+		for j, x := range s {
+			pts[j].X, pts[j].Y = x, float64(j+1)/float64(len(s))
+		}
+		l, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		l.Color = plotutil.Color(i)
+		l.Dashes = plotutil.Dashes(i / 7)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		args = append(args, fmt.Sprintf("%s (n=%d)", r.name, len(s)), l)
+	}
+	for i := 0; i+1 < len(args); i += 2 {
+		p.Legend.Add(args[i].(string), args[i+1].(plot.Thumbnailer))
+	}
+	p.Add(plotter.NewGrid())
+	return p.Save(9*vg.Inch, 5.5*vg.Inch, path)
+}
+
+func scalingPlot(path string) error {
+	p := plot.New()
+	p.Title.Text = "Read throughput against the number of replicas"
+	p.X.Label.Text = "replicas"
+	p.Y.Label.Text = "ratio to primary-only (median of rounds)"
+	var pts, ideal plotter.XYs
+	for n := 0; n < 3; n++ {
+		var rs []float64
+		for i := range scaleData[n] {
+			rs = append(rs, scaleData[n][i]/scaleData[0][i])
+		}
+		pts = append(pts, plotter.XY{X: float64(n), Y: medianF(rs)})
+		ideal = append(ideal, plotter.XY{X: float64(n), Y: math.Max(1, float64(n))})
+	}
+	l, sc, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	l.Color, sc.Color = color.RGBA{B: 200, A: 255}, color.RGBA{B: 200, A: 255}
+	il, err := plotter.NewLine(ideal)
+	if err != nil {
+		return err
+	}
+	il.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+	il.Color = color.Gray{Y: 128}
+	p.Add(l, sc, il, plotter.NewGrid())
+	p.Legend.Add("measured", l, sc)
+	p.Legend.Add("reads spread over the replicas, ideal", il)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.X.Min, p.X.Max = -0.2, 2.2
+	p.Y.Min = 0
+	p.Y.Max = math.Max(2.2, p.Y.Max)
+	return p.Save(6*vg.Inch, 4*vg.Inch, path)
+}
