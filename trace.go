@@ -1,0 +1,279 @@
+package rwsplit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A route trace: Explain says where a call would go and why, from what the
+// DB knows now, without sending anything (MySQL Router's `ROUTER SET
+// trace`, as a dry run).
+
+// WaitPlan says what a read would wait for before it runs, as Explain sees
+// it.
+type WaitPlan string
+
+// The wait plans RouteExplanation.Wait reports.
+const (
+	// WaitPlanNone: no wait (the mode waits for nothing, or the scope has
+	// written nothing).
+	WaitPlanNone WaitPlan = "none"
+	// WaitPlanSkip: no wait, because a candidate replica is already known
+	// (from the monitor or an earlier wait) to have applied what the read
+	// waits for; the read goes to one of those (Candidates).
+	WaitPlanSkip WaitPlan = "skip"
+	// WaitPlanWait: a wait on a candidate replica, within the mode's
+	// timeout, then the fallback.
+	WaitPlanWait WaitPlan = "wait"
+	// WaitPlanAfterRead: the target is known only after a query of the
+	// primary that Explain does not make: the position of the scope's
+	// pending writes (Capture), or the primary's executed set (Latest, a
+	// Monotonic move). Then a wait unless a replica is known to have it.
+	WaitPlanAfterRead WaitPlan = "after a read of the primary"
+	// WaitPlanPoll: CaughtUp polls the candidates' replica status.
+	WaitPlanPoll WaitPlan = "poll"
+	// WaitPlanSleep: Sleep sleeps for RouteExplanation.Sleep first.
+	WaitPlanSleep WaitPlan = "sleep"
+)
+
+// RouteExplanation is where a call would go, and why (see DB.Explain).
+type RouteExplanation struct {
+	Query string
+	// ReplicaSafe, Write and Reason are the classifier's verdict: the
+	// statement is provably read-only (it may go to a replica); it may
+	// write; why it goes to the primary ("" when replica-safe).
+	ReplicaSafe, Write bool
+	Reason             string
+	// Mode is the consistency mode in force (the context's, else the DB's
+	// default); Session reports whether the scope is the context's Session
+	// (else the DB's process scope).
+	Mode    Consistency
+	Session bool
+	// Primary reports that the call goes to the primary.
+	Primary bool
+	// Server is where the call goes when that is decided already: the
+	// primary, the one candidate, or Monotonic's replica. Otherwise nil:
+	// the balancer picks among Candidates when the call runs.
+	Server *Server
+	// Candidates are the replicas the read may go to (after the wait, if
+	// any).
+	Candidates []*Server
+	// Health is every replica's status, as ReplicaStatus reports it.
+	Health []ReplicaStatus
+	// Capture: the scope has writes whose position the primary must be
+	// asked for first (one round trip, shared with concurrent readers).
+	Capture bool
+	// Wait is what the read waits for before it runs; Sleep is Sleep's
+	// remaining time.
+	Wait  WaitPlan
+	Sleep time.Duration
+	// Fallback is what happens when no replica serves the read in time:
+	// "primary", "error" (OrFail: ErrReplicaNotCaughtUp; no primary
+	// fallback: ErrNoReplica), or "" when the read does not go to a replica.
+	Fallback string
+	// Err is the error the call would fail with at once (ErrClosed,
+	// ErrNoPrimary, ErrNoReplica, ErrReplicaNotCaughtUp).
+	Err error
+	// Steps are the reasons, in the order the pipeline weighs them.
+	Steps []string
+}
+
+// String is the explanation on one line: where, then the reasons.
+func (e RouteExplanation) String() string {
+	var b strings.Builder
+	switch {
+	case e.Err != nil:
+		fmt.Fprintf(&b, "error (%v)", e.Err)
+	case e.Server != nil:
+		b.WriteString(e.Server.Name())
+	case len(e.Candidates) > 0:
+		names := make([]string, len(e.Candidates))
+		for i, s := range e.Candidates {
+			names[i] = s.Name()
+		}
+		b.WriteString("one of " + strings.Join(names, ", "))
+	default:
+		b.WriteString("nowhere")
+	}
+	if e.Wait != "" && e.Wait != WaitPlanNone {
+		b.WriteString(", wait: " + string(e.Wait))
+	}
+	if len(e.Steps) > 0 {
+		b.WriteString(": " + strings.Join(e.Steps, "; "))
+	}
+	return b.String()
+}
+
+// Explain says where a call of query through db under ctx (its consistency
+// mode, its Session) would go now, and why: the classifier's verdict and
+// reason, the mode, the health snapshot, the candidate replicas, and
+// whether a wait is needed, skipped (a replica is already known to have
+// applied the scope's writes) or depends on a query of the primary. It is a
+// dry run through the pipeline's own decisions (the classifier, the health
+// snapshot, what each replica is known to have applied), as a routed call
+// outside a transaction would take them.
+//
+// Explain does no I/O: it runs neither the query, nor a wait, nor a read of
+// the primary's position, and does not move the balancer or any counter.
+// Where the real call would learn something first (the position of pending
+// writes, the primary's executed set, a replica's status), it says so
+// (Capture, WaitPlanAfterRead, WaitPlanPoll) rather than guess. Its answer
+// may differ from the next call's when the cluster changes in between, and
+// a token the primary has not fully executed may be clamped by the real
+// call (a wait needed here may then be skipped). Cost: one classification
+// and a walk over the replicas; a few allocations.
+func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
+	e := RouteExplanation{Query: query, Wait: WaitPlanNone}
+	if db.closed.Load() {
+		e.Err = ErrClosed
+		return e
+	}
+	cls := db.classify(query)
+	e.ReplicaSafe, e.Write, e.Reason = cls.Replica, cls.Write, cls.Reason
+	e.Health = db.ReplicaStatus()
+	e.Session = SessionFrom(ctx) != nil
+	top := db.topology()
+	toPrimary := func(why string) RouteExplanation {
+		e.Primary = true
+		e.Server, e.Err = db.writer()
+		e.Steps = append(e.Steps, why)
+		if e.Err != nil {
+			e.Steps = append(e.Steps, "no primary is known")
+		}
+		return e
+	}
+	if !cls.Replica {
+		return toPrimary("the classifier sends it to the primary: " + cls.Reason)
+	}
+	mode := db.consistency(ctx)
+	e.Mode = mode
+	e.Steps = append(e.Steps, "read-only: may go to a replica", "mode "+mode.String())
+	if mode.kind == kindPrimary {
+		return toPrimary("the mode reads the primary")
+	}
+	if len(top.replicas) == 0 {
+		return toPrimary("no replicas")
+	}
+	cands := top.usable
+	if len(cands) == 0 {
+		if top.primary == nil && mode.kind == kindEventual {
+			if s := lastResort(top, nil); s != nil {
+				e.Server, e.Candidates = s, []*Server{s}
+				e.Steps = append(e.Steps, "no usable replica and no primary: the last replica the monitor reached")
+				return e
+			}
+		}
+		if !db.primaryFallback {
+			e.Err = ErrNoReplica
+			e.Fallback = "error"
+			e.Steps = append(e.Steps, "no usable replica, and WithPrimaryFallback(false)")
+			return e
+		}
+		return toPrimary("no usable replica")
+	}
+	e.Fallback = "primary"
+	if mode.fail {
+		e.Fallback = "error"
+	}
+	fallback := func(why string) RouteExplanation {
+		e.Candidates = nil
+		if mode.fail {
+			e.Err = ErrReplicaNotCaughtUp
+			e.Steps = append(e.Steps, why, "OrFail: the read fails")
+			return e
+		}
+		return toPrimary(why + ": fallback to the primary")
+	}
+	e.Candidates = cands
+	v := db.scope(ctx).view()
+	switch mode.kind {
+	case kindSleep:
+		if last := v.tok.Time; last > 0 {
+			if d := time.Until(time.UnixMilli(last).Add(mode.d)); d > 0 {
+				e.Wait, e.Sleep = WaitPlanSleep, d
+				e.Steps = append(e.Steps, fmt.Sprintf("sleeps %v: the scope wrote less than %v ago", d.Round(time.Millisecond), mode.d))
+			}
+		}
+	case kindCaughtUp:
+		e.Wait = WaitPlanPoll
+		e.Steps = append(e.Steps, fmt.Sprintf("asks the candidates' replica status (one query each) until one reports no lag, within %v", mode.d))
+	case kindWaitPosition, kindWaitGTID, kindFast:
+		byGTID := mode.kind != kindWaitPosition
+		if byGTID && v.writes > v.gtidAt || !byGTID && v.writes > v.posAt {
+			e.Capture, e.Wait = true, WaitPlanAfterRead
+			e.Steps = append(e.Steps, "the scope has writes whose position is pending: one read of the primary first")
+			if mode.kind == kindFast {
+				e.Steps = append(e.Steps, "then a replica known to have them, else the fallback; never a wait")
+				e.Wait = WaitPlanNone
+			}
+			break
+		}
+		t := waitTarget(v.tok, byGTID)
+		if !hasTarget(t) {
+			e.Steps = append(e.Steps, "the scope has written nothing: no wait")
+			break
+		}
+		if known := db.knownApplied(cands, t); len(known) > 0 {
+			e.Wait, e.Candidates = WaitPlanSkip, known
+			e.Steps = append(e.Steps, "a replica is known to have applied the scope's writes: no wait")
+			break
+		}
+		if mode.kind == kindFast {
+			return fallback("no usable replica is known to have applied the scope's writes")
+		}
+		if !t.Pos.IsZero() {
+			if e.Candidates = db.directReplicas(cands, t.Pos.ServerID); len(e.Candidates) == 0 {
+				return fallback("no usable replica replicates from the position's primary")
+			}
+		}
+		e.Wait = WaitPlanWait
+		e.Steps = append(e.Steps, fmt.Sprintf("no replica is known to have applied the scope's writes: a wait, within %v", mode.d))
+	case kindLatest:
+		e.Wait = WaitPlanAfterRead
+		e.Steps = append(e.Steps, "reads the primary's executed set (one query, shared), then waits for it unless a replica is known to have it")
+	case kindMonotonic:
+		_, seen := db.scope(ctx).monoView()
+		var last *Server
+		var lastAt time.Time
+		for _, r := range seen {
+			if last == nil || r.at.After(lastAt) {
+				last, lastAt = r.srv, r.at
+			}
+		}
+		switch {
+		case last != nil && contains(cands, last):
+			e.Server, e.Candidates = last, []*Server{last}
+			e.Steps = append(e.Steps, "stays on the replica of the scope's latest Monotonic read")
+		case last != nil:
+			e.Wait = WaitPlanAfterRead
+			e.Steps = append(e.Steps, "moves: reads the primary's executed set, then waits for it on the new replica")
+		}
+		if v.writes > v.gtidAt {
+			e.Capture, e.Wait = true, WaitPlanAfterRead
+			e.Steps = append(e.Steps, "the scope has writes whose position is pending: one read of the primary first")
+		} else if t := waitTarget(v.tok, true); hasTarget(t) && e.Wait != WaitPlanAfterRead {
+			if known := db.knownApplied(e.Candidates, t); len(known) > 0 {
+				e.Wait, e.Candidates = WaitPlanSkip, known
+				e.Steps = append(e.Steps, "a replica is known to have applied the scope's writes: no wait")
+			} else {
+				e.Wait = WaitPlanWait
+				e.Steps = append(e.Steps, fmt.Sprintf("waits for the scope's writes, within %v", mode.d))
+			}
+		}
+	case kindMaxStaleness:
+		fresh := withinStaleness(cands, mode.d, time.Now())
+		if len(fresh) == 0 {
+			return fallback(fmt.Sprintf("no usable replica is known to be within %v", mode.d))
+		}
+		e.Candidates = fresh
+		e.Steps = append(e.Steps, fmt.Sprintf("replicas within %v by the monitor's last measure", mode.d))
+	default:
+		e.Steps = append(e.Steps, "any usable replica")
+	}
+	if e.Server == nil && len(e.Candidates) == 1 {
+		e.Server = e.Candidates[0]
+	}
+	return e
+}

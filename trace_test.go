@@ -1,0 +1,160 @@
+package rwsplit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
+)
+
+// statementCount is how many statements every server of c received.
+func statementCount(c *fakedb.Cluster) int {
+	n := 0
+	for _, s := range c.Servers() {
+		n += len(s.Statements())
+	}
+	return n
+}
+
+// TestExplain: Explain names the server or the candidates and why (the
+// classifier's verdict, the mode, whether a wait is needed, skipped or
+// depends on a read of the primary), and sends nothing to any server.
+func TestExplain(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			stalled(c)
+			db := fakeDB(t, c, false)
+			checked(t, db)
+			bg := context.Background()
+			p, r0, r1 := db.PrimaryServer(), db.ReplicaServers()[0], db.ReplicaServers()[1]
+			explain := func(ctx context.Context, q string) rwsplit.RouteExplanation {
+				t.Helper()
+				before := statementCount(c)
+				e := db.Explain(ctx, q)
+				assert.Equal(t, before, statementCount(c), "Explain sent a statement")
+				t.Log(e)
+				return e
+			}
+
+			e := explain(bg, insertKV)
+			assert.True(t, e.Primary)
+			assert.Same(t, p, e.Server)
+			assert.True(t, e.Write)
+			assert.False(t, e.ReplicaSafe)
+			assert.NotEmpty(t, e.Reason)
+			assert.Len(t, e.Health, 2)
+
+			e = explain(bg, "SELECT v FROM kv WHERE k = 1 FOR UPDATE")
+			assert.True(t, e.Primary)
+			assert.False(t, e.Write)
+			assert.NotEmpty(t, e.Reason, "the classifier's reason")
+			assert.Contains(t, e.String(), "primary: the classifier sends it to the primary: "+e.Reason)
+
+			e = explain(bg, selectKV)
+			assert.False(t, e.Primary)
+			assert.True(t, e.ReplicaSafe)
+			assert.Empty(t, e.Reason)
+			assert.Equal(t, rwsplit.Eventual, e.Mode)
+			assert.ElementsMatch(t, []*rwsplit.Server{r0, r1}, e.Candidates)
+			assert.Nil(t, e.Server, "the balancer picks when the call runs")
+			assert.Equal(t, rwsplit.WaitPlanNone, e.Wait)
+			assert.Equal(t, "primary", e.Fallback)
+
+			e = explain(rwsplit.WithConsistency(bg, rwsplit.Primary), selectKV)
+			assert.True(t, e.Primary)
+			assert.Same(t, p, e.Server)
+
+			sess := rwsplit.NewSession(rwsplit.Token{})
+			mode := rwsplit.WaitGTID(5 * time.Second)
+			ctx := rwsplit.WithConsistency(rwsplit.WithSession(bg, sess), mode)
+			e = explain(ctx, selectKV)
+			assert.True(t, e.Session)
+			assert.Equal(t, rwsplit.WaitPlanNone, e.Wait, "the session has written nothing")
+
+			_, err := db.ExecContext(ctx, insertKV, 1, 1)
+			require.NoError(t, err)
+			e = explain(ctx, selectKV)
+			assert.True(t, e.Capture, "the write's position is pending")
+			assert.Equal(t, rwsplit.WaitPlanAfterRead, e.Wait)
+			assert.Equal(t, mode, e.Mode)
+
+			_ = sess.Token() // reads the position: no write pending now
+			e = explain(ctx, selectKV)
+			assert.False(t, e.Capture)
+			assert.Equal(t, rwsplit.WaitPlanWait, e.Wait, "no replica has applied the write (appliers stopped)")
+			assert.ElementsMatch(t, []*rwsplit.Server{r0, r1}, e.Candidates)
+
+			e = explain(rwsplit.WithConsistency(rwsplit.WithSession(bg, sess), rwsplit.Fast), selectKV)
+			assert.True(t, e.Primary, "Fast: no replica known to have the write")
+			e = explain(rwsplit.WithConsistency(rwsplit.WithSession(bg, sess), rwsplit.Fast.OrFail()), selectKV)
+			assert.ErrorIs(t, e.Err, rwsplit.ErrReplicaNotCaughtUp)
+			assert.Equal(t, "error", e.Fallback)
+
+			// A real read waits on one replica, which is then known to
+			// have the write: Explain says the wait is skipped there.
+			v, found := readKV(t, ctx, db, 1)
+			require.True(t, found)
+			require.EqualValues(t, 1, v)
+			e = explain(ctx, selectKV)
+			assert.Equal(t, rwsplit.WaitPlanSkip, e.Wait)
+			require.Len(t, e.Candidates, 1)
+			assert.NotNil(t, e.Server)
+			assert.Same(t, e.Candidates[0], e.Server)
+			assert.Contains(t, e.String(), "wait: skip")
+
+			e = explain(rwsplit.WithConsistency(bg, rwsplit.Latest(time.Second)), selectKV)
+			assert.Equal(t, rwsplit.WaitPlanAfterRead, e.Wait)
+			e = explain(rwsplit.WithConsistency(bg, rwsplit.CaughtUp(time.Second)), selectKV)
+			assert.Equal(t, rwsplit.WaitPlanPoll, e.Wait)
+			e = explain(rwsplit.WithConsistency(bg, rwsplit.Sleep(time.Hour)), selectKV)
+			assert.Equal(t, rwsplit.WaitPlanSleep, e.Wait, "the process scope wrote just now")
+			assert.Greater(t, e.Sleep, 59*time.Minute)
+			e = explain(rwsplit.WithConsistency(bg, rwsplit.MaxStaleness(time.Hour)), selectKV)
+			assert.Len(t, e.Candidates, 2)
+			e = explain(rwsplit.WithConsistency(bg, rwsplit.MaxStaleness(time.Nanosecond)), selectKV)
+			assert.True(t, e.Primary, "no replica within 1ns")
+
+			require.NoError(t, db.Close())
+			assert.ErrorIs(t, db.Explain(bg, selectKV).Err, rwsplit.ErrClosed)
+		})
+	}
+}
+
+// TestExplainMonotonicAndHealth: Monotonic stays on its replica; a replica
+// the monitor sees down leaves the candidates, and with none usable the
+// read goes to the primary, or fails under WithPrimaryFallback(false).
+func TestExplainMonotonicAndHealth(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 2)
+	db := fakeDB(t, c, false, rwsplit.WithMonitorInterval(20*time.Millisecond))
+	checked(t, db)
+	bg := context.Background()
+	sess := rwsplit.NewSession(rwsplit.Token{})
+	ctx := rwsplit.WithConsistency(rwsplit.WithSession(bg, sess), rwsplit.Monotonic(time.Second))
+	readKV(t, ctx, db, 1)
+	e := db.Explain(ctx, selectKV)
+	require.NotNil(t, e.Server)
+	assert.Contains(t, e.Steps, "stays on the replica of the scope's latest Monotonic read")
+
+	c.Replicas()[0].SetDown(true)
+	require.Eventually(t, func() bool { return len(db.Explain(bg, selectKV).Candidates) == 1 }, 5*time.Second, 5*time.Millisecond)
+	e = db.Explain(bg, selectKV)
+	assert.Equal(t, []*rwsplit.Server{db.ReplicaServers()[1]}, e.Candidates)
+	assert.Same(t, db.ReplicaServers()[1], e.Server)
+	assert.False(t, e.Health[0].Usable)
+
+	c.Replicas()[1].SetDown(true)
+	require.Eventually(t, func() bool { return db.Explain(bg, selectKV).Primary }, 5*time.Second, 5*time.Millisecond)
+	e = db.Explain(bg, selectKV)
+	assert.True(t, e.Primary)
+	assert.Contains(t, e.Steps, "no usable replica")
+
+	strict := fakeDB(t, c, false, rwsplit.WithMonitorInterval(20*time.Millisecond), rwsplit.WithPrimaryFallback(false))
+	require.Eventually(t, func() bool { return len(strict.Explain(bg, selectKV).Candidates) == 0 }, 5*time.Second, 5*time.Millisecond)
+	assert.ErrorIs(t, strict.Explain(bg, selectKV).Err, rwsplit.ErrNoReplica)
+}
