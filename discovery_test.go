@@ -299,3 +299,26 @@ func TestReadOnlyTxCommitAfterServerLost(t *testing.T) {
 	defer c.Primary().SetDown(false)
 	assert.Error(t, rw.Commit(), "a read-write transaction's lost commit is reported")
 }
+
+// TestTxStmtNeedsNoSecondConnection: binding a statement not yet prepared on
+// the transaction's server prepares it on the transaction's own connection,
+// so n transactions under SetMaxOpenConns(n) do not wait for each other
+// (the ORM tests hung with GORM's PrepareStmt inside transactions).
+func TestTxStmtNeedsNoSecondConnection(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 1)
+	db := fakeDB(t, c, false)
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := db.PrepareContext(ctx, "SELECT v FROM kv WHERE k = ?") // on the replica
+	require.NoError(t, err)
+	defer st.Close()
+	tx, err := db.BeginTx(ctx, nil) // holds the primary's only connection
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	ts, err := tx.StmtContext(ctx, st)
+	require.NoError(t, err, "no second connection to the primary needed")
+	err = ts.QueryRowContext(ctx, 1).Scan(new(int64))
+	assert.ErrorIs(t, err, sql.ErrNoRows)
+	require.NoError(t, ctx.Err())
+}

@@ -60,6 +60,18 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 	return st, nil
 }
 
+// preparedOn returns the statement's preparation on s, nil if there is none
+// yet (no I/O); ErrStmtClosed once closed.
+func (st *Stmt) preparedOn(s *Server) (*sql.Stmt, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return nil, ErrStmtClosed
+	}
+	st.prune()
+	return st.stmts[s], nil
+}
+
 // on returns the statement prepared on s, preparing it there the first time.
 // The preparation runs outside st.mu, shared by concurrent executions bound
 // for s: a slow server delays only the executions that go to it.

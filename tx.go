@@ -122,14 +122,20 @@ func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 	return tx.tx.PrepareContext(ctx, query)
 }
 
-// StmtContext returns stmt bound to the transaction, prepared on its server
-// (unlike (*sql.Tx).StmtContext it reports a failed preparation at once).
+// StmtContext returns stmt bound to the transaction: its preparation on the
+// transaction's server when it has one, else prepared on the transaction's
+// own connection (one round trip; it never takes a second connection from
+// the pool, so transactions cannot starve each other under SetMaxOpenConns).
+// Unlike (*sql.Tx).StmtContext it reports a failed preparation at once.
 func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
-	s, err := stmt.on(ctx, tx.server)
-	if err != nil {
+	ps, err := stmt.preparedOn(tx.server)
+	switch {
+	case err != nil:
 		return nil, err
+	case ps != nil:
+		return tx.tx.StmtContext(ctx, ps), nil
 	}
-	return tx.tx.StmtContext(ctx, s), nil
+	return tx.tx.PrepareContext(ctx, stmt.query)
 }
 
 // Commit commits the transaction. Committing a read-write transaction
