@@ -28,10 +28,10 @@ import (
 
 // Attribute keys set by the Observer.
 const (
-	KeyServer   = attribute.Key("rwsplit.server")   // "primary", "replica 0", ...
-	KeyMode     = attribute.Key("rwsplit.mode")     // e.g. "WaitGTID(1s)"
-	KeyRead     = attribute.Key("rwsplit.read")     // the call is a read
-	KeyReason   = attribute.Key("rwsplit.reason")   // why it went there
+	KeyServer   = attribute.Key("rwsplit.server") // "primary", "replica 0", ...
+	KeyMode     = attribute.Key("rwsplit.mode")   // e.g. "WaitGTID(1s)"
+	KeyRead     = attribute.Key("rwsplit.read")   // the call is a read
+	KeyReason   = attribute.Key("rwsplit.reason") // why it went there
 	KeyOutcome  = attribute.Key("rwsplit.wait.outcome")
 	KeyOneTrip  = attribute.Key("rwsplit.wait.one_trip")
 	KeyFailed   = attribute.Key("rwsplit.fallback.failed")
