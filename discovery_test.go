@@ -322,3 +322,39 @@ func TestTxStmtNeedsNoSecondConnection(t *testing.T) {
 	assert.ErrorIs(t, err, sql.ErrNoRows)
 	require.NoError(t, ctx.Err())
 }
+
+// TestReadOnlyTxRestartsWhenItsReplicaGoes: a read-only transaction whose
+// replica goes away after BEGIN, before any statement answered, runs its
+// first query in a new transaction on another server; once a statement has
+// answered (its snapshot seen) it does not move.
+func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 2)
+	c.Write(1, 1)
+	db := fakeDB(t, c, false)
+	ctx := context.Background()
+	byPool := map[*sql.DB]*fakedb.Server{}
+	for i, r := range db.Replicas() {
+		byPool[r] = c.Replicas()[i]
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	require.NoError(t, err)
+	first := byPool[tx.Server().DB()]
+	require.NotNil(t, first, "on a replica")
+	first.SetDown(true)
+	before := db.Stats().Retries
+	var v int64
+	require.NoError(t, tx.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v), "begun again elsewhere")
+	assert.Equal(t, int64(1), v)
+	assert.NotSame(t, first, byPool[tx.Server().DB()])
+	assert.Equal(t, before+1, db.Stats().Retries)
+	first.SetDown(false)
+
+	second := byPool[tx.Server().DB()]
+	if second != nil {
+		second.SetDown(true)
+		defer second.SetDown(false)
+		err = tx.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v)
+		assert.Error(t, err, "after an answer the transaction does not move")
+	}
+	_ = tx.Rollback()
+}

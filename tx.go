@@ -20,6 +20,12 @@ type Tx struct {
 	// release ends the context the transaction was begun with when it was
 	// hedged (nil otherwise); called once it has ended.
 	release context.CancelFunc
+	// A read-only transaction on a replica (readOnly, opts) whose first
+	// statement fails for want of a connection, before any statement
+	// answered, is begun again elsewhere (restart).
+	readOnly bool
+	opts     *sql.TxOptions
+	answered bool
 }
 
 // BeginTx starts a transaction. With opts.ReadOnly it runs on a replica
@@ -71,7 +77,7 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 			db.stats.roTx.Add(^uint64(0)) // counted where it runs
 			db.stats.rwTx.Add(1)
 		}
-		return &Tx{tx: tx, server: w, db: db, ctx: ctx, release: release}, w, nil
+		return &Tx{tx: tx, server: w, db: db, ctx: ctx, release: release, readOnly: true, opts: opts}, w, nil
 	}
 	t0 := s.begin()
 	tx, err := s.db.BeginTx(ctx, opts)
@@ -80,7 +86,32 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	if err != nil {
 		return nil, s, err
 	}
-	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && !readOnly}, s, nil
+	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && !readOnly, readOnly: readOnly, opts: opts}, s, nil
+}
+
+// restartable reports whether a statement of tx that failed with err under
+// ctx may run again in a new transaction on another server: a read-only
+// transaction on a replica, no statement of which has answered yet (so no
+// snapshot was seen), failed for want of a connection while ctx is live.
+func (tx *Tx) restartable(ctx context.Context, err error) bool {
+	return err != nil && tx.readOnly && !tx.answered && !tx.server.primary &&
+		ctx.Err() == nil && tx.ctx.Err() == nil && isConnError(err)
+}
+
+// restart begins tx again on another server than the one that failed with
+// err, in place; the old transaction is rolled back (its server is gone).
+func (tx *Tx) restart(err error) error {
+	failed := tx.server
+	tx.db.markSuspect(failed, err)
+	tx.db.stats.retries.Add(1)
+	n, _, berr := tx.db.beginOn(withoutServer(tx.ctx, failed), true, tx.opts)
+	if berr != nil {
+		return berr
+	}
+	_ = tx.tx.Rollback()
+	tx.end()
+	tx.tx, tx.server, tx.release = n.tx, n.server, n.release
+	return nil
 }
 
 // Server is the server the transaction runs on.
@@ -102,23 +133,43 @@ func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool)
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.answered = true // it may set session state: no restart after it
 	return tx.db.execCall(tx.call(ctx, query, args, false))
 }
 
-// QueryContext runs a query in the transaction.
+// QueryContext runs a query in the transaction. In a read-only transaction
+// on a replica, a first query that fails for want of a connection (the
+// replica went away after BEGIN) runs in a new transaction begun on another
+// server, as a read-only BEGIN would have.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.db.queryCall(tx.call(ctx, query, args, true))
+	rows, err := tx.db.queryCall(tx.call(ctx, query, args, true))
+	if tx.restartable(ctx, err) && tx.restart(err) == nil {
+		rows, err = tx.db.queryCall(tx.call(ctx, query, args, true))
+	}
+	if err == nil {
+		tx.answered = true
+	}
+	return rows, err
 }
 
-// QueryRowContext runs a query for at most one row in the transaction.
+// QueryRowContext runs a query for at most one row in the transaction (with
+// QueryContext's restart of a read-only transaction whose replica went away).
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.db.queryRowCall(tx.call(ctx, query, args, true))
+	row := tx.db.queryRowCall(tx.call(ctx, query, args, true))
+	if err := row.Err(); tx.restartable(ctx, err) && tx.restart(err) == nil {
+		row = tx.db.queryRowCall(tx.call(ctx, query, args, true))
+	}
+	if row.Err() == nil {
+		tx.answered = true
+	}
+	return row
 }
 
 // PrepareContext prepares a statement for use in the transaction. Its
 // executions run on the transaction's *sql.Tx directly: recorded by Commit as
 // every statement of the transaction, but not counted in Stats.
 func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	tx.answered = true // bound to this *sql.Tx: no restart after it
 	return tx.tx.PrepareContext(ctx, query)
 }
 
@@ -128,6 +179,7 @@ func (tx *Tx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 // the pool, so transactions cannot starve each other under SetMaxOpenConns).
 // Unlike (*sql.Tx).StmtContext it reports a failed preparation at once.
 func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
+	tx.answered = true // bound to this *sql.Tx: no restart after it
 	ps, err := stmt.preparedOn(tx.server)
 	switch {
 	case err != nil:
