@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // plots writes modes-cdf.png (read latency CDF per mode) and
@@ -22,7 +23,7 @@ func plots(dir string) error {
 			return err
 		}
 	}
-	if len(scaleData) == 3 && len(scaleData[0]) > 0 {
+	if len(scaleData) == 6 && len(scaleData[0]) > 0 {
 		if err := scalingPlot(filepath.Join(dir, "scaling.png")); err != nil {
 			return err
 		}
@@ -76,13 +77,17 @@ func scalingPlot(path string) error {
 	p.Title.Text = "Read throughput against the number of replicas"
 	p.X.Label.Text = "replicas"
 	p.Y.Label.Text = "ratio to primary-only (median of rounds)"
-	var pts, ideal plotter.XYs
-	for n := 0; n < 3; n++ {
+	var pts, raw, ideal plotter.XYs
+	rat := func(a, b []float64) float64 {
 		var rs []float64
-		for i := range scaleData[n] {
-			rs = append(rs, scaleData[n][i]/scaleData[0][i])
+		for i := range a {
+			rs = append(rs, a[i]/b[i])
 		}
-		pts = append(pts, plotter.XY{X: float64(n), Y: medianF(rs)})
+		return medianF(rs)
+	}
+	for n := 0; n < 3; n++ {
+		pts = append(pts, plotter.XY{X: float64(n), Y: rat(scaleData[n], scaleData[0])})
+		raw = append(raw, plotter.XY{X: float64(n), Y: rat(scaleData[3+n], scaleData[3])})
 		ideal = append(ideal, plotter.XY{X: float64(n), Y: math.Max(1, float64(n))})
 	}
 	l, sc, err := plotter.NewLinePoints(pts)
@@ -90,6 +95,14 @@ func scalingPlot(path string) error {
 		return err
 	}
 	l.Color, sc.Color = color.RGBA{B: 200, A: 255}, color.RGBA{B: 200, A: 255}
+	rl, rsc, err := plotter.NewLinePoints(raw)
+	if err != nil {
+		return err
+	}
+	rl.Color, rsc.Color = color.RGBA{R: 200, A: 255}, color.RGBA{R: 200, A: 255}
+	rsc.Shape = draw.BoxGlyph{}
+	p.Add(rl, rsc)
+	p.Legend.Add("raw pools (control)", rl, rsc)
 	il, err := plotter.NewLine(ideal)
 	if err != nil {
 		return err
@@ -97,7 +110,7 @@ func scalingPlot(path string) error {
 	il.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
 	il.Color = color.Gray{Y: 128}
 	p.Add(l, sc, il, plotter.NewGrid())
-	p.Legend.Add("measured", l, sc)
+	p.Legend.Add("rwsplit", l, sc)
 	p.Legend.Add("reads spread over the replicas, ideal", il)
 	p.Legend.Top = true
 	p.Legend.Left = true
