@@ -24,11 +24,11 @@
 #                      $RWSPLIT_TEST_LOG.json.
 #   RWSPLIT_TEST_PKGS  the packages to test (space-separated go test patterns),
 #                      default ./... ; go vet always checks ./...
-#   RWSPLIT_TEST_MODULES  the modules under integration/ to vet and test after
+#   RWSPLIT_TEST_MODULES  the modules under integration/ and examples/ to vet and test after
 #                      the root module's packages (space-separated directories,
 #                      each with its own go.mod: one per library, see
 #                      integration/README.md); default every integration/*/
-#                      with a go.mod, or none when RWSPLIT_TEST_PKGS is set.
+#                      and examples/*/ (OpenTelemetry, Prometheus) with a go.mod, or none when RWSPLIT_TEST_PKGS is set.
 #                      Their packages appear in the same summary.
 #   CI                 true: a skipped test fails the run.
 #   GO                 the go command, default go.
@@ -48,7 +48,7 @@ mods=()
 if [ -n "${RWSPLIT_TEST_MODULES+set}" ]; then
   read -r -a mods <<<"$RWSPLIT_TEST_MODULES"
 elif [ -z "${RWSPLIT_TEST_PKGS:-}" ]; then
-  for m in integration/*/go.mod; do
+  for m in integration/*/go.mod examples/*/go.mod; do
     [ -e "$m" ] && mods+=("${m%/go.mod}")
   done
 fi
