@@ -77,6 +77,8 @@ type DB struct {
 	// safety is the token safety state: key, what the primary is known to
 	// have executed, clamps (clamp.go).
 	safety tokenState
+	// hedge is the hedge's bound and figures (hedge.go).
+	hedge hedger
 
 	// obs receives routing and health events (WithObserver); nil: none.
 	obs Observer
@@ -243,6 +245,9 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		obs:             o.observer,
 	}
 	db.safety.key = o.tokenKey
+	if o.hedge != nil {
+		db.hedge.cfg.Store(o.hedge)
+	}
 	servers := make([]*Server, len(replicas))
 	for i, r := range replicas {
 		s := newServer(r, i)

@@ -78,7 +78,20 @@ type hedgeConfig struct{ floor, ceiling time.Duration }
 
 var defaultHedge = hedgeConfig{floor: defaultHedgeFloor, ceiling: defaultHedgeCeiling}
 
-// newHedgeConfig checks SetHedge's (and WithHedge's) arguments.
+// WithHedge sets the hedge bound's floor and ceiling, as DB.SetHedge does
+// (which see); WithHedge(0, 0) turns hedging off.
+func WithHedge(floor, ceiling time.Duration) Option {
+	return func(o *options) error {
+		cfg, err := newHedgeConfig(floor, ceiling)
+		if err != nil {
+			return err
+		}
+		o.hedge = &cfg
+		return nil
+	}
+}
+
+// newHedgeConfig checks SetHedge's and WithHedge's arguments.
 func newHedgeConfig(floor, ceiling time.Duration) (hedgeConfig, error) {
 	switch {
 	case floor < 0 || ceiling < 0:
@@ -114,31 +127,18 @@ func (db *DB) SetHedge(floor, ceiling time.Duration) error {
 	if err != nil {
 		return err
 	}
-	db.stats.hedge.cfg.Store(&cfg)
+	db.hedge.cfg.Store(&cfg)
 	return nil
 }
 
-// hedger is a DB's hedging state.
-//
-// Interim home: it lives in db.stats (counters) until DB has a field of its
-// own, and keeps per-server state in a map until Server has fields for it.
+// hedger is a DB's hedging state (per server: Server.lastAnswer and
+// Server.noReadAhead).
 type hedger struct {
 	cfg atomic.Pointer[hedgeConfig] // nil: defaultHedge
 	// srtt and rttvar are the smoothed latency and its mean deviation, in
 	// nanoseconds; srtt 0 before the first sample.
 	srtt, rttvar atomic.Int64
 	hedges, wins atomic.Uint64
-	servers      sync.Map // *Server → *hedgeServer
-}
-
-// hedgeServer is what hedging knows of one server.
-type hedgeServer struct {
-	// lastAnswer is when a call on the server last answered (unix
-	// nanoseconds): its sign of life.
-	lastAnswer atomic.Int64
-	// noReadAhead: a query on the server returned rows without reading
-	// ahead (its pool is not wrapped by PrefetchConnector).
-	noReadAhead atomic.Bool
 }
 
 func (h *hedger) config() hedgeConfig {
@@ -181,15 +181,6 @@ func (h *hedger) observe(d time.Duration) {
 	h.srtt.Store(srtt + (r-srtt)/8)
 }
 
-// server returns what hedging knows of s.
-func (h *hedger) server(s *Server) *hedgeServer {
-	if v, ok := h.servers.Load(s); ok {
-		return v.(*hedgeServer)
-	}
-	v, _ := h.servers.LoadOrStore(s, new(hedgeServer))
-	return v.(*hedgeServer)
-}
-
 // isAnswer reports whether a call that returned err was answered by its
 // server: it succeeded or the server reported an error. A connection error
 // or a context's error is no answer.
@@ -201,17 +192,11 @@ func isAnswer(err error) bool {
 	return errors.As(err, &me) && !isConnError(err)
 }
 
-// noteRun records a call on s begun at t0 that returned err: the server's
-// sign of life, and with sample the latency of a replica read.
+// noteRun records, with sample, the latency of a replica read begun at t0
+// that returned err (Server.end has recorded the server's sign of life).
 func (db *DB) noteRun(s *Server, t0 time.Time, err error, sample bool) {
-	if s.primary || !isAnswer(err) {
-		return
-	}
-	now := time.Now()
-	h := &db.stats.hedge
-	h.server(s).lastAnswer.Store(now.UnixNano())
-	if sample && err == nil {
-		h.observe(now.Sub(t0))
+	if sample && err == nil && !s.primary {
+		db.hedge.observe(time.Since(t0))
 	}
 }
 
@@ -223,7 +208,7 @@ func (db *DB) hedgeBound(c *call, r route) time.Duration {
 	if c.pin != nil || c.inTx || !r.read || s == nil || s.primary || !c.cls.Replica || c.cls.Write || !s.readsAhead.Load() {
 		return 0
 	}
-	return db.stats.hedge.bound()
+	return db.hedge.bound()
 }
 
 // probe returns c's context with a close hook that tells whether r's pool
@@ -232,7 +217,7 @@ func (db *DB) hedgeBound(c *call, r route) time.Duration {
 // queries claimed a hook, and known not to once one returned rows without.
 func (db *DB) probe(c *call, r route) (context.Context, *prefetch.Hook) {
 	s := r.server
-	if !r.read || s == nil || s.readsAhead.Load() || db.stats.hedge.bound() == 0 || db.stats.hedge.server(s).noReadAhead.Load() {
+	if !r.read || s == nil || s.readsAhead.Load() || db.hedge.bound() == 0 || s.noReadAhead.Load() {
 		return c.ctx, nil
 	}
 	return prefetch.WithCloseHook(c.ctx, func() {})
@@ -245,7 +230,7 @@ func (db *DB) probed(s *Server, hook *prefetch.Hook, err error) {
 	case hook.Claimed():
 		s.readsAhead.Store(true)
 	default:
-		db.stats.hedge.server(s).noReadAhead.Store(true)
+		s.noReadAhead.Store(true)
 	}
 }
 
@@ -437,7 +422,7 @@ func (rc *race[T, O]) fire() {
 	}
 	s := rc.first.s
 	quiet := rc.since
-	if last := db.stats.hedge.server(s).lastAnswer.Load(); last > quiet.UnixNano() {
+	if last := s.lastAnswer.Load(); last > quiet.UnixNano() {
 		quiet = time.Unix(0, last)
 	}
 	if due := quiet.Add(rc.bound); due.After(now) {
@@ -456,7 +441,7 @@ func (rc *race[T, O]) fire() {
 	rc.second, rc.done = b, make(chan struct{})
 	rc.mu.Unlock()
 
-	db.stats.hedge.hedges.Add(1)
+	db.hedge.hedges.Add(1)
 	db.observeHedge(rc.ctx, s, target, rc.bound, false)
 	if rc.op.rows() {
 		db.count(route{server: target, read: true}) // a BEGIN is counted by beginOn
@@ -534,7 +519,7 @@ func (rc *race[T, O]) settle(a, b *attempt[T]) *attempt[T] {
 	}
 	rc.drop(a)
 	rc.keep(b)
-	rc.db.stats.hedge.wins.Add(1)
+	rc.db.hedge.wins.Add(1)
 	rc.db.observeHedge(rc.ctx, a.s, b.s, rc.bound, true)
 	if rc.ctx.Err() == nil && !rc.first.s.primary {
 		switch {

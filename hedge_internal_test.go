@@ -106,7 +106,7 @@ func TestHedgeTargetRule(t *testing.T) {
 				}
 				if c.noAhead1 {
 					r1.readsAhead.Store(false)
-					db.stats.hedge.server(r1).noReadAhead.Store(true)
+					r1.noReadAhead.Store(true)
 				}
 				got := db.hedgeTarget(ctx, r0, !c.noRows)
 				name := ""
@@ -177,12 +177,12 @@ func TestHedgeFireRule(t *testing.T) {
 	assert.Nil(t, rc.second, "hedged on a late timer")
 	assert.WithinDuration(t, time.Now().Add(bound), rc.due, bound/2, "looks again a bound later")
 
-	db.stats.hedge.server(r0).lastAnswer.Store(time.Now().Add(-bound / 3).UnixNano())
+	r0.lastAnswer.Store(time.Now().Add(-bound / 3).UnixNano())
 	rc.due = time.Now()
 	rc.fire()
 	assert.Nil(t, rc.second, "hedged although the server answered within the bound")
 
-	db.stats.hedge.server(r0).lastAnswer.Store(long.UnixNano())
+	r0.lastAnswer.Store(long.UnixNano())
 	rc.due = time.Now()
 	rc.fire()
 	require.NotNil(t, rc.second, "not hedged: on time, and the server silent for a bound")

@@ -474,6 +474,17 @@ func TestHedgeBound(t *testing.T) {
 	assert.Equal(t, 30*time.Millisecond, db.Stats().HedgeBound)
 	require.NoError(t, db.SetHedge(0, 0))
 	assert.Zero(t, db.Stats().HedgeBound)
+
+	_, err := openFake(cl, false, false, rwsplit.WithHedge(time.Second, time.Millisecond))
+	assert.Error(t, err, "floor above ceiling")
+	fixed, err := openFake(cl, false, false, rwsplit.WithHedge(25*time.Millisecond, 25*time.Millisecond))
+	require.NoError(t, err)
+	defer fixed.Close()
+	assert.Equal(t, 25*time.Millisecond, fixed.Stats().HedgeBound)
+	off, err := openFake(cl, false, false, rwsplit.WithHedge(0, 0))
+	require.NoError(t, err)
+	defer off.Close()
+	assert.Zero(t, off.Stats().HedgeBound)
 }
 
 // BenchmarkHedgeOverhead is BenchmarkOverhead's reads with the hedge on and

@@ -23,7 +23,8 @@ type options struct {
 	discover       bool
 	minServing     int
 	tokenKey       *TokenKey
-	observer       Observer // WithObserver (observer.go)
+	observer       Observer     // WithObserver (observer.go)
+	hedge          *hedgeConfig // WithHedge's (nil: the default)
 }
 
 // Option configures a DB.

@@ -58,6 +58,12 @@ type Server struct {
 	// wraps its pools; learnt on a pool given to New), so a write's rows
 	// can stream and be recorded when they close.
 	readsAhead atomic.Bool
+	// noReadAhead: a query on the pool returned rows without reading ahead
+	// (a pool given to New unwrapped): its reads are not hedged.
+	noReadAhead atomic.Bool
+	// lastAnswer is when a call on the server last answered (unix
+	// nanoseconds; see isAnswer): the hedge's sign of life.
+	lastAnswer atomic.Int64
 	// waitFailedAt is when the last wait on this replica timed out or
 	// failed (unix nanoseconds), 0 after a successful one.
 	waitFailedAt atomic.Int64
@@ -154,13 +160,17 @@ func (s *Server) begin() time.Time {
 // server's moving average.
 func (s *Server) end(start time.Time, err error) {
 	s.inFlight.Add(-1)
+	now := time.Now()
 	if err != nil {
 		s.errors.Add(1)
 		if s.refused != nil && isReadOnlyError(err) {
 			s.refused()
 		}
 	}
-	s.observe(time.Since(start))
+	if isAnswer(err) {
+		s.lastAnswer.Store(now.UnixNano())
+	}
+	s.observe(now.Sub(start))
 }
 
 // ewmaShift sets the weight of a new sample in the latency average: 1/8.

@@ -16,8 +16,6 @@ type counters struct {
 
 	captures, waits, waitsSkipped, sleeps atomic.Uint64
 	fallbacks, notCaughtUp                atomic.Uint64
-
-	hedge hedger // the hedge's bound, figures and per-server state (hedge.go)
 }
 
 // Stats reports how a DB routed its calls, and the pools' own statistics.
@@ -80,9 +78,9 @@ func (db *DB) Stats() Stats {
 		Sleeps:       db.stats.sleeps.Load(),
 		Fallbacks:    db.stats.fallbacks.Load(),
 		NotCaughtUp:  db.stats.notCaughtUp.Load(),
-		Hedges:       db.stats.hedge.hedges.Load(),
-		HedgeWins:    db.stats.hedge.wins.Load(),
-		HedgeBound:   db.stats.hedge.bound(),
+		Hedges:       db.hedge.hedges.Load(),
+		HedgeWins:    db.hedge.wins.Load(),
+		HedgeBound:   db.hedge.bound(),
 	}
 	if p := db.primaryServer(); p != nil {
 		st.Primary = p.db.Stats()

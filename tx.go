@@ -68,7 +68,7 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	} else {
 		db.stats.rwTx.Add(1)
 	}
-	if bound := db.stats.hedge.bound(); readOnly && !s.primary && bound > 0 {
+	if bound := db.hedge.bound(); readOnly && !s.primary && bound > 0 {
 		tx, w, release, err := db.hedgedBegin(ctx, s, opts, bound)
 		if err != nil {
 			return nil, s, err
