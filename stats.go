@@ -58,6 +58,11 @@ type Stats struct {
 	// HedgeBound is the current hedge bound (0 when hedging is off): a read
 	// on a replica that answers nothing for this long is hedged.
 	HedgeBound time.Duration
+	// TokenClamps counts wait targets cut down to what the primary had
+	// executed (a token claiming more: see Token safety); ExecutedReads
+	// counts reads of the primary's executed set made for token checks,
+	// Latest reads and Monotonic moves.
+	TokenClamps, ExecutedReads uint64
 	// Primary and Replicas are the pools' database/sql statistics.
 	Primary  sql.DBStats
 	Replicas []sql.DBStats
@@ -66,21 +71,23 @@ type Stats struct {
 // Stats returns a snapshot of the routing figures.
 func (db *DB) Stats() Stats {
 	st := Stats{
-		Writes:       db.stats.writes.Load(),
-		PrimaryReads: db.stats.primaryReads.Load(),
-		ReadOnlyTx:   db.stats.roTx.Load(),
-		ReadWriteTx:  db.stats.rwTx.Load(),
-		Retries:      db.stats.retries.Load(),
-		NoReplica:    db.stats.noReplica.Load(),
-		Captures:     db.stats.captures.Load(),
-		Waits:        db.stats.waits.Load(),
-		WaitsSkipped: db.stats.waitsSkipped.Load(),
-		Sleeps:       db.stats.sleeps.Load(),
-		Fallbacks:    db.stats.fallbacks.Load(),
-		NotCaughtUp:  db.stats.notCaughtUp.Load(),
-		Hedges:       db.hedge.hedges.Load(),
-		HedgeWins:    db.hedge.wins.Load(),
-		HedgeBound:   db.hedge.bound(),
+		Writes:        db.stats.writes.Load(),
+		PrimaryReads:  db.stats.primaryReads.Load(),
+		ReadOnlyTx:    db.stats.roTx.Load(),
+		ReadWriteTx:   db.stats.rwTx.Load(),
+		Retries:       db.stats.retries.Load(),
+		NoReplica:     db.stats.noReplica.Load(),
+		Captures:      db.stats.captures.Load(),
+		Waits:         db.stats.waits.Load(),
+		WaitsSkipped:  db.stats.waitsSkipped.Load(),
+		Sleeps:        db.stats.sleeps.Load(),
+		Fallbacks:     db.stats.fallbacks.Load(),
+		NotCaughtUp:   db.stats.notCaughtUp.Load(),
+		Hedges:        db.hedge.hedges.Load(),
+		HedgeWins:     db.hedge.wins.Load(),
+		HedgeBound:    db.hedge.bound(),
+		TokenClamps:   db.tokens().clamps.Load(),
+		ExecutedReads: db.tokens().checks.Load(),
 	}
 	if p := db.primaryServer(); p != nil {
 		st.Primary = p.db.Stats()
