@@ -176,3 +176,129 @@ func TestPrimaryPausedReadsFlow(t *testing.T) {
 		require.NoError(t, c.WaitCaughtUp(ctx))
 	})
 }
+
+// timedRead is one read of a replica-fault test.
+type timedRead struct {
+	surface    string
+	start, end time.Time
+	err        error
+}
+
+// timedLoad runs every reader of rs every period until stop is closed, and
+// returns every read made.
+func timedLoad(rs []faultReader, period time.Duration, stop <-chan struct{}) func() []timedRead {
+	var mu sync.Mutex
+	var out []timedRead
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(period)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				tr := timedRead{surface: r.name, start: time.Now()}
+				tr.err = r.read(ctx)
+				tr.end = time.Now()
+				cancel()
+				mu.Lock()
+				out = append(out, tr)
+				mu.Unlock()
+			}
+		}()
+	}
+	return func() []timedRead {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return out
+	}
+}
+
+// TestReplicaFaultsReadsFlow: with one replica paused, stopped or cut from
+// the network under read load, no read fails on any surface (DB Query and
+// QueryRow, Stmt, read-only Tx, rwsplitx) and no read is held much longer
+// than the hedge bound (SetHedge(100ms, 500ms); the margin allows for a
+// loaded 2-core machine): a read the replica does not answer is hedged to
+// another server. Excused, and reported: a read-only transaction already
+// running on the replica when the fault began (its statements cannot move).
+func TestReplicaFaultsReadsFlow(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		ctx := context.Background()
+		r := c.Replicas[0]
+		faults := []struct {
+			name        string
+			inject, fix func(context.Context) error
+		}{
+			{"pause", r.Pause, r.Unpause},
+			{"stop", r.Stop, r.Start},
+			{"disconnect", r.Disconnect, r.Reconnect},
+		}
+		const ceiling = 500 * time.Millisecond
+		const margin = 1500 * time.Millisecond
+		for _, f := range faults {
+			t.Run(f.name, func(t *testing.T) {
+				db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs())
+				require.NoError(t, err)
+				defer db.Close()
+				require.NoError(t, db.SetHedge(100*time.Millisecond, ceiling))
+				require.Eventually(t, func() bool {
+					for _, st := range db.ReplicaStatus() {
+						if st.State != rwsplit.StateUp {
+							return false
+						}
+					}
+					return true
+				}, 30*time.Second, 50*time.Millisecond, "replicas up")
+				rs := faultReaders(t, db)
+				for _, fr := range rs {
+					require.NoError(t, fr.read(ctx), "warm-up read through %s", fr.name)
+				}
+				stop := make(chan struct{})
+				reads := timedLoad(rs, 50*time.Millisecond, stop)
+				time.Sleep(500 * time.Millisecond)
+				at := time.Now()
+				require.NoError(t, f.inject(ctx))
+				took := time.Now() // the fault took effect between at and took
+				time.Sleep(4 * time.Second)
+				require.NoError(t, f.fix(ctx))
+				time.Sleep(500 * time.Millisecond)
+				close(stop)
+				all := reads()
+				var failed, slow, excused []string
+				var longest time.Duration
+				for _, rd := range all {
+					d := rd.end.Sub(rd.start)
+					// A transaction begun on the replica before the fault
+					// took effect cannot move once a statement answered.
+					inFlight := rd.surface == "ReadOnlyTx" && rd.start.Before(took) && rd.end.After(at)
+					line := fmt.Sprintf("%s at %+v for %v: %v", rd.surface, rd.start.Sub(at).Round(time.Millisecond), d.Round(time.Millisecond), rd.err)
+					switch {
+					case inFlight && (rd.err != nil || d > ceiling+margin):
+						excused = append(excused, line)
+					case rd.err != nil:
+						failed = append(failed, line)
+					case d > ceiling+margin:
+						slow = append(slow, line)
+					}
+					if !inFlight {
+						longest = max(longest, d)
+					}
+				}
+				st := db.Stats()
+				t.Logf("%s of %s for 4 s: %d reads on %d surfaces, %d failed, %d held over %v, longest %v; hedges %d (won %d), bound %v; excused (transactions in flight when it began): %v",
+					f.name, r.Name, len(all), len(rs), len(failed), len(slow), ceiling+margin, longest.Round(time.Millisecond),
+					st.Hedges, st.HedgeWins, st.HedgeBound, excused)
+				assert.Empty(t, failed, "no read fails")
+				assert.Empty(t, slow, "no read held longer than the hedge bound (plus margin)")
+				require.NoError(t, c.WaitCaughtUp(ctx))
+			})
+		}
+	})
+}
