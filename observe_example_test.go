@@ -1,0 +1,89 @@
+package rwsplit_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/rwsplit/rwsplit"
+)
+
+// Log routing decisions with log/slog: health and topology changes at
+// Info/Warn, every route and wait at Debug (off unless the handler's level
+// is Debug).
+func ExampleSlogObserver() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
+		[]string{"app:secret@tcp(replica1:3306)/app"},
+		rwsplit.WithObserver(rwsplit.SlogObserver(logger)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+}
+
+// Count fallbacks and time waits with an observer of your own: implement
+// only the events you need with ObserverFuncs (or embed NopObserver).
+func ExampleWithObserver() {
+	obs := rwsplit.ObserverFuncs{
+		WaitEnd: func(ctx context.Context, e rwsplit.WaitEvent) {
+			fmt.Printf("wait on %s (%s): %s in %v\n", e.Server.Name(), e.Mode, e.Outcome, e.Duration)
+		},
+		Fallback: func(ctx context.Context, e rwsplit.FallbackEvent) {
+			fmt.Printf("fallback under %s: %v\n", e.Mode, e.Cause)
+		},
+	}
+	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
+		[]string{"app:secret@tcp(replica1:3306)/app"}, rwsplit.WithObserver(obs))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+}
+
+// Ask where a query would go, and why, without running it.
+func ExampleDB_Explain() {
+	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
+		[]string{"app:secret@tcp(replica1:3306)/app"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(time.Second))
+	e := db.Explain(ctx, "SELECT name FROM users WHERE id = ?")
+	fmt.Println(e) // e.g. "one of replica 0: read-only: may go to a replica; mode WaitGTID(1s); ..."
+	fmt.Println(e.Wait, e.Candidates, e.Health)
+}
+
+// Record which server answered the calls of one request.
+func ExampleWithTrace() {
+	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
+		[]string{"app:secret@tcp(replica1:3306)/app"},
+		rwsplit.WithObserver(rwsplit.TraceObserver()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	var tr rwsplit.Trace
+	ctx := rwsplit.WithTrace(context.Background(), &tr)
+	var name string
+	_ = db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", 1).Scan(&name)
+	fmt.Println(tr.Server().Name(), tr.Routes()[0].Reason)
+}
+
+// Open from the environment (twelve-factor): RWSPLIT_PRIMARY_DSN,
+// RWSPLIT_REPLICA_DSNS, RWSPLIT_DEFAULT_CONSISTENCY, ...
+func ExampleOpenFromEnv() {
+	// RWSPLIT_PRIMARY_DSN=app:secret@tcp(primary:3306)/app
+	// RWSPLIT_REPLICA_DSNS=app:secret@tcp(replica1:3306)/app,app:secret@tcp(replica2:3306)/app
+	// RWSPLIT_DEFAULT_CONSISTENCY=waitgtid:1s
+	// RWSPLIT_MAX_LAG=5s
+	db, err := rwsplit.OpenFromEnv("", rwsplit.WithObserver(rwsplit.SlogObserver(nil)))
+	if err != nil {
+		log.Fatal(err) // e.g. "rwsplit: RWSPLIT_MAX_LAG: "5" is not a duration (e.g. 500ms, 2s, 1m)"
+	}
+	defer db.Close()
+}
