@@ -30,7 +30,10 @@ type Observer interface {
 	// OnWaitStart: a wait for the scope's writes begins on a replica.
 	OnWaitStart(ctx context.Context, e WaitEvent)
 	// OnWaitEnd: that wait ended (or was skipped: the replica was known to
-	// have applied the writes), with its outcome and duration.
+	// have applied the writes), with its outcome and duration. A wait sent
+	// with its query whose read was answered by a hedge has no end: the
+	// hedge's event reports the read. Sleep's sleep and CaughtUp's polling
+	// are not reported as waits.
 	OnWaitEnd(ctx context.Context, e WaitEvent)
 	// OnFallback: a read no replica could serve in time goes to the
 	// primary, or fails under OrFail.
