@@ -30,8 +30,14 @@ type cluster struct {
 // open returns a DB over c's primary and replica.
 func (c *cluster) open(t *testing.T, opts ...rwsplit.Option) *rwsplit.DB {
 	t.Helper()
-	p := sql.OpenDB(connector{c: c, primary: true})
-	r := sql.OpenDB(connector{c: c})
+	return c.openWith(t, sql.OpenDB, opts...)
+}
+
+// openWith is open with pools made by pool from each server's connector.
+func (c *cluster) openWith(t *testing.T, pool func(driver.Connector) *sql.DB, opts ...rwsplit.Option) *rwsplit.DB {
+	t.Helper()
+	p := pool(connector{c: c, primary: true})
+	r := pool(connector{c: c})
 	db, err := rwsplit.New(p, []*sql.DB{r}, append([]rwsplit.Option{rwsplit.WithMonitorInterval(time.Hour)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

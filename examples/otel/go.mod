@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/rwsplit/rwsplit => ../..
 
 require (
+	github.com/XSAM/otelsql v0.44.0
 	github.com/rwsplit/rwsplit v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel v1.47.0
