@@ -68,7 +68,8 @@ type RouteEvent struct {
 	// for a statement sent to the primary by rule (sqlclass's Reason, e.g.
 	// "locking read"), else one of "pinned", "exec", "mode Primary", "no
 	// replica", "no usable replica", "replica", "replica, wait to send with
-	// the query", "fallback".
+	// the query", "fallback", "begin" (a transaction, on the primary),
+	// "begin read-only" (on the server planned for its reads).
 	Reason string
 	// Query is the statement's text ("" for a prepared statement); never
 	// its arguments.
@@ -321,6 +322,21 @@ func (db *DB) observeExec(c *call, s *Server) {
 		}
 		o.OnRoute(c.ctx, RouteEvent{Server: s, Write: true, Reason: reason, Query: c.query})
 	}
+}
+
+// observeBegin reports the server a transaction begins on (a read-only
+// one: a replica planned as a read), or the error that stops it.
+func (db *DB) observeBegin(ctx context.Context, s *Server, readOnly bool, err error) {
+	o := db.obs
+	if o == nil {
+		return
+	}
+	e := RouteEvent{Server: s, Read: readOnly, Reason: "begin", Err: err}
+	if readOnly {
+		e.Mode = db.consistency(ctx)
+		e.Reason = "begin read-only"
+	}
+	o.OnRoute(ctx, e)
 }
 
 // observeWaitStart reports a wait run in its own round trip.

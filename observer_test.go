@@ -6,6 +6,7 @@ package rwsplit_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"log/slog"
 	"sync"
 	"testing"
@@ -155,9 +156,28 @@ func TestObserverRoutes(t *testing.T) {
 				return tx.QueryRowContext(bg, selectKV, 1).Scan(&v)
 			}))
 			ev = rec.snapshot().routes
-			require.Len(t, ev, 1)
+			require.Len(t, ev, 2)
 			assert.Same(t, primary, ev[0].Server)
-			assert.Equal(t, "pinned", ev[0].Reason)
+			assert.Equal(t, "begin", ev[0].Reason)
+			assert.False(t, ev[0].Read)
+			assert.Same(t, primary, ev[1].Server)
+			assert.Equal(t, "pinned", ev[1].Reason)
+
+			rec.reset()
+			rctx := rwsplit.WithConsistency(bg, rwsplit.MaxStaleness(time.Hour))
+			tx, err := db.BeginTx(rctx, &sql.TxOptions{ReadOnly: true})
+			require.NoError(t, err)
+			var v int64
+			require.NoError(t, tx.QueryRowContext(rctx, selectKV, 1).Scan(&v))
+			require.NoError(t, tx.Commit())
+			ev = rec.snapshot().routes
+			require.Len(t, ev, 2)
+			assert.Contains(t, db.ReplicaServers(), ev[0].Server)
+			assert.Equal(t, "begin read-only", ev[0].Reason)
+			assert.True(t, ev[0].Read)
+			assert.Equal(t, rwsplit.MaxStaleness(time.Hour), ev[0].Mode)
+			assert.Same(t, ev[0].Server, ev[1].Server)
+			assert.Equal(t, "pinned", ev[1].Reason)
 		})
 	}
 }

@@ -42,6 +42,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if err != nil && readOnly && s != nil && !s.primary && ctx.Err() == nil && isConnError(err) {
 		db.markSuspect(s, err)
 		db.stats.retries.Add(1)
+		db.observeRetry(ctx, s, nil, err, false)
 		tx, _, err = db.beginOn(withoutServer(ctx, s), readOnly, opts)
 	}
 	return tx, err
@@ -60,6 +61,7 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	} else {
 		s, err = db.writer()
 	}
+	db.observeBegin(ctx, s, readOnly, err)
 	if err != nil {
 		return nil, nil, err
 	}
