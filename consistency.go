@@ -227,10 +227,13 @@ func (db *DB) sleep(ctx context.Context, mode Consistency) error {
 	db.stats.sleeps.Add(1)
 	t := time.NewTimer(wait)
 	defer t.Stop()
+	w0 := db.observeSleep(ctx, mode)
 	select {
 	case <-ctx.Done():
+		db.observeSlept(ctx, mode, w0, ctx.Err())
 		return ctx.Err()
 	case <-t.C:
+		db.observeSlept(ctx, mode, w0, nil)
 		return nil
 	}
 }

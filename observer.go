@@ -32,8 +32,9 @@ type Observer interface {
 	// OnWaitEnd: that wait ended (or was skipped: the replica was known to
 	// have applied the writes), with its outcome and duration. A wait sent
 	// with its query whose read was answered by a hedge has no end: the
-	// hedge's event reports the read. Sleep's sleep and CaughtUp's polling
-	// are not reported as waits.
+	// hedge's event reports the read. Sleep's sleep is reported as a wait
+	// with no Server (it comes before the choice); CaughtUp's polling is
+	// not reported as a wait.
 	OnWaitEnd(ctx context.Context, e WaitEvent)
 	// OnFallback: a read no replica could serve in time goes to the
 	// primary, or fails under OrFail.
@@ -91,6 +92,7 @@ const (
 // WaitEvent is one wait on a replica for what the read's scope (or, under
 // Latest and Monotonic, the primary) has written.
 type WaitEvent struct {
+	// Server is the replica waited on (nil for Sleep's sleep).
 	Server *Server
 	Mode   Consistency
 	// OneTrip: the wait rides in the read's own round trip.
@@ -337,6 +339,26 @@ func (db *DB) observeBegin(ctx context.Context, s *Server, readOnly bool, err er
 		e.Reason = "begin read-only"
 	}
 	o.OnRoute(ctx, e)
+}
+
+// observeSleep reports the start of Sleep's sleep (no server: it sleeps
+// before choosing one) and returns when it began (zero without an
+// observer).
+func (db *DB) observeSleep(ctx context.Context, mode Consistency) time.Time {
+	o := db.obs
+	if o == nil {
+		return time.Time{}
+	}
+	now := time.Now()
+	o.OnWaitStart(ctx, WaitEvent{Mode: mode, Start: now})
+	return now
+}
+
+// observeSlept reports the end of a sleep begun at start.
+func (db *DB) observeSlept(ctx context.Context, mode Consistency, start time.Time, err error) {
+	if db.obs != nil {
+		db.observeWaitEnd(ctx, nil, mode, false, start, err == nil, false, err)
+	}
 }
 
 // observeWaitStart reports a wait run in its own round trip.

@@ -524,3 +524,24 @@ func (s *syncBuffer) Reset() {
 	defer s.mu.Unlock()
 	s.b.Reset()
 }
+
+// TestObserverSleep: Sleep's sleep is reported as a wait with no server,
+// from its start to its end.
+func TestObserverSleep(t *testing.T) {
+	rec := new(recorder)
+	db := fakeDB(t, fakedb.NewCluster(fakedb.MySQL, 1), false, rwsplit.WithObserver(rec.observer()))
+	checked(t, db)
+	mode := rwsplit.Sleep(50 * time.Millisecond)
+	ctx := rwsplit.WithConsistency(context.Background(), mode)
+	_, err := db.ExecContext(ctx, insertKV, 1, 1)
+	require.NoError(t, err)
+	rec.reset()
+	readKV(t, ctx, db, 1)
+	ev := rec.snapshot()
+	require.Len(t, ev.starts, 1)
+	require.Len(t, ev.ends, 1)
+	assert.Nil(t, ev.ends[0].Server)
+	assert.Equal(t, mode, ev.ends[0].Mode)
+	assert.Equal(t, rwsplit.WaitOK, ev.ends[0].Outcome)
+	assert.Greater(t, ev.ends[0].Duration, 10*time.Millisecond)
+}
