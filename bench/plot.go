@@ -38,9 +38,8 @@ func modesCDF(path string) error {
 	p.Y.Label.Text = "fraction of reads"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.XOffs = 0
+	p.Legend.Top = true
+	p.Legend.Left = true
 	var args []any
 	for i, r := range modeData {
 		if len(r.lat) == 0 {
