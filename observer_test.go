@@ -85,6 +85,7 @@ func checked(t *testing.T, db *rwsplit.DB) {
 		}
 		return true
 	}, 5*time.Second, time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // the round's last events (health, topology)
 }
 
 // snapshot returns a copy of the events so far.

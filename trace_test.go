@@ -29,8 +29,9 @@ func TestExplain(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			c := fakedb.NewCluster(f, 2)
 			stalled(c)
-			db := fakeDB(t, c, false)
+			db := fakeDB(t, c, false) // monitor: its first round only
 			checked(t, db)
+			quiet(t, c, db) // connector_test.go: the first round is over
 			bg := context.Background()
 			p, r0, r1 := db.PrimaryServer(), db.ReplicaServers()[0], db.ReplicaServers()[1]
 			explain := func(ctx context.Context, q string) rwsplit.RouteExplanation {
