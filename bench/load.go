@@ -101,7 +101,7 @@ func gormBench(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	fmt.Fprintf(&s, "`First(&row, id)` (a point SELECT by primary key) through GORM v1.31 and gorm.io/driver/mysql, on the same replica: "+
 		"GORM over a plain connection to the replica; GORM with `gorm.io/plugin/dbresolver` (primary + that replica); "+
 		"GORM over `sql.OpenDB(rwsplitDB.Connector())` (primary + that replica). `SkipDefaultTransaction`, logger off. "+
-		"%d rounds × %d calls, interleaved.\n\n", *rounds, *perRound)
+		"%d rounds × %d calls, interleaved call by call.\n\n", *rounds, *perRound)
 	fmt.Fprintf(&s, "| GORM over | latency p50 | added to plain GORM | ratio to plain GORM |\n|---|---|---|---|\n")
 	names := map[string]string{"gorm": "the replica directly", "dbresolver": "dbresolver", "rwsplit": "rwsplit's Connector"}
 	for _, v := range vs {
