@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
@@ -47,7 +45,10 @@ func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos
 		call.err = err
 		return v.tok, err
 	}
-	if v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
+	// A uuid read in the capture's own statement (GTID-only captures on
+	// MySQL) that is not the one the DB knew means that another server now
+	// answers at the primary's address (a VIP moved): keep the whole set.
+	if (id.fresh == "" || id.fresh == id.uuid) && v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
 		cap = compact(cap, id.uuid)
 	}
 	db.stats.captures.Add(1)
@@ -71,7 +72,7 @@ func (db *DB) captureOn(ctx context.Context, p *Server, gtids, pos bool) (tok gt
 		return tok, id, false, false, err
 	}
 	id = db.primaryIdentity(ctx, p, v)
-	tok, gotGTIDs, gotPos, err = db.readPosition(ctx, p, v, gtids, pos)
+	tok, id.fresh, gotGTIDs, gotPos, err = db.readPosition(ctx, p, v, gtids, pos)
 	if err != nil {
 		return tok, id, false, false, err
 	}
@@ -83,55 +84,54 @@ func (db *DB) captureOn(ctx context.Context, p *Server, gtids, pos bool) (tok gt
 	return tok, id, gotGTIDs, gotPos, nil
 }
 
-// readPosition reads p's executed GTIDs and binlog position (see captureOn).
-func (db *DB) readPosition(ctx context.Context, p *Server, v *dialect.Version, gtids, pos bool) (tok gtid.Token, gotGTIDs, gotPos bool, err error) {
+// readPosition reads p's executed GTIDs and binlog position (see
+// captureOn). On MySQL, when no position is asked for, one SELECT reads the
+// GTIDs together with @@server_uuid, returned as uuid ("" otherwise).
+func (db *DB) readPosition(ctx context.Context, p *Server, v *dialect.Version, gtids, pos bool) (tok gtid.Token, uuid string, gotGTIDs, gotPos bool, err error) {
 	if v.Flavor == dialect.MariaDB {
 		tok.Flavor = gtid.FlavorMariaDB
 		if gtids {
 			var s sql.NullString
 			if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_binlog_pos", &s); err != nil {
-				return tok, false, false, err
+				return tok, "", false, false, err
 			}
 			if tok.MariaDB, err = gtid.ParseMariaDBPos(s.String); err != nil {
-				return tok, false, false, fmt.Errorf("rwsplit: capture: %w", err)
+				return tok, "", false, false, fmt.Errorf("rwsplit: capture: %w", err)
 			}
 		}
 		if pos {
 			st, err := showRow(ctx, p.db, v.BinlogStatus())
 			if err != nil {
-				return tok, false, false, err
+				return tok, "", false, false, err
 			}
 			if tok.Pos, err = binlogPos(st["File"], st["Position"]); err != nil {
-				return tok, false, false, err
+				return tok, "", false, false, err
 			}
 		}
-		return tok, gtids, pos, nil
+		return tok, "", gtids, pos, nil
 	}
 	tok.Flavor = gtid.FlavorMySQL
+	if !pos {
+		var set, u sql.NullString
+		if err := p.db.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_executed, @@server_uuid").Scan(&set, &u); err != nil {
+			return tok, "", false, false, err
+		}
+		if tok.MySQL, err = gtid.ParseMySQLSet(set.String); err != nil {
+			return tok, "", false, false, fmt.Errorf("rwsplit: capture: %w", err)
+		}
+		return tok, u.String, true, false, nil
+	}
 	st, err := showRow(ctx, p.db, v.BinlogStatus())
-	set := st["Executed_Gtid_Set"]
-	gotPos = err == nil
 	if err != nil {
-		var me *mysql.MySQLError
-		if pos || !errors.As(err, &me) || (me.Number != 1227 && me.Number != 1045) {
-			return tok, false, false, err
-		}
-		// No REPLICATION CLIENT privilege: the GTID set alone.
-		var s sql.NullString
-		if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_executed", &s); err != nil {
-			return tok, false, false, err
-		}
-		set = s.String
-	} else if tok.Pos, err = binlogPos(st["File"], st["Position"]); err != nil {
-		if pos {
-			return tok, false, false, err
-		}
-		gotPos = false
+		return tok, "", false, false, err
 	}
-	if tok.MySQL, err = gtid.ParseMySQLSet(set); err != nil {
-		return tok, false, false, fmt.Errorf("rwsplit: capture: %w", err)
+	if tok.Pos, err = binlogPos(st["File"], st["Position"]); err != nil {
+		return tok, "", false, false, err
 	}
-	return tok, true, gotPos, nil
+	if tok.MySQL, err = gtid.ParseMySQLSet(st["Executed_Gtid_Set"]); err != nil {
+		return tok, "", false, false, fmt.Errorf("rwsplit: capture: %w", err)
+	}
+	return tok, "", true, true, nil
 }
 
 func binlogPos(file, pos string) (gtid.BinlogPos, error) {

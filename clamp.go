@@ -376,6 +376,9 @@ func (db *DB) directReplicas(cands []*Server, pid uint32) []*Server {
 type primaryIdent struct {
 	serverID uint32
 	uuid     string
+	// fresh is @@server_uuid as read in a capture's own statement ("" if
+	// it was not).
+	fresh string
 }
 
 // identFailure is a failed identity read.

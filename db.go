@@ -63,6 +63,7 @@ type DB struct {
 	// primary (the monitor's goroutine only).
 	discover     bool
 	primaryFails int
+	demoted      bool // the last primary was dropped for turning read-only
 	// replay builds the *sql.Rows and *sql.Row of writes made through
 	// Query, whose results are read before the write is recorded.
 	replay *sql.DB

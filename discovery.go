@@ -144,11 +144,17 @@ func (db *DB) rediscover(top *topology, pid probe, probes []probe) bool {
 			}
 		}
 	}
+	// A writable server that still replicates is taken only after the
+	// primary itself turned read-only (an active–passive flip): while the
+	// primary merely does not answer, or none is known, it may be a replica
+	// left writable by mistake (MariaDB's default), and writes there would
+	// split the data.
+	flip := (p != nil && !hung) || (p == nil && db.demoted)
 	var next *Server
 	switch {
 	case len(alone) == 1:
 		next = alone[0]
-	case len(alone) == 0 && len(any) == 1:
+	case len(alone) == 0 && len(any) == 1 && flip:
 		next = any[0]
 	}
 	if hung && (next == nil || db.primaryFails < 2) {
@@ -171,6 +177,7 @@ func (db *DB) setPrimary(top *topology, next *Server) bool {
 		return false // changed meanwhile (AddReplica, ...): decide next round
 	}
 	db.primaryFails = 0
+	db.demoted = next == nil && top.primary != nil // it answered read-only
 	rest := make([]*Server, 0, len(top.replicas)+1)
 	for _, r := range top.replicas {
 		if r != next {

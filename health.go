@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -81,11 +82,15 @@ func (db *DB) markSuspect(s *Server, err error) {
 }
 
 // isReadOnlyError reports whether err is a server refusing a write because
-// it is read-only (1290: --read-only / --super-read-only; 1836: read-only
-// mode): the statement did not run.
+// it is read-only (1290 naming --read-only or --super-read-only: 1290 is any
+// option refusing a statement, secure_file_priv too; 1836: read-only mode):
+// the statement did not run.
 func isReadOnlyError(err error) bool {
 	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1290 || me.Number == 1836)
+	if !errors.As(err, &me) {
+		return false
+	}
+	return me.Number == 1836 || me.Number == 1290 && strings.Contains(me.Message, "read-only")
 }
 
 // isConnError reports whether err means the connection or the server is

@@ -259,7 +259,7 @@ func TestOrFailWrapsItsCause(t *testing.T) {
 // Token that needs it.
 func TestWritesPayNoRoundTrip(t *testing.T) {
 	captures := map[fakedb.Flavor][]string{
-		fakedb.MySQL:   {"SHOW BINARY LOG STATUS"},
+		fakedb.MySQL:   {"SHOW BINARY LOG STATUS", "@@GLOBAL.gtid_executed, @@server_uuid"},
 		fakedb.MariaDB: {"SHOW MASTER STATUS", "@@last_gtid", "@@GLOBAL.gtid_binlog_pos"},
 	}
 	for _, f := range fakeFlavors {

@@ -245,6 +245,9 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		return outcome{set: s.binlogStatus()}, nil
 	case kGtidExecuted, kGtidBinlogPos:
 		return outcome{set: stringSet([]string{p.col}, []string{gtidText(cl.flavor, s.applied)})}, nil
+	case kGtidExecutedUUID:
+		return outcome{set: stringSet([]string{"@@GLOBAL.gtid_executed", "@@server_uuid"},
+			[]string{gtidText(cl.flavor, s.applied), mysqlUUID})}, nil
 	case kGtidSlavePos:
 		pos := ""
 		if !s.primary {

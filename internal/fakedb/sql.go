@@ -15,31 +15,32 @@ import (
 type kind int
 
 const (
-	kInsert          kind = iota + 1 // INSERT INTO kv (k, v) VALUES (?, ?)
-	kReplace                         // REPLACE INTO kv (k, v) VALUES (?, ?)
-	kInsertReturning                 // INSERT ... RETURNING k, v
-	kUpdate                          // UPDATE kv SET v = ? WHERE k = ?
-	kDelete                          // DELETE FROM kv WHERE k = ?
-	kCall                            // CALL kv_put(?, ?)
-	kSelectPut                       // SELECT kv_put(?, ?)
-	kSelectV                         // SELECT v FROM kv WHERE k = ?
-	kSelectVLock                     // ... FOR UPDATE
-	kSelectAll                       // SELECT k, v FROM kv ORDER BY k
-	kServerID                        // SELECT @@server_id
-	kIdentity                        // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
-	kSubquery                        // SELECT (SELECT 1 UNION ALL SELECT 1)
-	kSleep                           // SELECT SLEEP(?)
-	kSelect1                         // SELECT 1
-	kVersion                         // SELECT VERSION()
-	kBinlogStatus                    // SHOW BINARY LOG STATUS / SHOW MASTER STATUS
-	kGtidExecuted                    // SELECT @@GLOBAL.gtid_executed
-	kGtidBinlogPos                   // SELECT @@GLOBAL.gtid_binlog_pos
-	kGtidSlavePos                    // SELECT @@GLOBAL.gtid_slave_pos
-	kLastGtid                        // SELECT @@last_gtid
-	kReplicaStatus                   // SHOW REPLICA STATUS
-	kSelectWait                      // SELECT <wait>
-	kSetSQLMode                      // SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> ...)
-	kNoop                            // DO 1, SET @x = ?
+	kInsert           kind = iota + 1 // INSERT INTO kv (k, v) VALUES (?, ?)
+	kReplace                          // REPLACE INTO kv (k, v) VALUES (?, ?)
+	kInsertReturning                  // INSERT ... RETURNING k, v
+	kUpdate                           // UPDATE kv SET v = ? WHERE k = ?
+	kDelete                           // DELETE FROM kv WHERE k = ?
+	kCall                             // CALL kv_put(?, ?)
+	kSelectPut                        // SELECT kv_put(?, ?)
+	kSelectV                          // SELECT v FROM kv WHERE k = ?
+	kSelectVLock                      // ... FOR UPDATE
+	kSelectAll                        // SELECT k, v FROM kv ORDER BY k
+	kServerID                         // SELECT @@server_id
+	kIdentity                         // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
+	kSubquery                         // SELECT (SELECT 1 UNION ALL SELECT 1)
+	kSleep                            // SELECT SLEEP(?)
+	kSelect1                          // SELECT 1
+	kVersion                          // SELECT VERSION()
+	kBinlogStatus                     // SHOW BINARY LOG STATUS / SHOW MASTER STATUS
+	kGtidExecuted                     // SELECT @@GLOBAL.gtid_executed
+	kGtidExecutedUUID                 // SELECT @@GLOBAL.gtid_executed, @@server_uuid
+	kGtidBinlogPos                    // SELECT @@GLOBAL.gtid_binlog_pos
+	kGtidSlavePos                     // SELECT @@GLOBAL.gtid_slave_pos
+	kLastGtid                         // SELECT @@last_gtid
+	kReplicaStatus                    // SHOW REPLICA STATUS
+	kSelectWait                       // SELECT <wait>
+	kSetSQLMode                       // SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> ...)
+	kNoop                             // DO 1, SET @x = ?
 )
 
 // writes reports whether k changes data.
@@ -183,6 +184,7 @@ var grammar = []rule{
 	r(kBinlogStatus, MySQL, "SHOW BINARY LOG STATUS"),
 	r(kBinlogStatus, MariaDB, "SHOW MASTER STATUS"),
 	r(kGtidExecuted, MySQL, "SELECT @@GLOBAL.gtid_executed"),
+	r(kGtidExecutedUUID, MySQL, "SELECT @@GLOBAL.gtid_executed, @@server_uuid"),
 	r(kGtidBinlogPos, MariaDB, "SELECT @@GLOBAL.gtid_binlog_pos"),
 	r(kGtidSlavePos, MariaDB, "SELECT @@GLOBAL.gtid_slave_pos"),
 	r(kLastGtid, MariaDB, "SELECT @@last_gtid"),
