@@ -80,11 +80,16 @@ const (
 	chaosCaughtUp
 	chaosWaitPosition
 	chaosWaitGTID
+	chaosFast
+	chaosLatest
+	chaosMonotonic
+	chaosMaxStaleness
 )
 
 var chaosModeNames = map[chaosModeKind]string{
 	chaosEventual: "Eventual", chaosPrimary: "Primary", chaosSleep: "Sleep", chaosCaughtUp: "CaughtUp",
 	chaosWaitPosition: "WaitPosition", chaosWaitGTID: "WaitGTID",
+	chaosFast: "Fast", chaosLatest: "Latest", chaosMonotonic: "Monotonic", chaosMaxStaleness: "MaxStaleness",
 }
 
 // chaosMode is the mode of one read: a kind and its duration (Sleep's delay,
@@ -108,6 +113,14 @@ func (m chaosMode) consistency() rwsplit.Consistency {
 		return rwsplit.WaitPosition(m.d)
 	case chaosWaitGTID:
 		return rwsplit.WaitGTID(m.d)
+	case chaosFast:
+		return rwsplit.Fast
+	case chaosLatest:
+		return rwsplit.Latest(m.d)
+	case chaosMonotonic:
+		return rwsplit.Monotonic(m.d)
+	case chaosMaxStaleness:
+		return rwsplit.MaxStaleness(m.d)
 	}
 	return rwsplit.Eventual
 }
@@ -120,9 +133,15 @@ func (m chaosMode) String() string {
 	return s
 }
 
-// waits reports whether the mode promises read-your-writes by waiting
-// (WaitPosition, WaitGTID).
-func (m chaosMode) waits() bool { return m.kind == chaosWaitPosition || m.kind == chaosWaitGTID }
+// waits reports whether the mode promises read-your-writes (WaitPosition,
+// WaitGTID, and Fast and Monotonic, which read the scope's writes too).
+func (m chaosMode) waits() bool {
+	switch m.kind {
+	case chaosWaitPosition, chaosWaitGTID, chaosFast, chaosMonotonic:
+		return true
+	}
+	return false
+}
 
 // chaosOp is one recorded operation.
 type chaosOp struct {
@@ -438,6 +457,7 @@ func (h *chaosHistory) check() *chaosReport {
 	// monotonic check: a client's operations do not overlap, so ops are in
 	// its order.
 	lastGTIDRead := map[chaosSessionKey]*chaosOp{}
+	lastMonotonic := map[chaosSessionKey]*chaosOp{}
 
 	for _, o := range ops {
 		r.Surfaces[o.Kind.String()+" "+o.Surface]++
@@ -542,6 +562,9 @@ func (h *chaosHistory) check() *chaosReport {
 				must, claim = scoped, "reads the primary"
 			case o.Mode.waits():
 				must, claim = scoped, fmt.Sprintf("%s waits for its scope", o.Mode)
+			case o.Mode.kind == chaosLatest && o.DB == 1:
+				// Every write acknowledged before the read began, by anyone.
+				must, claim = chaosMaxOp(all, scoped), fmt.Sprintf("%s sees every write committed before it began", o.Mode)
 			case o.Mode.kind == chaosSleep && o.Mode.d >= chaosSleepClaimMin && scoped != nil &&
 				quiet(o.Start.Add(-o.Mode.d), o.End):
 				must, claim = scoped, fmt.Sprintf("%s covers the replication delay of a quiet period", o.Mode)
@@ -593,6 +616,22 @@ func (h *chaosHistory) check() *chaosReport {
 				}
 				lastGTIDRead[sk] = o
 			}
+			// Monotonic: a Session's Monotonic reads of any row never go
+			// back (its reads are sequential: each began after the last
+			// returned).
+			if o.Scope == chaosInSession && o.Mode.kind == chaosMonotonic && o.DB == 1 {
+				sk := chaosSessionKey{o.Session, o.Key}
+				if prev := lastMonotonic[sk]; prev != nil && !prev.End.After(o.Start) {
+					r.MonotonicChecked++
+					if o.Value < prev.Value {
+						r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolMonotonic, Ops: []*chaosOp{prev, o},
+							Note: "a later Monotonic read of the session saw an older value than an earlier one"})
+					}
+				}
+				if prev := lastMonotonic[sk]; prev == nil || o.Value >= prev.Value {
+					lastMonotonic[sk] = o
+				}
+			}
 		}
 	}
 	return r
@@ -635,7 +674,8 @@ func (r *chaosReport) summary() []string {
 	out = append(out, "per mode: stale = missed a write of its row completed before it began (by any client); checked = had a write it promises to see; violations = missed one")
 	out = append(out, fmt.Sprintf("  %-13s %7s %7s %7s %8s %10s %9s %9s", "mode", "reads", "failed", "stale", "checked", "violations", "p50", "p99"))
 	names := make([]string, 0, len(r.Modes))
-	for _, k := range []chaosModeKind{chaosEventual, chaosPrimary, chaosSleep, chaosCaughtUp, chaosWaitPosition, chaosWaitGTID} {
+	for _, k := range []chaosModeKind{chaosEventual, chaosPrimary, chaosSleep, chaosCaughtUp, chaosWaitPosition, chaosWaitGTID,
+		chaosFast, chaosLatest, chaosMonotonic, chaosMaxStaleness} {
 		if r.Modes[chaosModeNames[k]] != nil {
 			names = append(names, chaosModeNames[k])
 		}

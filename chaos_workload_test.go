@@ -279,6 +279,10 @@ var chaosModes = []chaosModeWeight{
 	{8, chaosCaughtUp, []time.Duration{50 * time.Millisecond, 500 * time.Millisecond}},
 	{20, chaosWaitPosition, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
 	{28, chaosWaitGTID, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
+	{8, chaosFast, nil},
+	{8, chaosLatest, []time.Duration{30 * time.Millisecond, 500 * time.Millisecond}},
+	{8, chaosMonotonic, []time.Duration{30 * time.Millisecond, 500 * time.Millisecond}},
+	{6, chaosMaxStaleness, []time.Duration{time.Second, 3 * time.Second}},
 }
 
 // chaosWaitingModes is the mix of the broken run: only the modes that

@@ -22,7 +22,7 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	s, err := db.writer()
+	s, err := db.readerOnPrimary(ctx)
 	if err != nil {
 		return nil, err
 	}

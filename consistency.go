@@ -158,7 +158,7 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 	top := db.topology()
 	cands := top.usable
 	if mode.kind == kindPrimary || len(top.replicas) == 0 {
-		s, err := db.writer()
+		s, err := db.readerOnPrimary(ctx)
 		return s, nil, err
 	}
 	failed, _ := ctx.Value(excludeKey{}).(*Server)
@@ -175,7 +175,7 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 			return nil, nil, ErrNoReplica
 		}
 		db.stats.noReplica.Add(1)
-		s, err := db.writer()
+		s, err := db.readerOnPrimary(ctx)
 		return s, nil, err
 	}
 	switch mode.kind {
@@ -254,7 +254,7 @@ func (db *DB) fallback(ctx context.Context, mode Consistency, cause error) (*Ser
 		return nil, nil, ErrReplicaNotCaughtUp
 	}
 	db.stats.fallbacks.Add(1)
-	s, err := db.writer()
+	s, err := db.readerOnPrimary(ctx)
 	return s, nil, err
 }
 

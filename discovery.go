@@ -244,3 +244,33 @@ func (db *DB) refusedWrite(c *call, s *Server, err error) *Server {
 	}
 	return np
 }
+
+// readerOnPrimary returns the primary for a read (or a Conn or transaction,
+// which read) that must see ctx's scope there. Under discovery, when the
+// scope's token names GTIDs the primary is not known to have, it checks them
+// there (one read of its executed set, shared); if the primary lacks them,
+// the token was written on a primary promoted since (by another DB): it asks
+// the monitor to look again and waits, up to refusedWriteWait, for the new
+// primary. Otherwise, and without discovery, it is writer: no I/O.
+func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
+	p, err := db.writer()
+	if err != nil || !db.discover {
+		return p, err
+	}
+	tok := waitTarget(db.scope(ctx).view().tok, true)
+	if tok.MySQL.IsEmpty() && tok.MariaDB.IsEmpty() {
+		return p, nil
+	}
+	if k, ok := db.tokens().knownExecuted(p); ok && covers(k, tok) {
+		return p, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, refusedWriteWait)
+	defer cancel()
+	if _, cut, err := db.clampGTIDs(rctx, p, tok); err != nil || !cut {
+		return p, nil
+	}
+	if np := db.awaitNewPrimary(rctx, p); np != nil {
+		return np, nil
+	}
+	return p, nil
+}

@@ -358,3 +358,40 @@ func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
 	}
 	_ = tx.Rollback()
 }
+
+// TestDiscoveryPrimaryReadOfANewerToken: a read that must go to the primary
+// (Primary mode, a Conn) with a token written on a primary promoted since
+// goes to the new primary, not to this DB's stale one (the checker saw such
+// reads stale on a second DB).
+func TestDiscoveryPrimaryReadOfANewerToken(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			c := fakedb.NewCluster(f, 2)
+			old, next := c.Primary(), c.Replicas()[0]
+			db1, pools1 := discoveryDB(t, c)
+			db2, pools2 := discoveryDB(t, c, rwsplit.WithMonitorInterval(time.Hour))
+			ctx := context.Background()
+			_, err := db1.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 1)")
+			require.NoError(t, err)
+			c.Promote(next)
+			old.StopApplier()
+			require.Eventually(t, func() bool { return db1.Primary() == pools1[next] }, 5*time.Second, 5*time.Millisecond)
+			sess := rwsplit.NewSession(rwsplit.Token{})
+			_, err = db1.ExecContext(rwsplit.WithSession(ctx, sess), "UPDATE kv SET v = 2 WHERE k = 1")
+			require.NoError(t, err)
+			tok, err := sess.TokenContext(ctx)
+			require.NoError(t, err)
+			require.Same(t, pools2[old], db2.Primary(), "db2 has not seen the promotion")
+
+			rctx := rwsplit.WithConsistency(rwsplit.WithSession(ctx, rwsplit.NewSession(tok)), rwsplit.Primary)
+			var v int64
+			require.NoError(t, db2.QueryRowContext(rctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
+			assert.Equal(t, int64(2), v, "the Primary read sees the token's write")
+			conn, err := db2.Conn(rctx)
+			require.NoError(t, err)
+			defer conn.Close()
+			require.NoError(t, conn.QueryRowContext(rctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
+			assert.Equal(t, int64(2), v, "so does a Conn")
+		})
+	}
+}

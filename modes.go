@@ -263,7 +263,9 @@ func (db *DB) boundedRead(ctx context.Context, cands []*Server, mode Consistency
 func withinStaleness(cands []*Server, d time.Duration, now time.Time) []*Server {
 	var fresh []*Server
 	for _, s := range cands {
-		if st, ok := s.staleness(now); ok && st <= d {
+		// d > 0: no replica is fresher than the primary (MaxStaleness(0)
+		// is the primary, even when a check lands at the very moment).
+		if st, ok := s.staleness(now); ok && d > 0 && st <= d {
 			if fresh == nil {
 				fresh = make([]*Server, 0, len(cands))
 			}
@@ -278,8 +280,8 @@ func withinStaleness(cands []*Server, d time.Duration, now time.Time) []*Server 
 // before its first check.
 func (s *Server) staleness(now time.Time) (time.Duration, bool) {
 	at := s.health.lastCheck.Load()
-	if at == 0 {
-		return 0, false
+	if at == 0 || s.health.lag.Load() < 0 {
+		return 0, false // not checked yet, or lag unknown
 	}
 	return time.Duration(s.health.lag.Load()) + max(now.Sub(time.Unix(0, at)), 0), true
 }

@@ -376,7 +376,11 @@ func TestMonotonicHistory(t *testing.T) {
 					c.Replicas()[1].SetLag(15 * time.Millisecond)
 					c.Write(1, 0)
 					db := fakeDB(t, c, true, rwsplit.WithMonitorInterval(10*time.Millisecond))
-					ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+					run := 300 * time.Millisecond
+					if mode == rwsplit.Eventual {
+						run = 1500 * time.Millisecond // the control needs a chance on a loaded machine
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), run)
 					defer cancel()
 					var wg sync.WaitGroup
 					wg.Add(2)

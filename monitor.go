@@ -19,6 +19,9 @@ type snapshot struct {
 	tok gtid.Token
 }
 
+// lagUnknown is the lag recorded when the monitor could not measure it.
+const lagUnknown = time.Duration(-1)
+
 // maxSnapshots bounds the monitor's history of the primary (at the default
 // interval, two minutes: lag beyond that is reported as at least that).
 const maxSnapshots = 120
@@ -228,6 +231,11 @@ func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot, p *
 		// Whole seconds only (a replica keeping up under a steady load
 		// shows 0 or 1): the fallback when GTIDs tell nothing.
 		lag = time.Duration(sb) * time.Second
+	} else {
+		// NULL (an applier stopped without an error, a receiver not
+		// connected) and no history to measure against: unknown, which
+		// MaxStaleness never takes as fresh.
+		lag = lagUnknown
 	}
 	if db.maxLag > 0 && lag > db.maxLag {
 		return StateLagging, lag, nil

@@ -95,9 +95,12 @@ func (db *DB) plan(c *call, allowWait bool) (route, error) {
 	switch {
 	case c.pin != nil:
 		return route{server: c.pin, read: !c.cls.Write}, nil
-	case !c.cls.Replica:
+	case !c.cls.Replica && c.cls.Write:
 		s, err := db.writer()
-		return route{server: s, read: !c.cls.Write}, err
+		return route{server: s}, err
+	case !c.cls.Replica:
+		s, err := db.readerOnPrimary(c.ctx)
+		return route{server: s, read: true}, err
 	}
 	s, wait, err := db.planRead(c.ctx, allowWait && c.run.oneTrip())
 	return route{server: s, read: true, wait: wait}, err

@@ -131,7 +131,7 @@ func (db *DB) ReplicaStatus() []ReplicaStatus {
 		h := &r.health
 		st := ReplicaStatus{
 			Name: r.name, Index: i, State: h.getState(), Usable: r.usable(), Suspect: h.suspect.Load(),
-			Lag: time.Duration(h.lag.Load()), Weight: r.weight, InFlight: r.InFlight(), Latency: r.Latency(),
+			Lag: max(time.Duration(h.lag.Load()), 0), Weight: r.weight, InFlight: r.InFlight(), Latency: r.Latency(),
 			Reads: r.reads.Load(), Calls: r.calls.Load(), Errors: r.errors.Load(),
 		}
 		if at := h.lastCheck.Load(); at != 0 {

@@ -59,7 +59,7 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	if readOnly {
 		s, _, err = db.planRead(ctx, false)
 	} else {
-		s, err = db.writer()
+		s, err = db.readerOnPrimary(ctx)
 	}
 	db.observeBegin(ctx, s, readOnly, err)
 	if err != nil {
