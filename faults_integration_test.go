@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,42 +67,23 @@ func faultReaders(t *testing.T, db *rwsplit.DB) []faultReader {
 // readLoad runs every reader of rs every period until stop is closed, and
 // returns the failures (reader: error) and the count of reads.
 func readLoad(rs []faultReader, period time.Duration, stop <-chan struct{}) (failures func() []string, reads func() int64) {
-	var mu sync.Mutex
-	var failed []string
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	for _, r := range rs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(period)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				start := time.Now()
-				err := r.read(ctx)
-				cancel()
-				n.Add(1)
-				if err != nil {
-					mu.Lock()
-					failed = append(failed, fmt.Sprintf("%s after %v: %v", r.name, time.Since(start).Round(time.Millisecond), err))
-					mu.Unlock()
-				}
-			}
-		}()
+	all := timedLoad(rs, period, stop)
+	var once sync.Once
+	var got []timedRead
+	wait := func() []timedRead {
+		once.Do(func() { got = all() })
+		return got
 	}
 	return func() []string {
-			wg.Wait()
-			mu.Lock()
-			defer mu.Unlock()
+			var failed []string
+			for _, rd := range wait() {
+				if rd.err != nil {
+					failed = append(failed, fmt.Sprintf("%s after %v: %v", rd.surface, rd.end.Sub(rd.start).Round(time.Millisecond), rd.err))
+				}
+			}
 			return failed
 		}, func() int64 {
-			return n.Load()
+			return int64(len(wait()))
 		}
 }
 
