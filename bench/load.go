@@ -102,12 +102,12 @@ func gormBench(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 		"GORM over a plain connection to the replica; GORM with `gorm.io/plugin/dbresolver` (primary + that replica); "+
 		"GORM over `sql.OpenDB(rwsplitDB.Connector())` (primary + that replica). `SkipDefaultTransaction`, logger off. "+
 		"%d rounds × %d calls, interleaved call by call.\n\n", *rounds, *perRound)
-	fmt.Fprintf(&s, "| GORM over | latency p50 | added to plain GORM | ratio to plain GORM |\n|---|---|---|---|\n")
+	fmt.Fprintf(&s, "| GORM over | latency p50 | added to plain GORM | ratio to plain GORM | middle half of rounds |\n|---|---|---|---|---|\n")
 	names := map[string]string{"gorm": "the replica directly", "dbresolver": "dbresolver", "rwsplit": "rwsplit's Connector"}
 	for _, v := range vs {
-		fmt.Fprintf(&s, "| %s | %s | %s | %.3f× |\n", names[v.name], us(median(res[v.name])), us(diff(res[v.name], res["gorm"])), ratio(res[v.name], res["gorm"]))
+		fmt.Fprintf(&s, "| %s | %s | %s | %.3f× | %s |\n", names[v.name], us(median(res[v.name])), us(diff(res[v.name], res["gorm"])), ratio(res[v.name], res["gorm"]), spread(res[v.name], res["gorm"]))
 	}
-	fmt.Fprintf(&s, "\nrwsplit's Connector against dbresolver: %.3f×.\n\n", ratio(res["rwsplit"], res["dbresolver"]))
+	fmt.Fprintf(&s, "\nrwsplit's Connector against dbresolver: %.3f× (middle half of rounds %s).\n\n", ratio(res["rwsplit"], res["dbresolver"]), spread(res["rwsplit"], res["dbresolver"]))
 	return s.String()
 }
 

@@ -368,7 +368,7 @@ func memoryOverhead(o *out) string {
 		"raw `*sql.DB` and rwsplit over the same in-memory pools, so the difference is rwsplit's own work. -count runs the sub-benchmarks "+
 		"in turn, so each run's raw and rwsplit figures are side by side: latencies are medians of the 15 runs, difference and ratio the "+
 		"medians of the per-run differences and ratios.\n\n", strings.Join(args, " "))
-	fmt.Fprintf(&s, "| call | raw | rwsplit | difference | ratio | allocs/op raw → rwsplit |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&s, "| call | raw | rwsplit | difference | ratio | middle half of runs | allocs/op raw → rwsplit |\n|---|---|---|---|---|---|---|\n")
 	for _, op := range []string{"Query", "QueryRow", "Exec"} {
 		raw, rw := figs[op+"/via=raw"], figs[op+"/via=rwsplit"]
 		if raw == nil || rw == nil {
@@ -384,9 +384,17 @@ func memoryOverhead(o *out) string {
 				ds = append(ds, rw.ns[i]-raw.ns[i])
 			}
 		}
-		fmt.Fprintf(&s, "| %s | %.2f µs | %.2f µs | %+.2f µs | %.2f× | %.0f → %.0f |\n", op, a/1e3, b/1e3, medianF(ds)/1e3, medianF(rs), medianF(raw.allocs), medianF(rw.allocs))
+		q := append([]float64(nil), rs...)
+		sort.Float64s(q)
+		mid := ""
+		if len(q) > 0 {
+			mid = fmt.Sprintf("%.2f–%.2f", q[len(q)/4], q[(3*len(q))/4])
+		}
+		fmt.Fprintf(&s, "| %s | %.2f µs | %.2f µs | %+.2f µs | %.2f× | %s | %.0f → %.0f |\n", op, a/1e3, b/1e3, medianF(ds)/1e3, medianF(rs), mid, medianF(raw.allocs), medianF(rw.allocs))
 	}
-	s.WriteString("\n")
+	s.WriteString("\nEach sub-benchmark runs for 200 ms at a time, so on a loaded machine one run's raw and rwsplit figures can " +
+		"straddle a change of load: these pairs are far less tightly matched than the call-by-call interleaving below, and the " +
+		"middle half of the per-run ratios shows how much to trust the median.\n\n")
 	return s.String()
 }
 
