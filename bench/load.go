@@ -181,6 +181,7 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	// configs 0..2: rwsplit with n replicas; 3..5: raw pools (the primary
 	// alone, replica1, replica1+replica2), goroutine w on pool w%len.
 	tput := make([][]float64, 6)
+	before := dbs[2].Stats()
 	for r := 0; r < srounds; r++ {
 		for k := 0; k < 6; k++ {
 			cfg := (k + r) % 6
@@ -216,6 +217,7 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 			tput[cfg] = append(tput[cfg], float64(calls.Load())/time.Since(t).Seconds())
 		}
 	}
+	after := dbs[2].Stats()
 	var s strings.Builder
 	fmt.Fprintf(&s, "## Read throughput with 0, 1 and 2 replicas\n\n")
 	if quota {
@@ -239,6 +241,13 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	for n := 0; n <= 2; n++ {
 		fmt.Fprintf(&s, "| %d | %.0f | %.2f× | %.0f | %.2f× |\n", n, medianF(tput[n]), rat(tput[n], tput[0]), medianF(tput[3+n]), rat(tput[3+n], tput[3]))
 	}
+	var rr []string
+	for i := range after.ReplicaReads {
+		rr = append(rr, fmt.Sprint(after.ReplicaReads[i]-before.ReplicaReads[i]))
+	}
+	fmt.Fprintf(&s, "\nWhere the 2-replica rwsplit reads went (`Stats()` deltas over its runs): replicas %s, primary %d "+
+		"(no usable replica: %d), hedged %d (won %d), retried %d.\n", strings.Join(rr, " / "), after.PrimaryReads-before.PrimaryReads,
+		after.NoReplica-before.NoReplica, after.Hedges-before.Hedges, after.HedgeWins-before.HedgeWins, after.Retries-before.Retries)
 	fmt.Fprintf(&s, "\n![read throughput against replicas](scaling.png)\n")
 	r2 := rat(tput[2], tput[0])
 	fmt.Fprintf(&s, "\nTarget \"read throughput with 2 replicas ≥ 1.8× primary-only\": %.2f×: %s (raw pools on this host: %.2f×).\n\n", r2, met(r2 >= 1.8), rat(tput[5], tput[3]))
