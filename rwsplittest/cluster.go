@@ -255,9 +255,6 @@ func freePort() (int, error) {
 func (n *Node) create(ctx context.Context, cfg config) error {
 	c := n.cluster
 	var err error
-	if n.Port, err = freePort(); err != nil {
-		return fmt.Errorf("rwsplittest: %s: no free port: %w", n.Name, err)
-	}
 	port := mobynet.MustParsePort("3306/tcp")
 	args := c.Flavor.serverArgs(n.ServerID, n.Replica)
 	if cfg.semiSync > 0 {
@@ -284,14 +281,27 @@ func (n *Node) create(ctx context.Context, cfg config) error {
 		},
 		WaitingFor: wait.ForLog("rwsplit: ready").WithStartupTimeout(cfg.timeout),
 	}
-	n.ctr, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: req,
-		Started:          true,
-	})
-	if err != nil {
-		return fmt.Errorf("rwsplittest: start %s (%s): %w", n.Name, cfg.image, err)
+	// The free port is found before Docker binds it: another process may
+	// take it in between ("port is already allocated"). Try another.
+	for attempt := 1; ; attempt++ {
+		if n.Port, err = freePort(); err != nil {
+			return fmt.Errorf("rwsplittest: %s: no free port: %w", n.Name, err)
+		}
+		n.ctr, err = testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+			ContainerRequest: req,
+			Started:          true,
+		})
+		if err == nil {
+			return nil
+		}
+		if n.ctr != nil {
+			_ = testcontainers.TerminateContainer(n.ctr)
+			n.ctr = nil
+		}
+		if attempt == 5 || !strings.Contains(err.Error(), "port is already allocated") {
+			return fmt.Errorf("rwsplittest: start %s (%s): %w", n.Name, cfg.image, err)
+		}
 	}
-	return nil
 }
 
 // Nodes returns the primary followed by the replicas (not the Retired nodes).
