@@ -170,7 +170,7 @@ func realFast(t *testing.T, c *rwsplittest.Cluster, next *atomic.Int64) {
 // Monotonic and, the control, Eventual, a locking read (on the primary) now
 // and then.
 func realMonotonic(t *testing.T, c *rwsplittest.Cluster, k, kh int64) {
-	needReadHook(t)
+	requireReadHook(t)
 	ctx := context.Background()
 	admin := c.Primary.Admin()
 	r0, r1 := c.Replicas[0], c.Replicas[1]
