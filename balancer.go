@@ -23,9 +23,13 @@ type BalancerFunc func(candidates []*Server) *Server
 // Pick calls f(candidates).
 func (f BalancerFunc) Pick(candidates []*Server) *Server { return f(candidates) }
 
-// RoundRobin returns the default balancer: each read goes to the next
-// candidate in turn. Use it when the replicas are alike. A pick costs one
-// atomic add on a counter shared by all goroutines.
+// RoundRobin returns a balancer that sends each read to the next candidate
+// in turn, whatever each is doing. Use it when the replicas are alike and
+// always fast. Under concurrent load it convoys: a replica that stalls
+// briefly (a CPU quota, a flush, a slow query) keeps getting its turn until
+// every caller waits on it, so two such replicas serve little more than one
+// (measured in docs/bench: LeastInFlight, the default, does not). A pick
+// costs one atomic add on a counter shared by all goroutines.
 func RoundRobin() Balancer { return new(roundRobin) }
 
 type roundRobin struct{ next atomic.Uint64 }
@@ -93,13 +97,16 @@ func pickWeighted(c []*Server) *Server {
 	return c[len(c)-1] // not reached: r < total
 }
 
-// LeastInFlight returns a balancer that sends each read to the candidate
-// with the fewest calls running (Server.InFlight). Candidates tied for the
-// fewest take turns, by a counter shared by all goroutines, so idle or
-// equally busy replicas share the reads evenly as with RoundRobin. Use it
-// when calls vary in cost, so that a replica stuck on slow queries gets
-// fewer new ones. A pick costs one or two atomic loads per candidate, plus
-// one atomic add on the shared counter when there is a tie.
+// LeastInFlight returns the default balancer: each read goes to the
+// candidate with the fewest calls running (Server.InFlight), the rule
+// MaxScale's readwritesplit uses by default (LEAST_CURRENT_OPERATIONS).
+// Candidates tied for the fewest take turns, by a counter shared by all
+// goroutines, so idle or equally busy replicas share the reads evenly as
+// with RoundRobin. Use it unless the replicas differ in capacity (Weighted)
+// or in speed (LatencyAware): a replica stuck on slow queries or stalled
+// gets fewer new ones, so reads scale with the replicas under concurrent
+// load. A pick costs one or two atomic loads per candidate, plus one atomic
+// add on the shared counter when there is a tie.
 func LeastInFlight() Balancer { return new(leastInFlight) }
 
 type leastInFlight struct{ next atomic.Uint64 }

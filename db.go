@@ -229,7 +229,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("rwsplit: WithOneRoundTrip: %d values for %d replicas", len(o.oneTrip), len(replicas))
 	}
 	if o.balancer == nil {
-		o.balancer = RoundRobin()
+		o.balancer = LeastInFlight()
 	}
 	db := &DB{
 		balancer:        o.balancer,

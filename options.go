@@ -30,7 +30,7 @@ type options struct {
 // Option configures a DB.
 type Option func(*options) error
 
-// WithBalancer sets how reads are spread over replicas (default RoundRobin).
+// WithBalancer sets how reads are spread over replicas (default LeastInFlight).
 func WithBalancer(b Balancer) Option {
 	return func(o *options) error {
 		if b == nil {

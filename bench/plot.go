@@ -23,7 +23,7 @@ func plots(dir string) error {
 			return err
 		}
 	}
-	if len(scaleData) == 6 && len(scaleData[0]) > 0 {
+	if len(scaleData) >= 6 && len(scaleData[0]) > 0 {
 		if err := scalingPlot(filepath.Join(dir, "scaling.png")); err != nil {
 			return err
 		}
