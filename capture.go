@@ -14,50 +14,30 @@ import (
 // GTIDs, its binlog position) up to date with the writes recorded in view v:
 // one query on db's primary (two on MariaDB when both parts are needed; one
 // more, once per primary, for its identity when the monitor has not read it
-// yet). Concurrent readers of one Session share a capture in flight when it
-// began after every write they wait for, so a burst of reads after a write
-// costs the primary one query. On MySQL the token keeps only the primary's
-// own GTIDs when every write the capture covers was made on that primary
-// (see compact).
+// yet). The query is shared by every caller on the DB (see sharedRead): a
+// read of the primary's position that began after the session's latest write
+// returned covers it, whichever session, token clamp or Latest read made it,
+// so a burst of reads after a write, or many sessions writing at once, cost
+// the primary far fewer queries than writes. On MySQL the token keeps only
+// the primary's own GTIDs when every write the capture covers was made on
+// that primary (see compact).
 func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos bool) (gtid.Token, error) {
-	call, leader := s.join(v.writes, gtids, pos)
-	if !leader {
-		select {
-		case <-call.done:
-		case <-ctx.Done():
-			return v.tok, ctx.Err()
-		}
-		if call.err == nil {
-			return s.view().tok, nil
-		}
-		// The shared capture failed (perhaps for its leader's context):
-		// this reader tries on its own.
-		call = &captureCall{done: make(chan struct{}), at: v.writes, gtids: gtids, pos: pos}
-	}
-	defer s.leave(call)
 	p, err := db.writer()
 	if err != nil {
-		call.err = err
 		return v.tok, err
 	}
-	cap, id, gotG, gotP, err := db.captureOn(ctx, p, gtids, pos)
+	r, err := db.sharedRead(ctx, p, v.lastWrite, gtids, pos, never, &db.stats.captures)
 	if err != nil {
-		call.err = err
 		return v.tok, err
 	}
+	cap, id := r.tok, r.id
 	// A uuid read in the capture's own statement (GTID-only captures on
 	// MySQL) that is not the one the DB knew means that another server now
 	// answers at the primary's address (a VIP moved): keep the whole set.
 	if (id.fresh == "" || id.fresh == id.uuid) && v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
 		cap = compact(cap, id.uuid)
 	}
-	db.stats.captures.Add(1)
-	if h := db.hooks; h != nil && h.afterCapture != nil {
-		h.afterCapture()
-	}
-	t, err := s.resolved(cap, v.writes, gotG, gotP)
-	call.err = err
-	return t, err
+	return s.resolved(cap, v.writes, r.gtids, r.pos)
 }
 
 // captureOn reads primary p's current position, which covers every write

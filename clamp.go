@@ -90,7 +90,7 @@ func (ts *tokenState) knownExecuted(p *Server) (gtid.Token, bool) {
 }
 
 // freshReads shares reads of the primary's executed set among concurrent
-// readers.
+// readers: scope captures (resolve), token clamps, Latest and Monotonic.
 type freshReads struct {
 	mu   sync.Mutex
 	cur  *freshRead // the latest read in flight
@@ -101,31 +101,47 @@ type freshReads struct {
 type freshRead struct {
 	srv        *Server
 	began      time.Time
-	gtids, pos bool          // the parts it reads
-	done       chan struct{} // closed when tok and err are set
+	gtids, pos bool          // the parts it reads (once done: the parts it read)
+	done       chan struct{} // closed when tok, id and err are set
 	tok        gtid.Token
+	id         primaryIdent // srv's identity, as captureOn returns it
 	err        error
 }
 
 // readExecuted reads what primary p has executed (with gtids its GTIDs,
 // with pos its binlog position) for a reader whose target existed at since
-// and is valid if enough says so of the result. Reads are shared: the
-// result of one in flight, or of the latest that ended, serves a reader if
-// it began after since (then it covers every write the target can name, so
-// it can clamp the target); a read in flight that began earlier serves it
-// if enough holds of its result; otherwise the reader needs a newer read,
-// which the readers in the same case share in turn. So a burst of readers
-// costs the primary at most two round trips (plus one for its identity when
-// the monitor has not read it yet). The result is noted as known.
+// and is valid if enough says so of the result: see sharedRead. The read,
+// if this reader runs it, counts as a token check (Stats.ExecutedReads).
 func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtids, pos bool, enough func(gtid.Token) bool) (gtid.Token, error) {
+	r, err := db.sharedRead(ctx, p, since, gtids, pos, enough, &db.tokens().checks)
+	if err != nil {
+		return gtid.Token{}, err
+	}
+	return r.tok, nil
+}
+
+// sharedRead returns a read of what primary p has executed (with gtids its
+// GTIDs, with pos its binlog position) that serves a reader whose target
+// existed at since and is valid if enough says so of the result. Reads are
+// shared by every caller on the DB, whatever its scope or purpose: the
+// result of one in flight, or of the latest that ended, serves a reader if
+// it began after since (then it covers every write completed before since);
+// a read in flight that began earlier serves it if enough holds of its
+// result; otherwise the reader needs a newer read, which the readers in the
+// same case share in turn (as a group commit does). So a burst of readers
+// costs the primary at most two round trips (plus one for its identity when
+// the monitor has not read it yet), and concurrent writers' sessions share
+// their captures. A read this caller runs is added to count. The result is
+// noted as known.
+func (db *DB) sharedRead(ctx context.Context, p *Server, since time.Time, gtids, pos bool, enough func(gtid.Token) bool, count *atomic.Uint64) (*freshRead, error) {
 	ts := db.tokens()
 	own := false // a shared read failed: run one of this reader's own
 	serves := func(c *freshRead) bool { return c != nil && c.srv == p && (c.gtids || !gtids) && (c.pos || !pos) }
 	for {
 		ts.fresh.mu.Lock()
-		if l := ts.fresh.last; !own && serves(l) && !l.began.Before(since) {
+		if l := ts.fresh.last; !own && serves(l) && l.began.After(since) {
 			ts.fresh.mu.Unlock()
-			return l.tok, nil
+			return l, nil
 		}
 		c := ts.fresh.cur
 		if own || !serves(c) {
@@ -135,13 +151,13 @@ func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtid
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			return gtid.Token{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 		switch {
 		case c.err != nil:
 			own = true // perhaps its leader's context: try on this one
-		case !c.began.Before(since) || enough(c.tok):
-			return c.tok, nil
+		case c.began.After(since) || enough(c.tok):
+			return c, nil
 		}
 		// Began too early to tell: a newer read (cur has moved on, or
 		// this reader starts one).
@@ -149,9 +165,14 @@ func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtid
 	c := &freshRead{srv: p, began: time.Now(), gtids: gtids, pos: pos, done: make(chan struct{})}
 	ts.fresh.cur = c
 	ts.fresh.mu.Unlock()
-	ts.checks.Add(1)
-	c.tok, _, _, _, c.err = db.captureOn(ctx, p, gtids, pos)
+	count.Add(1)
+	tok, id, gotG, gotP, err := db.captureOn(ctx, p, gtids, pos)
+	if h := db.hooks; h != nil && h.afterCapture != nil && err == nil {
+		h.afterCapture()
+	}
 	ts.fresh.mu.Lock()
+	c.tok, c.id, c.err = tok, id, err
+	c.gtids, c.pos = c.gtids || gotG, c.pos || gotP
 	if ts.fresh.cur == c {
 		ts.fresh.cur = nil
 	}
@@ -160,7 +181,7 @@ func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtid
 	}
 	ts.fresh.mu.Unlock()
 	close(c.done)
-	return c.tok, c.err
+	return c, c.err
 }
 
 // errOtherPrimary is why a WaitPosition read goes to the primary: the

@@ -466,6 +466,49 @@ func TestConcurrentReadsShareOneCapture(t *testing.T) {
 	}
 }
 
+// TestSessionsShareCaptures: 32 sessions, each writing its own rows and
+// reading each back at once under WaitGTID, on a primary whose position
+// reads take 5 ms: a read of the primary's position that began after a
+// session's write returned serves that session too, so the primary sees
+// far fewer capture queries than writes, and every read still sees its
+// write (the replicas apply only what a wait asks for).
+func TestSessionsShareCaptures(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			cl := fakedb.NewCluster(f, 2)
+			stalled(cl)
+			db := fakeDB(t, cl, true)
+			rwsplit.SetAfterCaptureHook(db, func() { time.Sleep(5 * time.Millisecond) })
+			const sessions, each = 32, 10
+			var wg sync.WaitGroup
+			for w := range sessions {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx := rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{}))
+					rctx := rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(5*time.Second).OrFail())
+					for i := range each {
+						k := int64(w*each + i + 1)
+						if _, err := db.ExecContext(ctx, insertKV, k, k); !assert.NoError(t, err) {
+							return
+						}
+						var v int64
+						found, err := scanFound(db.QueryRowContext(rctx, selectKV, k).Scan(&v))
+						if !assert.NoError(t, err) || !assert.True(t, found, "session %d did not read its write %d", w, k) {
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			st := db.Stats()
+			t.Logf("%d writes, %d captures, %d waits", sessions*each, st.Captures, st.Waits)
+			assert.Less(t, st.Captures, uint64(sessions*each/4), "captures shared across sessions")
+			assert.Positive(t, st.Captures)
+		})
+	}
+}
+
 // TestOneTripFailedWaitIsNotTheReadsError: when the statement carrying a
 // one-round-trip wait fails with an error that is neither the wait's marker
 // nor a lost connection (a wait killed by an operator, say), the read runs

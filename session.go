@@ -31,8 +31,8 @@ type Session struct {
 	// tok's GTIDs and tok's binlog position are known to cover. A waiting
 	// read first brings the part its mode waits for up to date.
 	writes, gtidAt, posAt uint64
-	owner                 *DB          // resolves pending writes: made the latest
-	inflight              *captureCall // the latest capture in flight, to share
+	owner                 *DB       // resolves pending writes: made the latest
+	lastWrite             time.Time // when the latest write was recorded (monotonic)
 	// wprimary is the primary when the latest write was recorded, wserverID
 	// its server_id then, and firstOn the number of the first write
 	// recorded with both the same: a capture keeps only the primary's own
@@ -47,46 +47,12 @@ type Session struct {
 	seen  []readMark
 }
 
-// captureCall is a capture of the primary's position in flight for a
-// Session; readers that need no more than it reads wait for it instead of
-// running their own.
-type captureCall struct {
-	done       chan struct{} // closed when it ended; err is set then
-	at         uint64        // the writes recorded when it began
-	gtids, pos bool          // the parts it reads
-	err        error
-}
-
-// join returns the capture in flight that covers the first at writes and
-// the parts asked for, or a new one for the caller to run (leader true).
-func (s *Session) join(at uint64, gtids, pos bool) (c *captureCall, leader bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.inflight; c != nil && c.at >= at && (c.gtids || !gtids) && (c.pos || !pos) {
-		return c, false
-	}
-	c = &captureCall{done: make(chan struct{}), at: at, gtids: gtids, pos: pos}
-	if s.inflight == nil || s.inflight.at <= at {
-		s.inflight = c
-	}
-	return c, true
-}
-
-// leave ends capture c and wakes the readers waiting for it.
-func (s *Session) leave(c *captureCall) {
-	s.mu.Lock()
-	if s.inflight == c {
-		s.inflight = nil
-	}
-	s.mu.Unlock()
-	close(c.done)
-}
-
 // sessionView is a consistent copy of a Session's state.
 type sessionView struct {
 	tok                   gtid.Token
 	writes, gtidAt, posAt uint64
 	owner                 *DB
+	lastWrite             time.Time
 	wprimary              *Server
 	wserverID             int64
 	firstOn               uint64
@@ -161,6 +127,9 @@ func (s *Session) markWrite(db *DB, now time.Time) {
 	defer s.mu.Unlock()
 	s.writes++
 	s.owner = db
+	if now.After(s.lastWrite) {
+		s.lastWrite = now
+	}
 	s.tok.Time = max(s.tok.Time, now.UnixMilli())
 	switch {
 	case p != s.wprimary || sid != 0 && s.wserverID != 0 && sid != s.wserverID:
@@ -173,7 +142,7 @@ func (s *Session) markWrite(db *DB, now time.Time) {
 func (s *Session) view() sessionView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner,
+	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner, lastWrite: s.lastWrite,
 		wprimary: s.wprimary, wserverID: s.wserverID, firstOn: s.firstOn}
 }
 

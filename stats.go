@@ -35,7 +35,8 @@ type Stats struct {
 	ReadOnlyTx, ReadWriteTx uint64
 	// Captures counts reads of the primary's position made for pending
 	// writes (one round trip each, by a waiting read or Session.Token; one
-	// covers every write recorded before it began). Writes never capture.
+	// covers every write, of any session, recorded before it began, and
+	// concurrent callers share it). Writes never capture.
 	Captures uint64
 	// Waits counts replica waits run (WaitPosition, WaitGTID); WaitsSkipped
 	// counts reads that needed none because the replica was known to have
