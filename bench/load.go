@@ -303,7 +303,7 @@ func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 			}
 		}
 	}()
-	db, err := rwsplit.Open("mysql", cl.Primary.DSN(), cl.ReplicaDSNs(), rwsplit.WithMonitorInterval(250*time.Millisecond))
+	db, err := rwsplit.Open("mysql", oneTripDSN(cl.Primary), oneTripDSNs(cl), rwsplit.WithMonitorInterval(250*time.Millisecond))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -450,7 +450,7 @@ func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 		"on the primary, and %d goroutines, each with its own Session and its own row, looping for %v per mode: write the row "+
 		"(`UPDATE ... SET v = <next>`), then read it back under the mode; only the read is timed. A read is stale when it returns an older value "+
 		"than the one just written. Fallbacks and primary reads are `Stats()` deltas (the primary-read share counts every read the primary served, "+
-		"fallbacks included). `*rwsplit.DB` with 2 replicas, monitor interval 250 ms; waiting modes' timeout %v.\n\n", d, workers, *modeDur, timeout)
+		"fallbacks included). `*rwsplit.DB` with 2 replicas (DSNs allowing one-round-trip waits), monitor interval 250 ms; waiting modes' timeout %v.\n\n", d, workers, *modeDur, timeout)
 	fmt.Fprintf(&s, "| mode | reads | p50 | p99 | stale | fallback | served by primary | write→read p50 | replica applied after, p50 | excess wait ≈, p50 | errors |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range modeData {
 		n := float64(max(r.reads, 1))
