@@ -185,7 +185,7 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	}
 	const workers = 32
 	per := 2 * time.Second
-	srounds := 5
+	srounds := 10
 	// configs 0..2: rwsplit with n replicas; 3..5: raw pools (the primary
 	// alone, replica1, replica1+replica2), goroutine w on pool w%len; 6:
 	// rwsplit with 2 replicas under RoundRobin.
