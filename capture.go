@@ -33,8 +33,13 @@ func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos
 	cap, id := r.tok, r.id
 	// A uuid read in the capture's own statement (GTID-only captures on
 	// MySQL) that is not the one the DB knew means that another server now
-	// answers at the primary's address (a VIP moved): keep the whole set.
-	if (id.fresh == "" || id.fresh == id.uuid) && v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
+	// answers at the primary's address (a VIP moved): keep the whole set. A
+	// GTID-only request keeps it too when the shared read that served it
+	// read no uuid (it read the binlog position as well, by SHOW BINARY LOG
+	// STATUS): compacting by the uuid the DB knew is what the uuid in the
+	// statement guards against.
+	uuidChecked := id.fresh != "" && id.fresh == id.uuid || id.fresh == "" && pos
+	if uuidChecked && v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
 		cap = compact(cap, id.uuid)
 	}
 	return s.resolved(cap, v.writes, r.gtids, r.pos)

@@ -128,11 +128,16 @@ func (db *DB) readExecuted(ctx context.Context, p *Server, since time.Time, gtid
 // it began after since (then it covers every write completed before since);
 // a read in flight that began earlier serves it if enough holds of its
 // result; otherwise the reader needs a newer read, which the readers in the
-// same case share in turn (as a group commit does). So a burst of readers
-// costs the primary at most two round trips (plus one for its identity when
-// the monitor has not read it yet), and concurrent writers' sessions share
-// their captures. A read this caller runs is added to count. The result is
-// noted as known.
+// same case share in turn (as a group commit does): such a reader waits for
+// the read in flight, then for the next, so it may take up to two of the
+// primary's round trips where a read of its own would take one, and in
+// exchange a burst of readers costs the primary at most two queries (plus
+// one for its identity when the monitor has not read it yet) and concurrent
+// writers' sessions share their captures. A read that failed for its
+// leader's context is shared again by the waiters whose own contexts are
+// live; one that failed otherwise is retried once by each waiter on its own.
+// A read this caller runs and that succeeds is added to count. The result
+// is noted as known.
 func (db *DB) sharedRead(ctx context.Context, p *Server, since time.Time, gtids, pos bool, enough func(gtid.Token) bool, count *atomic.Uint64) (*freshRead, error) {
 	ts := db.tokens()
 	own := false // a shared read failed: run one of this reader's own
@@ -154,8 +159,11 @@ func (db *DB) sharedRead(ctx context.Context, p *Server, since time.Time, gtids,
 			return nil, ctx.Err()
 		}
 		switch {
+		case c.err != nil && ctx.Err() == nil &&
+			(errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)):
+			continue // its leader's context ended: share a new read
 		case c.err != nil:
-			own = true // perhaps its leader's context: try on this one
+			own = true // the read itself failed: try once more on this reader's own
 		case c.began.After(since) || enough(c.tok):
 			return c, nil
 		}
@@ -165,10 +173,12 @@ func (db *DB) sharedRead(ctx context.Context, p *Server, since time.Time, gtids,
 	c := &freshRead{srv: p, began: time.Now(), gtids: gtids, pos: pos, done: make(chan struct{})}
 	ts.fresh.cur = c
 	ts.fresh.mu.Unlock()
-	count.Add(1)
 	tok, id, gotG, gotP, err := db.captureOn(ctx, p, gtids, pos)
-	if h := db.hooks; h != nil && h.afterCapture != nil && err == nil {
-		h.afterCapture()
+	if err == nil {
+		count.Add(1)
+		if h := db.hooks; h != nil && h.afterCapture != nil {
+			h.afterCapture()
+		}
 	}
 	ts.fresh.mu.Lock()
 	c.tok, c.id, c.err = tok, id, err

@@ -2,8 +2,9 @@ package rwsplit
 
 // Test-only access to internals for the external test package.
 
-// SetAfterCaptureHook makes f run after each capture read the primary's
-// position and before it is merged into its scope.
+// SetAfterCaptureHook makes f run after each successful shared read of the
+// primary's position (captures, token checks, Latest and Monotonic reads),
+// before it is published to its waiters and merged into any scope.
 func SetAfterCaptureHook(db *DB, f func()) { db.hooks = &testHooks{afterCapture: f} }
 
 // PreparedOn returns the servers st is prepared on.

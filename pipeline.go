@@ -420,8 +420,9 @@ func (db *DB) scope(ctx context.Context) *Session {
 
 // testHooks are interleaving points for unit tests; nil in production.
 type testHooks struct {
-	// afterCapture runs after a capture read the primary's position and
-	// before it is merged into its scope.
+	// afterCapture runs after each successful shared read of the primary's
+	// position (a capture, a token check, a Latest or Monotonic read),
+	// before it is published to its waiters and merged into any scope.
 	afterCapture func()
 	// breakWaits breaks the library on purpose, for the history checker to
 	// prove it sees staleness: every mode but Primary reads as Eventual.

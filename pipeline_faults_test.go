@@ -113,7 +113,7 @@ func TestMixedWaitModesInOneSession(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			cl := fakedb.NewCluster(f, 2)
 			stalled(cl)
-			db := fakeDB(t, cl, false) // round robin: successive reads alternate replicas
+			db := fakeDB(t, cl, false) // idle replicas take turns: successive reads alternate
 			ctx := rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{}))
 			byGTID := rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(5*time.Second))
 			byPos := rwsplit.WithConsistency(ctx, rwsplit.WaitPosition(5*time.Second))
@@ -466,12 +466,13 @@ func TestConcurrentReadsShareOneCapture(t *testing.T) {
 	}
 }
 
-// TestSessionsShareCaptures: 32 sessions, each writing its own rows and
-// reading each back at once under WaitGTID, on a primary whose position
-// reads take 5 ms: a read of the primary's position that began after a
-// session's write returned serves that session too, so the primary sees
-// far fewer capture queries than writes, and every read still sees its
-// write (the replicas apply only what a wait asks for).
+// TestSessionsShareCaptures: 32 sessions write their own rows, then, once
+// every write has returned, all read theirs back at once under WaitGTID, on
+// a primary whose position reads take 5 ms; 10 rounds. A read of the
+// primary's position that began after a session's write returned serves
+// that session too, so each round costs the primary exactly one capture,
+// and every read still sees its write (the replicas apply only what a wait
+// asks for).
 func TestSessionsShareCaptures(t *testing.T) {
 	for _, f := range fakeFlavors {
 		t.Run(f.String(), func(t *testing.T) {
@@ -479,32 +480,78 @@ func TestSessionsShareCaptures(t *testing.T) {
 			stalled(cl)
 			db := fakeDB(t, cl, true)
 			rwsplit.SetAfterCaptureHook(db, func() { time.Sleep(5 * time.Millisecond) })
-			const sessions, each = 32, 10
-			var wg sync.WaitGroup
-			for w := range sessions {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					ctx := rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{}))
-					rctx := rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(5*time.Second).OrFail())
-					for i := range each {
-						k := int64(w*each + i + 1)
-						if _, err := db.ExecContext(ctx, insertKV, k, k); !assert.NoError(t, err) {
-							return
-						}
+			const sessions, rounds = 32, 10
+			ctxs := make([]context.Context, sessions)
+			for w := range ctxs {
+				ctxs[w] = rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{}))
+			}
+			for r := range rounds {
+				var wg sync.WaitGroup
+				for w := range sessions {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_, err := db.ExecContext(ctxs[w], insertKV, int64(r*sessions+w+1), int64(r))
+						assert.NoError(t, err)
+					}()
+				}
+				wg.Wait() // every write has returned
+				before := db.Stats().Captures
+				for w := range sessions {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						k := int64(r*sessions + w + 1)
+						rctx := rwsplit.WithConsistency(ctxs[w], rwsplit.WaitGTID(5*time.Second).OrFail())
 						var v int64
 						found, err := scanFound(db.QueryRowContext(rctx, selectKV, k).Scan(&v))
-						if !assert.NoError(t, err) || !assert.True(t, found, "session %d did not read its write %d", w, k) {
-							return
-						}
-					}
-				}()
+						assert.NoError(t, err)
+						assert.True(t, found, "session %d did not read its write %d", w, k)
+					}()
+				}
+				wg.Wait()
+				assert.EqualValues(t, 1, db.Stats().Captures-before, "round %d: one capture for %d sessions' writes", r, sessions)
 			}
-			wg.Wait()
-			st := db.Stats()
-			t.Logf("%d writes, %d captures, %d waits", sessions*each, st.Captures, st.Waits)
-			assert.Less(t, st.Captures, uint64(sessions*each/4), "captures shared across sessions")
-			assert.Positive(t, st.Captures)
+		})
+	}
+}
+
+// TestCaptureBeganBeforeAnotherSessionsWrite: session A's capture is in
+// flight (held after it read the primary) when session B writes; B's read
+// must not take A's capture, which began before B's write returned, but
+// share the next one, and see its write.
+func TestCaptureBeganBeforeAnotherSessionsWrite(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			cl := fakedb.NewCluster(f, 2)
+			stalled(cl)
+			db := fakeDB(t, cl, true)
+			a := rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{}))
+			b := rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{}))
+			wait := func(ctx context.Context) context.Context {
+				return rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(5*time.Second).OrFail())
+			}
+			_, err := db.ExecContext(a, insertKV, 1, 1)
+			require.NoError(t, err)
+			held, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			rwsplit.SetAfterCaptureHook(db, func() {
+				once.Do(func() { close(held); <-release })
+			})
+			done := make(chan struct{})
+			go func() { // A reads: its capture reads the primary, then is held
+				defer close(done)
+				v, found := readKV(t, wait(a), db, 1)
+				assert.True(t, found && v == 1, "A reads its write")
+			}()
+			<-held
+			_, err = db.ExecContext(b, insertKV, 2, 2) // after A's capture read the primary
+			require.NoError(t, err)
+			go func() { time.Sleep(20 * time.Millisecond); close(release) }() // B is waiting on A's capture by then, or not yet: either way
+			v, found := readKV(t, wait(b), db, 2)
+			assert.True(t, found && v == 2, "B's read took a capture that began before its write")
+			<-done
+			assert.EqualValues(t, 2, db.Stats().Captures, "A's capture, then one that began after B's write")
 		})
 	}
 }

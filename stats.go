@@ -33,10 +33,12 @@ type Stats struct {
 	// ReadOnlyTx and ReadWriteTx count transactions begun on a replica and
 	// on the primary.
 	ReadOnlyTx, ReadWriteTx uint64
-	// Captures counts reads of the primary's position made for pending
-	// writes (one round trip each, by a waiting read or Session.Token; one
-	// covers every write, of any session, recorded before it began, and
-	// concurrent callers share it). Writes never capture.
+	// Captures counts the reads of the primary's position (one round trip
+	// each, counted when it succeeded) that a waiting read or Session.Token
+	// made for pending writes. One covers every write, of any session,
+	// recorded before it began, and concurrent callers share it: pending
+	// writes may also be covered by a read made for a token check or a
+	// Latest read, counted in ExecutedReads instead. Writes never capture.
 	Captures uint64
 	// Waits counts replica waits run (WaitPosition, WaitGTID); WaitsSkipped
 	// counts reads that needed none because the replica was known to have

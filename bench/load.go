@@ -236,11 +236,11 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 		fmt.Fprintf(&s, "Every server container is given the same CPU quota (`docker update --cpus %s`), so that the servers, "+
 			"not the shared %d-CPU host, should bound the throughput and each stand in for a separate host. ", scaleCPUs, runtime.NumCPU())
 	}
-	fmt.Fprintf(&s, "%d goroutines issue point SELECTs for %v per configuration, the six configurations interleaved, %d rounds: "+
-		"through `*rwsplit.DB` (Eventual, round robin; with 0 replicas the reads go to the primary), and, as a control for what "+
+	fmt.Fprintf(&s, "%d goroutines issue point SELECTs for %v per configuration, the %d configurations interleaved, %d rounds: "+
+		"through `*rwsplit.DB` (Eventual; with 0 replicas the reads go to the primary), and, as a control for what "+
 		"this host can give, through raw `*sql.DB` pools (the primary alone, or the goroutines split evenly over the replicas' pools). "+
 		"rwsplit uses its default balancer, LeastInFlight; the last row is the same 2 replicas under RoundRobin.\n\n",
-		workers, per, srounds)
+		workers, per, configs, srounds)
 	fmt.Fprintf(&s, "| replicas | rwsplit reads/s | rwsplit ratio to primary-only | raw pools reads/s | raw ratio to primary-only |\n|---|---|---|---|---|\n")
 	rat := func(a, b []float64) float64 {
 		var rs []float64
