@@ -75,13 +75,19 @@ func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*sq
 // call (a few allocations and a short-lived goroutine, no network).
 func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
 	rows, err := db.DB.QueryContext(ctx, query, args...)
+	return rowx(rows, err, db.driverName, db.Mapper)
+}
+
+// rowx hands the first row of rows (or err) to sqlx as an *sqlx.Row, through
+// an in-memory pool made for the call.
+func rowx(rows *sql.Rows, err error, driverName string, m *reflectx.Mapper) *sqlx.Row {
 	var sets []replay.Set
 	if err == nil {
 		sets, err = replay.ReadFirst(rows)
 	}
-	pool := sqlx.NewDb(replay.Open(), db.driverName)
+	pool := sqlx.NewDb(replay.Open(), driverName)
 	defer pool.Close() // the row, already made, reads from memory
-	pool.Mapper = db.Mapper
+	pool.Mapper = m
 	return pool.QueryRowxContext(replay.Context(sets, err), replay.Query)
 }
 
@@ -119,13 +125,136 @@ func (db *DB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: &sqlx.Tx{Tx: tx.Tx(), Mapper: db.Mapper}, rtx: tx}, nil
+	return &Tx{Tx: &sqlx.Tx{Tx: tx.Tx(), Mapper: db.Mapper}, rtx: tx, driverName: db.driverName}, nil
 }
 
-// Tx is an sqlx transaction on the server rwsplit chose for it.
+// Tx is an sqlx transaction on the server rwsplit chose for it. Its queries
+// and statements (Query, QueryRow, Queryx, QueryRowx, Get, Select, Exec,
+// NamedExec, MustExec, with and without a context) run through rwsplit's
+// Tx: a read-only transaction whose replica went away after BEGIN, before
+// any statement answered, is begun again on another server, as a read-only
+// BEGIN would have been. The other methods of the embedded *sqlx.Tx
+// (Preparex, NamedQuery, Stmtx ...) run on the transaction's *sql.Tx
+// directly.
 type Tx struct {
 	*sqlx.Tx
-	rtx *rwsplit.Tx
+	rtx        *rwsplit.Tx
+	driverName string
+}
+
+// synced points the embedded *sqlx.Tx at rwsplit's current *sql.Tx (a
+// restart replaces it).
+func (tx *Tx) synced() { tx.Tx.Tx = tx.rtx.Tx() }
+
+// QueryContext runs a query in the transaction, through rwsplit's Tx.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	defer tx.synced()
+	return tx.rtx.QueryContext(ctx, query, args...)
+}
+
+// Query is QueryContext with context.Background.
+func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	return tx.QueryContext(context.Background(), query, args...)
+}
+
+// QueryRowContext runs a query for at most one row, through rwsplit's Tx.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	defer tx.synced()
+	return tx.rtx.QueryRowContext(ctx, query, args...)
+}
+
+// QueryRow is QueryRowContext with context.Background.
+func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
+	return tx.QueryRowContext(context.Background(), query, args...)
+}
+
+// QueryxContext runs a query and returns sqlx rows, through rwsplit's Tx.
+func (tx *Tx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlx.Rows{Rows: rows, Mapper: tx.Mapper}, nil
+}
+
+// Queryx is QueryxContext with context.Background.
+func (tx *Tx) Queryx(query string, args ...any) (*sqlx.Rows, error) {
+	return tx.QueryxContext(context.Background(), query, args...)
+}
+
+// QueryRowxContext runs a query for at most one row, through rwsplit's Tx
+// (the row is read, then handed to sqlx, as DB.QueryRowxContext does).
+func (tx *Tx) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	return rowx(rows, err, tx.driverName, tx.Mapper)
+}
+
+// QueryRowx is QueryRowxContext with context.Background.
+func (tx *Tx) QueryRowx(query string, args ...any) *sqlx.Row {
+	return tx.QueryRowxContext(context.Background(), query, args...)
+}
+
+// GetContext scans one row into dest (a struct or scalar).
+func (tx *Tx) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.GetContext(ctx, tx, dest, query, args...)
+}
+
+// Get is GetContext with context.Background.
+func (tx *Tx) Get(dest any, query string, args ...any) error {
+	return tx.GetContext(context.Background(), dest, query, args...)
+}
+
+// SelectContext scans every row into dest (a slice).
+func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, tx, dest, query, args...)
+}
+
+// Select is SelectContext with context.Background.
+func (tx *Tx) Select(dest any, query string, args ...any) error {
+	return tx.SelectContext(context.Background(), dest, query, args...)
+}
+
+// ExecContext runs a statement in the transaction, through rwsplit's Tx
+// (after it, the transaction never moves to another server).
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.rtx.ExecContext(ctx, query, args...)
+}
+
+// Exec is ExecContext with context.Background.
+func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(context.Background(), query, args...)
+}
+
+// NamedExecContext runs a statement with :name parameters.
+func (tx *Tx) NamedExecContext(ctx context.Context, query string, arg any) (sql.Result, error) {
+	return sqlx.NamedExecContext(ctx, tx, query, arg)
+}
+
+// NamedExec is NamedExecContext with context.Background.
+func (tx *Tx) NamedExec(query string, arg any) (sql.Result, error) {
+	return tx.NamedExecContext(context.Background(), query, arg)
+}
+
+// MustExecContext is ExecContext that panics on error, as sqlx's does.
+func (tx *Tx) MustExecContext(ctx context.Context, query string, args ...any) sql.Result {
+	return sqlx.MustExecContext(ctx, tx, query, args...)
+}
+
+// MustExec is MustExecContext with context.Background.
+func (tx *Tx) MustExec(query string, args ...any) sql.Result {
+	return tx.MustExecContext(context.Background(), query, args...)
+}
+
+// DriverName is the driver name of the DB that began the transaction.
+func (tx *Tx) DriverName() string { return tx.driverName }
+
+// Rebind turns "?" bind variables into the driver's style.
+func (tx *Tx) Rebind(query string) string { return sqlx.Rebind(sqlx.BindType(tx.driverName), query) }
+
+// BindNamed turns a query with :name parameters into one with bind
+// variables and its arguments, from a struct or map.
+func (tx *Tx) BindNamed(query string, arg any) (string, []any, error) {
+	return sqlx.BindNamed(sqlx.BindType(tx.driverName), query, arg)
 }
 
 // Server is the server the transaction runs on.

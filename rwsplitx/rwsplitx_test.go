@@ -76,3 +76,70 @@ func TestSqlxSurfaces(t *testing.T) {
 	err = db.GetContext(ctx, &v, "SELECT 1")
 	assert.True(t, errors.Is(err, rwsplit.ErrClosed), "%v", err)
 }
+
+// TestReadOnlyTxRestartsWhenItsReplicaGoes: a read-only sqlx transaction
+// whose replica goes away after BEGIN, before any statement answered, runs
+// its first Get, Select or QueryRowx in a new transaction on another server
+// (rwsplit's Tx restart), and its later statements follow it there; after
+// an Exec the transaction never moves.
+func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
+	reads := map[string]func(tx *rwsplitx.Tx) (int64, error){
+		"Get": func(tx *rwsplitx.Tx) (int64, error) {
+			var r kv
+			return r.V, tx.GetContext(context.Background(), &r, "SELECT k, v FROM kv ORDER BY k")
+		},
+		"Select": func(tx *rwsplitx.Tx) (int64, error) {
+			var rs []kv
+			err := tx.Select(&rs, "SELECT k, v FROM kv ORDER BY k")
+			if err == nil && len(rs) == 0 {
+				err = errors.New("no row")
+			}
+			if err != nil {
+				return 0, err
+			}
+			return rs[0].V, nil
+		},
+		"QueryRowx": func(tx *rwsplitx.Tx) (int64, error) {
+			var r kv
+			return r.V, tx.QueryRowx("SELECT k, v FROM kv ORDER BY k").StructScan(&r)
+		},
+	}
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) {
+			c := fakedb.NewCluster(fakedb.MySQL, 2)
+			c.Write(1, 1)
+			db := open(t, c)
+			defer db.Close()
+			byPool := map[*sql.DB]*fakedb.Server{}
+			for i, r := range db.Replicas() {
+				byPool[r] = c.Replicas()[i]
+			}
+			tx, err := db.BeginTxx(context.Background(), &sql.TxOptions{ReadOnly: true})
+			require.NoError(t, err)
+			first := byPool[tx.Server().DB()]
+			require.NotNil(t, first, "on a replica")
+			first.SetDown(true)
+			v, err := read(tx)
+			require.NoError(t, err, "begun again elsewhere")
+			assert.EqualValues(t, 1, v)
+			assert.NotSame(t, first, byPool[tx.Server().DB()])
+			v, err = read(tx) // the embedded *sqlx.Tx follows the restart
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, v)
+			assert.NoError(t, tx.Commit())
+			first.SetDown(false)
+
+			tx, err = db.BeginTxx(context.Background(), &sql.TxOptions{ReadOnly: true})
+			require.NoError(t, err)
+			_, err = tx.Exec("SET @x = 1") // session state: the transaction stays
+			require.NoError(t, err)
+			s := byPool[tx.Server().DB()]
+			require.NotNil(t, s)
+			s.SetDown(true)
+			_, err = read(tx)
+			assert.Error(t, err, "after an Exec the transaction does not move")
+			s.SetDown(false)
+			_ = tx.Rollback()
+		})
+	}
+}
