@@ -730,9 +730,9 @@ func TestHang(t *testing.T) {
 	s.Hang()
 	s.Hang() // idempotent
 
+	start := time.Now() // before the deadline is set: it counts from then
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	var n int64
 	err := db.QueryRowContext(ctx, "SELECT 1").Scan(&n)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
