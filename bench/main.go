@@ -639,7 +639,10 @@ func capture(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 				lat[k] = append(lat[k], elapsed)
 				if v.name == "WaitGTID" {
 					st := db.Stats()
-					n := 1 + apart.Load() - apart0 + st.Captures - st0.Captures + st.ExecutedReads - st0.ExecutedReads
+					// a missed one-trip wait that fell back, a retry or a
+					// hedge sends the read once more
+					n := 1 + apart.Load() - apart0 + st.Captures - st0.Captures + st.ExecutedReads - st0.ExecutedReads +
+						st.Fallbacks - st0.Fallbacks + st.Retries - st0.Retries + st.Hedges - st0.Hedges
 					gtidReads++
 					gtidTrips += n
 					tripsHist[n]++
@@ -730,7 +733,8 @@ func capture(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 		}
 	}
 	fmt.Fprintf(&s, "\nRound trips of a WaitGTID read right after a write, counted (its own, which carries the wait, "+
-		"plus waits run apart, observed through `WithObserver`, plus reads of the primary's position, `Stats().Captures + ExecutedReads`): "+
+		"plus waits run apart, observed through `WithObserver`, plus reads of the primary's position, `Stats().Captures + ExecutedReads`, "+
+		"plus the read sent again after a missed wait, a connection error or a hedge, `Fallbacks + Retries + Hedges`): "+
 		"%.3f per read over %d reads (%s); a plain read makes 1. The time beyond a plain read's is that one round trip to the primary "+
 		"plus the replica's own time to apply the write (replication, which the capture's round trip overlaps).\n", tripsPerRead, gtidReads, strings.Join(hist, ", "))
 	fmt.Fprintf(&s, "\nTarget \"a waiting read right after a write: at most one round trip more than a plain read\": counted, %+.2f round trips on average, at most %+d: %s. "+
