@@ -44,18 +44,7 @@ func excess(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 		return ""
 	}
 	d := *delay
-	for _, r := range cl.Replicas {
-		if err := r.SetDelay(ctx, d); err != nil {
-			log.Fatal(err)
-		}
-	}
-	defer func() {
-		for _, r := range cl.Replicas {
-			if err := r.SetDelay(context.Background(), 0); err != nil {
-				log.Print(err)
-			}
-		}
-	}()
+	defer delayReplicas(ctx, cl, d)()
 	db, err := rwsplit.Open("mysql", oneTripDSN(cl.Primary), oneTripDSNs(cl))
 	if err != nil {
 		log.Fatal(err)

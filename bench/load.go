@@ -289,20 +289,26 @@ type modeResult struct {
 
 var modeData []modeResult
 
-func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
-	d := *delay
+// delayReplicas delays every replica of cl by d (SOURCE_DELAY /
+// MASTER_DELAY) and returns the function that lifts the delay.
+func delayReplicas(ctx context.Context, cl *rwsplittest.Cluster, d time.Duration) (restore func()) {
 	for _, r := range cl.Replicas {
 		if err := r.SetDelay(ctx, d); err != nil {
 			log.Fatal(err)
 		}
 	}
-	defer func() {
+	return func() {
 		for _, r := range cl.Replicas {
 			if err := r.SetDelay(context.Background(), 0); err != nil {
 				log.Print(err)
 			}
 		}
-	}()
+	}
+}
+
+func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
+	d := *delay
+	defer delayReplicas(ctx, cl, d)()
 	db, err := rwsplit.Open("mysql", oneTripDSN(cl.Primary), oneTripDSNs(cl), rwsplit.WithMonitorInterval(250*time.Millisecond))
 	if err != nil {
 		log.Fatal(err)
