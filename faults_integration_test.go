@@ -64,6 +64,25 @@ func faultReaders(t *testing.T, db *rwsplit.DB) []faultReader {
 	}
 }
 
+// warmReaders waits until every replica of db is up, then returns its
+// readers (faultReaders), each having read once.
+func warmReaders(t *testing.T, ctx context.Context, db *rwsplit.DB) []faultReader {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		for _, st := range db.ReplicaStatus() {
+			if st.State != rwsplit.StateUp {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 50*time.Millisecond, "replicas up")
+	rs := faultReaders(t, db)
+	for _, r := range rs {
+		require.NoError(t, r.read(ctx), "warm-up read through %s", r.name)
+	}
+	return rs
+}
+
 // readLoad runs every reader of rs every period until stop is closed, and
 // returns the failures (reader: error) and the count of reads.
 func readLoad(rs []faultReader, period time.Duration, stop <-chan struct{}) (failures func() []string, reads func() int64) {
@@ -122,18 +141,7 @@ func TestPrimaryPausedReadsFlow(t *testing.T) {
 		db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs())
 		require.NoError(t, err)
 		defer db.Close()
-		require.Eventually(t, func() bool {
-			for _, st := range db.ReplicaStatus() {
-				if st.State != rwsplit.StateUp {
-					return false
-				}
-			}
-			return true
-		}, 30*time.Second, 50*time.Millisecond, "replicas up")
-		rs := faultReaders(t, db)
-		for _, r := range rs {
-			require.NoError(t, r.read(ctx), "warm-up read through %s", r.name)
-		}
+		rs := warmReaders(t, ctx, db)
 
 		stop := make(chan struct{})
 		watched := watchReplicas(db, stop)
@@ -228,18 +236,7 @@ func TestReplicaFaultsReadsFlow(t *testing.T) {
 				require.NoError(t, err)
 				defer db.Close()
 				require.NoError(t, db.SetHedge(100*time.Millisecond, ceiling))
-				require.Eventually(t, func() bool {
-					for _, st := range db.ReplicaStatus() {
-						if st.State != rwsplit.StateUp {
-							return false
-						}
-					}
-					return true
-				}, 30*time.Second, 50*time.Millisecond, "replicas up")
-				rs := faultReaders(t, db)
-				for _, fr := range rs {
-					require.NoError(t, fr.read(ctx), "warm-up read through %s", fr.name)
-				}
+				rs := warmReaders(t, ctx, db)
 				stop := make(chan struct{})
 				reads := timedLoad(rs, 50*time.Millisecond, stop)
 				time.Sleep(500 * time.Millisecond)
