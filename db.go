@@ -26,6 +26,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/rwsplit/rwsplit/internal/cluster"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 	"github.com/rwsplit/rwsplit/internal/replay"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
@@ -62,6 +63,7 @@ type DB struct {
 	// primaryFails counts its rounds in a row without an answer from the
 	// primary (the monitor's goroutine only).
 	discover     bool
+	kind         cluster.Kind // WithClusterKind (Unknown: detect)
 	primaryFails int
 	demoted      bool // the last primary was dropped for turning read-only
 	// replay builds the *sql.Rows and *sql.Row of writes made through
@@ -241,6 +243,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		primaryFallback: !o.noFall,
 		minServing:      o.minServing,
 		discover:        o.discover,
+		kind:            o.kind,
 		kicked:          make(chan struct{}, 1),
 		replay:          replay.Open(),
 		obs:             o.observer,

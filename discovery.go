@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/rwsplit/rwsplit/internal/dialect"
+	"github.com/rwsplit/rwsplit/internal/cluster"
 )
 
 // Automatic primary discovery (WithDiscovery): the monitor reads every
@@ -52,56 +52,63 @@ func WithMinServing(n int) Option {
 
 // errNotReplica is a replica check's verdict on a server with no replica
 // status: it does not replicate, so its data may be stale for good.
-var errNotReplica = errors.New("rwsplit: not a replica (no replica status)")
-
-// identity is what a server says it is.
-type identity struct {
-	serverID int64
-	uuid     string // MySQL's @@server_uuid; "" on MariaDB
-	readOnly bool
-}
+var errNotReplica = errors.New("rwsplit: " + cluster.NotReplica)
 
 // probe is what one round of checks learnt of a server's role.
 type probe struct {
-	id      identity
-	err     error // the server did not answer
-	replica bool  // it has replica status (replicates from some source)
+	m   cluster.Member
+	err error // the server did not answer
 }
 
 // writable reports whether the probe saw a server that takes writes.
-func (p *probe) writable() bool { return p.err == nil && p.id.serverID != 0 && !p.id.readOnly }
+func (p *probe) writable() bool { return p.err == nil && p.m.ServerID != 0 && p.m.Writable }
 
-// identify reads s's server_id, read_only flag and (MySQL) server_uuid, in
-// one query, and records its identity: a server seen with another id or uuid
-// than before (rebuilt, or another server behind the same address) loses
-// what it was known to have applied.
-func (db *DB) identify(ctx context.Context, s *Server) (identity, error) {
+// identify reads s's server_id, read_only flag, (MySQL) server_uuid and
+// cluster kind, in one query, and records its identity: a server seen with
+// another id or uuid than before (rebuilt, or another server behind the
+// same address) loses what it was known to have applied.
+func (db *DB) identify(ctx context.Context, s *Server) (cluster.Identity, error) {
 	v, err := s.version(ctx)
 	if err != nil {
-		return identity{}, err
+		return cluster.Identity{}, err
 	}
-	var id identity
-	var ro int64
-	if v.Flavor == dialect.MySQL {
-		err = s.db.QueryRowContext(ctx, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid").Scan(&id.serverID, &ro, &id.uuid)
-	} else {
-		err = s.db.QueryRowContext(ctx, "SELECT @@server_id, @@GLOBAL.read_only").Scan(&id.serverID, &ro)
-	}
+	id, err := cluster.Identify(ctx, s.db, *v, db.kind)
 	if err != nil {
-		return identity{}, err
+		return cluster.Identity{}, err
 	}
-	id.readOnly = ro != 0
 	s.noteIdentity(id)
 	return id, nil
 }
 
+// checkMember identifies s and reads its state as a member of its cluster
+// (see cluster.Check), which it records on s. With full unset, an async
+// server is only identified (what the primary's check needs): one query.
+func (db *DB) checkMember(ctx context.Context, s *Server, full bool) (cluster.Member, error) {
+	id, err := db.identify(ctx, s)
+	if err != nil {
+		return cluster.Member{}, err
+	}
+	m := cluster.Member{Identity: id, Writable: !id.ReadOnly, Queue: -1, SecondsBehind: -1}
+	if full || id.Kind.Grouped() {
+		v, err := s.version(ctx)
+		if err != nil {
+			return cluster.Member{}, err
+		}
+		if m, err = cluster.Check(ctx, s.db, *v, id); err != nil {
+			return cluster.Member{}, err
+		}
+	}
+	s.member.Store(&m)
+	return m, nil
+}
+
 // noteIdentity records id, forgetting what the server was known to have
 // applied if it is not the server seen before.
-func (s *Server) noteIdentity(id identity) {
-	oldID := s.serverID.Swap(id.serverID)
-	changed := oldID != 0 && oldID != id.serverID
-	if id.uuid != "" {
-		if old := s.uuid.Swap(&id.uuid); old != nil && *old != id.uuid {
+func (s *Server) noteIdentity(id cluster.Identity) {
+	oldID := s.serverID.Swap(id.ServerID)
+	changed := oldID != 0 && oldID != id.ServerID
+	if id.UUID != "" {
+		if old := s.uuid.Swap(&id.UUID); old != nil && *old != id.UUID {
 			changed = true
 		}
 	}
@@ -132,35 +139,81 @@ func (db *DB) rediscover(top *topology, pid probe, probes []probe) bool {
 			hung = true
 		}
 	}
-	// The one writable server that does not replicate; else the one
-	// writable server (in an active–passive pair the passive one replicates
-	// from the active one, and is read-only): two or more is no primary.
-	var alone, any []*Server
-	for i, pr := range probes {
-		if pr.writable() {
-			any = append(any, top.replicas[i])
-			if !pr.replica {
-				alone = append(alone, top.replicas[i])
-			}
-		}
-	}
-	// A writable server that still replicates is taken only after the
-	// primary itself turned read-only (an active–passive flip): while the
-	// primary merely does not answer, or none is known, it may be a replica
-	// left writable by mistake (MariaDB's default), and writes there would
-	// split the data.
-	flip := (p != nil && !hung) || (p == nil && db.demoted)
-	var next *Server
-	switch {
-	case len(alone) == 1:
-		next = alone[0]
-	case len(alone) == 0 && len(any) == 1 && flip:
-		next = any[0]
-	}
+	next := db.chooseWriter(top, p, hung, probes)
 	if hung && (next == nil || db.primaryFails < 2) {
 		return false
 	}
 	return db.setPrimary(top, next)
+}
+
+// chooseWriter picks the next primary among the replicas after a round of
+// checks (probes, in top's order), when the primary p (nil: none known) is
+// not writable or does not answer (hung), or nil:
+//   - the one writable server that does not replicate, when there is one
+//     (the primary of async replication, Group Replication's single
+//     primary);
+//   - several writable peers that replicate each other are not a split
+//     brain (a Group Replication multi-primary group, a Galera cluster, an
+//     async active–active pair): the one of lowest key (member id, node
+//     name, server_id), so that independent processes agree; the current
+//     primary stays while it is writable (rediscover never gets here then);
+//   - else the one writable server, if it replicates and the primary
+//     itself turned read-only (an active–passive flip).
+//
+// A writable server that replicates from a primary that does not replicate
+// back is never taken while the primary merely does not answer, or none is
+// known: it may be a replica left writable by mistake (MariaDB's default),
+// and writes there would split the data.
+func (db *DB) chooseWriter(top *topology, p *Server, hung bool, probes []probe) *Server {
+	var alone, any []int
+	for i, pr := range probes {
+		if pr.writable() {
+			any = append(any, i)
+			if !pr.m.Replica {
+				alone = append(alone, i)
+			}
+		}
+	}
+	lowest := func(idx []int) *Server {
+		best := idx[0]
+		for _, i := range idx[1:] {
+			if probes[i].m.Key < probes[best].m.Key {
+				best = i
+			}
+		}
+		return top.replicas[best]
+	}
+	switch {
+	case len(alone) == 1:
+		return top.replicas[alone[0]]
+	case len(alone) > 1 && peers(probes, alone, true):
+		return lowest(alone)
+	case len(alone) == 0 && len(any) > 1 && peers(probes, any, false):
+		return lowest(any)
+	case len(alone) == 0 && len(any) == 1 && ((p != nil && !hung) || (p == nil && db.demoted)):
+		return top.replicas[any[0]]
+	}
+	return nil
+}
+
+// peers reports whether the writable servers idx are peers that replicate
+// each other: members of one multi-writer group (grouped), or async
+// servers each replicating from another of them (an active–active cycle).
+func peers(probes []probe, idx []int, grouped bool) bool {
+	ids := make(map[int64]bool, len(idx))
+	for _, i := range idx {
+		ids[probes[i].m.ServerID] = true
+	}
+	for _, i := range idx {
+		m := &probes[i].m
+		switch {
+		case grouped && !(m.Kind.Grouped() && m.MultiWriter):
+			return false
+		case !grouped && !(m.Replica && ids[m.SourceID] && m.SourceID != m.ServerID):
+			return false
+		}
+	}
+	return true
 }
 
 // setPrimary publishes next (one of top's replicas, or nil for none) as the

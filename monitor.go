@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/rwsplit/rwsplit/internal/cluster"
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
@@ -93,7 +93,7 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 			defer pwg.Done()
 			pctx, cancel := context.WithTimeout(ctx, budget)
 			defer cancel()
-			if pid.id, pid.err = db.identify(pctx, top.primary); pid.err != nil {
+			if pid.m, pid.err = db.checkMember(pctx, top.primary, false); pid.err != nil {
 				return
 			}
 			if tok, err := db.executed(pctx, top.primary); err == nil {
@@ -164,74 +164,54 @@ func (db *DB) executed(ctx context.Context, p *Server) (gtid.Token, error) {
 	return gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, err
 }
 
-// checkReplica reads one replica's status: reachable, replication threads,
-// applied GTIDs (learnt, so that reads can skip waits) and lag, measured
-// against the primary's history: the age of the oldest snapshot of the
-// primary that the replica has not applied yet (Seconds_Behind when the
-// GTIDs cannot be compared). This measures sub-second lag without a
-// heartbeat table, and sees lag grow while an applier is stopped.
-// It fills in what the replica said of itself (see probe).
+// checkReplica reads one replica's status as a member of its cluster (see
+// cluster.Check): reachable, serving (async: replication threads without
+// error; Group Replication: ONLINE; Galera: in the primary component and
+// synced or desynced), applied GTIDs (learnt, so that reads can skip waits)
+// and lag, measured against the primary's history: the age of the oldest
+// snapshot of the primary that the replica has not applied yet
+// (Seconds_Behind when the GTIDs cannot be compared). This measures
+// sub-second lag without a heartbeat table, and sees lag grow while an
+// applier is stopped or held. It fills in what the replica said of itself
+// (see probe).
 func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot, p *probe) (string, time.Duration, error) {
-	v, err := r.version(ctx)
+	m, err := db.checkMember(ctx, r, true)
 	if err != nil {
 		p.err = err
 		return StateDown, 0, err
 	}
-	if p.id, err = db.identify(ctx, r); err != nil {
-		p.err = err
-		return StateDown, 0, err
-	}
-	st, err := showRow(ctx, r.db, v.ReplicaStatus())
-	if err != nil {
-		p.err = err
-		return StateDown, 0, err
-	}
-	if len(st) == 0 {
-		return StateBroken, 0, errNotReplica
-	}
-	get := st.get
-	p.replica = true
-	if src, err := strconv.ParseInt(get("Source_Server_Id", "Master_Server_Id"), 10, 64); err == nil {
-		if old := r.sourceID.Swap(src); old != 0 && old != src {
+	p.m = m
+	if m.Replica && m.SourceID != 0 {
+		if old := r.sourceID.Swap(m.SourceID); old != 0 && old != m.SourceID {
 			r.forgetPositions() // re-pointed: positions of its old source mean nothing
 		}
 	}
-	if get("Replica_SQL_Running", "Slave_SQL_Running") != "Yes" && get("Last_SQL_Errno") != "0" {
-		return StateBroken, 0, errors.New("rwsplit: applier stopped with error " + get("Last_SQL_Errno") + ": " + get("Last_SQL_Error"))
-	}
-	if get("Replica_IO_Running", "Slave_IO_Running") == "No" && get("Last_IO_Errno") != "0" {
-		return StateBroken, 0, errors.New("rwsplit: receiver stopped with error " + get("Last_IO_Errno") + ": " + get("Last_IO_Error"))
-	}
-	var applied gtid.Token
-	if v.Flavor == dialect.MariaDB {
-		// SHOW REPLICA STATUS has no applied position on MariaDB.
-		var p sql.NullString
-		if err = scanOne(ctx, r.db, "SELECT @@GLOBAL.gtid_slave_pos", &p); err != nil {
-			return StateDown, 0, err
+	if !m.Serving {
+		if m.NotServing == cluster.NotReplica {
+			return StateBroken, 0, errNotReplica
 		}
-		pos, perr := gtid.ParseMariaDBPos(p.String)
-		applied, err = gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, perr
-	} else {
-		set, perr := gtid.ParseMySQLSet(get("Executed_Gtid_Set"))
-		applied, err = gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, perr
+		return StateBroken, 0, errors.New("rwsplit: " + m.NotServing)
 	}
 	var lag time.Duration
-	if err == nil {
-		r.noteApplied(applied)
+	if m.AppliedOK {
+		r.noteApplied(m.Applied)
 	}
-	if err == nil && len(snaps) > 0 {
+	switch {
+	case m.AppliedOK && len(snaps) > 0:
 		now := time.Now()
 		for _, s := range snaps {
-			if !covers(applied, s.tok) {
+			if !covers(m.Applied, s.tok) {
 				lag = now.Sub(s.at)
 				break
 			}
 		}
-	} else if sb, err := strconv.Atoi(get("Seconds_Behind_Source", "Seconds_Behind_Master")); err == nil {
+	case m.SecondsBehind >= 0:
 		// Whole seconds only (a replica keeping up under a steady load
 		// shows 0 or 1): the fallback when GTIDs tell nothing.
-		lag = time.Duration(sb) * time.Second
-	} else {
+		lag = time.Duration(m.SecondsBehind) * time.Second
+	case m.Queue == 0:
+		lag = 0 // a group member with nothing to apply
+	default:
 		// NULL (an applier stopped without an error, a receiver not
 		// connected) and no history to measure against: unknown, which
 		// MaxStaleness never takes as fresh.

@@ -1,6 +1,8 @@
 package rwsplit
 
 import (
+	"github.com/rwsplit/rwsplit/internal/cluster"
+
 	"errors"
 	"fmt"
 	"time"
@@ -25,6 +27,7 @@ type options struct {
 	tokenKey       *TokenKey
 	observer       Observer     // WithObserver (observer.go)
 	hedge          *hedgeConfig // WithHedge's (nil: the default)
+	kind           cluster.Kind // WithClusterKind's (Unknown: detect)
 }
 
 // Option configures a DB.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rwsplit/rwsplit/internal/cluster"
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
@@ -77,6 +78,9 @@ type Server struct {
 	// uuid is the server's @@server_uuid (MySQL; nil until read, and on
 	// MariaDB, which has none).
 	uuid atomic.Pointer[string]
+	// member is what the server's last check read of it (nil before the
+	// first): its cluster kind, role, state and backlog.
+	member atomic.Pointer[cluster.Member]
 	// refused, set on a primary under discovery before it is published,
 	// asks the monitor to look again when a call on it is refused as
 	// read-only (the primary was demoted).
@@ -268,40 +272,28 @@ func (s *Server) forgetPositions() {
 }
 
 // reportsCaughtUp asks the replica whether it has applied everything it has
-// received: MySQL by Retrieved_Gtid_Set ⊆ Executed_Gtid_Set (else by the
-// read and executed positions), MariaDB by the read and executed positions;
-// Seconds_Behind = 0 is the weakest signal, used when nothing else is known.
+// received, as its cluster kind tells (see cluster.CaughtUp): an async
+// replica by its replica status, a Group Replication member or a Galera
+// node by an empty applier queue.
 func (s *Server) reportsCaughtUp(ctx context.Context) (bool, error) {
 	v, err := s.version(ctx)
 	if err != nil {
 		return false, err
 	}
-	st, err := showRow(ctx, s.db, v.ReplicaStatus())
+	ok, err := cluster.CaughtUp(ctx, s.db, *v, s.kind())
 	if err != nil {
-		return false, fmt.Errorf("rwsplit: %s: %s: %w", s.name, v.ReplicaStatus(), err)
+		return false, fmt.Errorf("rwsplit: %s: %w", s.name, err)
 	}
-	get := st.get
-	if len(st) == 0 {
-		return false, fmt.Errorf("rwsplit: %s is not a replica", s.name)
+	return ok, nil
+}
+
+// kind is the server's cluster kind as its last check saw it (Unknown
+// before the first).
+func (s *Server) kind() cluster.Kind {
+	if m := s.member.Load(); m != nil {
+		return m.Kind
 	}
-	if get("Replica_SQL_Running", "Slave_SQL_Running") != "Yes" {
-		return false, nil
-	}
-	if retrieved, executed := get("Retrieved_Gtid_Set"), get("Executed_Gtid_Set"); retrieved != "" {
-		r, err1 := gtid.ParseMySQLSet(retrieved)
-		e, err2 := gtid.ParseMySQLSet(executed)
-		if err1 == nil && err2 == nil {
-			return e.Contains(r), nil
-		}
-	}
-	readFile := get("Source_Log_File", "Master_Log_File")
-	execFile := get("Relay_Source_Log_File", "Relay_Master_Log_File")
-	readPos := get("Read_Source_Log_Pos", "Read_Master_Log_Pos")
-	execPos := get("Exec_Source_Log_Pos", "Exec_Master_Log_Pos")
-	if readFile != "" && execFile != "" {
-		return readFile == execFile && readPos == execPos, nil
-	}
-	return get("Seconds_Behind_Source", "Seconds_Behind_Master") == "0", nil
+	return cluster.Unknown
 }
 
 // waitDone records the outcome of a wait on the replica.

@@ -6,7 +6,68 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/rwsplit/rwsplit/internal/cluster"
 )
+
+// ClusterKind is a kind of cluster rwsplit runs on. The monitor detects
+// each server's kind from what it reports (a Group Replication group name,
+// wsrep_on) and ReplicaStatus shows it; WithClusterKind forces one.
+//
+//   - async: asynchronous or semi-synchronous replication, cascaded, an
+//     active–passive or active–active pair. Roles from read_only and SHOW
+//     REPLICA STATUS; reads wait with WAIT_FOR_EXECUTED_GTID_SET,
+//     MASTER_GTID_WAIT or a binlog position wait.
+//   - group-replication: MySQL Group Replication (InnoDB Cluster), single-
+//     or multi-primary. Roles and state from
+//     performance_schema.replication_group_members (only ONLINE members
+//     serve); reads wait with WAIT_FOR_EXECUTED_GTID_SET.
+//   - galera: MariaDB Galera Cluster. State from wsrep_* status (ready,
+//     in the primary component, Synced or Desynced, not rejecting queries);
+//     one node takes the writes; reads wait with WSREP_SYNC_WAIT_UPTO_GTID.
+//
+// On group-replication and galera a binlog position means nothing across
+// members: WaitPosition waits for the GTIDs of the same writes instead.
+type ClusterKind string
+
+// Cluster kinds.
+const (
+	ClusterAuto             ClusterKind = ""                  // detected (the default)
+	ClusterAsync            ClusterKind = "async"             // asynchronous replication
+	ClusterGroupReplication ClusterKind = "group-replication" // MySQL Group Replication
+	ClusterGalera           ClusterKind = "galera"            // MariaDB Galera Cluster
+)
+
+// WithClusterKind makes the monitor take every server as of kind k instead
+// of detecting it (ClusterAuto: detect, the default). It fails for an
+// unknown kind.
+func WithClusterKind(k ClusterKind) Option {
+	return func(o *options) error {
+		kind, err := cluster.ParseKind(string(k))
+		if err != nil {
+			return fmt.Errorf("rwsplit: WithClusterKind: %w", err)
+		}
+		o.kind = kind
+		return nil
+	}
+}
+
+// kind returns the kind of db's cluster as its servers' last checks saw it:
+// the primary's, else the first replica's that was checked.
+func (db *DB) clusterKind() cluster.Kind {
+	t := db.topology()
+	if t.primary != nil {
+		if k := t.primary.kind(); k != cluster.Unknown {
+			return k
+		}
+	}
+	for _, r := range t.replicas {
+		if k := r.kind(); k != cluster.Unknown {
+			return k
+		}
+	}
+	return db.kind
+}
 
 // topology is an immutable snapshot of the servers behind a DB. The hot path
 // reads it through an atomic pointer, without a lock; changes (monitor

@@ -231,6 +231,16 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 			// One uuid for the whole log (see Cluster.UUID): the one the
 			// primary's GTIDs carry, whichever server is primary.
 			[]string{itoa(int64(s.id)), ro, mysqlUUID})}, nil
+	case kIdentityKind:
+		ro := "1"
+		if s.primary && !s.readOnly {
+			ro = "0"
+		}
+		if cl.flavor == MariaDB {
+			return outcome{set: stringSet([]string{"@@server_id", "@@GLOBAL.read_only", "wsrep_on"}, []string{itoa(int64(s.id)), ro, "OFF"})}, nil
+		}
+		return outcome{set: nullableSet([]string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid", "group_name"},
+			[]any{itoa(int64(s.id)), ro, mysqlUUID, nil})}, nil
 	case kSubquery:
 		return outcome{}, myErr(1242, "21000", "Subquery returns more than 1 row")
 	case kSelect1:

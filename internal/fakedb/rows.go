@@ -115,3 +115,15 @@ type result struct {
 
 func (r result) LastInsertId() (int64, error) { return r.lastID, nil }
 func (r result) RowsAffected() (int64, error) { return r.affected, nil }
+
+// nullableSet is a result set of VARCHAR columns and one row whose values
+// are strings or nil (NULL).
+func nullableSet(cols []string, row []any) *resultSet {
+	rs := stringSet(cols)
+	vals := make([]driver.Value, len(row))
+	for i, v := range row {
+		vals[i] = v
+	}
+	rs.rows = append(rs.rows, vals)
+	return rs
+}

@@ -234,3 +234,15 @@ func (p MariaDBPos) appendText(b []byte, sep byte) []byte {
 	}
 	return b
 }
+
+// SplitDomain splits p into its GTID of domain d (empty if it has none) and
+// the rest.
+func (p MariaDBPos) SplitDomain(d uint32) (in, rest MariaDBPos) {
+	for i, g := range p.gtids {
+		if g.Domain == d {
+			return MariaDBPos{gtids: p.gtids[i : i+1 : i+1]},
+				MariaDBPos{gtids: append(slices.Clip(p.gtids[:i]), p.gtids[i+1:]...)}
+		}
+	}
+	return MariaDBPos{}, p
+}

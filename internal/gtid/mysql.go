@@ -575,3 +575,46 @@ func appendUint(b []byte, n uint64) []byte {
 	}
 	return append(b, buf[i:]...)
 }
+
+// UUIDPart is the GTIDs of one server uuid in a set (every tag of it).
+type UUIDPart struct {
+	UUID [16]byte
+	Set  MySQLSet
+}
+
+// ByUUID splits s into one part per server uuid, in ascending uuid order.
+// The parts share s's memory.
+func (s MySQLSet) ByUUID() []UUIDPart {
+	var out []UUIDPart
+	for lo := 0; lo < len(s.sets); {
+		hi := lo + 1
+		for hi < len(s.sets) && s.sets[hi].uuid == s.sets[lo].uuid {
+			hi++
+		}
+		out = append(out, UUIDPart{UUID: s.sets[lo].uuid, Set: MySQLSet{sets: s.sets[lo:hi:hi]}})
+		lo = hi
+	}
+	return out
+}
+
+// KeepUUIDs returns the GTIDs of s whose server uuid keep accepts, with
+// every tag.
+func (s MySQLSet) KeepUUIDs(keep func(uuid [16]byte) bool) MySQLSet {
+	var out []uuidSet
+	for i, us := range s.sets {
+		if keep(us.uuid) {
+			if out == nil {
+				out = make([]uuidSet, 0, len(s.sets)-i)
+			}
+			out = append(out, us)
+		}
+	}
+	if len(out) == len(s.sets) {
+		return s
+	}
+	return MySQLSet{sets: out}
+}
+
+// ParseUUID reads a server uuid in the 36-character dashed form, either
+// case.
+func ParseUUID(s string) ([16]byte, bool) { return parseUUID(s) }
