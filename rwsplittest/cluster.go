@@ -33,22 +33,40 @@ var ErrNoDocker = errors.New("rwsplittest: no Docker engine answers")
 var ErrNoImage = errors.New("rwsplittest: server image missing")
 
 // Cluster is one primary and its replicas, each in its own container on a
-// private Docker network, replicating by GTID. Its nodes are reachable from
-// the host on loopback only.
+// private Docker network, replicating by GTID; or (WithKind) the members of
+// a MySQL Group Replication group or of a MariaDB Galera cluster, where
+// Primary is the member tests write to and Replicas are the other members.
+// Its nodes are reachable from the host on loopback only.
 //
 // Promote changes the topology; the fields always describe the current one.
 // They are plain fields: do not read them while Promote runs.
 type Cluster struct {
 	// Flavor is the server family of every node.
 	Flavor Flavor
+	// Kind is the replication topology (WithKind; default Async).
+	Kind Kind
+	// MultiPrimary reports a multi-primary GroupReplication cluster
+	// (WithMultiPrimary).
+	MultiPrimary bool
+	// GroupName is a GroupReplication cluster's group_replication_group_name,
+	// a random uuid: the uuid of the GTIDs of every transaction the group
+	// certifies. Empty for other kinds.
+	GroupName string
 	// Image is the image every node runs.
 	Image string
-	// Primary is the writable node; Replicas replicate from it, directly or
+	// Async clusters: Primary is the writable node; Replicas replicate from it, directly or
 	// (cascaded replicas, see Node.Source) through another replica, and run
 	// read-only (MySQL: super_read_only; MariaDB: read_only). Replicas lists
 	// the nodes StartCluster made replicas in creation order, first-tier ones
 	// first, without the one Promote made primary and with the old primary
 	// it demoted appended.
+	//
+	// GroupReplication: Primary is the group's primary (multi-primary: the
+	// first ONLINE member in name order, gr0 at start); Replicas are the
+	// other members in name order. SetPrimary, UpdateRoles and the member
+	// controls update both. Galera: Primary is galera0 (every node is
+	// writable; it is the one tests write to), Replicas the other nodes; they
+	// never change.
 	Primary  *Node
 	Replicas []*Node
 	// Retired lists the old primaries Promote took out of the topology
@@ -71,18 +89,22 @@ type Cluster struct {
 }
 
 type config struct {
-	replicas int
-	cascaded int
-	semiSync int
-	image    string
-	args     []string
-	timeout  time.Duration
+	kind         Kind
+	multiPrimary bool
+	replicas     int
+	cascaded     int
+	semiSync     int
+	image        string
+	args         []string
+	timeout      time.Duration
 }
 
 // Option configures StartCluster.
 type Option func(*config)
 
-// WithReplicas sets the number of replicas (default 2; 0 is allowed).
+// WithReplicas sets the number of replicas (default 2; 0 is allowed); with
+// WithKind(GroupReplication) or WithKind(Galera), the number of members
+// besides the first.
 func WithReplicas(n int) Option { return func(c *config) { c.replicas = n } }
 
 // WithCascadedReplicas adds k second-tier replicas (default 0) that replicate
@@ -141,9 +163,12 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 	if err := flavor.valid(); err != nil {
 		return nil, err
 	}
-	cfg := config{replicas: 2, image: flavor.Image(), timeout: 3 * time.Minute}
+	cfg := config{kind: Async, replicas: 2, image: flavor.Image(), timeout: 3 * time.Minute}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if err := cfg.kind.valid(flavor, cfg); err != nil {
+		return nil, err
 	}
 	if cfg.replicas < 0 {
 		return nil, fmt.Errorf("rwsplittest: WithReplicas(%d): want 0 or more", cfg.replicas)
@@ -178,7 +203,7 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 			ErrNoImage, cfg.image, EnvMySQLImage, EnvMariaDBImage, EnvMariaDB118Image, err)
 	}
 
-	c := &Cluster{Flavor: flavor, Image: cfg.image, SemiSyncAcks: cfg.semiSync, docker: docker}
+	c := &Cluster{Flavor: flavor, Kind: cfg.kind, MultiPrimary: cfg.multiPrimary, Image: cfg.image, SemiSyncAcks: cfg.semiSync, docker: docker}
 	defer func() {
 		if err != nil {
 			_ = c.Terminate(context.WithoutCancel(ctx))
@@ -186,6 +211,16 @@ func StartCluster(ctx context.Context, flavor Flavor, opts ...Option) (_ *Cluste
 	}()
 	if c.network, err = tcnetwork.New(ctx); err != nil {
 		return nil, fmt.Errorf("rwsplittest: create network: %w", err)
+	}
+	if c.Kind != Async {
+		if err := c.startMembers(ctx, cfg); err != nil {
+			return nil, err
+		}
+		if err := c.Primary.admin().QueryRowContext(ctx, "SELECT VERSION()").Scan(&c.Version); err != nil {
+			return nil, fmt.Errorf("rwsplittest: %s: %w", c.Primary.Name, err)
+		}
+		c.StartupTime = time.Since(begin)
+		return c, nil
 	}
 
 	nodes := make([]*Node, 1+cfg.replicas+cfg.cascaded)
@@ -256,11 +291,7 @@ func (n *Node) create(ctx context.Context, cfg config) error {
 	c := n.cluster
 	var err error
 	port := mobynet.MustParsePort("3306/tcp")
-	args := c.Flavor.serverArgs(n.ServerID, n.Replica)
-	if cfg.semiSync > 0 {
-		args = append(args, c.Flavor.semiSyncArgs(cfg.semiSync)...)
-	}
-	args = append(args, c.Flavor.roleArgs(n.role(), cfg.semiSync > 0)...)
+	args, bootstrap, files := c.setup(n, cfg)
 	req := testcontainers.ContainerRequest{
 		Image:        cfg.image,
 		Entrypoint:   []string{"/bin/sh", "/rwsplit/start.sh"},
@@ -270,7 +301,7 @@ func (n *Node) create(ctx context.Context, cfg config) error {
 		Labels:       map[string]string{"org.rwsplit.node": n.Name},
 		Files: []testcontainers.ContainerFile{
 			{Reader: strings.NewReader(startScript), ContainerFilePath: "/rwsplit/start.sh", FileMode: 0o755},
-			{Reader: strings.NewReader(c.Flavor.bootstrapSQL()), ContainerFilePath: "/rwsplit/bootstrap.sql", FileMode: 0o644},
+			{Reader: strings.NewReader(bootstrap), ContainerFilePath: "/rwsplit/bootstrap.sql", FileMode: 0o644},
 		},
 		Networks:       []string{c.network.Name},
 		NetworkAliases: map[string][]string{c.network.Name: {n.Name}},
@@ -281,6 +312,7 @@ func (n *Node) create(ctx context.Context, cfg config) error {
 		},
 		WaitingFor: wait.ForLog("rwsplit: ready").WithStartupTimeout(cfg.timeout),
 	}
+	req.Files = append(req.Files, files...)
 	// The free port is found before Docker binds it: another process may
 	// take it in between ("port is already allocated"). Try another.
 	for attempt := 1; ; attempt++ {

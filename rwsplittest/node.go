@@ -3,6 +3,7 @@ package rwsplittest
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -18,15 +19,22 @@ import (
 
 // Node is one server of a Cluster.
 type Node struct {
-	// Name is the node's alias on the cluster network: "primary", "replica1",
-	// ... Names are given at creation and never change: after Promote, the
+	// Name is the node's alias on the cluster network (and, for a
+	// GroupReplication or Galera member, its hostname and report host):
+	// "primary", "replica1", ..., "gr0", ..., "galera0", ... Names are given at creation and never change: after Promote, the
 	// node named "primary" may be a replica or retired, and a "replica<i>"
 	// the primary. Use Cluster.Primary, Replica and Source for roles.
 	Name string
 	// ServerID is the node's @@server_id: 1 for the node named "primary",
-	// i+1 for "replica<i>".
+	// i+1 for "replica<i>" and for "gr<i>"; GaleraServerID on every Galera
+	// node.
 	ServerID int
-	// Replica reports whether the node replicates (from Source).
+	// UUID is a GroupReplication member's @@server_uuid (its MEMBER_ID);
+	// empty for other kinds.
+	UUID string
+	// Replica reports whether the node replicates (from Source) by
+	// asynchronous replication; false for GroupReplication and Galera
+	// members.
 	Replica bool
 	// Source is the node this one replicates from: the primary for a
 	// first-tier replica, replica1 for a cascaded one (WithCascadedReplicas);
@@ -99,6 +107,9 @@ func (n *Node) role() role {
 }
 
 func (n *Node) mustReplica(op string) error {
+	if k := n.cluster.Kind; k != Async {
+		return fmt.Errorf("rwsplittest: %s on %s: a %s member, not an asynchronous replica (use HoldApplier)", op, n.Name, k)
+	}
 	if !n.Replica {
 		return fmt.Errorf("rwsplittest: %s on %s: not a replica", op, n.Name)
 	}
@@ -109,6 +120,10 @@ func (n *Node) mustReplica(op string) error {
 // source's binlog but applies none of it until StartApplier. On a cascaded
 // replica it holds back that replica only; on replica1 it holds back the
 // cascaded replicas too, as they get only what replica1 applied.
+// It fails on a GroupReplication or Galera member, whose applier cannot be
+// stopped while it is a member (MySQL refuses STOP REPLICA FOR CHANNEL
+// 'group_replication_applier' with error 3139): use HoldApplier, which works
+// on every kind.
 func (n *Node) StopApplier(ctx context.Context) error {
 	if err := n.mustReplica("StopApplier"); err != nil {
 		return err
@@ -116,12 +131,46 @@ func (n *Node) StopApplier(ctx context.Context) error {
 	return n.exec(ctx, n.cluster.Flavor.stopReplica("SQL_THREAD"))
 }
 
-// StartApplier restarts the replica's SQL (applier) thread.
+// StartApplier restarts the replica's SQL (applier) thread. It fails on a
+// GroupReplication or Galera member, as StopApplier does.
 func (n *Node) StartApplier(ctx context.Context) error {
 	if err := n.mustReplica("StartApplier"); err != nil {
 		return err
 	}
 	return n.exec(ctx, n.cluster.Flavor.startReplica("SQL_THREAD"))
+}
+
+// HoldApplier holds the node's applier behind, on every kind, until release
+// is called: it takes FLUSH TABLES WITH READ LOCK on a connection of its own
+// and keeps it, so the node serves reads but applies no replicated
+// transaction (an asynchronous replica's SQL thread, a Group Replication
+// member's applier and a Galera node's appliers all wait for the lock). On
+// Galera the lock desyncs the node (wsrep_local_state 2, Donor/Desynced), so
+// that flow control does not hold the other nodes' writers.
+// Writes on the node itself fail while held. release(ctx) unlocks and
+// closes the connection; it is safe to call more than once. Each call costs
+// one connection for the hold's duration.
+func (n *Node) HoldApplier(ctx context.Context) (release func(context.Context) error, err error) {
+	conn, err := n.admin().Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rwsplittest: HoldApplier on %s: %w", n.Name, err)
+	}
+	if _, err := conn.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("rwsplittest: HoldApplier on %s: FLUSH TABLES WITH READ LOCK: %w", n.Name, err)
+	}
+	var once sync.Once
+	var rerr error
+	return func(ctx context.Context) error {
+		once.Do(func() {
+			if _, err := conn.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+				rerr = fmt.Errorf("rwsplittest: release %s's applier: UNLOCK TABLES: %w", n.Name, err)
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the connection: closing it unlocks
+			}
+			_ = conn.Close()
+		})
+		return rerr
+	}, nil
 }
 
 // SetDelay makes the replica apply each transaction no earlier than d after
@@ -226,6 +275,9 @@ func (n *Node) waitFor(ctx context.Context, executed string) error {
 	if strings.TrimSpace(executed) == "" {
 		return nil
 	}
+	if n.cluster.Kind == Galera {
+		return n.waitBinlogPos(ctx, executed)
+	}
 	for {
 		var res sql.NullInt64
 		err := n.admin().QueryRowContext(ctx, n.cluster.Flavor.waitSQL(), executed, 1).Scan(&res)
@@ -241,12 +293,15 @@ func (n *Node) waitFor(ctx context.Context, executed string) error {
 	}
 }
 
-// WaitCaughtUp waits until this replica has applied everything the primary
-// had executed when it was called (for a cascaded replica too: GTIDs keep
-// their origin through replica1), or ctx ends.
+// WaitCaughtUp waits until this replica (or GroupReplication or Galera
+// member) has applied everything the primary had executed when it was called
+// (for a cascaded replica too: GTIDs keep their origin through replica1), or
+// ctx ends.
 func (n *Node) WaitCaughtUp(ctx context.Context) error {
-	if err := n.mustReplica("WaitCaughtUp"); err != nil {
-		return err
+	if n.cluster.Kind == Async {
+		if err := n.mustReplica("WaitCaughtUp"); err != nil {
+			return err
+		}
 	}
 	var executed string
 	p := n.cluster.Primary
@@ -262,7 +317,9 @@ func (n *Node) WaitCaughtUp(ctx context.Context) error {
 // primary fails writes until Start; its replicas retry the connection every
 // second (SOURCE_CONNECT_RETRY / MASTER_CONNECT_RETRY=1) and resume by
 // themselves after Start. Stopping replica1 holds back the cascaded replicas
-// likewise.
+// likewise. A stopped GroupReplication member leaves its group (the group
+// elects another primary if it was the primary: UpdateRoles follows); a
+// stopped Galera node leaves its cluster, the others go on.
 func (n *Node) Stop(ctx context.Context) error {
 	timeout := 20 * time.Second
 	if err := n.ctr.Stop(ctx, &timeout); err != nil {
@@ -291,6 +348,13 @@ func (n *Node) Kill(ctx context.Context) error {
 // Starting the primary waits until it answers, not until its replicas are
 // back: they reconnect within a second or two; Cluster.WaitCaughtUp after a
 // write waits for that. Start costs the server's restart, a few seconds.
+//
+// A GroupReplication member joins its group again (START GROUP_REPLICATION,
+// recovering what it missed) and Start waits until it is ONLINE, then
+// updates the cluster's roles (UpdateRoles); a Galera node rejoins its
+// cluster (by incremental or full state transfer) and Start waits until it
+// is synced. Either needs the rest of its group or cluster up (a whole
+// stopped group cannot be restarted).
 func (n *Node) Start(ctx context.Context) error {
 	if err := n.ctr.Start(ctx); err != nil {
 		return fmt.Errorf("rwsplittest: start %s: %w", n.Name, err)
@@ -322,7 +386,15 @@ func (n *Node) waitUp(ctx context.Context) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if n.Replica {
+	switch {
+	case n.cluster.Kind == GroupReplication:
+		if err := n.rejoin(ctx, 2*time.Minute); err != nil {
+			return err
+		}
+		return n.cluster.UpdateRoles(ctx)
+	case n.cluster.Kind == Galera:
+		return n.waitSynced(ctx, 2*time.Minute)
+	case n.Replica:
 		return n.waitReplicating(ctx, time.Minute)
 	}
 	return nil
@@ -381,7 +453,9 @@ func (n *Node) Disconnect(ctx context.Context) error {
 // its alias, and waits until it answers on a fresh connection (and, for a
 // replica, replicates). The replicas of a reconnected primary resume by
 // themselves within a few seconds, not before Reconnect returns;
-// Cluster.WaitCaughtUp after a write waits for that.
+// Cluster.WaitCaughtUp after a write waits for that. A GroupReplication
+// member or Galera node is waited for as Start does (a member the group
+// expelled meanwhile is restarted into it).
 func (n *Node) Reconnect(ctx context.Context) error {
 	_, err := n.cluster.docker.NetworkConnect(ctx, n.cluster.network.ID, client.NetworkConnectOptions{
 		Container:      n.ctr.GetContainerID(),

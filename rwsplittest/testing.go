@@ -15,7 +15,8 @@ func InCI() bool {
 	return v == "true" || v == "1"
 }
 
-// Start starts a cluster for a test and terminates it when the test ends.
+// Start starts a cluster for a test (of any kind: WithKind) and terminates
+// it when the test ends.
 // Without a Docker engine or a local image it skips the test with a message
 // saying what is missing, except under CI=true, where it fails the test.
 func Start(t testing.TB, flavor Flavor, opts ...Option) *Cluster {
@@ -33,8 +34,13 @@ func Start(t testing.TB, flavor Flavor, opts ...Option) *Cluster {
 			t.Errorf("terminate %s cluster: %v", flavor, err)
 		}
 	})
-	t.Logf("%s cluster (%s, %s) with %d replicas ready in %v",
-		flavor, c.Image, c.Version, len(c.Replicas), c.StartupTime.Round(time.Millisecond))
+	if c.Kind == Async {
+		t.Logf("%s cluster (%s, %s) with %d replicas ready in %v",
+			flavor, c.Image, c.Version, len(c.Replicas), c.StartupTime.Round(time.Millisecond))
+	} else {
+		t.Logf("%s %s cluster (%s, %s) of %d members ready in %v",
+			flavor, c.Kind, c.Image, c.Version, len(c.Nodes()), c.StartupTime.Round(time.Millisecond))
+	}
 	return c
 }
 
