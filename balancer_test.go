@@ -1,6 +1,7 @@
 package rwsplit
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -28,7 +29,7 @@ var balancers = []struct {
 func testServers(n int) []*Server {
 	s := make([]*Server, n)
 	for i := range s {
-		s[i] = newServer(nil, i)
+		s[i] = newServer(nil, i, fmt.Sprintf("replica %d", i))
 	}
 	return s
 }

@@ -20,6 +20,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,7 @@ type DB struct {
 	// primary (the monitor's goroutine only).
 	discover     bool
 	kind         cluster.Kind // WithClusterKind (Unknown: detect)
+	added        atomic.Int64 // replicas given or added: numbers the next one's name
 	primaryFails int
 	demoted      bool // the last primary was dropped for turning read-only
 	// replay builds the *sql.Rows and *sql.Row of writes made through
@@ -106,6 +108,7 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 	names := make([]string, 0, len(replicaDSNs)+1)
 	keys := make(map[string]string, len(replicaDSNs)+1)
 	oneTrip := make([]bool, len(replicaDSNs))
+	var addrs []string // each server's address, when every DSN parses
 	primaryOneTrip := false
 	for i, dsn := range append([]string{primaryDSN}, replicaDSNs...) {
 		name := "primary DSN"
@@ -124,6 +127,10 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		switch {
 		case perr == nil:
 			key = cfg.Net + "(" + cfg.Addr + ")/" + cfg.DBName
+			if slices.Contains(addrs, cfg.Addr) {
+				cfg.Addr += "/" + cfg.DBName // another database on the same server
+			}
+			addrs = append(addrs, cfg.Addr)
 			shown = " (" + redact(key) + ")"
 			if i > 0 {
 				oneTrip[i-1] = cfg.MultiStatements && cfg.InterpolateParams
@@ -152,7 +159,13 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		}
 		opened = append(opened, db)
 	}
-	readAhead := func(o *options) error { o.readAhead, o.primaryOneTrip = true, primaryOneTrip; return nil }
+	readAhead := func(o *options) error {
+		o.readAhead, o.primaryOneTrip = true, primaryOneTrip
+		if len(addrs) == len(opened) {
+			o.names = addrs
+		}
+		return nil
+	}
 	db, err := New(opened[0], opened[1:], append([]Option{WithOneRoundTrip(oneTrip...), readAhead}, opts...)...)
 	if err != nil {
 		closeAll()
@@ -252,9 +265,21 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 	if o.hedge != nil {
 		db.hedge.cfg.Store(o.hedge)
 	}
+	db.added.Store(int64(len(replicas)))
+	name := func(i int) string { // i: 0 for the primary, 1+ for the replicas
+		switch {
+		case o.names != nil:
+			return o.names[i]
+		case o.discover:
+			return fmt.Sprintf("server %d", i)
+		case i == 0:
+			return "primary"
+		}
+		return fmt.Sprintf("replica %d", i-1)
+	}
 	servers := make([]*Server, len(replicas))
 	for i, r := range replicas {
-		s := newServer(r, i)
+		s := newServer(r, i, name(i+1))
 		if o.weights != nil {
 			s.weight = o.weights[i]
 		}
@@ -263,7 +288,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		}
 		servers[i] = s
 	}
-	p := newServer(primary, -1)
+	p := newServer(primary, -1, name(0))
 	p.oneTrip = o.primaryOneTrip
 	for _, s := range append(servers, p) {
 		s.readsAhead.Store(o.readAhead)

@@ -255,9 +255,9 @@ func (db *DB) setPrimary(top *topology, next *Server) bool {
 // was known to have applied do not. A former primary starts down: it serves
 // reads once the monitor sees it replicating.
 func (s *Server) reborn(index int, primary bool) *Server {
-	n := newServer(s.db, index)
+	n := newServer(s.db, index, s.name)
 	if primary {
-		n = newServer(s.db, -1)
+		n = newServer(s.db, -1, s.name)
 	}
 	n.weight = s.weight
 	n.oneTrip = s.oneTrip

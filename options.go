@@ -28,6 +28,8 @@ type options struct {
 	observer       Observer     // WithObserver (observer.go)
 	hedge          *hedgeConfig // WithHedge's (nil: the default)
 	kind           cluster.Kind // WithClusterKind's (Unknown: detect)
+	// names: Open's server names (addresses), the primary's first.
+	names []string
 }
 
 // Option configures a DB.

@@ -87,20 +87,23 @@ type Server struct {
 	refused func()
 }
 
-func newServer(db *sql.DB, index int) *Server {
-	s := &Server{db: db, weight: 1, name: "primary", primary: index < 0}
+// newServer returns the Server of pool db, named name, at index in the
+// replicas (-1: the primary).
+func newServer(db *sql.DB, index int, name string) *Server {
+	s := &Server{db: db, weight: 1, name: name, primary: index < 0}
 	s.index.Store(int32(index))
-	if index >= 0 {
-		s.name = fmt.Sprintf("replica %d", index)
-	}
 	return s
 }
 
 // DB is the server's pool.
 func (s *Server) DB() *sql.DB { return s.db }
 
-// Name is "primary" or "replica N" (N its index in DB.Replicas() when it
-// was added).
+// Name names the server uniquely among the DB's servers, and never changes:
+// its address (host:port, never the credentials) when the DB was opened
+// from DSNs by Open; otherwise "primary" or "replica N" (N counting the
+// replicas in the order they were given or added), or under WithDiscovery,
+// where roles change, "server N" (N its position in the pools given to New,
+// the primary's first).
 func (s *Server) Name() string { return s.name }
 
 // Index is the server's position in DB.Replicas(), or -1 for the primary.

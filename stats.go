@@ -114,6 +114,15 @@ type ReplicaStatus struct {
 	// read failed on it with a connection error, or went unanswered while
 	// its hedge answered, since the last good check.
 	Usable, Suspect bool
+	// Kind is the replica's cluster kind as its last check saw it ("" before
+	// the first); MemberState its state in its group (Group Replication's
+	// MEMBER_STATE, Galera's wsrep_local_state_comment; "" for async); Queue
+	// its applier backlog in transactions (Group Replication's remote
+	// applier queue, Galera's wsrep_local_recv_queue; -1 for async, or
+	// before the first check).
+	Kind        ClusterKind
+	MemberState string
+	Queue       int64
 	// Lag is how far behind the primary the replica was at LastCheck.
 	Lag       time.Duration
 	LastCheck time.Time
@@ -136,6 +145,10 @@ func (db *DB) ReplicaStatus() []ReplicaStatus {
 			Name: r.name, Index: i, State: h.getState(), Usable: r.usable(), Suspect: h.suspect.Load(),
 			Lag: max(time.Duration(h.lag.Load()), 0), Weight: r.weight, InFlight: r.InFlight(), Latency: r.Latency(),
 			Reads: r.reads.Load(), Calls: r.calls.Load(), Errors: r.errors.Load(),
+		}
+		st.Queue = -1
+		if m := r.member.Load(); m != nil {
+			st.Kind, st.MemberState, st.Queue = ClusterKind(m.Kind.String()), m.State, m.Queue
 		}
 		if at := h.lastCheck.Load(); at != 0 {
 			st.LastCheck = time.Unix(0, at)

@@ -149,7 +149,7 @@ func (db *DB) AddReplica(replica *sql.DB, weight int) error {
 			return fmt.Errorf("rwsplit: AddReplica: already %s", r.name)
 		}
 	}
-	s := newServer(replica, len(t.replicas))
+	s := newServer(replica, len(t.replicas), fmt.Sprintf("replica %d", db.added.Add(1)-1))
 	s.weight = max(weight, 1)
 	db.publish(t.primary, append(append([]*Server(nil), t.replicas...), s))
 	return nil
@@ -213,6 +213,12 @@ func (db *DB) ReplacePrimary(primary *sql.DB) (*sql.DB, error) {
 	for _, r := range rest {
 		r.forgetPositions() // binlog positions of the old primary mean nothing now
 	}
-	db.publish(newServer(primary, -1), rest)
+	name := "primary"
+	for _, r := range t.replicas {
+		if r.db == primary {
+			name = r.name // it was a replica: it keeps its name
+		}
+	}
+	db.publish(newServer(primary, -1, name), rest)
 	return old, nil
 }

@@ -200,7 +200,10 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 		e.Wait = WaitPlanPoll
 		e.Steps = append(e.Steps, fmt.Sprintf("asks the candidates' replica status (one query each) until one reports no lag, within %v", mode.d))
 	case kindWaitPosition, kindWaitGTID, kindFast:
-		byGTID := mode.kind != kindWaitPosition
+		byGTID := mode.kind != kindWaitPosition || db.clusterKind().Grouped()
+		if mode.kind == kindWaitPosition && byGTID {
+			e.Steps = append(e.Steps, fmt.Sprintf("a %s cluster: waits for the writes' GTIDs (binlog positions differ between members)", db.clusterKind()))
+		}
 		if byGTID && v.writes > v.gtidAt || !byGTID && v.writes > v.posAt {
 			e.Capture, e.Wait = true, WaitPlanAfterRead
 			e.Steps = append(e.Steps, "the scope has writes whose position is pending: one read of the primary first")

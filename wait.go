@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/rwsplit/rwsplit/internal/cluster"
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
@@ -27,6 +29,12 @@ type waitSpec struct {
 	// stopped; timeout: the wait's own timeout.
 	pos     bool
 	timeout time.Duration
+	// apart: the wait runs in its own round trip, never with the query
+	// (Galera's wait times out with an error, 1205, that the query itself
+	// could raise); timeoutErr: the error number that means the wait
+	// timed out (0: it returns a value instead).
+	apart      bool
+	timeoutErr uint16
 }
 
 // missedEarly reports whether a one-round-trip wait that did not succeed
@@ -178,7 +186,7 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 			lastErr = err
 			continue
 		}
-		if i == 0 && s == first && deferWait && s.oneTrip {
+		if i == 0 && s == first && deferWait && s.oneTrip && !spec.apart {
 			return s, spec, nil
 		}
 		w0 := time.Now()
@@ -208,7 +216,10 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 // unknown), first read from the primary when writes recorded since are
 // pending, then cut down to what the primary has executed (see safeTarget).
 func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, error) {
-	byGTID := mode.kind != kindWaitPosition
+	// A binlog position means nothing across the members of a group
+	// (Group Replication, Galera): WaitPosition waits for the GTIDs of the
+	// same writes there, which is exact.
+	byGTID := mode.kind != kindWaitPosition || db.clusterKind().Grouped()
 	tok, gtidsFresh, err := db.resolvedScope(ctx, byGTID)
 	if err != nil {
 		return tok, err
@@ -270,12 +281,35 @@ func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consi
 			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
 			tok:  tok, mode: mode, pos: true, timeout: left,
 		}, nil
+	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB && s.kind() == cluster.Galera:
+		return db.galeraWait(s, tok, mode, left)
 	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB:
 		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok, mode: mode}, nil
 	case v.Flavor == dialect.MySQL && tok.Flavor == gtid.FlavorMySQL:
 		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok, mode: mode}, nil
 	}
 	return nil, fmt.Errorf("rwsplit: a %s token cannot be waited for on %s (%s)", tok.Flavor, s.name, v.Flavor)
+}
+
+// galeraWait builds the wait for tok's GTIDs on Galera node s:
+// WSREP_SYNC_WAIT_UPTO_GTID on the GTID of the cluster's domain, with a
+// timeout in whole seconds (rounded up; the call's context still ends it at
+// left + 1 s), in its own round trip. It fails when the node is not in
+// wsrep_gtid_mode, or tok holds GTIDs of another domain that s is not known
+// to have: no wait on a Galera node establishes those.
+func (db *DB) galeraWait(s *Server, tok gtid.Token, mode Consistency, left time.Duration) (*waitSpec, error) {
+	m := s.member.Load()
+	var known gtid.MariaDBPos
+	if a := s.applied.Load(); a != nil {
+		known = a.MariaDB
+	}
+	g, ok := cluster.GaleraWait(m, tok.MariaDB, known)
+	if !ok {
+		return nil, fmt.Errorf("rwsplit: %s cannot wait for %s (Galera waits for its own domain's GTIDs, with wsrep_gtid_mode on)", s.name, tok.MariaDB)
+	}
+	secs := int64(math.Ceil(max(left.Seconds(), 0.001)))
+	return &waitSpec{call: "WSREP_SYNC_WAIT_UPTO_GTID(?, ?) = 1", args: []any{g, secs}, tok: tok, mode: mode,
+		timeout: left, apart: true, timeoutErr: 1205}, nil
 }
 
 // notReplicatingRetry is how often a wait that returned NULL (a position wait
@@ -299,7 +333,10 @@ func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.
 		err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, args...).Scan(&res)
 		s.end(t0, err)
 		cancel()
+		var me *mysql.MySQLError
 		switch {
+		case err != nil && spec.timeoutErr != 0 && errors.As(err, &me) && me.Number == spec.timeoutErr && ctx.Err() == nil:
+			return false, true, &WaitError{Server: s, Mode: spec.mode, Err: ErrWaitTimedOut}
 		case err != nil:
 			return false, false, &WaitError{Server: s, Mode: spec.mode, Err: err}
 		case res.Valid && res.Int64 == 1:

@@ -92,18 +92,15 @@ func galeraCaughtUp(ctx context.Context, q Querier) (bool, error) {
 // GaleraWait returns the GTID a Galera node waits for with
 // WSREP_SYNC_WAIT_UPTO_GTID to have applied tok: tok's GTID in the
 // cluster's domain. ok is false when tok holds GTIDs of other domains
-// that known (what the node is known to have applied) does not cover: no
-// wait on the node can establish those.
+// that known (what the node is known to have applied) does not cover (no
+// wait on the node can establish those), or none of the cluster's domain.
 func GaleraWait(m *Member, tok gtid.MariaDBPos, known gtid.MariaDBPos) (string, bool) {
-	if !m.GTIDMode {
+	if m == nil || !m.GTIDMode {
 		return "", false
 	}
 	own, rest := tok.SplitDomain(m.Domain)
-	if !rest.IsEmpty() && !known.Contains(rest) {
+	if own.IsEmpty() || !rest.IsEmpty() && !known.Contains(rest) {
 		return "", false
-	}
-	if own.IsEmpty() {
-		return "", true
 	}
 	return own.String(), true
 }
