@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
@@ -19,8 +20,8 @@ import (
 // returned covers it, whichever session, token clamp or Latest read made it,
 // so a burst of reads after a write, or many sessions writing at once, cost
 // the primary far fewer queries than writes. On MySQL the token keeps only
-// the primary's own GTIDs when every write the capture covers was made on
-// that primary (see compact).
+// the GTIDs of the uuids the writes may have used, when every write the
+// capture covers was made on that primary (see compactCapture).
 func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos bool) (gtid.Token, error) {
 	p, err := db.writer()
 	if err != nil {
@@ -40,7 +41,7 @@ func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos
 	// statement guards against.
 	uuidChecked := id.fresh != "" && id.fresh == id.uuid || id.fresh == "" && pos
 	if uuidChecked && v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
-		cap = compact(cap, id.uuid)
+		cap = db.compactCapture(cap, p, id.uuid, v.firstPending)
 	}
 	return s.resolved(cap, v.writes, r.gtids, r.pos)
 }
@@ -128,4 +129,107 @@ func binlogPos(file, pos string) (gtid.BinlogPos, error) {
 		return p, fmt.Errorf("rwsplit: capture: %w", err)
 	}
 	return p, nil
+}
+
+// Token compaction. A MySQL cluster's executed set holds the GTIDs of every
+// server uuid in its history (one per former primary, per replica written
+// by mistake, ...), and a token that carried them all would outgrow a
+// cookie. A reader of a session's writes needs only the uuids those writes
+// were committed under: the primary's own @@server_uuid for an ordinary
+// write, the group name's for a write on Group Replication, any uuid for a
+// write under an explicit gtid_next. Which one is not known, so a capture
+// keeps every uuid that may have grown while the writes ran: all but those
+// whose GTIDs are proven unchanged since before the first of them began.
+
+// uuidStability records, for one primary (srv under serverID), the GTIDs of
+// each server uuid as last seen and since when they are known unchanged.
+type uuidStability struct {
+	srv      *Server
+	serverID int64
+	parts    map[[16]byte]stablePart
+}
+
+// stablePart is one uuid's GTIDs, seen unchanged by every read of the
+// primary noted since `since` (the note of the first read that showed
+// them: that read's snapshot of the primary was taken before since).
+type stablePart struct {
+	set   gtid.MySQLSet
+	since time.Time
+}
+
+// noteStable folds a read of primary p's executed GTIDs (server_id sid),
+// noted at now, into the stability record: a uuid whose GTIDs grew starts
+// again from now; one whose GTIDs are older than those recorded (a read
+// that began earlier and ended later) changes nothing.
+func (ts *tokenState) noteStable(p *Server, sid int64, tok gtid.Token, now time.Time) {
+	if tok.Flavor != gtid.FlavorMySQL {
+		return
+	}
+	parts := tok.MySQL.ByUUID()
+	for {
+		old := ts.stable.Load()
+		same := old != nil && old.srv == p && old.serverID == sid
+		changed := !same || len(old.parts) < len(parts)
+		if !changed {
+			for _, pt := range parts {
+				if cur, ok := old.parts[pt.UUID]; !ok || !cur.set.Contains(pt.Set) {
+					changed = true
+					break
+				}
+			}
+		}
+		if !changed {
+			return
+		}
+		next := &uuidStability{srv: p, serverID: sid, parts: make(map[[16]byte]stablePart, len(parts))}
+		if same {
+			for u, cur := range old.parts {
+				next.parts[u] = cur
+			}
+		}
+		for _, pt := range parts {
+			if cur, ok := next.parts[pt.UUID]; ok && cur.set.Contains(pt.Set) {
+				continue // unchanged, or an older view of it
+			}
+			next.parts[pt.UUID] = stablePart{set: pt.Set, since: now}
+		}
+		if ts.stable.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// compactCapture keeps of a MySQL capture on primary p what a reader of the
+// writes it covers, the first of which began at first, must wait for: the
+// GTIDs of p's own uuid, of its Group Replication group, and of every uuid
+// not proven unchanged since before first (its GTIDs in the capture equal
+// to those of a read of p noted before first). Without such a read every
+// uuid is kept. The rest (MariaDB, whose position holds one GTID per
+// domain and does not grow with failovers) is kept as it is.
+func (db *DB) compactCapture(t gtid.Token, p *Server, uuid string, first time.Time) gtid.Token {
+	st := db.tokens().stable.Load()
+	if t.Flavor != gtid.FlavorMySQL || first.IsZero() || st == nil || st.srv != p || st.serverID != p.serverID.Load() {
+		return t
+	}
+	own, _ := gtid.ParseUUID(uuid)
+	var group [16]byte
+	if m := p.member.Load(); m != nil && m.Group != "" {
+		group, _ = gtid.ParseUUID(m.Group)
+	}
+	var drop map[[16]byte]bool
+	for _, pt := range t.MySQL.ByUUID() {
+		if pt.UUID == own || pt.UUID == group {
+			continue
+		}
+		if base, ok := st.parts[pt.UUID]; ok && base.since.Before(first) && base.set.Equal(pt.Set) {
+			if drop == nil {
+				drop = make(map[[16]byte]bool)
+			}
+			drop[pt.UUID] = true
+		}
+	}
+	if drop != nil {
+		t.MySQL = t.MySQL.KeepUUIDs(func(u [16]byte) bool { return !drop[u] })
+	}
+	return t
 }

@@ -30,6 +30,9 @@ type tokenState struct {
 	known atomic.Pointer[primaryKnown]
 	// fresh is the read of the primary's executed set in flight.
 	fresh freshReads
+	// stable is, per server uuid, since when the current primary's GTIDs
+	// of that uuid are known not to have changed (see compactCapture).
+	stable atomic.Pointer[uuidStability]
 	// idents reads a primary's identity (server_id, server_uuid) when the
 	// monitor has not yet; identFail is the last failure, not retried for
 	// identRetry.
@@ -74,9 +77,10 @@ func (db *DB) notePrimaryExecuted(p *Server, tok gtid.Token) {
 			}
 		}
 		if ts.known.CompareAndSwap(old, next) {
-			return
+			break
 		}
 	}
+	ts.noteStable(p, sid, tok, time.Now())
 }
 
 // knownExecuted returns what p is known to have executed, if anything is
@@ -464,23 +468,4 @@ func (s *Server) knownIdent() primaryIdent {
 		id.uuid = *u
 	}
 	return id
-}
-
-// compact keeps of a capture what a reader of the writes it covers must
-// wait for: on MySQL only the GTIDs of the primary's own @@server_uuid
-// (every tag of it), under which the primary commits every write it takes,
-// instead of every uuid in the cluster's history; the rest as it is. On
-// MariaDB every domain is kept: a client may write in any domain (SET
-// gtid_domain_id), and a position holds one GTID per domain, not per
-// server, so it does not grow with failovers.
-func compact(t gtid.Token, uuid string) gtid.Token {
-	if t.Flavor != gtid.FlavorMySQL || uuid == "" {
-		return t
-	}
-	own, err := t.MySQL.OfUUID(uuid)
-	if err != nil {
-		return t
-	}
-	t.MySQL = own
-	return t
 }

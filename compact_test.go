@@ -38,6 +38,7 @@ func history(n int) string {
 type historyConnector struct {
 	driver.Connector
 	extra string
+	uuid  string // if set, the @@server_uuid every statement reports
 }
 
 func (c historyConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -45,14 +46,14 @@ func (c historyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &historyConn{Conn: cn, extra: c.extra}, nil
+	return &historyConn{Conn: cn, extra: c.extra, uuid: c.uuid}, nil
 }
 
 // historyConn forwards everything to a fakedb connection and rewrites the
 // executed GTID sets its queries return.
 type historyConn struct {
 	driver.Conn
-	extra string
+	extra, uuid string
 }
 
 func (c *historyConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
@@ -60,7 +61,7 @@ func (c *historyConn) QueryContext(ctx context.Context, q string, args []driver.
 	if err != nil {
 		return nil, err
 	}
-	return &historyRows{Rows: rows, extra: c.extra}, nil
+	return &historyRows{Rows: rows, extra: c.extra, uuid: c.uuid}, nil
 }
 
 func (c *historyConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
@@ -87,7 +88,7 @@ func (c *historyConn) CheckNamedValue(*driver.NamedValue) error { return nil }
 
 type historyRows struct {
 	driver.Rows
-	extra string
+	extra, uuid string
 }
 
 func (r *historyRows) Next(dest []driver.Value) error {
@@ -95,7 +96,10 @@ func (r *historyRows) Next(dest []driver.Value) error {
 		return err
 	}
 	for i, col := range r.Columns() {
-		if col != "Executed_Gtid_Set" && col != "@@GLOBAL.gtid_executed" {
+		if col == "@@server_uuid" && r.uuid != "" {
+			dest[i] = r.uuid
+		}
+		if col != "Executed_Gtid_Set" && col != "@@GLOBAL.gtid_executed" || r.extra == "" {
 			continue
 		}
 		if s, ok := dest[i].(string); ok {
@@ -130,6 +134,9 @@ func TestTokenCompactedWith200UUIDs(t *testing.T) {
 		return db
 	}
 	w, r := open(), open()
+	// Compaction needs a look at the primary from before the writes (the
+	// monitor's first round, at once).
+	require.Eventually(t, func() bool { return rwsplit.PrimaryLooked(w) }, 5*time.Second, time.Millisecond)
 
 	sess := rwsplit.NewSession(rwsplit.Token{})
 	ctx := rwsplit.WithSession(context.Background(), sess)
@@ -202,4 +209,58 @@ func TestCompactionSpanningAFailover(t *testing.T) {
 	tok, err = sess2.TokenContext(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, rwsplit.TokenUUIDs(tok))
+}
+
+// TestTokenKeepsTheUUIDWritesCarry: on Group Replication every transaction
+// carries the group name's uuid, not the member's @@server_uuid (so does a
+// write under an explicit gtid_next of another uuid). A token captured for
+// such writes keeps their uuid, and a WaitGTID read in another process
+// waits for them on a replica, whether or not the DB had looked at the
+// primary before the writes (compaction then proves the other uuids
+// unchanged). Keeping only the primary's own uuid read a stale replica.
+func TestTokenKeepsTheUUIDWritesCarry(t *testing.T) {
+	const member = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee" // the primary's @@server_uuid
+	for _, looked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("looked=%v", looked), func(t *testing.T) {
+			cl := fakedb.NewCluster(fakedb.MySQL, 2)
+			stalled(cl)
+			cl.Write(100, 100) // history under the group's uuid
+			extra := ""        // fakedb waits cannot reach a history's GTIDs: without a look, they are kept
+			if looked {
+				extra = history(3)
+			}
+			open := func() *rwsplit.DB {
+				pool := func(s *fakedb.Server) *sql.DB {
+					return sql.OpenDB(historyConnector{Connector: s.Connector(false), extra: extra, uuid: member})
+				}
+				db, err := rwsplit.New(pool(cl.Primary()), []*sql.DB{pool(cl.Replicas()[0]), pool(cl.Replicas()[1])},
+					rwsplit.WithMonitorInterval(time.Hour))
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = db.Close() })
+				return db
+			}
+			w, r := open(), open()
+			if looked {
+				require.Eventually(t, func() bool { return rwsplit.PrimaryLooked(w) }, 5*time.Second, time.Millisecond)
+			}
+			sess := rwsplit.NewSession(rwsplit.Token{})
+			_, err := w.ExecContext(rwsplit.WithSession(context.Background(), sess), insertKV, 1, 1)
+			require.NoError(t, err)
+			tok, err := sess.TokenContext(context.Background())
+			require.NoError(t, err)
+			assert.Contains(t, tok.String(), cl.UUID()+":1-2", "the group's uuid, under which the write committed")
+			if looked {
+				assert.Equal(t, 1, rwsplit.TokenUUIDs(tok), "the history's uuids, unchanged since before the write, are dropped")
+			}
+
+			parsed, err := rwsplit.ParseToken(tok.String())
+			require.NoError(t, err)
+			rctx := rwsplit.WithConsistency(rwsplit.WithSession(context.Background(), rwsplit.NewSession(parsed)), rwsplit.WaitGTID(5*time.Second).OrFail())
+			before := replicaReads(r)
+			v, found := readKV(t, rctx, r, 1)
+			assert.True(t, found, "the read waited for the write")
+			assert.EqualValues(t, 1, v)
+			assert.Greater(t, replicaReads(r), before, "on a replica")
+		})
+	}
 }

@@ -122,6 +122,7 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 	db.observeExec(c, r.server)
 	db.count(r)
 	t0 := r.server.begin()
+	began := t0
 	res, err := c.run.exec(c.ctx, r.server, c.query, c.args)
 	r.server.end(t0, err)
 	if np := db.refusedWrite(c, r.server, err); np != nil {
@@ -131,7 +132,7 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 		res, err = c.run.exec(c.ctx, np, c.query, c.args)
 		np.end(t0, err)
 	}
-	db.record(c, r)
+	db.record(c, r, began)
 	return res, err
 }
 
@@ -278,8 +279,9 @@ func (db *DB) isQueryWrite(c *call, r route) bool { return !r.read && !c.inTx }
 // they are returned from memory.
 func (db *DB) queryWrite(c *call, r route) (*sql.Rows, error) {
 	db.count(r)
-	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r) })
-	t0 := r.server.begin()
+	var t0 time.Time // the write's start, set before the hook can run
+	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
+	t0 = r.server.begin()
 	rows, err := c.run.query(ctx, r.server, c.query, c.args)
 	if err == nil && hook.Claimed() {
 		r.server.readsAhead.Store(true)
@@ -291,7 +293,7 @@ func (db *DB) queryWrite(c *call, r route) (*sql.Rows, error) {
 		sets, err = replay.Read(rows)
 	}
 	r.server.end(t0, err)
-	db.record(c, r)
+	db.record(c, r, t0)
 	if err != nil {
 		return nil, err
 	}
@@ -309,12 +311,13 @@ func (db *DB) queryRowWrite(c *call, r route) *sql.Row {
 		return replay.RowOf(db.replay, rows)
 	}
 	db.count(r)
-	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r) })
-	t0 := r.server.begin()
+	var t0 time.Time // the write's start, set before the hook can run
+	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
+	t0 = r.server.begin()
 	row := c.run.queryRow(ctx, r.server, c.query, c.args)
 	r.server.end(t0, row.Err())
 	if !hook.Claimed() {
-		db.record(c, r) // it failed before returning rows
+		db.record(c, r, t0) // it failed before returning rows
 	}
 	return row
 }
@@ -357,21 +360,21 @@ func (db *DB) missedWait(c *call, r route, err error) (route, error) {
 // recordWrite). It is recorded whether or not it reported an error (a write
 // may commit and then lose its connection): at worst the scope's next
 // waiting read reads the primary's position once more.
-func (db *DB) record(c *call, r route) {
+func (db *DB) record(c *call, r route, began time.Time) {
 	if r.read || c.inTx {
 		return
 	}
-	db.recordWrite(c.ctx)
+	db.recordWrite(c.ctx, began)
 }
 
-// recordWrite records a completed write made with ctx: in the DB's process
-// scope, always, and in the context's Session when it carries one. Neither
-// costs a round trip.
-func (db *DB) recordWrite(ctx context.Context) {
+// recordWrite records a completed write made with ctx that began (was sent)
+// at began: in the DB's process scope, always, and in the context's Session
+// when it carries one. Neither costs a round trip.
+func (db *DB) recordWrite(ctx context.Context, began time.Time) {
 	now := time.Now()
-	db.process.markWrite(db, now)
+	db.process.markWrite(db, began, now)
 	if s := SessionFrom(ctx); s != nil {
-		s.markWrite(db, now)
+		s.markWrite(db, began, now)
 	}
 }
 

@@ -33,6 +33,10 @@ type Session struct {
 	writes, gtidAt, posAt uint64
 	owner                 *DB       // resolves pending writes: made the latest
 	lastWrite             time.Time // when the latest write was recorded (monotonic)
+	// firstPending is when the earliest write not yet covered by the
+	// token's GTIDs began (zero when none is pending): what a capture's
+	// compaction must prove unchanged since (compactCapture).
+	firstPending time.Time
 	// wprimary is the primary when the latest write was recorded, wserverID
 	// its server_id then, and firstOn the number of the first write
 	// recorded with both the same: a capture keeps only the primary's own
@@ -53,6 +57,7 @@ type sessionView struct {
 	writes, gtidAt, posAt uint64
 	owner                 *DB
 	lastWrite             time.Time
+	firstPending          time.Time
 	wprimary              *Server
 	wserverID             int64
 	firstOn               uint64
@@ -115,9 +120,9 @@ func (s *Session) Advance(tok Token) error {
 	return nil
 }
 
-// markWrite records a write made through db: its time, and that its
-// position is still to be read.
-func (s *Session) markWrite(db *DB, now time.Time) {
+// markWrite records a write made through db that began at began and
+// completed at now: its time, and that its position is still to be read.
+func (s *Session) markWrite(db *DB, began, now time.Time) {
 	p := db.primaryServer()
 	var sid int64
 	if p != nil {
@@ -127,6 +132,9 @@ func (s *Session) markWrite(db *DB, now time.Time) {
 	defer s.mu.Unlock()
 	s.writes++
 	s.owner = db
+	if s.firstPending.IsZero() || began.Before(s.firstPending) {
+		s.firstPending = began
+	}
 	if now.After(s.lastWrite) {
 		s.lastWrite = now
 	}
@@ -142,7 +150,7 @@ func (s *Session) markWrite(db *DB, now time.Time) {
 func (s *Session) view() sessionView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner, lastWrite: s.lastWrite,
+	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner, lastWrite: s.lastWrite, firstPending: s.firstPending,
 		wprimary: s.wprimary, wserverID: s.wserverID, firstOn: s.firstOn}
 }
 
@@ -159,6 +167,9 @@ func (s *Session) resolved(t gtid.Token, at uint64, gtids, pos bool) (gtid.Token
 	s.tok = m
 	if gtids {
 		s.gtidAt = max(s.gtidAt, at)
+		if s.gtidAt == s.writes {
+			s.firstPending = time.Time{} // none pending; else keep the earliest start known
+		}
 	}
 	if pos {
 		s.posAt = max(s.posAt, at)

@@ -27,3 +27,12 @@ func PosServerID(t Token) uint32 { return t.t.Pos.ServerID }
 
 // TokenUUIDs is how many server uuids t's MySQL GTIDs name.
 func TokenUUIDs(t Token) int { return t.t.MySQL.UUIDs() }
+
+// PrimaryLooked reports whether db has read its current primary's executed
+// GTIDs at least once (the monitor's first round, a capture): a token
+// captured for writes begun after that keeps only the uuids they may have
+// used.
+func PrimaryLooked(db *DB) bool {
+	st := db.tokens().stable.Load()
+	return st != nil && st.srv == db.primaryServer()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 )
 
 // Tx is a transaction on one server: every statement in it runs there. A
@@ -199,9 +200,10 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 // transaction whose server went away before COMMIT commits without error:
 // it had nothing to commit, and its reads stand.
 func (tx *Tx) Commit() error {
+	began := time.Now()
 	err := tx.tx.Commit()
 	if tx.write && !errors.Is(err, sql.ErrTxDone) {
-		tx.db.recordWrite(tx.ctx)
+		tx.db.recordWrite(tx.ctx, began)
 	}
 	if !tx.write && err != nil && isConnError(err) {
 		// A read-only transaction has nothing to commit: its reads stand
