@@ -162,6 +162,12 @@ func TestStartClusterErrors(t *testing.T) {
 		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithSemiSync(-1)}, "WithSemiSync(-1)"},
 		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithSemiSync(3)}, "more acknowledgements than there are first-tier replicas"},
 		{rwsplittest.MariaDB, []rwsplittest.Option{rwsplittest.WithSemiSync(2)}, "MariaDB waits for one acknowledgement only"},
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithKind("ring")}, `unknown kind "ring"`},
+		{rwsplittest.MariaDB, []rwsplittest.Option{rwsplittest.WithKind(rwsplittest.GroupReplication)}, "needs the mysql flavor"},
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithKind(rwsplittest.Galera)}, "needs the mariadb flavor"},
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithMultiPrimary()}, "WithMultiPrimary needs WithKind(GroupReplication)"},
+		{rwsplittest.MariaDB, []rwsplittest.Option{rwsplittest.WithKind(rwsplittest.Galera), rwsplittest.WithMultiPrimary()}, "WithMultiPrimary needs"},
+		{rwsplittest.MySQL, []rwsplittest.Option{rwsplittest.WithKind(rwsplittest.GroupReplication), rwsplittest.WithSemiSync(1)}, "takes neither"},
 	} {
 		_, err := rwsplittest.StartCluster(context.Background(), tc.flavor, tc.opts...)
 		assert.ErrorContains(t, err, tc.want)

@@ -147,7 +147,8 @@ func (n *Node) StartApplier(ctx context.Context) error {
 // member's applier and a Galera node's appliers all wait for the lock). On
 // Galera the lock desyncs the node (wsrep_local_state 2, Donor/Desynced), so
 // that flow control does not hold the other nodes' writers.
-// Writes on the node itself fail while held. release(ctx) unlocks and
+// Writes on the node itself wait for the lock while held (GroupReplication
+// secondaries refuse them anyway). release(ctx) unlocks and
 // closes the connection; it is safe to call more than once. Each call costs
 // one connection for the hold's duration.
 func (n *Node) HoldApplier(ctx context.Context) (release func(context.Context) error, err error) {
