@@ -13,6 +13,11 @@
 // 1, 2, 3...; a replica's state is a prefix of that log. Transaction n has
 // the GTID "<uuid>:1-n" on MySQL (one cluster-wide uuid, see UUID) and
 // "0-1-n" on MariaDB, and ends at binlog position binlog.000001:4+100*n.
+//
+// By default the cluster models asynchronous replication; SetKind makes it
+// model MySQL Group Replication or MariaDB Galera Cluster instead (see
+// Kind): the same log and lazy appliers, with the statements, roles and
+// waits of that kind.
 package fakedb
 
 import (
@@ -66,6 +71,8 @@ type Cluster struct {
 	log           []txn // committed transactions; log[i] is transaction i+1
 	primary       *Server
 	replicas      []*Server
+	kind          Kind // SetKind
+	multiPrimary  bool // SetMultiPrimary
 }
 
 // NewCluster returns a cluster of the given flavor with a primary and the
@@ -101,6 +108,9 @@ func (c *Cluster) Servers() []*Server {
 // the whole log (it was caught up when promoted), then takes writes, which
 // every other server, the old primary included, applies as a replica with
 // its applier running. Reads of SHOW REPLICA STATUS name r as the source.
+// Under GroupReplication it is a primary election (r becomes the PRIMARY
+// member, the old primary a SECONDARY applying the log); under Galera it
+// only changes which node Primary returns (every node takes writes).
 func (c *Cluster) Promote(r *Server) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -126,10 +136,12 @@ func (c *Cluster) Promote(r *Server) {
 func (c *Cluster) Write(k, v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.commit([]change{{k: k, v: v}})
+	c.commit(c.primary, []change{{k: k, v: v}})
 }
 
-// UUID returns the MySQL source uuid of the cluster's GTIDs.
+// UUID returns the MySQL source uuid of the cluster's GTIDs: under
+// GroupReplication, the group name (every member's own @@server_uuid is
+// Server.UUID).
 func (c *Cluster) UUID() string { return mysqlUUID }
 
 // GTIDSet returns the GTID text of the first n transactions, as the servers
@@ -141,12 +153,17 @@ func (c *Cluster) GTIDSet(n int) string { return gtidText(c.flavor, n) }
 // n transactions: "binlog.000001" and 4+100*n.
 func (c *Cluster) BinlogPos(n int) (file string, pos int64) { return binlogFile, binlogPos(n) }
 
-// commit appends one transaction to the log and applies it on the primary.
-// It returns the transaction's number. c.mu must be held.
-func (c *Cluster) commit(changes []change) int {
+// commit appends one transaction, written on server by, to the log and
+// applies it on the primary and on by (a Galera node or multi-primary
+// member writing applies the whole log first: its state stays a prefix of
+// the log). It returns the transaction's number. c.mu must be held.
+func (c *Cluster) commit(by *Server, changes []change) int {
 	c.log = append(c.log, txn{at: time.Now(), changes: changes})
 	n := len(c.log)
 	c.primary.applyTo(n)
+	if c.kind != Async {
+		by.applyTo(n)
+	}
 	return n
 }
 

@@ -298,7 +298,10 @@ func (t *tx) Commit() error {
 		return driver.ErrBadConn
 	}
 	if t.wrote {
-		n := cl.commit(t.changes)
+		if c.srv.refusesKV() {
+			return errWsrepNotReady()
+		}
+		n := cl.commit(c.srv, t.changes)
 		if cl.flavor == MariaDB {
 			c.lastGTID = gtidText(MariaDB, n)
 		}

@@ -144,12 +144,15 @@ func (c *conn) exec(ctx context.Context, p *parsed) (outcome, error) {
 func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 	s := c.srv
 	cl := s.cl
+	if p.kind.onKV() && s.refusesKV() {
+		return outcome{}, errWsrepNotReady()
+	}
 	if p.kind.writes() {
 		if c.tx != nil && c.tx.readOnly {
 			return outcome{}, myErr(1792, "25006", "Cannot execute statement in a READ ONLY transaction.")
 		}
-		if !s.primary || s.readOnly {
-			return outcome{}, s.readOnlyErr()
+		if err := s.writeErr(); err != nil {
+			return outcome{}, err
 		}
 	}
 	ints := func() ([]int64, error) {
@@ -220,27 +223,45 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 	case kServerID:
 		return outcome{set: intSet(p.col, int64(s.id))}, nil
 	case kIdentity:
-		ro := "1"
-		if s.primary && !s.readOnly {
-			ro = "0"
+		ro := "0"
+		if s.reportsReadOnly() {
+			ro = "1"
 		}
 		if cl.flavor == MariaDB {
 			return outcome{set: stringSet([]string{"@@server_id", "@@GLOBAL.read_only"}, []string{itoa(int64(s.id)), ro})}, nil
 		}
 		return outcome{set: stringSet([]string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid"},
-			// One uuid for the whole log (see Cluster.UUID): the one the
-			// primary's GTIDs carry, whichever server is primary.
-			[]string{itoa(int64(s.id)), ro, mysqlUUID})}, nil
+			// Async: one uuid for the whole log (see Cluster.UUID), the
+			// one the primary's GTIDs carry, whichever server is primary.
+			// Group Replication: the member's own uuid.
+			[]string{itoa(int64(s.id)), ro, s.uuid()})}, nil
 	case kIdentityKind:
-		ro := "1"
-		if s.primary && !s.readOnly {
-			ro = "0"
+		ro := "0"
+		if s.reportsReadOnly() {
+			ro = "1"
 		}
 		if cl.flavor == MariaDB {
-			return outcome{set: stringSet([]string{"@@server_id", "@@GLOBAL.read_only", "wsrep_on"}, []string{itoa(int64(s.id)), ro, "OFF"})}, nil
+			wsrep := "OFF"
+			if cl.kind == Galera {
+				wsrep = "ON"
+			}
+			return outcome{set: stringSet([]string{"@@server_id", "@@GLOBAL.read_only", "wsrep_on"}, []string{itoa(int64(s.id)), ro, wsrep})}, nil
+		}
+		var group any
+		if cl.kind == GroupReplication {
+			group = mysqlUUID
 		}
 		return outcome{set: nullableSet([]string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid", "group_name"},
-			[]any{itoa(int64(s.id)), ro, mysqlUUID, nil})}, nil
+			[]any{itoa(int64(s.id)), ro, s.uuid(), group})}, nil
+	case kGroupCheck:
+		set, err := s.groupCheck()
+		return outcome{set: set}, err
+	case kGroupCaughtUp:
+		return outcome{set: s.groupCaughtUp()}, nil
+	case kGaleraCheck:
+		return outcome{set: s.galeraCheck()}, nil
+	case kGaleraCaughtUp:
+		return outcome{set: s.galeraCaughtUp()}, nil
 	case kSubquery:
 		return outcome{}, myErr(1242, "21000", "Subquery returns more than 1 row")
 	case kSelect1:
@@ -257,10 +278,10 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		return outcome{set: stringSet([]string{p.col}, []string{gtidText(cl.flavor, s.applied)})}, nil
 	case kGtidExecutedUUID:
 		return outcome{set: stringSet([]string{"@@GLOBAL.gtid_executed", "@@server_uuid"},
-			[]string{gtidText(cl.flavor, s.applied), mysqlUUID})}, nil
+			[]string{gtidText(cl.flavor, s.applied), s.uuid()})}, nil
 	case kGtidSlavePos:
 		pos := ""
-		if !s.primary {
+		if !s.primary && cl.kind == Async {
 			pos = gtidText(cl.flavor, s.applied)
 		}
 		return outcome{set: stringSet([]string{p.col}, []string{pos})}, nil
@@ -291,7 +312,7 @@ func (c *conn) write(changes []change) {
 
 // commitNow commits changes as one transaction. cl.mu must be held.
 func (c *conn) commitNow(changes []change) {
-	n := c.srv.cl.commit(changes)
+	n := c.srv.cl.commit(c.srv, changes)
 	if c.srv.cl.flavor == MariaDB {
 		c.lastGTID = gtidText(MariaDB, n)
 	}
@@ -343,8 +364,9 @@ func (s *Server) binlogStatus() *resultSet {
 		[]string{binlogFile, pos, "", "", gtidText(MySQL, s.applied)})
 }
 
-// replicaStatus is SHOW REPLICA STATUS: no row on the primary. cl.mu must
-// be held, after sync.
+// replicaStatus is SHOW REPLICA STATUS: no row on the primary nor on any
+// server of a Group Replication or Galera cluster. cl.mu must be held,
+// after sync.
 func (s *Server) replicaStatus(now time.Time) *resultSet {
 	mysqlCols := []string{
 		"Replica_IO_Running", "Replica_SQL_Running",
@@ -364,7 +386,9 @@ func (s *Server) replicaStatus(now time.Time) *resultSet {
 	if s.cl.flavor == MariaDB {
 		cols = mariaCols
 	}
-	if s.primary {
+	if s.primary || s.cl.kind != Async {
+		// No row on a primary, nor on a Group Replication member or a
+		// Galera node: their channels are not shown.
 		return stringSet(cols)
 	}
 	f := s.cl.flavor

@@ -127,3 +127,22 @@ func nullableSet(cols []string, row []any) *resultSet {
 	rs.rows = append(rs.rows, vals)
 	return rs
 }
+
+// valuesSet is a result set of the given columns and, when row is not
+// empty, one row: int64 values make BIGINT columns, the others (strings,
+// nil for NULL) VARCHAR ones.
+func valuesSet(cols []string, row ...any) *resultSet {
+	rs := stringSet(cols)
+	if len(row) == 0 {
+		return rs
+	}
+	vals := make([]driver.Value, len(row))
+	for i, v := range row {
+		if _, ok := v.(int64); ok {
+			rs.types[i] = typeBigint
+		}
+		vals[i] = v
+	}
+	rs.rows = append(rs.rows, vals)
+	return rs
+}

@@ -22,8 +22,10 @@ type Server struct {
 	applyOnWait bool            // a wait applies exactly up to its target
 	hung        chan struct{}   // non-nil while hung; closed by Unhang
 	down        bool
-	readOnly    bool // the primary refuses writes (SetReadOnly)
-	gen         int  // incremented when the server goes down: older conns are dead
+	readOnly    bool         // the primary refuses writes (SetReadOnly)
+	memberState string       // Group Replication MEMBER_STATE; "" is ONLINE
+	galera      *GaleraState // Galera wsrep state; nil is GaleraSynced
+	gen         int          // incremented when the server goes down: older conns are dead
 	failN       int
 	failErr     error
 	stmts       []string
@@ -52,8 +54,10 @@ func (s *Server) OpenDB(multiStatements bool) *sql.DB {
 }
 
 // SetReadOnly makes the primary refuse writes with error 1290 and report
-// read_only = 1, as a primary fenced during a failover (no-op on a replica,
-// which is read-only already).
+// read_only = 1, as a primary fenced during a failover (no effect on an
+// async replica or a single-primary Group Replication secondary, which are
+// read-only already; a Galera node or multi-primary member that takes
+// writes stops taking them).
 func (s *Server) SetReadOnly(on bool) {
 	s.cl.mu.Lock()
 	defer s.cl.mu.Unlock()
@@ -100,8 +104,8 @@ func (s *Server) SetLag(d time.Duration) {
 	s.lag = max(d, 0)
 }
 
-// ApplyOnWait makes waits apply: with the applier stopped, a GTID or
-// position wait applies exactly up to its target (never beyond) as soon as
+// ApplyOnWait makes waits apply: with the applier stopped, a GTID,
+// position or WSREP_SYNC_WAIT_UPTO_GTID wait applies exactly up to its target (never beyond) as soon as
 // the primary has committed it, and succeeds. No-op on the primary.
 func (s *Server) ApplyOnWait(on bool) {
 	s.cl.mu.Lock()

@@ -42,6 +42,10 @@ const (
 	kSelectWait                       // SELECT <wait>
 	kSetSQLMode                       // SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> ...)
 	kNoop                             // DO 1, SET @x = ?
+	kGroupCheck                       // internal/cluster's Group Replication member check
+	kGroupCaughtUp                    // internal/cluster's Group Replication caught-up check
+	kGaleraCheck                      // internal/cluster's Galera node check
+	kGaleraCaughtUp                   // internal/cluster's Galera caught-up check
 )
 
 // writes reports whether k changes data.
@@ -53,6 +57,12 @@ func (k kind) writes() bool {
 	return false
 }
 
+// onKV reports whether k reads or writes kv (what a Galera node that is not
+// ready refuses).
+func (k kind) onKV() bool {
+	return k.writes() || k == kSelectV || k == kSelectVLock || k == kSelectAll
+}
+
 // waitFn is a wait function.
 type waitFn int
 
@@ -61,11 +71,12 @@ const (
 	wMasterGTID                   // MASTER_GTID_WAIT(pos, timeout)
 	wSourcePos                    // SOURCE_POS_WAIT(file, pos, timeout)
 	wMasterPos                    // MASTER_POS_WAIT(file, pos, timeout)
+	wWsrepUpto                    // WSREP_SYNC_WAIT_UPTO_GTID(gtid[, timeout])
 )
 
-// waitExpr is a call of a wait function, compared with 0 ("= 0" for GTID
-// waits, ">= 0" for position waits: 1 when the wait succeeded) or raw (the
-// function's own result).
+// waitExpr is a call of a wait function, compared ("= 0" for GTID waits,
+// ">= 0" for position waits, "= 1" for WSREP_SYNC_WAIT_UPTO_GTID: 1 when the
+// wait succeeded) or raw (the function's own result).
 type waitExpr struct {
 	fn   waitFn
 	cmp  bool
@@ -194,6 +205,10 @@ var grammar = []rule{
 	r(kGtidSlavePos, MariaDB, "SELECT @@GLOBAL.gtid_slave_pos"),
 	r(kLastGtid, MariaDB, "SELECT @@last_gtid"),
 	r(kReplicaStatus, 0, "SHOW REPLICA STATUS"),
+	r(kGroupCheck, MySQL, groupCheckSQL),
+	r(kGroupCaughtUp, MySQL, groupCaughtUpSQL),
+	r(kGaleraCheck, MariaDB, galeraCheckSQL),
+	r(kGaleraCaughtUp, MariaDB, galeraCaughtUpSQL),
 	r(kSetSQLMode, 0, "SET @@SESSION.sql_mode = (SELECT CASE WHEN % THEN @@SESSION.sql_mode ELSE # END)"),
 	r(kNoop, 0, "DO 1"),
 	{kind: kNoop, re: regexp.MustCompile(`(?is)^SET\s*@[a-z_][a-z0-9_]*\s*=\s*` + valueRE + `$`), slots: "#"},
@@ -215,6 +230,10 @@ var waitGrammar = []waitRule{
 	w(wMasterGTID, false, MariaDB, "MASTER_GTID_WAIT(#, #)"),
 	w(wMasterPos, true, MariaDB, "MASTER_POS_WAIT(#, #, #) >= 0"),
 	w(wMasterPos, false, MariaDB, "MASTER_POS_WAIT(#, #, #)"),
+	w(wWsrepUpto, true, MariaDB, "WSREP_SYNC_WAIT_UPTO_GTID(#, #) = 1"),
+	w(wWsrepUpto, false, MariaDB, "WSREP_SYNC_WAIT_UPTO_GTID(#, #)"),
+	w(wWsrepUpto, true, MariaDB, "WSREP_SYNC_WAIT_UPTO_GTID(#) = 1"),
+	w(wWsrepUpto, false, MariaDB, "WSREP_SYNC_WAIT_UPTO_GTID(#)"),
 }
 
 // parse parses one statement of the grammar, binding its placeholders from

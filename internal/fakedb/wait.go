@@ -3,6 +3,8 @@ package fakedb
 import (
 	"context"
 	"database/sql/driver"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,7 +63,8 @@ func (c *conn) evalWait(ctx context.Context, we *waitExpr) (driver.Value, error)
 		// NULL or negative: no timeout; 0: look once.
 		forever := !hasTimeout || timeout < 0
 		raw, err := c.poll(ctx, timeout, forever, int64(-1), func() (bool, driver.Value) {
-			if s.primary {
+			if s.primary || s.cl.kind == Galera {
+				// Galera's applier does not advance gtid_slave_pos.
 				return false, nil
 			}
 			s.applyOnWaitTo(t)
@@ -84,7 +87,12 @@ func (c *conn) evalWait(ctx context.Context, we *waitExpr) (driver.Value, error)
 		if err != nil {
 			return nil, err
 		}
-		if s.primary {
+		s.cl.mu.Lock()
+		noChannel := s.primary || s.cl.kind != Async
+		s.cl.mu.Unlock()
+		if noChannel {
+			// No replication channel to wait on: the primary, and every
+			// Group Replication member or Galera node.
 			return nil, nil
 		}
 		t := posTarget(strings.TrimSpace(file), pos)
@@ -107,8 +115,77 @@ func (c *conn) evalWait(ctx context.Context, we *waitExpr) (driver.Value, error)
 			return int64(1), nil
 		}
 		return int64(0), nil
+	case wWsrepUpto:
+		return c.wsrepWait(ctx, we)
 	}
 	return nil, syntaxErr("wait")
+}
+
+// wsrepWait runs WSREP_SYNC_WAIT_UPTO_GTID(gtid[, timeout]) as MariaDB
+// 10.11 does: 1 once the node has committed the GTID (one
+// "domain-server-seq"; its sequence number counts, as the node compares
+// only that with its wsrep position), error 1205 when the timeout (whole
+// seconds: a fractional one is rounded, 0 looks once; NULL, negative or
+// none is 30 s) passes first. NULL or a list of GTIDs is error 1210, an
+// unparsable GTID error 1941. Outside Galera (wsrep_on OFF) it is error
+// 1210 at once (not verified on a real server). With the "= 1" comparison
+// the result is 1 or the same errors.
+func (c *conn) wsrepWait(ctx context.Context, we *waitExpr) (driver.Value, error) {
+	s := c.srv
+	wrongArgs := myErr(1210, "HY000", "Incorrect arguments to WSREP_SYNC_WAIT_UPTO_GTID")
+	s.cl.mu.Lock()
+	galera := s.cl.kind == Galera
+	s.cl.mu.Unlock()
+	text, ok := toText(we.args[0])
+	if !ok || !galera {
+		return nil, wrongArgs
+	}
+	text = strings.TrimSpace(text)
+	if strings.Contains(text, ",") {
+		return nil, wrongArgs
+	}
+	f := strings.Split(text, "-")
+	var seq uint64
+	if len(f) == 3 {
+		var err error
+		for i, x := range f {
+			var n uint64
+			if n, err = strconv.ParseUint(x, 10, 64); err != nil {
+				break
+			}
+			if i == 2 {
+				seq = n
+			}
+		}
+		if err != nil {
+			f = nil
+		}
+	}
+	if len(f) != 3 {
+		return nil, myErr(1941, "HY000", "Could not parse GTID list")
+	}
+	t := target{need: int(min(seq, 1<<31)), reachable: seq <= 1<<31}
+	timeout := wsrepDefaultTimeout.Seconds()
+	if len(we.args) > 1 {
+		x, has, err := toFloat(we.args[1])
+		if err != nil {
+			return nil, err
+		}
+		if has && x >= 0 {
+			timeout = math.Round(x)
+		}
+	}
+	raw, err := c.poll(ctx, timeout, false, nil, func() (bool, driver.Value) {
+		s.applyOnWaitTo(t)
+		return t.reachedBy(s.applied), int64(1)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, myErr(1205, "HY000", "Lock wait timeout exceeded; try restarting transaction")
+	}
+	return raw, nil
 }
 
 // eq0 applies the "= 0" comparison of a GTID wait form to its raw result.
