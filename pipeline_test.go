@@ -25,6 +25,28 @@ import (
 
 var fakeFlavors = []fakedb.Flavor{fakedb.MySQL, fakedb.MariaDB}
 
+// fakeLine is one server line of the unit matrix: a flavor and a cluster
+// kind.
+type fakeLine struct {
+	flavor fakedb.Flavor
+	kind   fakedb.Kind
+}
+
+func (l fakeLine) String() string {
+	if l.kind == fakedb.Async {
+		return l.flavor.String()
+	}
+	return l.flavor.String() + "-" + l.kind.String()
+}
+
+// fakeLines are the matrix's server lines: both flavors with asynchronous
+// replication, MySQL Group Replication (whose writes carry the group's
+// uuid, not the primary's) and MariaDB Galera.
+var fakeLines = []fakeLine{
+	{fakedb.MySQL, fakedb.Async}, {fakedb.MariaDB, fakedb.Async},
+	{fakedb.MySQL, fakedb.GroupReplication}, {fakedb.MariaDB, fakedb.Galera},
+}
+
 // fakeDB returns a DB over cluster c; oneTrip opens the replicas with
 // multiStatements and declares it, so DB reads send the wait with the query.
 func fakeDB(t testing.TB, c *fakedb.Cluster, oneTrip bool, opts ...rwsplit.Option) *rwsplit.DB {
@@ -293,6 +315,7 @@ var scopes = []string{scopeSession, scopeProcess, scopeToken, scopeSessionThenPr
 // pairCase is one write→read pair.
 type pairCase struct {
 	flavor    fakedb.Flavor
+	kind      fakedb.Kind
 	oneTrip   bool
 	prefetch  bool // pools read ahead (PrefetchConnector), as Open's do
 	write     writeSurface
@@ -307,6 +330,7 @@ type pairCase struct {
 func runPair(t *testing.T, c pairCase) (found bool, onReplica bool) {
 	t.Helper()
 	cl := fakedb.NewCluster(c.flavor, 2)
+	cl.SetKind(c.kind)
 	stalled(cl)
 	open := func() (*rwsplit.DB, error) { return openFake(cl, c.oneTrip, c.prefetch, c.options()...) }
 	found, onReplica, err := doPair(c, open, 7)
@@ -388,7 +412,8 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 
 // TestReadYourWritesMatrix: every write surface × scope × mode × where the
 // mode is set × flavor × pool kind (one round trip or not, read-ahead or not),
-// each with a read surface in turn, reads its own write, on a replica for the waiting modes; Eventual, the control, reads
+// × cluster kind (async, Group Replication, Galera), each with a read
+// surface in turn, reads its own write, on a replica for the waiting modes; Eventual, the control, reads
 // stale data on the same setup.
 func TestReadYourWritesMatrix(t *testing.T) {
 	modes := []rwsplit.Consistency{rwsplit.WaitGTID(5 * time.Second), rwsplit.WaitPosition(5 * time.Second), rwsplit.Primary,
@@ -397,7 +422,7 @@ func TestReadYourWritesMatrix(t *testing.T) {
 	// write) and MaxStaleness(0) (no replica is that fresh); see modes_test.go.
 	onPrimary := map[rwsplit.Consistency]bool{rwsplit.Primary: true, rwsplit.Fast: true, rwsplit.MaxStaleness(0): true}
 	n := 0
-	for _, f := range fakeFlavors {
+	for _, line := range fakeLines {
 		for pools := range 4 {
 			oneTrip, prefetch := pools&1 != 0, pools&2 != 0
 			for wi, ws := range writeSurfaces {
@@ -405,8 +430,8 @@ func TestReadYourWritesMatrix(t *testing.T) {
 					for mi, mode := range modes {
 						for pi, placement := range []string{onRead, onBoth, onDefault} {
 							rs := readSurfaces[(wi+si+mi+pi)%len(readSurfaces)]
-							c := pairCase{flavor: f, oneTrip: oneTrip, prefetch: prefetch, write: ws, read: rs, scope: scope, mode: mode, placement: placement}
-							name := fmt.Sprintf("%s/onetrip=%v/prefetch=%v/%s/%s/%s/%s/%s", f, oneTrip, prefetch, ws.name, rs.name, scope, mode, placement)
+							c := pairCase{flavor: line.flavor, kind: line.kind, oneTrip: oneTrip, prefetch: prefetch, write: ws, read: rs, scope: scope, mode: mode, placement: placement}
+							name := fmt.Sprintf("%s/onetrip=%v/prefetch=%v/%s/%s/%s/%s/%s", line, oneTrip, prefetch, ws.name, rs.name, scope, mode, placement)
 							n++
 							t.Run(name, func(t *testing.T) {
 								found, onReplica := runPair(t, c)
@@ -429,12 +454,12 @@ func TestReadYourWritesMatrix(t *testing.T) {
 // TestEventualControl: on the same setup Eventual reads stale data through
 // every surface and scope, so the matrix above can fail.
 func TestEventualControl(t *testing.T) {
-	for _, f := range fakeFlavors {
+	for _, line := range fakeLines {
 		for wi, ws := range writeSurfaces {
 			for _, scope := range scopes {
 				rs := readSurfaces[wi%len(readSurfaces)]
-				c := pairCase{flavor: f, write: ws, read: rs, scope: scope, mode: rwsplit.Eventual, placement: onRead}
-				t.Run(fmt.Sprintf("%s/%s/%s/%s", f, ws.name, rs.name, scope), func(t *testing.T) {
+				c := pairCase{flavor: line.flavor, kind: line.kind, write: ws, read: rs, scope: scope, mode: rwsplit.Eventual, placement: onRead}
+				t.Run(fmt.Sprintf("%s/%s/%s/%s", line, ws.name, rs.name, scope), func(t *testing.T) {
 					found, onReplica := runPair(t, c)
 					assert.False(t, found, "Eventual saw the write: the setup cannot show staleness")
 					assert.True(t, onReplica)

@@ -2,6 +2,7 @@ package rwsplit
 
 import (
 	"cmp"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -52,8 +53,30 @@ func WithClusterKind(k ClusterKind) Option {
 	}
 }
 
-// kind returns the kind of db's cluster as its servers' last checks saw it:
-// the primary's, else the first replica's that was checked.
+// grouped reports whether db's cluster is a group of peers (Group
+// Replication, Galera), identifying the primary first (one query, once)
+// when no server has been checked yet.
+func (db *DB) grouped(ctx context.Context) bool {
+	k := db.clusterKind()
+	if p := db.primaryServer(); k == cluster.Unknown && p != nil {
+		k, _ = db.kindOf(ctx, p)
+	}
+	return k.Grouped()
+}
+
+// kindOf returns s's cluster kind, checking s first (identity and member
+// state: two queries, once) when the monitor has not yet.
+func (db *DB) kindOf(ctx context.Context, s *Server) (cluster.Kind, error) {
+	if k := s.kind(); k != cluster.Unknown {
+		return k, nil
+	}
+	m, err := db.checkMember(ctx, s, !s.primary)
+	return m.Kind, err
+}
+
+// clusterKind returns the kind of db's cluster as its servers' last checks
+// saw it: the primary's, else the first replica's that was checked, else
+// WithClusterKind's (Unknown by default). No I/O.
 func (db *DB) clusterKind() cluster.Kind {
 	t := db.topology()
 	if t.primary != nil {

@@ -219,7 +219,7 @@ func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, err
 	// A binlog position means nothing across the members of a group
 	// (Group Replication, Galera): WaitPosition waits for the GTIDs of the
 	// same writes there, which is exact.
-	byGTID := mode.kind != kindWaitPosition || db.clusterKind().Grouped()
+	byGTID := mode.kind != kindWaitPosition || db.grouped(ctx)
 	tok, gtidsFresh, err := db.resolvedScope(ctx, byGTID)
 	if err != nil {
 		return tok, err
@@ -281,9 +281,15 @@ func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consi
 			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
 			tok:  tok, mode: mode, pos: true, timeout: left,
 		}, nil
-	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB && s.kind() == cluster.Galera:
-		return db.galeraWait(s, tok, mode, left)
 	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB:
+		// MASTER_GTID_WAIT never succeeds on a Galera node (it reads
+		// gtid_slave_pos, which Galera's applier does not advance): know
+		// the node's kind before the first wait.
+		if k, err := db.kindOf(ctx, s); err != nil {
+			return nil, err
+		} else if k == cluster.Galera {
+			return db.galeraWait(s, tok, mode, left)
+		}
 		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok, mode: mode}, nil
 	case v.Flavor == dialect.MySQL && tok.Flavor == gtid.FlavorMySQL:
 		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok, mode: mode}, nil
