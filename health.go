@@ -103,9 +103,12 @@ func isConnError(err error) bool {
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne):
 		return true
 	case errors.As(err, &me):
-		// Server shutting down, too many connections, lost connection.
+		// Server shutting down, too many connections, lost connection; a
+		// Galera node out of the primary component or not synced yet
+		// (1047: "WSREP has not yet prepared node for application use",
+		// the statement did not run).
 		switch me.Number {
-		case 1040, 1053, 1077, 1078, 1079, 1080, 2006, 2013:
+		case 1040, 1047, 1053, 1077, 1078, 1079, 1080, 2006, 2013:
 			return true
 		}
 	}

@@ -1,0 +1,169 @@
+package rwsplit_test
+
+// Cluster kinds on the in-memory driver: what the monitor reads of Group
+// Replication members and Galera nodes, which one discovery makes the
+// writer, and what happens when a member leaves. The same on real servers:
+// clusterkinds_integration_test.go.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
+)
+
+// writerID is the server_id of the server a Primary read reaches.
+func writerID(t *testing.T, db *rwsplit.DB) int {
+	t.Helper()
+	var id int
+	require.NoError(t, db.QueryRowContext(rwsplit.WithConsistency(context.Background(), rwsplit.Primary), "SELECT @@server_id").Scan(&id))
+	return id
+}
+
+// TestClusterKindDiscovery: on every kind, discovery finds one writer and
+// every other member serves reads, reported with its kind and state:
+// asynchronous replication's one writable server, Group Replication's
+// primary, a multi-primary group's member of lowest member id, Galera's
+// node of lowest name. No write fails for want of a primary.
+func TestClusterKindDiscovery(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func() *fakedb.Cluster
+		kind  rwsplit.ClusterKind
+		state string
+	}{
+		{"async", func() *fakedb.Cluster { return fakedb.NewCluster(fakedb.MySQL, 2) }, rwsplit.ClusterAsync, ""},
+		{"group-replication", func() *fakedb.Cluster {
+			c := fakedb.NewCluster(fakedb.MySQL, 2)
+			c.SetKind(fakedb.GroupReplication)
+			return c
+		}, rwsplit.ClusterGroupReplication, "ONLINE"},
+		{"group-replication-multi-primary", func() *fakedb.Cluster {
+			c := fakedb.NewCluster(fakedb.MySQL, 2)
+			c.SetKind(fakedb.GroupReplication)
+			c.SetMultiPrimary(true)
+			return c
+		}, rwsplit.ClusterGroupReplication, "ONLINE"},
+		{"galera", func() *fakedb.Cluster {
+			c := fakedb.NewCluster(fakedb.MariaDB, 2)
+			c.SetKind(fakedb.Galera)
+			return c
+		}, rwsplit.ClusterGalera, "Synced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := tc.setup()
+			db, _ := discoveryDB(t, cl, rwsplit.WithMonitorInterval(10*time.Millisecond))
+			// The writer: the fakedb primary (server id 1), which is also
+			// the member of lowest member uuid and of lowest node name.
+			assert.Equal(t, cl.Primary().ID(), writerID(t, db))
+			names := map[string]bool{}
+			for _, st := range db.ReplicaStatus() {
+				assert.Equal(t, tc.kind, st.Kind, st.Name)
+				assert.Equal(t, tc.state, st.MemberState, st.Name)
+				assert.True(t, st.Usable, "%s: %s %s", st.Name, st.State, st.LastError)
+				assert.False(t, names[st.Name], "unique names: %s", st.Name)
+				names[st.Name] = true
+			}
+			for k := int64(1); k <= 12; k++ {
+				_, err := db.ExecContext(context.Background(), insertKV, k, k)
+				require.NoError(t, err, "write %d", k)
+			}
+			served := map[int]int{}
+			for range 40 {
+				var id int
+				require.NoError(t, db.QueryRowContext(context.Background(), "SELECT @@server_id").Scan(&id))
+				served[id]++
+			}
+			assert.Zero(t, served[cl.Primary().ID()], "Eventual reads stay off the writer: %v", served)
+			assert.Len(t, served, 2, "both other members serve: %v", served)
+		})
+	}
+}
+
+// TestClusterKindMemberLeaves: a Group Replication member that is not ONLINE
+// and a Galera node that left the primary component stop serving; a read
+// that meets the Galera node first (error 1047) is retried elsewhere. When
+// the writer itself leaves (a GR election, the Galera writer out of the
+// primary component), writes follow the new writer within 2 monitor rounds.
+func TestClusterKindMemberLeaves(t *testing.T) {
+	t.Run("group-replication", func(t *testing.T) {
+		cl := fakedb.NewCluster(fakedb.MySQL, 2)
+		cl.SetKind(fakedb.GroupReplication)
+		db, _ := discoveryDB(t, cl, rwsplit.WithMonitorInterval(10*time.Millisecond))
+		r0 := cl.Replicas()[0]
+		r0.SetMemberState(fakedb.MemberRecovering)
+		require.Eventually(t, func() bool { return usable(db) == 1 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		r0.SetMemberState(fakedb.MemberOnline)
+		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+
+		// An election: the group makes replica 1 the primary.
+		next := cl.Replicas()[1]
+		cl.Promote(next)
+		start := time.Now()
+		require.Eventually(t, func() bool { return writerID(t, db) == next.ID() }, 5*time.Second, time.Millisecond)
+		assert.Less(t, time.Since(start), time.Second, "within a few 10 ms rounds")
+		_, err := db.ExecContext(context.Background(), insertKV, 1, 1)
+		require.NoError(t, err)
+		v, ok := next.Value(1)
+		assert.True(t, ok && v == 1, "the write went to the new primary")
+	})
+	t.Run("galera", func(t *testing.T) {
+		cl := fakedb.NewCluster(fakedb.MariaDB, 2)
+		cl.SetKind(fakedb.Galera)
+		db, _ := discoveryDB(t, cl, rwsplit.WithMonitorInterval(10*time.Millisecond))
+		r0 := cl.Replicas()[0]
+		// Out of the primary component: the monitor takes it out.
+		r0.SetGaleraState(fakedb.GaleraNonPrimary)
+		require.Eventually(t, func() bool { return usable(db) == 1 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		r0.SetGaleraState(fakedb.GaleraSynced)
+		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+
+		// The writer leaves: the node of next lowest name takes the writes.
+		p := cl.Primary()
+		p.SetGaleraState(fakedb.GaleraNonPrimary)
+		require.Eventually(t, func() bool { return writerID(t, db) == r0.ID() }, 5*time.Second, time.Millisecond)
+		_, err := db.ExecContext(context.Background(), insertKV, 2, 2)
+		require.NoError(t, err)
+		// It comes back: the writer stays where it is (sticky).
+		p.SetGaleraState(fakedb.GaleraSynced)
+		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		assert.Equal(t, r0.ID(), writerID(t, db), "no failback")
+	})
+}
+
+// TestGaleraNodeNotReadyRetried: a read that meets a Galera node out of the
+// primary component before the monitor does (error 1047: the statement did
+// not run) is retried on another node, and the node is out of rotation.
+func TestGaleraNodeNotReadyRetried(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MariaDB, 2)
+	cl.SetKind(fakedb.Galera)
+	db := fakeDB(t, cl, false) // monitored once, at the start
+	require.Eventually(t, func() bool { return usable(db) == 2 && db.ReplicaStatus()[0].LastCheck != time.Time{} },
+		5*time.Second, time.Millisecond)
+	cl.Replicas()[0].SetGaleraState(fakedb.GaleraNonPrimary)
+	for k := range int64(10) {
+		var v sql.NullInt64
+		err := db.QueryRowContext(context.Background(), "SELECT v FROM kv WHERE k = ?", k).Scan(&v)
+		require.True(t, err == nil || errors.Is(err, sql.ErrNoRows), "read %d: %v", k, err)
+	}
+	assert.EqualValues(t, 1, db.Stats().Retries, "the first read on the node was retried elsewhere")
+	assert.Equal(t, 1, usable(db), "the node is out: %+v", db.ReplicaStatus())
+}
+
+// usable counts db's replicas that serve reads.
+func usable(db *rwsplit.DB) int {
+	n := 0
+	for _, st := range db.ReplicaStatus() {
+		if st.Usable {
+			n++
+		}
+	}
+	return n
+}
