@@ -37,6 +37,22 @@ var chaosFaultKinds = []string{
 	faultDisconnect, faultPausePrimary, faultPromote, faultBurst,
 }
 
+// chaosGroupFaultKinds are those of a Group Replication run: no delay (a
+// group has no SOURCE_DELAY); an applier is held with FLUSH TABLES WITH
+// READ LOCK (the group's applier channel cannot be stopped); a promotion is
+// an election (group_replication_set_as_primary).
+var chaosGroupFaultKinds = []string{
+	faultApplier, faultApplierAll, faultPauseReplica, faultStopReplica,
+	faultDisconnect, faultPausePrimary, faultPromote, faultBurst,
+}
+
+// chaosGaleraFaultKinds are those of a Galera run: the group's, but the
+// promotion.
+var chaosGaleraFaultKinds = []string{
+	faultApplier, faultApplierAll, faultPauseReplica, faultStopReplica,
+	faultDisconnect, faultPausePrimary, faultBurst,
+}
+
 // chaosInjector injects faults into c and records them in h.
 type chaosInjector struct {
 	c   *rwsplittest.Cluster
@@ -118,21 +134,21 @@ func (inj *chaosInjector) inject(ctx context.Context, kind string) {
 	case faultApplier:
 		r := inj.replica()
 		f.Target = chaosNodeName(r, "replica")
-		if do(r.StopApplier(ctx)) {
+		if start, err := chaosStopApplier(ctx, r); do(err) {
 			chaosPause(ctx, hold)
+			do(start(rctx))
 		}
-		do(r.StartApplier(rctx))
 	case faultApplierAll:
 		f.Target = "every replica"
-		var stopped []*rwsplittest.Node
+		var started []func(context.Context) error
 		for _, r := range c.Replicas {
-			if do(r.StopApplier(ctx)) {
-				stopped = append(stopped, r)
+			if start, err := chaosStopApplier(ctx, r); do(err) {
+				started = append(started, start)
 			}
 		}
 		chaosPause(ctx, hold)
-		for _, r := range stopped {
-			do(r.StartApplier(rctx))
+		for _, start := range started {
+			do(start(rctx))
 		}
 	case faultDelay:
 		r := inj.replica()
@@ -177,6 +193,13 @@ func (inj *chaosInjector) inject(ctx context.Context, kind string) {
 	case faultPromote:
 		r := inj.replica()
 		f.Target = chaosNodeName(r, "replica")
+		if c.Kind == rwsplittest.GroupReplication {
+			t0 := time.Now()
+			if do(c.SetPrimary(rctx, r)) {
+				f.Detail = fmt.Sprintf(" (election, %v)", time.Since(t0).Round(time.Millisecond))
+			}
+			break
+		}
 		p, err := c.Promote(rctx, r, rwsplittest.DemoteOldPrimary)
 		if do(err) {
 			f.Detail = fmt.Sprintf(" (write downtime %v, total %v)", p.WriteDowntime.Round(time.Millisecond), p.Total.Round(time.Millisecond))
@@ -201,6 +224,17 @@ func (inj *chaosInjector) inject(ctx context.Context, kind string) {
 // binlog the replicas must then apply. It returns the statements run; errors
 // of single statements are counted, not returned, while a promotion may
 // refuse them.
+// chaosStopApplier stops r's applier and returns what starts it again: the
+// replication applier thread of an async replica; on a Group Replication
+// member or a Galera node, whose applier cannot be stopped alone, a FLUSH
+// TABLES WITH READ LOCK held until then.
+func chaosStopApplier(ctx context.Context, r *rwsplittest.Node) (func(context.Context) error, error) {
+	if r.Replica {
+		return r.StartApplier, r.StopApplier(ctx)
+	}
+	return r.HoldApplier(ctx)
+}
+
 func chaosBurst(db *rwsplit.DB) func(ctx context.Context, d time.Duration) (int64, error) {
 	return func(ctx context.Context, d time.Duration) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, d)

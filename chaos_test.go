@@ -56,14 +56,28 @@ type chaosFlavor struct {
 	// cluster returns the cluster, and whether it is shared with other
 	// tests (whose topology must be put back).
 	cluster func(t *testing.T) (*rwsplittest.Cluster, bool)
+	// first and kinds are the history run's faults (see chaosRunConfig);
+	// nil: the async ones, a promotion and an applier stop first.
+	first, kinds []string
 }
 
 var chaosFlavors = []chaosFlavor{
-	{"mysql", func(t *testing.T) (*rwsplittest.Cluster, bool) { return cluster(t, rwsplittest.MySQL), true }},
-	{"mariadb", func(t *testing.T) (*rwsplittest.Cluster, bool) { return cluster(t, rwsplittest.MariaDB), true }},
-	{"mariadb-11.8", func(t *testing.T) (*rwsplittest.Cluster, bool) {
+	{name: "mysql", cluster: func(t *testing.T) (*rwsplittest.Cluster, bool) { return cluster(t, rwsplittest.MySQL), true }},
+	{name: "mariadb", cluster: func(t *testing.T) (*rwsplittest.Cluster, bool) { return cluster(t, rwsplittest.MariaDB), true }},
+	{name: "mariadb-11.8", cluster: func(t *testing.T) (*rwsplittest.Cluster, bool) {
 		return rwsplittest.Start(t, rwsplittest.MariaDB, rwsplittest.WithImage(rwsplittest.MariaDB118Image())), false
 	}},
+	// Group Replication: an applier held (FLUSH TABLES WITH READ LOCK), a
+	// member paused, stopped or cut off, the primary paused, an election
+	// (group_replication_set_as_primary), bursts.
+	{name: "group-replication", cluster: func(t *testing.T) (*rwsplittest.Cluster, bool) {
+		return rwsplittest.Start(t, rwsplittest.MySQL, rwsplittest.WithKind(rwsplittest.GroupReplication)), false
+	}, first: []string{faultApplier, faultPromote}, kinds: chaosGroupFaultKinds},
+	// Galera: the same but the election (every node is writable; a writer
+	// change fails writes until the write-safety work holds them).
+	{name: "galera", cluster: func(t *testing.T) (*rwsplittest.Cluster, bool) {
+		return rwsplittest.Start(t, rwsplittest.MariaDB, rwsplittest.WithKind(rwsplittest.Galera)), false
+	}, first: []string{faultApplier}, kinds: chaosGaleraFaultKinds},
 }
 
 // chaosDuration is the history run's load time per flavor.
@@ -88,7 +102,8 @@ func chaosSeed(t *testing.T) uint64 {
 }
 
 // TestChaos is the randomized history checker. On each server line (MySQL
-// 9.7, MariaDB 10.11, MariaDB 11.8), 32 clients share one *rwsplit.DB (db1,
+// 9.7, MariaDB 10.11, MariaDB 11.8 with asynchronous replication; MySQL 9.7
+// Group Replication and MariaDB 10.11 Galera, 3 members each), 32 clients share one *rwsplit.DB (db1,
 // with discovery) and 4 consumers share a second one (db2). Each client owns
 // four rows, writes strictly increasing values to them (two through its own
 // Session, two without one) and reads its rows and others' under a random
@@ -160,6 +175,9 @@ func TestChaos(t *testing.T) {
 			t.Run("history", func(t *testing.T) {
 				cfg := chaosRunConfig{seed: seed + uint64(i), duration: d, modes: chaosModes,
 					first: []string{faultApplier, faultPromote}, kinds: chaosFaultKinds}
+				if fl.kinds != nil {
+					cfg.first, cfg.kinds = fl.first, fl.kinds
+				}
 				h, rep := runChaos(t, c, cfg)
 				for i, o := range rep.Refused1290 {
 					if i == 20 {
@@ -182,7 +200,9 @@ func TestChaos(t *testing.T) {
 				}
 				assert.Positive(t, rep.StaleEventual, "stale Eventual reads: the checker sees staleness")
 				assert.Empty(t, rep.FaultErrs, "faults injected and put back without error")
-				assert.Positive(t, rep.Faults[faultPromote], "a promotion was injected")
+				if slices.Contains(cfg.first, faultPromote) {
+					assert.Positive(t, rep.Faults[faultPromote], "a promotion was injected")
+				}
 				for _, n := range []string{"Eventual", "Primary", "Sleep", "CaughtUp", "WaitPosition", "WaitGTID"} {
 					if assert.Contains(t, rep.Modes, n, "reads under %s", n) && n != "Eventual" && n != "CaughtUp" {
 						assert.Positive(t, rep.Modes[n].Checked, "%s reads with a write to see", n)
