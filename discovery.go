@@ -265,6 +265,7 @@ func (s *Server) reborn(index int, primary bool) *Server {
 	n.ver.Store(s.ver.Load())
 	n.serverID.Store(s.serverID.Load())
 	n.uuid.Store(s.uuid.Load())
+	n.member.Store(s.member.Load())
 	if s.primary && !primary {
 		down := StateDown
 		msg := "rwsplit: was the primary; not seen replicating yet"

@@ -3,7 +3,11 @@ package cluster
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
@@ -29,6 +33,10 @@ func checkGroup(ctx context.Context, q Querier, m *Member) error {
 	var state, role, executed sql.NullString
 	var single, queue sql.NullInt64
 	if err := ScanRow(ctx, q, groupCheck, nil, &state, &role, &executed, &single, &queue); err != nil {
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1142 {
+			return fmt.Errorf("the Group Replication member check needs SELECT on performance_schema for this user: %w", err)
+		}
 		return err
 	}
 	m.State = state.String
