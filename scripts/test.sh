@@ -106,8 +106,8 @@ for m in "${mods[@]}"; do
   fi
 done
 
-echo "== go test -race -count=1 -p 1 -timeout 40m ${pkgs[*]}"
-echo "== go test -race -count=1 -p 1 -timeout 40m ${pkgs[*]}" >>"$log"
+echo "== go test -race -count=1 -p 1 -timeout 60m ${pkgs[*]}"
+echo "== go test -race -count=1 -p 1 -timeout 60m ${pkgs[*]}" >>"$log"
 if [ ${#mods[@]} -gt 0 ]; then
   echo "== then the same in each of ${mods[*]} (their packages with tests)"
   echo "== then the same in each of ${mods[*]} (their packages with tests)" >>"$log"
@@ -122,7 +122,7 @@ skipflag=()
 # status of the go test runs is kept in $tmp/gotest.
 echo 0 >"$tmp/gotest"
 {
-  $GO test -json -race -count=1 -p 1 -timeout 40m "${pkgs[@]}" || echo $? >"$tmp/gotest"
+  $GO test -json -race -count=1 -p 1 -timeout 60m "${pkgs[@]}" || echo $? >"$tmp/gotest"
   for m in "${mods[@]}"; do
     rc=0
     (
@@ -136,7 +136,7 @@ echo 0 >"$tmp/gotest"
         tp=(./...)
       fi
       [ ${#tp[@]} -gt 0 ] || exit 0
-      $GO test -json -race -count=1 -p 1 -timeout 40m "${tp[@]}"
+      $GO test -json -race -count=1 -p 1 -timeout 60m "${tp[@]}"
     ) || rc=$?
     if [ "$rc" -ne 0 ] && [ "$(cat "$tmp/gotest")" = 0 ]; then
       echo "$rc" >"$tmp/gotest"
