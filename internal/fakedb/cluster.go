@@ -11,8 +11,9 @@
 //
 // The primary keeps an append-only log of committed transactions, numbered
 // 1, 2, 3...; a replica's state is a prefix of that log. Transaction n has
-// the GTID "<uuid>:1-n" on MySQL (one cluster-wide uuid, see UUID) and
-// "0-1-n" on MariaDB, and ends at binlog position binlog.000001:4+100*n.
+// the GTID "<uuid>:1-n" on MySQL (one cluster-wide uuid, see UUID; tagged
+// "<uuid>:<tag>:m" from SetTag on) and "0-1-n" on MariaDB, and ends at
+// binlog position binlog.000001:4+100*n.
 //
 // By default the cluster models asynchronous replication; SetKind makes it
 // model MySQL Group Replication or MariaDB Galera Cluster instead (see
@@ -21,6 +22,8 @@
 package fakedb
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -59,6 +62,8 @@ type change struct {
 type txn struct {
 	at      time.Time
 	changes []change
+	tag     string // its MySQL GTID tag, "" when untagged (SetTag)
+	seq     int    // its GTID number: <uuid>:seq, or <uuid>:tag:seq
 }
 
 // Cluster is a primary and its replicas sharing one transaction log.
@@ -71,8 +76,11 @@ type Cluster struct {
 	log           []txn // committed transactions; log[i] is transaction i+1
 	primary       *Server
 	replicas      []*Server
-	kind          Kind // SetKind
-	multiPrimary  bool // SetMultiPrimary
+	kind          Kind           // SetKind
+	multiPrimary  bool           // SetMultiPrimary
+	tag           string         // SetTag: the tag of the transactions committed now
+	tagSeq        map[string]int // the last GTID number given per tag ("" untagged)
+	tagged        int            // how many transactions of the log carry a tag
 }
 
 // NewCluster returns a cluster of the given flavor with a primary and the
@@ -146,8 +154,49 @@ func (c *Cluster) UUID() string { return mysqlUUID }
 
 // GTIDSet returns the GTID text of the first n transactions, as the servers
 // report it: "<uuid>:1-n" on MySQL ("<uuid>:1" when n is 1), "0-1-n" on
-// MariaDB, "" when n is 0.
-func (c *Cluster) GTIDSet(n int) string { return gtidText(c.flavor, n) }
+// MariaDB, "" when n is 0. Once some transaction carries a tag (SetTag), the
+// MySQL text is in MySQL's canonical form: the untagged interval first, then
+// each tag's interval in ascending order of tags, such as
+// "<uuid>:1-7:app:1-3:migration:1-2"; transactions beyond the log count as
+// if committed now, under the current tag.
+func (c *Cluster) GTIDSet(n int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gtidSet(n)
+}
+
+// SetTag makes every transaction committed from now on carry a tagged GTID
+// "<uuid>:<tag>:<m>" (m counting the transactions of that tag, from 1), as
+// MySQL 8.3+ does for a session that ran SET gtid_next='AUTOMATIC:<tag>'
+// (the cluster-wide setting stands for every session's); "" goes back to
+// untagged GTIDs "<uuid>:<n>" (SET gtid_next='AUTOMATIC'), n counting the
+// untagged transactions only. Transactions committed earlier keep their
+// GTIDs. Every executed set the servers report (@@GLOBAL.gtid_executed,
+// SHOW BINARY LOG STATUS, SHOW REPLICA STATUS, the Group Replication
+// member check) is then in MySQL's canonical form (see GTIDSet), and
+// WAIT_FOR_EXECUTED_GTID_SET reaches a tagged GTID of the cluster's uuid
+// once the server applied the transaction that carries it. A tag is 1 to 32
+// letters, digits and underscores, not starting with a digit; it is folded
+// to lower case, as MySQL does. SetTag panics on a MariaDB cluster or with
+// an invalid tag.
+func (c *Cluster) SetTag(tag string) {
+	if c.flavor != MySQL {
+		panic("fakedb: GTID tags need the MySQL flavor")
+	}
+	if tag != "" && !isTag(tag) {
+		panic("fakedb: invalid GTID tag " + strconv.Quote(tag))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tag = strings.ToLower(tag)
+}
+
+// Tag returns the tag SetTag set ("" when transactions are untagged).
+func (c *Cluster) Tag() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tag
+}
 
 // BinlogPos returns the binary log file and position that follow the first
 // n transactions: "binlog.000001" and 4+100*n.
@@ -158,7 +207,14 @@ func (c *Cluster) BinlogPos(n int) (file string, pos int64) { return binlogFile,
 // member writing applies the whole log first: its state stays a prefix of
 // the log). It returns the transaction's number. c.mu must be held.
 func (c *Cluster) commit(by *Server, changes []change) int {
-	c.log = append(c.log, txn{at: time.Now(), changes: changes})
+	if c.tagSeq == nil {
+		c.tagSeq = make(map[string]int)
+	}
+	c.tagSeq[c.tag]++
+	if c.tag != "" {
+		c.tagged++
+	}
+	c.log = append(c.log, txn{at: time.Now(), changes: changes, tag: c.tag, seq: c.tagSeq[c.tag]})
 	n := len(c.log)
 	c.primary.applyTo(n)
 	if c.kind != Async {

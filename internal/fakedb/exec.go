@@ -275,10 +275,10 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 	case kBinlogStatus:
 		return outcome{set: s.binlogStatus()}, nil
 	case kGtidExecuted, kGtidBinlogPos:
-		return outcome{set: stringSet([]string{p.col}, []string{gtidText(cl.flavor, s.applied)})}, nil
+		return outcome{set: stringSet([]string{p.col}, []string{cl.gtidSet(s.applied)})}, nil
 	case kGtidExecutedUUID:
 		return outcome{set: stringSet([]string{"@@GLOBAL.gtid_executed", "@@server_uuid"},
-			[]string{gtidText(cl.flavor, s.applied), s.uuid()})}, nil
+			[]string{cl.gtidSet(s.applied), s.uuid()})}, nil
 	case kGtidSlavePos:
 		pos := ""
 		if !s.primary && cl.kind == Async {
@@ -361,7 +361,7 @@ func (s *Server) binlogStatus() *resultSet {
 			[]string{binlogFile, pos, "", ""})
 	}
 	return stringSet([]string{"File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB", "Executed_Gtid_Set"},
-		[]string{binlogFile, pos, "", "", gtidText(MySQL, s.applied)})
+		[]string{binlogFile, pos, "", "", s.cl.gtidSet(s.applied)})
 }
 
 // replicaStatus is SHOW REPLICA STATUS: no row on the primary nor on any
@@ -408,7 +408,7 @@ func (s *Server) replicaStatus(now time.Time) *resultSet {
 	if f == MariaDB {
 		row = append(append(head, gtidText(f, committed)), tail...)
 	} else {
-		row = append(append(head, gtidText(f, committed), gtidText(f, s.applied)), tail...)
+		row = append(append(head, s.cl.gtidSet(committed), s.cl.gtidSet(s.applied)), tail...)
 	}
 	return stringSet(cols, row)
 }

@@ -1,6 +1,8 @@
 package fakedb
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,19 +33,92 @@ func gtidText(f Flavor, n int) string {
 
 // target is what a GTID or position wait waits for: the first need
 // transactions applied, or never when !reachable (a GTID this cluster can
-// never have).
+// never have). A MySQL GTID set's target counts GTIDs, not transactions:
+// need is the highest untagged GTID number and tags the highest number per
+// tag; Cluster.resolve turns it into transactions of the log.
 type target struct {
 	need      int
 	reachable bool
+	tags      map[string]int
 }
 
 // reachedBy reports whether a server that applied the first n transactions
-// has reached t.
+// has reached t (t resolved).
 func (t target) reachedBy(n int) bool { return t.reachable && t.need <= n }
 
-// parseMySQLSet parses a MySQL GTID set such as "uuid:1-5:7-9,uuid2:3"
-// (optionally with tags, "uuid:tag:1-5"). GTIDs of another uuid or with a
-// tag are never reached in a fakedb cluster.
+// resolve returns the target t of a MySQL GTID set (parseMySQLSet) in
+// transactions of the log: the fewest that hold every GTID of t. While the
+// log does not hold them all yet (an untagged number beyond the untagged
+// transactions committed, a tag the log has not that many of, or never
+// used), need is beyond the log: not reached, never applied by
+// ApplyOnWait. Without tags anywhere, GTID numbers are transaction numbers
+// and t is returned as it is. c.mu must be held.
+func (c *Cluster) resolve(t target) target {
+	if !t.reachable || c.tagged == 0 && len(t.tags) == 0 {
+		return t
+	}
+	want := make(map[string]int, len(t.tags)+1)
+	for tag, k := range t.tags {
+		want[tag] = k
+	}
+	if t.need > 0 {
+		want[""] = t.need
+	}
+	need := 0
+	for i := 0; i < len(c.log) && len(want) > 0; i++ {
+		x := &c.log[i]
+		if k, ok := want[x.tag]; ok && x.seq >= k {
+			need = i + 1
+			delete(want, x.tag)
+		}
+	}
+	if len(want) > 0 {
+		return target{need: len(c.log) + 1, reachable: true}
+	}
+	return target{need: need, reachable: true}
+}
+
+// gtidSet is the executed GTID text of the first n transactions (see
+// GTIDSet). c.mu must be held.
+func (c *Cluster) gtidSet(n int) string {
+	if c.flavor != MySQL || c.tagged == 0 && (c.tag == "" || n <= len(c.log)) {
+		return gtidText(c.flavor, n)
+	}
+	if n <= 0 {
+		return ""
+	}
+	counts := make(map[string]int)
+	for _, x := range c.log[:min(n, len(c.log))] {
+		counts[x.tag] = x.seq
+	}
+	for range n - len(c.log) {
+		// Beyond the log: as if committed now.
+		counts[c.tag]++
+	}
+	var b strings.Builder
+	b.WriteString(mysqlUUID)
+	interval := func(k int) {
+		b.WriteString(":1")
+		if k > 1 {
+			b.WriteString("-" + strconv.Itoa(k))
+		}
+	}
+	if k := counts[""]; k > 0 {
+		interval(k)
+	}
+	delete(counts, "")
+	for _, tag := range slices.Sorted(maps.Keys(counts)) {
+		b.WriteString(":" + tag)
+		interval(counts[tag])
+	}
+	return b.String()
+}
+
+// parseMySQLSet parses a MySQL GTID set such as "uuid:1-5:7-9,uuid2:3",
+// optionally with tags, "uuid:1-5:tag:1-3" (a tag applies to the intervals
+// that follow it, up to the next tag of the same uuid; tags are folded to
+// lower case). GTIDs of another uuid are never reached in a fakedb cluster;
+// tagged GTIDs of its uuid are, once committed (SetTag) and applied.
 func parseMySQLSet(s string) (target, error) {
 	t := target{reachable: true}
 	bad := func() (target, error) {
@@ -59,7 +134,7 @@ func parseMySQLSet(s string) (target, error) {
 		if !isUUID(uuid) {
 			return bad()
 		}
-		tagged := false
+		tag := ""
 		for _, f := range fields[1:] {
 			f = strings.TrimSpace(f)
 			if f == "" {
@@ -69,18 +144,24 @@ func parseMySQLSet(s string) (target, error) {
 				if !isTag(f) {
 					return bad()
 				}
-				tagged = true
+				tag = strings.ToLower(f)
 				continue
 			}
 			_, hi, ok := parseInterval(f)
 			if !ok {
 				return bad()
 			}
-			if tagged || uuid != mysqlUUID {
+			switch {
+			case uuid != mysqlUUID:
 				t.reachable = false
-				continue
+			case tag != "":
+				if t.tags == nil {
+					t.tags = make(map[string]int)
+				}
+				t.tags[tag] = max(t.tags[tag], hi)
+			default:
+				t.need = max(t.need, hi)
 			}
-			t.need = max(t.need, hi)
 		}
 	}
 	return t, nil

@@ -325,7 +325,7 @@ func (s *Server) groupCheck() (*resultSet, error) {
 	}
 	return valuesSet([]string{"MEMBER_STATE", "MEMBER_ROLE", "@@GLOBAL.gtid_executed",
 		"@@GLOBAL.group_replication_single_primary_mode", "COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE"},
-		state, role, gtidText(MySQL, s.applied), single, queue), nil
+		state, role, s.cl.gtidSet(s.applied), single, queue), nil
 }
 
 // groupCaughtUp answers groupCaughtUpSQL: MEMBER_STATE, applier queue,

@@ -22,7 +22,8 @@ func (c *conn) evalWait(ctx context.Context, we *waitExpr) (driver.Value, error)
 	s := c.srv
 	switch we.fn {
 	case wGTIDSet:
-		// 0 once the applied set contains the set, 1 after the timeout.
+		// 0 once the applied set contains the set (tagged GTIDs
+		// included), 1 after the timeout.
 		set, ok := toText(we.args[0])
 		if !ok {
 			return nil, nil
@@ -38,8 +39,9 @@ func (c *conn) evalWait(ctx context.Context, we *waitExpr) (driver.Value, error)
 		// A real server waits forever with timeout 0: until ctx is done.
 		forever := !hasTimeout || timeout <= 0
 		raw, err := c.poll(ctx, timeout, forever, int64(1), func() (bool, driver.Value) {
-			s.applyOnWaitTo(t)
-			return t.reachedBy(s.applied), int64(0)
+			rt := s.cl.resolve(t)
+			s.applyOnWaitTo(rt)
+			return rt.reachedBy(s.applied), int64(0)
 		})
 		return eq0(we, raw), err
 	case wMasterGTID:
