@@ -573,6 +573,16 @@ func TestOneTripFailedWaitIsNotTheReadsError(t *testing.T) {
 				_, err := s.Info(context.Background()) // versions known: the failure falls on the read
 				require.NoError(t, err)
 			}
+			// Kinds known too (the monitor's first round; a MariaDB wait
+			// needs it): the failure falls on the read.
+			require.Eventually(t, func() bool {
+				for _, st := range db.ReplicaStatus() {
+					if st.Kind == "" {
+						return false
+					}
+				}
+				return true
+			}, 5*time.Second, time.Millisecond)
 			for _, r := range cl.Replicas() {
 				r.FailNext(1, &mysql.MySQLError{Number: 1317, Message: "Query execution was interrupted"})
 			}
