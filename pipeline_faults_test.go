@@ -413,11 +413,11 @@ func TestSessionTokenCarriesPendingWrites(t *testing.T) {
 // surface leave no goroutine behind once closed.
 func TestCloseLeavesNothingRunning(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	for _, f := range fakeFlavors {
+	for _, line := range fakeLines {
 		for i, ws := range writeSurfaces {
-			c := pairCase{flavor: f, oneTrip: i%2 == 0, write: ws, read: readSurfaces[i%len(readSurfaces)],
+			c := pairCase{line: line, oneTrip: i%2 == 0, write: ws, read: readSurfaces[i%len(readSurfaces)],
 				scope: scopeToken, mode: rwsplit.WaitGTID(time.Second), placement: onBoth}
-			cl := fakedb.NewCluster(f, 2)
+			cl := newLineCluster(line)
 			stalled(cl)
 			open := func() (*rwsplit.DB, error) {
 				var rs []*sql.DB

@@ -30,21 +30,38 @@ var fakeFlavors = []fakedb.Flavor{fakedb.MySQL, fakedb.MariaDB}
 type fakeLine struct {
 	flavor fakedb.Flavor
 	kind   fakedb.Kind
+	tag    string // MySQL 8.3+: the writes' GTID tag (SET gtid_next = 'AUTOMATIC:tag')
 }
 
 func (l fakeLine) String() string {
-	if l.kind == fakedb.Async {
-		return l.flavor.String()
+	s := l.flavor.String()
+	if l.kind != fakedb.Async {
+		s += "-" + l.kind.String()
 	}
-	return l.flavor.String() + "-" + l.kind.String()
+	if l.tag != "" {
+		s += "-tagged"
+	}
+	return s
 }
 
 // fakeLines are the matrix's server lines: both flavors with asynchronous
-// replication, MySQL Group Replication (whose writes carry the group's
-// uuid, not the primary's) and MariaDB Galera.
+// replication, MySQL with tagged GTIDs (an untagged history, then the
+// writes under a tag), MySQL Group Replication (whose writes carry the
+// group's uuid, not the primary's) and MariaDB Galera.
 var fakeLines = []fakeLine{
-	{fakedb.MySQL, fakedb.Async}, {fakedb.MariaDB, fakedb.Async},
-	{fakedb.MySQL, fakedb.GroupReplication}, {fakedb.MariaDB, fakedb.Galera},
+	{fakedb.MySQL, fakedb.Async, ""}, {fakedb.MariaDB, fakedb.Async, ""}, {fakedb.MySQL, fakedb.Async, "app"},
+	{fakedb.MySQL, fakedb.GroupReplication, ""}, {fakedb.MariaDB, fakedb.Galera, ""},
+}
+
+// newLineCluster returns a cluster of line l with two replicas.
+func newLineCluster(l fakeLine) *fakedb.Cluster {
+	cl := fakedb.NewCluster(l.flavor, 2)
+	cl.SetKind(l.kind)
+	if l.tag != "" {
+		cl.Write(1000, 1000) // an untagged history
+		cl.SetTag(l.tag)
+	}
+	return cl
 }
 
 // fakeDB returns a DB over cluster c; oneTrip opens the replicas with
@@ -314,8 +331,7 @@ var scopes = []string{scopeSession, scopeProcess, scopeToken, scopeSessionThenPr
 
 // pairCase is one write→read pair.
 type pairCase struct {
-	flavor    fakedb.Flavor
-	kind      fakedb.Kind
+	line      fakeLine
 	oneTrip   bool
 	prefetch  bool // pools read ahead (PrefetchConnector), as Open's do
 	write     writeSurface
@@ -329,8 +345,7 @@ type pairCase struct {
 // in-memory cluster, and reports what the read saw and where it ran.
 func runPair(t *testing.T, c pairCase) (found bool, onReplica bool) {
 	t.Helper()
-	cl := fakedb.NewCluster(c.flavor, 2)
-	cl.SetKind(c.kind)
+	cl := newLineCluster(c.line)
 	stalled(cl)
 	open := func() (*rwsplit.DB, error) { return openFake(cl, c.oneTrip, c.prefetch, c.options()...) }
 	found, onReplica, err := doPair(c, open, 7)
@@ -430,7 +445,7 @@ func TestReadYourWritesMatrix(t *testing.T) {
 					for mi, mode := range modes {
 						for pi, placement := range []string{onRead, onBoth, onDefault} {
 							rs := readSurfaces[(wi+si+mi+pi)%len(readSurfaces)]
-							c := pairCase{flavor: line.flavor, kind: line.kind, oneTrip: oneTrip, prefetch: prefetch, write: ws, read: rs, scope: scope, mode: mode, placement: placement}
+							c := pairCase{line: line, oneTrip: oneTrip, prefetch: prefetch, write: ws, read: rs, scope: scope, mode: mode, placement: placement}
 							name := fmt.Sprintf("%s/onetrip=%v/prefetch=%v/%s/%s/%s/%s/%s", line, oneTrip, prefetch, ws.name, rs.name, scope, mode, placement)
 							n++
 							t.Run(name, func(t *testing.T) {
@@ -458,7 +473,7 @@ func TestEventualControl(t *testing.T) {
 		for wi, ws := range writeSurfaces {
 			for _, scope := range scopes {
 				rs := readSurfaces[wi%len(readSurfaces)]
-				c := pairCase{flavor: line.flavor, kind: line.kind, write: ws, read: rs, scope: scope, mode: rwsplit.Eventual, placement: onRead}
+				c := pairCase{line: line, write: ws, read: rs, scope: scope, mode: rwsplit.Eventual, placement: onRead}
 				t.Run(fmt.Sprintf("%s/%s/%s/%s", line, ws.name, rs.name, scope), func(t *testing.T) {
 					found, onReplica := runPair(t, c)
 					assert.False(t, found, "Eventual saw the write: the setup cannot show staleness")
