@@ -40,7 +40,12 @@ func (db *DB) resolve(ctx context.Context, s *Session, v sessionView, gtids, pos
 	// STATUS): compacting by the uuid the DB knew is what the uuid in the
 	// statement guards against.
 	uuidChecked := id.fresh != "" && id.fresh == id.uuid || id.fresh == "" && pos
-	if uuidChecked && v.onePrimary(v.gtidAt, p, int64(id.serverID)) {
+	switch {
+	case v.gtidAt >= v.writes:
+		// The token's GTIDs cover every write already (a capture for the
+		// binlog position alone): nothing of the capture's GTIDs to add.
+		cap.MySQL, cap.MariaDB = gtid.MySQLSet{}, gtid.MariaDBPos{}
+	case uuidChecked && v.onePrimary(v.gtidAt, p, int64(id.serverID)):
 		cap = db.compactCapture(cap, p, id.uuid, v.firstPending)
 	}
 	return s.resolved(cap, v.writes, r.gtids, r.pos)

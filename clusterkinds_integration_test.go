@@ -243,9 +243,10 @@ type heldOutcome struct {
 // returned (in the background) and the key read at once under mode through
 // the same Session.
 //
-// With afterRounds the read waits for the release, then for 3 monitor
-// rounds (100 ms each): the members have applied the write and the monitor
-// has seen them do it.
+// With afterRounds the read waits for the release, then until every
+// member's last check ended 250 ms after it (a check that began after the
+// release): the members have applied the write and the monitor has seen
+// them do it.
 func heldPairs(t *testing.T, c *rwsplittest.Cluster, db *rwsplit.DB, held *rwsplittest.Node, mode rwsplit.Consistency, n int, afterRounds bool) heldOutcome {
 	t.Helper()
 	out := heldOutcome{n: n, served: map[string]int{}}
@@ -270,7 +271,15 @@ func heldPairs(t *testing.T, c *rwsplittest.Cluster, db *rwsplit.DB, held *rwspl
 		}()
 		if afterRounds {
 			wg.Wait()
-			time.Sleep(300 * time.Millisecond)
+			released := time.Now()
+			require.Eventually(t, func() bool {
+				for _, st := range db.ReplicaStatus() {
+					if !st.LastCheck.After(released.Add(250 * time.Millisecond)) {
+						return false
+					}
+				}
+				return true
+			}, 10*time.Second, 10*time.Millisecond, "the monitor looked again after the release")
 		}
 		v, host, err := kindRead(ctx, c, db, k)
 		require.NoError(t, err)

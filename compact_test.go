@@ -264,3 +264,30 @@ func TestTokenKeepsTheUUIDWritesCarry(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenAfterAWaitingRead: a Session whose GTIDs a WaitGTID read already
+// resolved, and whose binlog position Token then reads, keeps a compacted
+// token: the position's capture adds none of the history's uuids.
+func TestTokenAfterAWaitingRead(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 2)
+	stalled(cl)
+	pool := func(s *fakedb.Server) *sql.DB {
+		return sql.OpenDB(historyConnector{Connector: s.Connector(false), extra: history(200)})
+	}
+	db, err := rwsplit.New(pool(cl.Primary()), []*sql.DB{pool(cl.Replicas()[0]), pool(cl.Replicas()[1])},
+		rwsplit.WithMonitorInterval(time.Hour))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.Eventually(t, func() bool { return rwsplit.PrimaryLooked(db) }, 5*time.Second, time.Millisecond)
+
+	sess := rwsplit.NewSession(rwsplit.Token{})
+	ctx := rwsplit.WithConsistency(rwsplit.WithSession(context.Background(), sess), rwsplit.WaitGTID(5*time.Second))
+	_, err = db.ExecContext(ctx, insertKV, 1, 1)
+	require.NoError(t, err)
+	_, found := readKV(t, ctx, db, 1)
+	require.True(t, found)
+	tok, err := sess.TokenContext(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, rwsplit.TokenUUIDs(tok), tok.String()[:min(200, len(tok.String()))])
+	assert.Less(t, len(tok.String()), 100)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"time"
 )
 
 // Conn is one connection to the primary, pinned for the caller's use:
@@ -74,12 +75,13 @@ func (c *Conn) PrepareContext(ctx context.Context, query string) (*Stmt, error) 
 // BeginTx starts a transaction on the connection (on the primary, even when
 // opts.ReadOnly is set).
 func (c *Conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	began := time.Now()
 	tx, err := c.conn.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	c.db.stats.rwTx.Add(1)
-	return &Tx{tx: tx, server: c.server, db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly}, nil
+	return &Tx{tx: tx, server: c.server, db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly, began: began}, nil
 }
 
 // PingContext checks the connection.

@@ -127,7 +127,7 @@ func (db *DB) rediscover(top *topology, pid probe, probes []probe) bool {
 	hung := false
 	if p != nil {
 		switch {
-		case pid.writable():
+		case pid.writable() && (pid.m.Rank == 0 || !betterPeer(probes, pid.m.Rank)):
 			db.primaryFails = 0
 			return false
 		case pid.err != nil:
@@ -177,7 +177,8 @@ func (db *DB) chooseWriter(top *topology, p *Server, hung bool, probes []probe) 
 	lowest := func(idx []int) *Server {
 		best := idx[0]
 		for _, i := range idx[1:] {
-			if probes[i].m.Key < probes[best].m.Key {
+			a, b := &probes[i].m, &probes[best].m
+			if a.Rank < b.Rank || a.Rank == b.Rank && a.Key < b.Key {
 				best = i
 			}
 		}
@@ -194,6 +195,17 @@ func (db *DB) chooseWriter(top *topology, p *Server, hung bool, probes []probe) 
 		return top.replicas[any[0]]
 	}
 	return nil
+}
+
+// betterPeer reports whether a writable member of a multi-writer group
+// among probes ranks better than rank (see cluster.Member.Rank).
+func betterPeer(probes []probe, rank int) bool {
+	for i := range probes {
+		if m := &probes[i].m; probes[i].writable() && m.Kind.Grouped() && m.MultiWriter && m.Rank < rank {
+			return true
+		}
+	}
+	return false
 }
 
 // peers reports whether the writable servers idx are peers that replicate

@@ -33,10 +33,10 @@ type Session struct {
 	writes, gtidAt, posAt uint64
 	owner                 *DB       // resolves pending writes: made the latest
 	lastWrite             time.Time // when the latest write was recorded (monotonic)
-	// firstPending is when the earliest write not yet covered by the
-	// token's GTIDs began (zero when none is pending): what a capture's
+	// pending holds when the writes not yet covered by the token's GTIDs
+	// began, in runs (see pendingRun): the earliest is what a capture's
 	// compaction must prove unchanged since (compactCapture).
-	firstPending time.Time
+	pending []pendingRun
 	// wprimary is the primary when the latest write was recorded, wserverID
 	// its server_id then, and firstOn the number of the first write
 	// recorded with both the same: a capture keeps only the primary's own
@@ -50,6 +50,20 @@ type Session struct {
 	floor gtid.Token
 	seen  []readMark
 }
+
+// pendingRun is a run of consecutive writes of a Session: those numbered
+// after the previous run's upto, up to its own upto, the earliest of which
+// began at began.
+type pendingRun struct {
+	upto  uint64
+	began time.Time
+}
+
+// maxPendingRuns bounds a Session's pending runs: past it the newest run
+// takes in the new writes (its began stays the earliest of them), so a scope
+// that writes without ever being read keeps a few bytes, not one entry per
+// write.
+const maxPendingRuns = 16
 
 // sessionView is a consistent copy of a Session's state.
 type sessionView struct {
@@ -132,8 +146,14 @@ func (s *Session) markWrite(db *DB, began, now time.Time) {
 	defer s.mu.Unlock()
 	s.writes++
 	s.owner = db
-	if s.firstPending.IsZero() || began.Before(s.firstPending) {
-		s.firstPending = began
+	if n := len(s.pending); n == maxPendingRuns {
+		last := &s.pending[n-1]
+		last.upto = s.writes
+		if began.Before(last.began) {
+			last.began = began
+		}
+	} else {
+		s.pending = append(s.pending, pendingRun{upto: s.writes, began: began})
 	}
 	if now.After(s.lastWrite) {
 		s.lastWrite = now
@@ -150,7 +170,13 @@ func (s *Session) markWrite(db *DB, began, now time.Time) {
 func (s *Session) view() sessionView {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner, lastWrite: s.lastWrite, firstPending: s.firstPending,
+	var first time.Time
+	for _, r := range s.pending {
+		if first.IsZero() || r.began.Before(first) {
+			first = r.began
+		}
+	}
+	return sessionView{tok: s.tok, writes: s.writes, gtidAt: s.gtidAt, posAt: s.posAt, owner: s.owner, lastWrite: s.lastWrite, firstPending: first,
 		wprimary: s.wprimary, wserverID: s.wserverID, firstOn: s.firstOn}
 }
 
@@ -167,9 +193,11 @@ func (s *Session) resolved(t gtid.Token, at uint64, gtids, pos bool) (gtid.Token
 	s.tok = m
 	if gtids {
 		s.gtidAt = max(s.gtidAt, at)
-		if s.gtidAt == s.writes {
-			s.firstPending = time.Time{} // none pending; else keep the earliest start known
+		i := 0
+		for i < len(s.pending) && s.pending[i].upto <= s.gtidAt {
+			i++
 		}
+		s.pending = append(s.pending[:0], s.pending[i:]...) // the runs with a write still pending
 	}
 	if pos {
 		s.posAt = max(s.posAt, at)

@@ -40,8 +40,10 @@ const (
 )
 
 // WithClusterKind makes the monitor take every server as of kind k instead
-// of detecting it (ClusterAuto: detect, the default). It fails for an
-// unknown kind.
+// of detecting it (ClusterAuto: detect, the default). A kind that does not
+// fit a server's flavor (group-replication on MariaDB, galera on MySQL) is
+// ignored for that server. It costs nothing: the identity query each
+// server answers every round is the same. It fails for an unknown kind.
 func WithClusterKind(k ClusterKind) Option {
 	return func(o *options) error {
 		kind, err := cluster.ParseKind(string(k))

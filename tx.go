@@ -18,6 +18,9 @@ type Tx struct {
 	db     *DB
 	ctx    context.Context // BeginTx's: its scope records the commit
 	write  bool            // a read-write transaction on the primary
+	// began is when BEGIN was sent: the transaction's writes (a statement
+	// that commits implicitly, as DDL does, included) come after it.
+	began time.Time
 	// release ends the context the transaction was begun with when it was
 	// hedged (nil otherwise); called once it has ended.
 	release context.CancelFunc
@@ -89,7 +92,7 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	if err != nil {
 		return nil, s, err
 	}
-	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && !readOnly, readOnly: readOnly, opts: opts}, s, nil
+	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && !readOnly, began: t0, readOnly: readOnly, opts: opts}, s, nil
 }
 
 // restartable reports whether a statement of tx that failed with err under
@@ -200,10 +203,9 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 // transaction whose server went away before COMMIT commits without error:
 // it had nothing to commit, and its reads stand.
 func (tx *Tx) Commit() error {
-	began := time.Now()
 	err := tx.tx.Commit()
 	if tx.write && !errors.Is(err, sql.ErrTxDone) {
-		tx.db.recordWrite(tx.ctx, began)
+		tx.db.recordWrite(tx.ctx, tx.began)
 	}
 	if !tx.write && err != nil && isConnError(err) {
 		// A read-only transaction has nothing to commit: its reads stand

@@ -329,7 +329,13 @@ func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.
 	deadline := time.Now().Add(left)
 	for {
 		db.stats.waits.Add(1)
-		wctx, cancel := context.WithTimeout(ctx, time.Until(deadline)+time.Second)
+		grace := time.Until(deadline) + time.Second
+		if secs, ok := spec.args[len(spec.args)-1].(int64); ok && spec.timeoutErr != 0 {
+			// A wait whose timeout is whole seconds, rounded up: the
+			// server's own timeout ends it first.
+			grace = time.Duration(secs)*time.Second + time.Second
+		}
+		wctx, cancel := context.WithTimeout(ctx, grace)
 		var res sql.NullInt64
 		t0 := s.begin()
 		args := spec.args

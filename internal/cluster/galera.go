@@ -14,8 +14,8 @@ import (
 // (wsrep_ready), in the primary component (wsrep_cluster_status = Primary),
 // Synced or Donor/Desynced (wsrep_local_state 4 or 2: a desynced node is
 // behind, like a lagging replica, and its lag is measured as a replica's),
-// and accepts queries (wsrep_reject_queries = NONE); it is writable only
-// when Synced. Its backlog is wsrep_local_recv_queue, what it has applied
+// and accepts queries (wsrep_reject_queries = NONE); it takes writes then,
+// but a Synced node is preferred as the writer. Its backlog is wsrep_local_recv_queue, what it has applied
 // its @@GLOBAL.gtid_binlog_pos (the cluster's GTIDs, in the
 // wsrep_gtid_domain_id domain, when wsrep_gtid_mode is ON), and reads wait
 // with WSREP_SYNC_WAIT_UPTO_GTID (MASTER_GTID_WAIT reads gtid_slave_pos,
@@ -72,7 +72,10 @@ func checkGalera(ctx context.Context, q Querier, m *Member) error {
 		return nil
 	}
 	m.Serving = true
-	m.Writable = st == galeraSynced && desync.Int64 == 0 && !m.ReadOnly
+	m.Writable = !m.ReadOnly
+	if st != galeraSynced || desync.Int64 != 0 {
+		m.Rank = 1 // desynced or a donor: writable, but not while a synced node is
+	}
 	return nil
 }
 

@@ -22,17 +22,20 @@ import (
 
 // groupCheck reads a member's own row of replication_group_members (none
 // when Group Replication is stopped on it), its executed GTIDs, the group's
-// mode and its applier backlog, in one query.
+// mode, its applier backlog and, as it sees the group, how many members are
+// reachable (ONLINE or RECOVERING) of how many, in one query.
 const groupCheck = "SELECT " +
 	"(SELECT MEMBER_STATE FROM performance_schema.replication_group_members WHERE MEMBER_ID = @@server_uuid), " +
 	"(SELECT MEMBER_ROLE FROM performance_schema.replication_group_members WHERE MEMBER_ID = @@server_uuid), " +
 	"@@GLOBAL.gtid_executed, @@GLOBAL.group_replication_single_primary_mode, " +
-	"(SELECT COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE FROM performance_schema.replication_group_member_stats WHERE MEMBER_ID = @@server_uuid)"
+	"(SELECT COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE FROM performance_schema.replication_group_member_stats WHERE MEMBER_ID = @@server_uuid), " +
+	"(SELECT COUNT(*) FROM performance_schema.replication_group_members WHERE MEMBER_STATE IN ('ONLINE', 'RECOVERING')), " +
+	"(SELECT COUNT(*) FROM performance_schema.replication_group_members)"
 
 func checkGroup(ctx context.Context, q Querier, m *Member) error {
 	var state, role, executed sql.NullString
-	var single, queue sql.NullInt64
-	if err := ScanRow(ctx, q, groupCheck, nil, &state, &role, &executed, &single, &queue); err != nil {
+	var single, queue, reachable, members sql.NullInt64
+	if err := ScanRow(ctx, q, groupCheck, nil, &state, &role, &executed, &single, &queue, &reachable, &members); err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1142 {
 			return fmt.Errorf("the Group Replication member check needs SELECT on performance_schema for this user: %w", err)
@@ -55,6 +58,13 @@ func checkGroup(ctx context.Context, q Querier, m *Member) error {
 		// RECOVERING, UNREACHABLE, ERROR, OFFLINE: not a member that may
 		// serve (a RECOVERING one is still catching up with the group).
 		m.Broken, m.NotServing = true, "group replication member "+m.State
+		return nil
+	}
+	if 2*reachable.Int64 <= members.Int64 {
+		// Cut off in a minority: it still calls itself ONLINE (and a
+		// primary still PRIMARY) while the majority goes on without it
+		// and may elect another primary.
+		m.Broken, m.NotServing = true, fmt.Sprintf("group replication member in a minority (%d of %d members reachable)", reachable.Int64, members.Int64)
 		return nil
 	}
 	m.Serving = true

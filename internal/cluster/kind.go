@@ -101,6 +101,11 @@ type Member struct {
 	// State is the member's state in its group (MEMBER_STATE,
 	// wsrep_local_state_comment), "" for async.
 	State string
+	// Rank ranks writable peers before Key (lowest first): 0 for a member
+	// fit to take writes, 1 for one that takes them but should not be
+	// chosen while another can (a desynced Galera node: a backup may hold
+	// its writes behind FLUSH TABLES WITH READ LOCK).
+	Rank int
 	// Key orders writable peers for a deterministic writer (lowest first):
 	// Group Replication's MEMBER_ID, Galera's wsrep_node_name, the
 	// server_id for async. Independent processes pick the same writer.
@@ -122,7 +127,8 @@ type Querier interface {
 // Identify reads s's identity and kind in one query. The kind comes from
 // what the server reports: a Group Replication group name (MySQL) or
 // wsrep_on = ON (MariaDB); else async. force, if not Unknown, is taken
-// instead.
+// instead where it fits the server's flavor (Group Replication is MySQL's,
+// Galera MariaDB's; a misfit is ignored and the kind detected).
 func Identify(ctx context.Context, q Querier, v dialect.Version, force Kind) (Identity, error) {
 	var id Identity
 	var ro int64
@@ -137,14 +143,16 @@ func Identify(ctx context.Context, q Querier, v dialect.Version, force Kind) (Id
 		return Identity{}, err
 	}
 	id.ReadOnly = ro != 0
+	if v.Flavor == dialect.MySQL {
+		id.Group = strings.ToLower(marker.String)
+	}
 	switch {
-	case force != Unknown:
+	case force == Async || force == Group && v.Flavor == dialect.MySQL || force == Galera && v.Flavor == dialect.MariaDB:
 		id.Kind = force
 	case v.Flavor == dialect.MariaDB && strings.EqualFold(marker.String, "ON"):
 		id.Kind = Galera
 	case v.Flavor == dialect.MySQL && marker.String != "":
 		id.Kind = Group
-		id.Group = strings.ToLower(marker.String)
 	default:
 		id.Kind = Async
 	}

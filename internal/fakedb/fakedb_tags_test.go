@@ -83,7 +83,7 @@ func TestTaggedGroupCheck(t *testing.T) {
 	c.SetTag("app")
 	c.Write(1, 2)
 	r := open(t, c.Replicas()[0], false)
-	assert.Equal(t, []string{"ONLINE", "SECONDARY", mysqlUUID + ":1:app:1", "1", "0"}, texts(row(t, r, groupCheckSQL)))
+	assert.Equal(t, []string{"ONLINE", "SECONDARY", mysqlUUID + ":1:app:1", "1", "0"}, texts(row(t, r, groupCheckSQL))[:5])
 }
 
 // TestTaggedWaits: WAIT_FOR_EXECUTED_GTID_SET reaches a tagged GTID of the

@@ -282,7 +282,9 @@ const (
 		"(SELECT MEMBER_STATE FROM performance_schema.replication_group_members WHERE MEMBER_ID = @@server_uuid), " +
 		"(SELECT MEMBER_ROLE FROM performance_schema.replication_group_members WHERE MEMBER_ID = @@server_uuid), " +
 		"@@GLOBAL.gtid_executed, @@GLOBAL.group_replication_single_primary_mode, " +
-		"(SELECT COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE FROM performance_schema.replication_group_member_stats WHERE MEMBER_ID = @@server_uuid)"
+		"(SELECT COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE FROM performance_schema.replication_group_member_stats WHERE MEMBER_ID = @@server_uuid), " +
+		"(SELECT COUNT(*) FROM performance_schema.replication_group_members WHERE MEMBER_STATE IN ('ONLINE', 'RECOVERING')), " +
+		"(SELECT COUNT(*) FROM performance_schema.replication_group_members)"
 	groupCaughtUpSQL = "SELECT MEMBER_STATE, " +
 		"(SELECT COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE FROM performance_schema.replication_group_member_stats WHERE MEMBER_ID = @@server_uuid), " +
 		"(SELECT COUNT_TRANSACTIONS_IN_QUEUE FROM performance_schema.replication_group_member_stats WHERE MEMBER_ID = @@server_uuid) " +
@@ -323,9 +325,17 @@ func (s *Server) groupCheck() (*resultSet, error) {
 	if s.cl.multiPrimary {
 		single = 0
 	}
+	reachable, members := int64(0), int64(0)
+	for _, m := range append([]*Server{s.cl.primary}, s.cl.replicas...) {
+		members++
+		if st := m.memberStateLocked(); st == MemberOnline || st == MemberRecovering {
+			reachable++
+		}
+	}
 	return valuesSet([]string{"MEMBER_STATE", "MEMBER_ROLE", "@@GLOBAL.gtid_executed",
-		"@@GLOBAL.group_replication_single_primary_mode", "COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE"},
-		state, role, s.cl.gtidSet(s.applied), single, queue), nil
+		"@@GLOBAL.group_replication_single_primary_mode", "COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE",
+		"reachable", "members"},
+		state, role, s.cl.gtidSet(s.applied), single, queue, reachable, members), nil
 }
 
 // groupCaughtUp answers groupCaughtUpSQL: MEMBER_STATE, applier queue,
