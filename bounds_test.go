@@ -95,10 +95,10 @@ func TestStmtPrepareDoesNotBlockOtherServers(t *testing.T) {
 // one is detecting the version (it joins that detection, holding no lock).
 func TestVersionDetectionShared(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MySQL, 0) // no replicas: the monitor detects nothing
-	db := fakeDB(t, cl, false)
 	r := cl.Primary()
-	r.Hang()
+	r.Hang() // New's look at the primary gives up: the version stays unknown
 	defer r.Unhang()
+	db := fakeDB(t, cl, false)
 	s := db.PrimaryServer()
 	var wg sync.WaitGroup
 	wg.Add(1)

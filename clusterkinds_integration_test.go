@@ -157,18 +157,18 @@ func TestClusterKinds(t *testing.T) {
 					n           int
 					afterRounds bool // read once the hold is over and the monitor looked again
 				}{
-					{rwsplit.WaitGTID(5 * time.Second), 0.9, true, false, 20, false},
-					{rwsplit.WaitPosition(5 * time.Second), 0.9, true, false, 20, false},
-					{rwsplit.Latest(5 * time.Second), 0.9, true, false, 20, false},
-					{rwsplit.Monotonic(5 * time.Second), 0.9, true, false, 20, false},
+					{rwsplit.WaitGTID(5 * time.Second), 0.9, true, false, 12, false},
+					{rwsplit.WaitPosition(5 * time.Second), 0.9, true, false, 12, false},
+					{rwsplit.Latest(5 * time.Second), 0.9, true, false, 12, false},
+					{rwsplit.Monotonic(5 * time.Second), 0.9, true, false, 12, false},
 					// Fast never waits: right after a write it reads the
 					// writer (no member is known to have the write yet)...
 					{rwsplit.Fast, 0, true, false, 10, false},
 					// ... and a member once the monitor saw them apply it.
 					{rwsplit.Fast, 0.9, true, false, 10, true},
-					{rwsplit.Sleep(time.Second), 0.9, true, false, 8, false},
+					{rwsplit.Sleep(time.Second), 0.9, true, false, 5, false},
 					{rwsplit.Primary, 0, true, false, 10, false},
-					{rwsplit.Eventual, 0.9, false, true, 20, false},
+					{rwsplit.Eventual, 0.9, false, true, 12, false},
 				} {
 					name := mc.mode.String()
 					if mc.afterRounds {

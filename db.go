@@ -214,6 +214,12 @@ func redact(key string) string {
 
 // New returns a DB over pools the caller opened. Zero replicas is valid. A nil
 // pool, or the same pool given twice, is an error. Close closes every pool.
+//
+// Cost: before it returns, New looks at the primary once (its version,
+// identity and executed GTIDs: three queries, within 1 s; a primary that
+// does not answer makes New wait that second, not fail), so that the
+// tokens of the first writes are compacted too; under WithDiscovery it also
+// runs the monitor's first round.
 func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 	if primary == nil {
 		return nil, errors.New("rwsplit: New: primary is nil")
@@ -305,10 +311,29 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 	} else {
 		db.publish(p, servers)
 	}
+	// One look at the primary (its identity and executed GTIDs: three
+	// queries with the version's, within firstLookTimeout) before New
+	// returns: token
+	// compaction (compactCapture) proves the history's uuids unchanged
+	// since before a write by such a look, so the first writes' tokens
+	// stay small too. A failure is no error: the monitor looks again.
+	if p := db.primaryServer(); p != nil {
+		lctx, cancel := context.WithTimeout(ctx, firstLookTimeout)
+		if _, err := db.checkMember(lctx, p, false); err == nil {
+			if tok, err := db.executed(lctx, p); err == nil {
+				db.notePrimaryExecuted(p, tok)
+				snaps = append(snaps, snapshot{at: time.Now(), tok: tok})
+			}
+		}
+		cancel()
+	}
 	db.monitorWG.Add(1)
 	go db.monitor(ctx, snaps, o.discover)
 	return db, nil
 }
+
+// firstLookTimeout bounds New's look at the primary's executed GTIDs.
+const firstLookTimeout = time.Second
 
 // Primary returns the primary's pool (nil under WithDiscovery while no
 // primary is known).

@@ -117,11 +117,11 @@ func TestExplain(t *testing.T) {
 			assert.Equal(t, rwsplit.WaitPlanSleep, e.Wait, "the process scope wrote just now")
 			assert.Greater(t, e.Sleep, 59*time.Minute)
 			e = explain(rwsplit.WithConsistency(bg, rwsplit.MaxStaleness(time.Hour)), selectKV)
-			// The stalled replicas' lag is unknown (no history yet, and
-			// Seconds_Behind is NULL while an applier is stopped): never
-			// taken as within a bound.
-			assert.Empty(t, e.Candidates)
-			assert.True(t, e.Primary, "no replica's lag is known")
+			// The monitor's first round measured the replicas against
+			// New's look at the primary, before any write: 0 lag then,
+			// within an hour since.
+			assert.Len(t, e.Candidates, 2)
+			assert.False(t, e.Primary, "both replicas measured fresh at the first round")
 			e = explain(rwsplit.WithConsistency(bg, rwsplit.MaxStaleness(time.Nanosecond)), selectKV)
 			assert.True(t, e.Primary, "no replica within 1ns")
 

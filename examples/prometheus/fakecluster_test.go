@@ -123,6 +123,9 @@ func (c *conn) QueryContext(_ context.Context, q string, args []driver.NamedValu
 		return one([]string{"VERSION()"}, "10.11.6-MariaDB"), nil
 	case q == "SELECT @@server_id, @@GLOBAL.read_only":
 		return one([]string{"@@server_id", "@@GLOBAL.read_only"}, id, ro), nil
+	case strings.HasPrefix(q, "SELECT @@server_id, @@GLOBAL.read_only, "):
+		// The identity query with the cluster-kind marker: not Galera.
+		return one([]string{"@@server_id", "@@GLOBAL.read_only", "wsrep_on"}, id, ro, "OFF"), nil
 	case q == "SELECT @@GLOBAL.gtid_binlog_pos":
 		return one([]string{"gtid_binlog_pos"}, gtidPos(cl.writes)), nil
 	case q == "SELECT @@GLOBAL.gtid_slave_pos":
