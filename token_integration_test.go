@@ -35,7 +35,9 @@ func TestTokenSafetyReal(t *testing.T) {
 		require.NoError(t, err)
 		s := tok.String()
 		t.Logf("%s token: %d bytes: %s", c.Flavor, len(s), s)
-		assert.Less(t, len(s), 100)
+		// One uuid; on the shared cluster its GTIDs may carry the tags
+		// other tests wrote under (TestTaggedGTIDs: :app:1-20:migration:1-3).
+		assert.Less(t, len(s), 160)
 		if c.Flavor == rwsplittest.MySQL {
 			assert.Equal(t, 1, rwsplit.TokenUUIDs(tok), "only the primary's own uuid")
 		}
