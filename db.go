@@ -319,11 +319,8 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 	// stay small too. A failure is no error: the monitor looks again.
 	if p := db.primaryServer(); p != nil {
 		lctx, cancel := context.WithTimeout(ctx, firstLookTimeout)
-		if _, err := db.checkMember(lctx, p, false); err == nil {
-			if tok, err := db.executed(lctx, p); err == nil {
-				db.notePrimaryExecuted(p, tok)
-				snaps = append(snaps, snapshot{at: time.Now(), tok: tok})
-			}
+		if _, snap := db.lookAtPrimary(lctx, p); snap != nil {
+			snaps = append(snaps, *snap)
 		}
 		cancel()
 	}

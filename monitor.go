@@ -93,13 +93,7 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 			defer pwg.Done()
 			pctx, cancel := context.WithTimeout(ctx, budget)
 			defer cancel()
-			if pid.m, pid.err = db.checkMember(pctx, top.primary, false); pid.err != nil {
-				return
-			}
-			if tok, err := db.executed(pctx, top.primary); err == nil {
-				snap = &snapshot{at: time.Now(), tok: tok}
-				db.notePrimaryExecuted(top.primary, tok)
-			}
+			pid, snap = db.lookAtPrimary(pctx, top.primary)
 		}()
 	}
 	var changed atomic.Bool
@@ -141,6 +135,27 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 		}
 	}
 	return snaps
+}
+
+// lookAtPrimary checks primary p (its identity; as a member too on Group
+// Replication and Galera) and reads its executed GTIDs, which it notes as
+// what p has executed: one query more than the check on async, none on a
+// group, whose member check read them. The snapshot is nil when the GTIDs
+// could not be read.
+func (db *DB) lookAtPrimary(ctx context.Context, p *Server) (probe, *snapshot) {
+	var pr probe
+	if pr.m, pr.err = db.checkMember(ctx, p, false); pr.err != nil {
+		return pr, nil
+	}
+	tok, err := pr.m.Applied, error(nil)
+	if !pr.m.AppliedOK {
+		tok, err = db.executed(ctx, p)
+	}
+	if err != nil {
+		return pr, nil
+	}
+	db.notePrimaryExecuted(p, tok)
+	return pr, &snapshot{at: time.Now(), tok: tok}
 }
 
 // executed reads the primary's executed GTIDs.
