@@ -96,7 +96,7 @@ func TestClusterKindMemberLeaves(t *testing.T) {
 	t.Run("group-replication", func(t *testing.T) {
 		cl := fakedb.NewCluster(fakedb.MySQL, 2)
 		cl.SetKind(fakedb.GroupReplication)
-		db, _ := discoveryDB(t, cl, rwsplit.WithMonitorInterval(10*time.Millisecond))
+		db, _ := discoveryDB(t, cl, rwsplit.WithMonitorInterval(10*time.Millisecond), rwsplit.WithWriteHold(0))
 		r0 := cl.Replicas()[0]
 		r0.SetMemberState(fakedb.MemberRecovering)
 		require.Eventually(t, func() bool { return usable(db) == 1 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())

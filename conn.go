@@ -28,6 +28,13 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 		return nil, err
 	}
 	c, err := s.db.Conn(ctx)
+	if err != nil && ctx.Err() == nil && notSent(err) && db.discover && db.writeHold > 0 {
+		// The primary is gone: a connection to the one the monitor finds.
+		if np, _ := db.hold(ctx, s); np != nil {
+			s = np
+			c, err = s.db.Conn(ctx)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -44,19 +51,34 @@ func (c *Conn) call(ctx context.Context, query string, args []any) *call {
 }
 
 // ExecContext runs a statement on the connection and records it as a write.
+// A statement the server refuses as read-only (the primary changed) returns
+// ErrBeginAgain when nothing of it ran, else a WriteError of Unknown
+// outcome, as does a write cut off by a lost connection: take a new Conn.
 func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.db.execCall(&call{ctx: ctx, query: query, args: args, run: pinnedRunner{c.conn}, pin: c.server})
+	cl := &call{ctx: ctx, query: query, args: args, run: pinnedRunner{c.conn}, pin: c.server}
+	res, err := c.db.execCall(cl)
+	return res, c.db.pinnedFailed(cl, c.server, true, err)
 }
 
 // QueryContext runs a query on the connection. A query that may write is
-// recorded once complete (see DB.QueryContext).
+// recorded once complete (see DB.QueryContext); its failures are judged as
+// ExecContext's.
 func (c *Conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return c.db.queryCall(c.call(ctx, query, args))
+	cl := c.call(ctx, query, args)
+	rows, err := c.db.queryCall(cl)
+	return rows, c.db.pinnedFailed(cl, c.server, cl.cls.Write, err)
 }
 
 // QueryRowContext runs a query for at most one row on the connection.
 func (c *Conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return c.db.queryRowCall(c.call(ctx, query, args))
+	cl := c.call(ctx, query, args)
+	row := c.db.queryRowCall(cl)
+	if err := row.Err(); err != nil {
+		if ferr := c.db.pinnedFailed(cl, c.server, cl.cls.Write, err); ferr != err {
+			return c.db.errRow(ferr)
+		}
+	}
+	return row
 }
 
 // PrepareContext prepares a statement on the connection. Its executions run
@@ -78,6 +100,9 @@ func (c *Conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	began := time.Now()
 	tx, err := c.conn.BeginTx(ctx, opts)
 	if err != nil {
+		if ctx.Err() == nil && isConnError(err) {
+			err = &beginAgainError{err: err}
+		}
 		return nil, err
 	}
 	c.db.stats.rwTx.Add(1)

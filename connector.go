@@ -261,7 +261,15 @@ func (vc *vconn) fail(h handle, err error) error {
 	if err == nil || h == handle(vc.db) {
 		return err
 	}
-	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+	var we *WriteError
+	switch {
+	case errors.Is(err, ErrBeginAgain) || errors.As(err, &we):
+		// The pinned connection is on a former primary, or lost: drop it,
+		// but keep the error's meaning (database/sql must not run the
+		// statement again by itself).
+		vc.bad = true
+		return err
+	case errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone):
 		vc.bad = true
 		return driver.ErrBadConn
 	}

@@ -40,10 +40,11 @@ var (
 	// ErrNoReplica is returned by reads that must not use the primary when
 	// no replica can serve them.
 	ErrNoReplica = errors.New("rwsplit: no usable replica")
-	// ErrNoPrimary is returned at once by writes, and by reads that must go
-	// to the primary, while no primary is known: under WithDiscovery, before
-	// the monitor has found a writable server or after the one it knew
-	// stopped answering or became read-only.
+	// ErrNoPrimary is returned by writes, and by reads that must go to the
+	// primary, when no primary is known: under WithDiscovery, when the
+	// monitor has found no writable server within the write hold
+	// (WithWriteHold) after the one it knew stopped answering or became
+	// read-only.
 	ErrNoPrimary = errors.New("rwsplit: no primary known")
 )
 
@@ -63,7 +64,10 @@ type DB struct {
 	// discover: the monitor finds the primary (WithDiscovery);
 	// primaryFails counts its rounds in a row without an answer from the
 	// primary (the monitor's goroutine only).
-	discover     bool
+	discover bool
+	// writeHold bounds the wait for a primary of calls that must reach
+	// one (WithWriteHold).
+	writeHold    time.Duration
 	kind         cluster.Kind // WithClusterKind (Unknown: detect)
 	added        atomic.Int64 // replicas given or added: numbers the next one's name
 	primaryFails int
@@ -262,12 +266,16 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		primaryFallback: !o.noFall,
 		minServing:      o.minServing,
 		discover:        o.discover,
+		writeHold:       DefaultWriteHold,
 		kind:            o.kind,
 		kicked:          make(chan struct{}, 1),
 		replay:          replay.Open(),
 		obs:             o.observer,
 	}
 	db.safety.key = o.tokenKey
+	if o.writeHold != nil {
+		db.writeHold = *o.writeHold
+	}
 	if o.hedge != nil {
 		db.hedge.cfg.Store(o.hedge)
 	}

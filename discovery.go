@@ -24,9 +24,11 @@ import (
 // writable (it may be hung for a moment; nothing else could take its writes)
 // and it has missed two rounds. While no server is known to be writable
 // (the primary turned read-only and no other server is writable, or two
-// are), writes, and reads that must go to the primary, fail at once with
-// ErrNoPrimary; other reads continue on the replicas. A write the primary refuses as read-only makes the monitor look
-// again at once. Open and New run the first round before they return (within
+// are), writes, and reads that must go to the primary, wait for one within
+// the write hold (WithWriteHold), then fail with ErrNoPrimary; other reads
+// continue on the replicas. A write the primary refuses as read-only makes
+// the monitor look again at once, and runs on the new primary when nothing
+// of it ran (see WriteError). Open and New run the first round before they return (within
 // max(2 × interval, 1 s)). Each round costs one identity query per server.
 func WithDiscovery() Option {
 	return func(o *options) error {
@@ -288,38 +290,16 @@ func (s *Server) reborn(index int, primary bool) *Server {
 	return n
 }
 
-// refusedWriteWait bounds how long a write refused as read-only waits for
-// the monitor to find the new primary before it fails.
-const refusedWriteWait = 2 * time.Second
-
-// refusedWrite returns, under discovery, the server to run a write on once
-// more when s (the primary it was routed to, not a pinned one) refused it as
-// read-only: the new primary the monitor finds within refusedWriteWait and
-// the write's context. The write did not run, so running it again is safe.
-// Nil otherwise (the write's error stands).
-func (db *DB) refusedWrite(c *call, s *Server, err error) *Server {
-	if !db.discover || c.pin != nil || err == nil || !isReadOnlyError(err) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(c.ctx, refusedWriteWait)
-	defer cancel()
-	np := db.awaitNewPrimary(ctx, s)
-	if np != nil {
-		db.stats.retries.Add(1)
-		db.observeRetry(c.ctx, s, np, err, true)
-	}
-	return np
-}
-
 // readerOnPrimary returns the primary for a read (or a Conn or transaction,
 // which read) that must see ctx's scope there. Under discovery, when the
 // scope's token names GTIDs the primary is not known to have, it checks them
 // there (one read of its executed set, shared); if the primary lacks them,
 // the token was written on a primary promoted since (by another DB): it asks
-// the monitor to look again and waits, up to refusedWriteWait, for the new
-// primary. Otherwise, and without discovery, it is writer: no I/O.
+// the monitor to look again and waits, within the write hold, for the new
+// primary. Otherwise, and without discovery, it is the primary (held for
+// while none is known, see primary): no I/O.
 func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
-	p, err := db.writer()
+	p, err := db.primary(ctx)
 	if err != nil || !db.discover {
 		return p, err
 	}
@@ -330,7 +310,7 @@ func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
 	if k, ok := db.tokens().knownExecuted(p); ok && covers(k, tok) {
 		return p, nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, refusedWriteWait)
+	rctx, cancel := context.WithTimeout(ctx, max(db.writeHold, 10*time.Millisecond))
 	defer cancel()
 	if _, cut, err := db.clampGTIDs(rctx, p, tok); err != nil || !cut {
 		return p, nil

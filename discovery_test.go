@@ -92,13 +92,14 @@ func TestDiscoveryFailover(t *testing.T) {
 }
 
 // TestDiscoveryNoPrimary: while no server is writable (the primary fenced
-// read-only, nothing promoted yet), writes fail at once with ErrNoPrimary and
-// reads go on; the primary is found again when it is writable again.
+// read-only, nothing promoted yet), with no write hold, writes fail at once
+// with ErrNoPrimary and reads go on; the primary is found again when it is
+// writable again.
 func TestDiscoveryNoPrimary(t *testing.T) {
 	for _, f := range fakeFlavors {
 		t.Run(f.String(), func(t *testing.T) {
 			c := fakedb.NewCluster(f, 2)
-			db, pools := discoveryDB(t, c)
+			db, pools := discoveryDB(t, c, rwsplit.WithWriteHold(0))
 			ctx := context.Background()
 			c.Primary().SetReadOnly(true)
 			require.Eventually(t, func() bool { return db.Primary() == nil }, 5*time.Second, 5*time.Millisecond)

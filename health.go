@@ -1,6 +1,7 @@
 package rwsplit
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -94,11 +95,16 @@ func isReadOnlyError(err error) bool {
 }
 
 // isConnError reports whether err means the connection or the server is
-// gone (the statement did not run), as opposed to an error in the statement.
+// gone, as opposed to an error in the statement or the caller's context
+// ending (context.DeadlineExceeded is also a net.Error: it is never a lost
+// connection). A read that failed so returned nothing and may be retried; a
+// write may have run (see notSent for one that surely did not).
 func isConnError(err error) bool {
 	var ne net.Error
 	var me *mysql.MySQLError
 	switch {
+	case err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return false
 	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, prefetch.ErrConnLost),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne):
 		return true

@@ -9,14 +9,15 @@ import (
 )
 
 type options struct {
-	balancer Balancer
-	pure     []string
-	weights  []int
-	mode     Consistency
-	oneTrip  []bool
-	interval time.Duration
-	maxLag   time.Duration
-	noFall   bool
+	writeHold *time.Duration // WithWriteHold (nil: DefaultWriteHold)
+	balancer  Balancer
+	pure      []string
+	weights   []int
+	mode      Consistency
+	oneTrip   []bool
+	interval  time.Duration
+	maxLag    time.Duration
+	noFall    bool
 	// readAhead: the pools were opened by Open (see PrefetchConnector).
 	readAhead bool
 	// primaryOneTrip: Open's primary DSN allows one-round-trip waits (it

@@ -96,7 +96,7 @@ func (db *DB) plan(c *call, allowWait bool) (route, error) {
 	case c.pin != nil:
 		return route{server: c.pin, read: !c.cls.Write}, nil
 	case !c.cls.Replica && c.cls.Write:
-		s, err := db.writer()
+		s, err := db.primary(c.ctx)
 		return route{server: s}, err
 	case !c.cls.Replica:
 		s, err := db.readerOnPrimary(c.ctx)
@@ -107,7 +107,11 @@ func (db *DB) plan(c *call, allowWait bool) (route, error) {
 }
 
 // execCall runs a statement that returns no rows. Exec is always a write: it
-// runs on the primary (or the pinned server) and is recorded.
+// runs on the primary (or the pinned server) and is recorded. A routed write
+// that finds no primary, or that the primary did not run (refused as
+// read-only, or never sent), waits for the new one (writesafety.go) and runs
+// there when nothing of it ran; any other failure for want of a primary is a
+// WriteError saying whether it may have run.
 func (db *DB) execCall(c *call) (sql.Result, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
@@ -115,26 +119,38 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 	r := route{server: c.pin}
 	if r.server == nil {
 		var err error
-		if r.server, err = db.writer(); err != nil {
+		if r.server, err = db.primary(c.ctx); err != nil {
 			return nil, err
 		}
 	}
 	db.observeExec(c, r.server)
 	db.count(r)
-	t0 := r.server.begin()
-	began := t0
-	res, err := c.run.exec(c.ctx, r.server, c.query, c.args)
-	r.server.end(t0, err)
-	if np := db.refusedWrite(c, r.server, err); np != nil {
-		// Refused as read-only (it did not run): once, on the new primary.
+	began := time.Time{}
+	var res sql.Result
+	var err error
+	for try := 0; ; try++ {
+		t0 := r.server.begin()
+		if try == 0 {
+			began = t0
+		}
+		res, err = c.run.exec(c.ctx, r.server, c.query, c.args)
+		r.server.end(t0, err)
+		if err == nil || c.pin != nil || try == maxWriteTries-1 {
+			break
+		}
+		np, ferr := db.writeFailed(c, r.server, err)
+		if np == nil {
+			err = ferr
+			break
+		}
 		r.server = np
-		t0 = np.begin()
-		res, err = c.run.exec(c.ctx, np, c.query, c.args)
-		np.end(t0, err)
 	}
 	db.record(c, r, began)
 	return res, err
 }
+
+// maxWriteTries bounds how many primaries one routed write is tried on.
+const maxWriteTries = 3
 
 // queryCall runs a query and returns its rows.
 func (db *DB) queryCall(c *call) (*sql.Rows, error) {
@@ -276,9 +292,25 @@ func (db *DB) isQueryWrite(c *call, r route) bool { return !r.read && !c.inTx }
 // queryWrite runs a write through Query. On a pool that reads ahead (Open's,
 // see PrefetchConnector) its rows stream and the write is recorded when they
 // close; on another its results are read in full, and it is recorded, before
-// they are returned from memory.
+// they are returned from memory. A routed write the primary did not run is
+// run again on the new one, as Exec is (see execCall).
 func (db *DB) queryWrite(c *call, r route) (*sql.Rows, error) {
 	db.count(r)
+	for try := 0; ; try++ {
+		rows, err := db.queryWriteOn(c, r)
+		if err == nil || c.pin != nil || try == maxWriteTries-1 {
+			return rows, err
+		}
+		np, ferr := db.writeFailed(c, r.server, err)
+		if np == nil {
+			return nil, ferr
+		}
+		r.server = np
+	}
+}
+
+// queryWriteOn is one try of queryWrite, on r's server.
+func (db *DB) queryWriteOn(c *call, r route) (*sql.Rows, error) {
 	var t0 time.Time // the write's start, set before the hook can run
 	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
 	t0 = r.server.begin()
@@ -311,6 +343,22 @@ func (db *DB) queryRowWrite(c *call, r route) *sql.Row {
 		return replay.RowOf(db.replay, rows)
 	}
 	db.count(r)
+	for try := 0; ; try++ {
+		row := db.queryRowWriteOn(c, r)
+		err := row.Err()
+		if err == nil || c.pin != nil || try == maxWriteTries-1 {
+			return row
+		}
+		np, ferr := db.writeFailed(c, r.server, err)
+		if np == nil {
+			return db.errRow(ferr)
+		}
+		r.server = np
+	}
+}
+
+// queryRowWriteOn is one try of queryRowWrite on a pool that reads ahead.
+func (db *DB) queryRowWriteOn(c *call, r route) *sql.Row {
 	var t0 time.Time // the write's start, set before the hook can run
 	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
 	t0 = r.server.begin()
@@ -331,14 +379,14 @@ func (db *DB) errRow(err error) *sql.Row {
 }
 
 // splitWait reports whether a one-round-trip statement that failed with err
-// (neither the wait's marker nor a lost connection, and the caller's context
-// live) is to run again with the wait in a round trip of its own: the error
-// may be the wait's (a killed wait, a replica with several sources) or the
-// query's, which the combined statement cannot tell apart. Apart, a failed
-// wait moves on to another replica or the fallback, and the query's own error
-// comes back as the read's.
+// (not the wait's marker) is to run again with the wait in a round trip of
+// its own: only when err is one the wait itself raises (see waitErrors), and
+// the caller's context is live. The query's own errors (a statement killed
+// by max_execution_time, a subquery of several rows) come back as the
+// read's, the query sent once. Apart, a failed wait moves on to another
+// replica or the fallback.
 func (db *DB) splitWait(c *call, err error) bool {
-	return !errors.Is(err, errNotCaughtUp) && !isConnError(err) && c.ctx.Err() == nil
+	return !errors.Is(err, errNotCaughtUp) && isWaitError(err) && c.ctx.Err() == nil
 }
 
 // missedWait ends a one-round-trip wait that did not succeed: the fallback

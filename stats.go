@@ -12,7 +12,10 @@ type counters struct {
 	primaryReads atomic.Uint64
 	roTx, rwTx   atomic.Uint64
 	retries      atomic.Uint64
-	noReplica    atomic.Uint64
+	// holds and holdNanos: calls held for want of a primary, and their
+	// waits (writesafety.go); lost: reads that found writes lost.
+	holds, holdNanos, lost atomic.Uint64
+	noReplica              atomic.Uint64
 
 	captures, waits, waitsSkipped, sleeps atomic.Uint64
 	fallbacks, notCaughtUp                atomic.Uint64
@@ -66,6 +69,15 @@ type Stats struct {
 	// counts reads of the primary's executed set made for token checks,
 	// Latest reads and Monotonic moves.
 	TokenClamps, ExecutedReads uint64
+	// WriteHolds counts calls that waited for a primary (none known, or
+	// the primary refused a write as read-only: see WithWriteHold), and
+	// WriteHoldTime the time they waited in all.
+	WriteHolds    uint64
+	WriteHoldTime time.Duration
+	// WritesLost counts reads whose scope's token named writes that a
+	// former primary acknowledged and the current primary lacks for good
+	// (see ErrWritesLost).
+	WritesLost uint64
 	// Primary and Replicas are the pools' database/sql statistics.
 	Primary  sql.DBStats
 	Replicas []sql.DBStats
@@ -79,6 +91,9 @@ func (db *DB) Stats() Stats {
 		ReadOnlyTx:    db.stats.roTx.Load(),
 		ReadWriteTx:   db.stats.rwTx.Load(),
 		Retries:       db.stats.retries.Load(),
+		WriteHolds:    db.stats.holds.Load(),
+		WriteHoldTime: time.Duration(db.stats.holdNanos.Load()),
+		WritesLost:    db.stats.lost.Load(),
 		NoReplica:     db.stats.noReplica.Load(),
 		Captures:      db.stats.captures.Load(),
 		Waits:         db.stats.waits.Load(),

@@ -89,7 +89,21 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	tx, err := s.db.BeginTx(ctx, opts)
 	s.end(t0, err)
 	db.noteRun(s, t0, err, false)
+	if err != nil && s.primary && !readOnly && ctx.Err() == nil && notSent(err) && db.discover && db.writeHold > 0 {
+		// The primary is gone: BEGIN on the one the monitor finds.
+		if np, herr := db.hold(ctx, s); np != nil {
+			s = np
+			t0 = s.begin()
+			tx, err = s.db.BeginTx(ctx, opts)
+			s.end(t0, err)
+		} else if !errors.Is(herr, ErrNoPrimary) {
+			err = herr
+		}
+	}
 	if err != nil {
+		if s.primary && !readOnly && ctx.Err() == nil && (isConnError(err) || isReadOnlyError(err)) {
+			err = &beginAgainError{err: err}
+		}
 		return nil, s, err
 	}
 	return &Tx{tx: tx, server: s, db: db, ctx: ctx, write: s.primary && !readOnly, began: t0, readOnly: readOnly, opts: opts}, s, nil
@@ -137,10 +151,24 @@ func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool)
 	return c
 }
 
-// ExecContext runs a statement in the transaction.
+// ExecContext runs a statement in the transaction. In a transaction on the
+// primary, a statement refused as read-only, or cut off by a lost
+// connection, returns ErrBeginAgain (see RunTx).
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.answered = true // it may set session state: no restart after it
-	return tx.db.execCall(tx.call(ctx, query, args, false))
+	c := tx.call(ctx, query, args, false)
+	res, err := tx.db.execCall(c)
+	return res, tx.failed(c, true, err)
+}
+
+// failed is what a statement of tx that failed with err returns: on the
+// primary, ErrBeginAgain when the primary refused it as read-only or the
+// connection was lost (see pinnedFailed); err otherwise.
+func (tx *Tx) failed(c *call, write bool, err error) error {
+	if err == nil || !tx.write && !tx.server.primary {
+		return err
+	}
+	return tx.db.pinnedFailed(c, tx.server, write, err)
 }
 
 // QueryContext runs a query in the transaction. In a read-only transaction
@@ -148,25 +176,31 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // replica went away after BEGIN) runs in a new transaction begun on another
 // server, as a read-only BEGIN would have.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.db.queryCall(tx.call(ctx, query, args, true))
+	c := tx.call(ctx, query, args, true)
+	rows, err := tx.db.queryCall(c)
 	if tx.restartable(ctx, err) && tx.restart(err) == nil {
-		rows, err = tx.db.queryCall(tx.call(ctx, query, args, true))
+		c = tx.call(ctx, query, args, true)
+		rows, err = tx.db.queryCall(c)
 	}
 	if err == nil {
 		tx.answered = true
 	}
-	return rows, err
+	return rows, tx.failed(c, c.cls.Write, err)
 }
 
 // QueryRowContext runs a query for at most one row in the transaction (with
 // QueryContext's restart of a read-only transaction whose replica went away).
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	row := tx.db.queryRowCall(tx.call(ctx, query, args, true))
+	c := tx.call(ctx, query, args, true)
+	row := tx.db.queryRowCall(c)
 	if err := row.Err(); tx.restartable(ctx, err) && tx.restart(err) == nil {
-		row = tx.db.queryRowCall(tx.call(ctx, query, args, true))
+		c = tx.call(ctx, query, args, true)
+		row = tx.db.queryRowCall(c)
 	}
-	if row.Err() == nil {
+	if err := row.Err(); err == nil {
 		tx.answered = true
+	} else if ferr := tx.failed(c, c.cls.Write, err); ferr != err {
+		return tx.db.errRow(ferr)
 	}
 	return row
 }
@@ -201,11 +235,22 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 // (also when Commit reports an error other than sql.ErrTxDone: the commit
 // may have been applied before the connection was lost). A read-only
 // transaction whose server went away before COMMIT commits without error:
-// it had nothing to commit, and its reads stand.
+// it had nothing to commit, and its reads stand. A read-write transaction
+// whose COMMIT the primary refused as read-only, or that never reached it,
+// returns ErrBeginAgain (nothing committed); one whose connection was lost
+// once COMMIT was sent returns a WriteError of Unknown outcome.
 func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	if tx.write && !errors.Is(err, sql.ErrTxDone) {
 		tx.db.recordWrite(tx.ctx, tx.began)
+	}
+	if tx.write && err != nil && !errors.Is(err, sql.ErrTxDone) {
+		switch {
+		case isReadOnlyError(err) || notSent(err):
+			err = &beginAgainError{err: err}
+		case isConnError(err):
+			err = &WriteError{Server: tx.server, Outcome: Unknown, Err: err}
+		}
 	}
 	if !tx.write && err != nil && isConnError(err) {
 		// A read-only transaction has nothing to commit: its reads stand

@@ -93,6 +93,29 @@ func (e *WaitError) Error() string {
 // Unwrap returns the cause.
 func (e *WaitError) Unwrap() error { return e.Err }
 
+// waitErrors are the errors a wait function (WAIT_FOR_EXECUTED_GTID_SET,
+// SOURCE_POS_WAIT / MASTER_POS_WAIT, MASTER_GTID_WAIT) raises before the
+// query of a one-round-trip statement runs: the wait killed (1317), a
+// function the server lacks (1305), a malformed GTID set (1772), a replica
+// with several sources where the function needs one channel (3117), an
+// argument it refuses (1210), GTIDs off (1782, 3046). A user's read could
+// raise 1317 or 1210 too; it is then sent once more, apart, at worst.
+var waitErrors = [...]uint16{1210, 1305, 1317, 1772, 1782, 3046, 3117}
+
+// isWaitError reports whether err is one a one-round-trip wait raises.
+func isWaitError(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	for _, n := range waitErrors {
+		if me.Number == n {
+			return true
+		}
+	}
+	return false
+}
+
 // isWaitMiss reports whether err is a one-round-trip wait's marker error.
 func isWaitMiss(err error) bool {
 	var me *mysql.MySQLError
