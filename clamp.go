@@ -42,6 +42,9 @@ type tokenState struct {
 	// it lacks, a position beyond its own); checks counts the reads of the
 	// primary's executed set made to check targets (readExecuted).
 	clamps, checks atomic.Uint64
+	// backlog is the last check that the primary applies no backlog
+	// (lostwrites.go).
+	backlog atomic.Pointer[backlogCheck]
 }
 
 // tokens returns db's token state.
@@ -221,7 +224,9 @@ var errNoDirectReplica = errors.New("rwsplit: no usable replica replicates from 
 // Under discovery a target the primary lacks may also mean that the DB's
 // view is out of date (another DB wrote the token on a primary promoted
 // since): before cutting it, the monitor is asked to look again, and a new
-// primary found within that half of budget is checked instead.
+// primary found within that half of budget is checked instead. GTIDs cut
+// that were lost with a former primary (see ErrWritesLost) come back as a
+// *lostError with the cut target: the caller reports them and goes on.
 func (db *DB) safeTarget(ctx context.Context, full gtid.Token, byGTID, gtidsFresh bool, budget time.Duration) (gtid.Token, error) {
 	rctx, cancel := context.WithTimeout(ctx, max(budget/2, 10*time.Millisecond))
 	defer cancel()
@@ -277,7 +282,7 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 		}
 		t = g
 	}
-	ct, cut, err := db.clampGTIDs(rctx, p, t)
+	ct, e, cut, err := db.clampGTIDsRead(rctx, p, t)
 	if ctx.Err() != nil {
 		return t, ctx.Err()
 	}
@@ -289,6 +294,10 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 			return nt, err
 		}
 		db.tokens().clamps.Add(1)
+		if lost := db.lostWrites(rctx, p, t, e); hasTarget(lost) {
+			// Never waited for: the read goes on with the rest.
+			return ct, &lostError{primary: p, lost: lost}
+		}
 	}
 	return ct, nil
 }
@@ -314,19 +323,26 @@ func (db *DB) awaitNewPrimary(ctx context.Context, p *Server) *Server {
 // clampGTIDs cuts t's GTIDs down to those primary p has executed; cut says
 // whether it dropped any.
 func (db *DB) clampGTIDs(ctx context.Context, p *Server, t gtid.Token) (ct gtid.Token, cut bool, err error) {
+	ct, _, cut, err = db.clampGTIDsRead(ctx, p, t)
+	return ct, cut, err
+}
+
+// clampGTIDsRead is clampGTIDs, also returning the executed set that cut
+// t, read fresh (zero when nothing was cut).
+func (db *DB) clampGTIDsRead(ctx context.Context, p *Server, t gtid.Token) (ct, executed gtid.Token, cut bool, err error) {
 	since := time.Now()
 	ts := db.tokens()
 	if k, ok := ts.knownExecuted(p); ok && covers(k, t) {
-		return t, false, nil
+		return t, gtid.Token{}, false, nil
 	}
 	e, err := db.readExecuted(ctx, p, since, true, false, func(e gtid.Token) bool { return covers(e, t) })
 	if err != nil {
-		return t, false, err
+		return t, gtid.Token{}, false, err
 	}
 	if covers(e, t) {
-		return t, false, nil
+		return t, gtid.Token{}, false, nil
 	}
-	return gtid.IntersectGTIDs(t, e), true, nil
+	return gtid.IntersectGTIDs(t, e), e, true, nil
 }
 
 // clampPosition checks t's binlog position against primary p's: ok with the

@@ -104,7 +104,7 @@ func MaxStaleness(d time.Duration) Consistency {
 // fastRead serves Fast: a replica among cands known to have applied the
 // scope's writes, else the fallback.
 func (db *DB) fastRead(ctx context.Context, cands []*Server, mode Consistency) (*Server, *waitSpec, error) {
-	tok, _, err := db.resolvedScope(ctx, true)
+	tok, _, err := db.boundedScope(ctx, mode, true)
 	if err != nil {
 		return db.fallback(ctx, mode, err)
 	}
@@ -185,7 +185,7 @@ func (db *DB) latestRead(ctx context.Context, cands []*Server, mode Consistency,
 // executed once the earlier reads returned (see Monotonic).
 func (db *DB) monotonicRead(ctx context.Context, cands []*Server, mode Consistency, deferWait bool) (*Server, *waitSpec, error) {
 	scope := db.scope(ctx)
-	w, gtidsFresh, err := db.resolvedScope(ctx, true)
+	w, gtidsFresh, err := db.boundedScope(ctx, mode, true)
 	if err != nil {
 		return db.fallback(ctx, mode, err)
 	}
@@ -226,7 +226,7 @@ func (db *DB) monotonicRead(ctx context.Context, cands []*Server, mode Consisten
 		return db.fallback(ctx, mode, err)
 	}
 	tok, err := db.safeTarget(ctx, full, true, gtidsFresh, mode.d)
-	if err != nil {
+	if err = db.lostOrFail(ctx, mode, err); err != nil {
 		return db.fallback(ctx, mode, err)
 	}
 	if stay {

@@ -53,6 +53,10 @@ type Observer interface {
 	// changed (health, AddReplica, RemoveReplica, ReplacePrimary,
 	// discovery's role changes).
 	OnTopology(e TopologyEvent)
+	// OnWritesLost: a read's scope names writes a former primary
+	// acknowledged and the current primary lacks for good (see
+	// ErrWritesLost).
+	OnWritesLost(ctx context.Context, e WritesLostEvent)
 }
 
 // RouteEvent is a call's route: where it goes and why.
@@ -190,6 +194,9 @@ func (NopObserver) OnHealth(HealthEvent) {}
 // OnTopology does nothing.
 func (NopObserver) OnTopology(TopologyEvent) {}
 
+// OnWritesLost does nothing.
+func (NopObserver) OnWritesLost(context.Context, WritesLostEvent) {}
+
 // ObserverFuncs is an Observer made of optional functions: a nil field
 // ignores its event.
 type ObserverFuncs struct {
@@ -201,6 +208,7 @@ type ObserverFuncs struct {
 	Hedge     func(context.Context, HedgeEvent)
 	Health    func(HealthEvent)
 	Topology  func(TopologyEvent)
+	Lost      func(context.Context, WritesLostEvent)
 }
 
 // OnRoute calls f.Route if set.
@@ -256,6 +264,13 @@ func (f ObserverFuncs) OnHealth(e HealthEvent) {
 func (f ObserverFuncs) OnTopology(e TopologyEvent) {
 	if f.Topology != nil {
 		f.Topology(e)
+	}
+}
+
+// OnWritesLost calls f.Lost if set.
+func (f ObserverFuncs) OnWritesLost(ctx context.Context, e WritesLostEvent) {
+	if f.Lost != nil {
+		f.Lost(ctx, e)
 	}
 }
 

@@ -128,6 +128,11 @@ func (o slogObserver) OnHealth(e HealthEvent) {
 	o.l.LogAttrs(context.Background(), level, "rwsplit: replica health", attrs...)
 }
 
+func (o slogObserver) OnWritesLost(ctx context.Context, e WritesLostEvent) {
+	o.l.LogAttrs(ctx, slog.LevelError, "rwsplit: writes lost with a former primary",
+		slog.String("primary", serverName(e.Primary)), slog.String("gtids", e.GTIDs))
+}
+
 func (o slogObserver) OnTopology(e TopologyEvent) {
 	level := slog.LevelInfo
 	if e.PrimaryChanged || e.Primary == nil {

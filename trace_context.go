@@ -230,3 +230,9 @@ func (m multiObserver) OnTopology(e TopologyEvent) {
 		o.OnTopology(e)
 	}
 }
+
+func (m multiObserver) OnWritesLost(ctx context.Context, e WritesLostEvent) {
+	for _, o := range m {
+		o.OnWritesLost(ctx, e)
+	}
+}

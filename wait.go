@@ -147,7 +147,7 @@ func (db *DB) waitOutcome(c *call, r route, t0 time.Time, err error) error {
 // fallback.
 func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, deferWait bool) (*Server, *waitSpec, error) {
 	tok, err := db.scopeToken(ctx, mode)
-	if err != nil {
+	if err = db.lostOrFail(ctx, mode, err); err != nil {
 		return db.fallback(ctx, mode, err)
 	}
 	return db.waitOn(ctx, cands, tok, mode, deferWait)
@@ -225,6 +225,11 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 			s.learn(spec.tok)
 			return s, nil, nil
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			// No answer past its own timeout: hung; the next reads go
+			// elsewhere until the monitor sees it healthy.
+			db.markSuspect(s, err)
+		}
 		lastErr = err
 		if timedOut || time.Until(deadline) <= 0 {
 			break
@@ -243,7 +248,7 @@ func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, err
 	// (Group Replication, Galera): WaitPosition waits for the GTIDs of the
 	// same writes there, which is exact.
 	byGTID := mode.kind != kindWaitPosition || db.grouped(ctx)
-	tok, gtidsFresh, err := db.resolvedScope(ctx, byGTID)
+	tok, gtidsFresh, err := db.boundedScope(ctx, mode, byGTID)
 	if err != nil {
 		return tok, err
 	}
@@ -271,6 +276,48 @@ func (db *DB) resolvedScope(ctx context.Context, byGTID bool) (tok gtid.Token, g
 	// The GTIDs cover every write the read waits for if no write recorded
 	// before it began is still pending for them.
 	return tok, s.view().gtidAt >= v.writes, nil
+}
+
+// boundedScope is resolvedScope within mode's budget for reading the
+// primary (see positionBudget): a hung primary does not hold the read past
+// it, and the read follows its fallback rule (OrFail fails then).
+func (db *DB) boundedScope(ctx context.Context, mode Consistency, byGTID bool) (gtid.Token, bool, error) {
+	budget := positionBudget(mode)
+	rctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	tok, fresh, err := db.resolvedScope(rctx, byGTID)
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		err = fmt.Errorf("%w (within %v)", errPositionTimeout, budget)
+	}
+	return tok, fresh, err
+}
+
+// errPositionTimeout is why a read whose scope has pending writes went to
+// its fallback: the primary did not give its position within the mode's
+// budget.
+var errPositionTimeout = errors.New("rwsplit: the primary did not give its position in time")
+
+// positionBudget bounds a read's reading of the primary's position: the
+// mode's timeout (at least 10 ms), or, for a mode without one (Fast), 1 s.
+func positionBudget(mode Consistency) time.Duration {
+	if mode.d > 0 {
+		return max(mode.d, 10*time.Millisecond)
+	}
+	return time.Second
+}
+
+// lostOrFail reports writes lost with a former primary (err an
+// ErrWritesLost, see safeTarget) and returns what the read does next: nil
+// to go on without them, or err under OrFail. Other errors pass.
+func (db *DB) lostOrFail(ctx context.Context, mode Consistency, err error) error {
+	if err == nil || !errors.Is(err, ErrWritesLost) {
+		return err
+	}
+	db.reportLost(ctx, err)
+	if mode.fail {
+		return err
+	}
+	return nil
 }
 
 // waitTarget is the one part of tok a wait establishes: its GTIDs (byGTID)
@@ -350,13 +397,20 @@ const notReplicatingRetry = 50 * time.Millisecond
 // left runs out. A failure is a *WaitError.
 func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.Duration) (ok, timedOut bool, err error) {
 	deadline := time.Now().Add(left)
+	// A replica that has not answered its wait this long after the wait's
+	// own timeout is hung: the hedge bound when hedging is on (the hedge
+	// rule), else 1 s.
+	extra := time.Second
+	if b := db.hedge.bound(); b > 0 {
+		extra = b
+	}
 	for {
 		db.stats.waits.Add(1)
-		grace := time.Until(deadline) + time.Second
+		grace := time.Until(deadline) + extra
 		if secs, ok := spec.args[len(spec.args)-1].(int64); ok && spec.timeoutErr != 0 {
 			// A wait whose timeout is whole seconds, rounded up: the
 			// server's own timeout ends it first.
-			grace = time.Duration(secs)*time.Second + time.Second
+			grace = time.Duration(secs)*time.Second + extra
 		}
 		wctx, cancel := context.WithTimeout(ctx, grace)
 		var res sql.NullInt64
