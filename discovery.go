@@ -312,7 +312,13 @@ func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, max(db.writeHold, 10*time.Millisecond))
 	defer cancel()
-	if _, cut, err := db.clampGTIDs(rctx, p, tok); err != nil || !cut {
+	_, e, cut, err := db.clampGTIDsRead(rctx, p, tok)
+	if err != nil || !cut {
+		return p, nil
+	}
+	if lost := db.lostWrites(rctx, p, tok, e); hasTarget(lost) {
+		// Lost with a former primary: no newer primary will have them.
+		db.reportLost(ctx, &lostError{primary: p, lost: lost})
 		return p, nil
 	}
 	if np := db.awaitNewPrimary(rctx, p); np != nil {
