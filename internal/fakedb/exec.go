@@ -79,6 +79,7 @@ func (c *conn) run(ctx context.Context, query string, nargs []driver.NamedValue,
 		if err != nil {
 			return nil, nil, err
 		}
+		c.srv.afterStatement(p.text) // faults.go
 		last = out.res
 		if out.set != nil && len(out.set.cols) > 0 {
 			sets = append(sets, out.set)
