@@ -135,14 +135,14 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 				cfg.Addr += "/" + cfg.DBName // another database on the same server
 			}
 			addrs = append(addrs, cfg.Addr)
-			shown = " (" + redact(key) + ")"
+			shown = " (" + redact(secretOf(dsn).mask(key)) + ")"
 			if i > 0 {
 				oneTrip[i-1] = cfg.MultiStatements && cfg.InterpolateParams
 			} else {
 				primaryOneTrip = cfg.MultiStatements && cfg.InterpolateParams
 			}
 		case driverName == "mysql":
-			return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, perr)
+			return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, redactDSN(perr, dsn))
 		}
 		if prev, dup := keys[key]; dup {
 			return nil, fmt.Errorf("rwsplit: Open: %s and %s name the same server%s", prev, name, shown)

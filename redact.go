@@ -3,56 +3,147 @@ package rwsplit
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
 )
 
-// Passwords never reach an error or a status: a driver whose own errors
-// quote its DSN (some wrapper drivers do) has them masked on the way out of
-// the connector Open builds.
+// Passwords never reach an error or a status. Every error that may quote a
+// DSN, or a driver's error about one, goes through redactDSN (or redactErr
+// with secretOf(dsn)): go-sql-driver/mysql's ParseDSN errors (they quote the
+// database name, parameter values and the network, which hold part of the
+// password when the DSN is malformed: "user:pw/db" fails with "default addr
+// for network 'user:pw' unknown"), Open's (the same server given twice),
+// OpenFromEnv's, and those of the connector Open builds, for drivers whose
+// own errors quote their DSN (some wrapper drivers do).
 
-// secretOf returns what must never be shown of dsn: its password (parsed as
-// go-sql-driver/mysql does, else as a URL), or the whole DSN when neither
-// parse finds one.
-func secretOf(dsn string) string {
-	if cfg, err := mysql.ParseDSN(dsn); err == nil {
-		return cfg.Passwd
+// secret is what must never be shown of a DSN: its password in each form an
+// error may quote it, longest first.
+type secret []string
+
+// secretOf returns what must never be shown of dsn. For a DSN that
+// go-sql-driver/mysql parses, its password. Otherwise (and for one that
+// parses without any user, as "user:pw tcp(host)/db" does, the '@'
+// forgotten), the password as a URL's user info gives it (decoded and as
+// written); else as the mysql form "user:password@..." would (and, when
+// the DSN's last '/' falls inside it, each of its parts between '/'s and
+// each '%' with the two bytes after it, which ParseDSN quotes as the
+// network, the database name and its bad escape); else, with no
+// '@', what follows "user:" up to the address or the first '/'; else the
+// whole DSN.
+func secretOf(dsn string) secret {
+	cfg, perr := mysql.ParseDSN(dsn)
+	switch {
+	case perr == nil && cfg.Passwd != "":
+		return secret{cfg.Passwd}
+	case perr == nil && (cfg.User != "" || !strings.Contains(dsn, ":")):
+		return nil // no password
 	}
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+	var s secret
+	add := func(v string) {
+		if v != "" && !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	at := strings.LastIndexByte(dsn, '@')
+	if u, err := url.Parse(dsn); err == nil && u.User != nil && strings.Contains(dsn, "://") {
 		p, _ := u.User.Password()
-		return p
+		add(p)
+		info := dsn[strings.Index(dsn, "://")+3:]
+		if i := strings.IndexAny(info, "/?#"); i >= 0 {
+			info = info[:i]
+		}
+		if i := strings.LastIndexByte(info, '@'); i >= 0 {
+			if _, raw, ok := strings.Cut(info[:i], ":"); ok {
+				add(raw)
+			}
+		}
+	} else if at >= 0 {
+		info := dsn[:at]
+		if i := strings.Index(info, "://"); i >= 0 {
+			info = info[i+3:] // a URL that did not parse
+		}
+		if _, pw, ok := strings.Cut(info, ":"); ok {
+			add(pw)
+			if !strings.Contains(dsn[at:], "/") {
+				// The last '/' is the password's: ParseDSN quotes what
+				// precedes its first '/' as the network, what follows its
+				// last as the database name, and the database name's
+				// bad escape ("%" and the next two bytes) as url does.
+				for _, piece := range strings.Split(pw, "/") {
+					add(piece)
+				}
+				rest := pw + dsn[at:]
+				for i := range len(pw) {
+					if pw[i] == '%' {
+						add(rest[i:min(i+3, len(rest))])
+					}
+				}
+			}
+		}
+	} else if c := strings.IndexByte(dsn, ':'); c >= 0 {
+		end := len(dsn)
+		if i := strings.IndexAny(dsn, "(/"); i >= 0 {
+			end = i
+		}
+		if c < end {
+			add(dsn[c+1 : end])
+		}
 	}
-	return dsn
+	if s == nil && perr != nil {
+		return secret{dsn}
+	}
+	slices.SortStableFunc(s, func(a, b string) int { return len(b) - len(a) })
+	return s
+}
+
+// mask returns text with every form of the secret replaced by "***".
+func (s secret) mask(text string) string {
+	for _, v := range s {
+		text = strings.ReplaceAll(text, v, "***")
+	}
+	return text
 }
 
 // redactedError is an error whose text has a secret masked; errors.Is and
-// errors.As still see the original through Unwrap.
+// errors.As still see the original through Unwrap. It keeps the masked text
+// only, never the secret.
 type redactedError struct {
-	err    error
-	secret string
+	err  error
+	text string
 }
 
-func (e *redactedError) Error() string {
-	return strings.ReplaceAll(e.err.Error(), e.secret, "***")
-}
+func (e *redactedError) Error() string { return e.text }
+
+// GoString keeps %#v from printing the original error's fields.
+func (e *redactedError) GoString() string { return fmt.Sprintf("rwsplit.redactedError(%q)", e.text) }
 
 func (e *redactedError) Unwrap() error { return e.err }
 
-// redactErr masks secret in err's text (nil stays nil; so does an error
-// that does not show it).
-func redactErr(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+// redactErr masks s in err's text (nil stays nil; so does an error that
+// does not show it).
+func redactErr(err error, s secret) error {
+	if err == nil || len(s) == 0 {
 		return err
 	}
-	return &redactedError{err: err, secret: secret}
+	text := err.Error()
+	if masked := s.mask(text); masked != text {
+		return &redactedError{err: err, text: masked}
+	}
+	return err
 }
+
+// redactDSN masks dsn's secret in err's text: the one way an error that may
+// quote dsn is made safe to show.
+func redactDSN(err error, dsn string) error { return redactErr(err, secretOf(dsn)) }
 
 // redactingConnector masks its DSN's secret in the errors of Connect.
 type redactingConnector struct {
 	c      driver.Connector
-	secret string
+	secret secret
 }
 
 func (r redactingConnector) Connect(ctx context.Context) (driver.Conn, error) {

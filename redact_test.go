@@ -192,3 +192,127 @@ func TestDriverErrorsQuotingTheDSNAreMasked(t *testing.T) {
 		require.NoError(t, db.Close())
 	}
 }
+
+// dsnPassword is the password of TestRedactEveryErrorQuotingADSN's DSNs,
+// as in "user:s3cr3t@tcp(127.0.0.1:3306)/db".
+const dsnPassword = "s3cr3t"
+
+// Malformed DSNs whose errors quote part of them. go-sql-driver/mysql's
+// ParseDSN errors quote the network ("default addr for network '%s'
+// unknown"), the database name ("invalid dbname %q") and parameter values;
+// in a malformed DSN those hold the password.
+const (
+	// goodDSN parses; it names a port nothing listens on.
+	goodDSN = "user:" + dsnPassword + "@tcp(127.0.0.1:1)/db?timeout=300ms"
+	// noAddrDSN forgot "@tcp(...)": its network is "user:s3cr3t".
+	noAddrDSN = "user:" + dsnPassword + "/db"
+	// noAtDSN forgot the '@': it parses, with "user:s3cr3t tcp" as its
+	// network, which a dial error and Open's key quote.
+	noAtDSN = "user:" + dsnPassword + " tcp(127.0.0.1:1)/db?timeout=300ms"
+	// slashDSN's password, "k9/s3cr3t%zz", holds a '/' and the DSN no
+	// database: its last '/' is the password's, the network "user:k9" and
+	// the database name "s3cr3t%zz@tcp(127.0.0.1:3306)", which does not
+	// unescape (url's error quotes "%zz").
+	slashDSN = "user:k9/" + dsnPassword + "%zz@tcp(127.0.0.1:3306)"
+)
+
+// TestRedactEveryErrorQuotingADSN: every error that may quote a DSN, or a
+// driver's error about one (ParseDSN's, Open's, OpenFromEnv's, a dial's), never
+// shows its password, in err.Error(), %+v or %#v; the masked part reads "***".
+func TestRedactEveryErrorQuotingADSN(t *testing.T) {
+	wrapper, leaky := registerDriver(&mysql.MySQLDriver{}), registerDriver(leakyDriver{})
+	env := func(vars map[string]string) func(t *testing.T) error {
+		return func(t *testing.T) error {
+			prefix := fmt.Sprintf("RWSPLIT_REDACT_%d", driverSeq.Add(1))
+			for k, v := range vars {
+				t.Setenv(prefix+"_"+k, v)
+			}
+			db, err := rwsplit.OpenFromEnv(prefix)
+			if err == nil {
+				_ = db.Close()
+			}
+			return err
+		}
+	}
+	open := func(driverName, primary string, replicas ...string) func(*testing.T) error {
+		return func(*testing.T) error {
+			db, err := rwsplit.Open(driverName, primary, replicas)
+			if err == nil {
+				_ = db.Close()
+			}
+			return err
+		}
+	}
+	slashSecrets := []string{dsnPassword, "k9", "%zz"}
+	// call opens dsns and returns the error of f.
+	call := func(f func(db *rwsplit.DB, ctx context.Context) error, dsns ...string) func(*testing.T) error {
+		return func(*testing.T) error {
+			db, err := rwsplit.Open("mysql", dsns[0], dsns[1:])
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return f(db, ctx)
+		}
+	}
+	exec := func(db *rwsplit.DB, ctx context.Context) error {
+		_, err := db.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+		return err
+	}
+	read := func(db *rwsplit.DB, ctx context.Context) error {
+		return db.QueryRowContext(ctx, "SELECT 1").Scan(new(int))
+	}
+	info := func(db *rwsplit.DB, ctx context.Context) error {
+		_, err := db.PrimaryServer().Info(ctx)
+		return err
+	}
+	cases := []struct {
+		name    string
+		run     func(t *testing.T) error
+		secrets []string // what must not show; dsnPassword if nil
+		masked  bool     // the error quotes the password, masked
+	}{
+		{"Open/mysql/no address", open("mysql", noAddrDSN), nil, true},
+		{"Open/mysql/no address, replica", open("mysql", goodDSN, noAddrDSN), nil, true},
+		{"Open/mysql/slash in password", open("mysql", slashDSN), slashSecrets, true},
+		{"Open/mysql/address not closed", open("mysql", "user:"+dsnPassword+"@tcp(127.0.0.1:3306/db"), nil, false},
+		{"Open/mysql/bad database name", open("mysql", "user:"+dsnPassword+"@tcp(127.0.0.1:3306)/db%zz"), nil, false},
+		{"Open/mysql/bad parameter", open("mysql", "user:"+dsnPassword+"@tcp(127.0.0.1:3306)/db?parseTime=maybe"), nil, false},
+		{"Open/wrapper/no address", open(wrapper, noAddrDSN), nil, true},
+		{"Open/wrapper/slash in password", open(wrapper, goodDSN, slashDSN), slashSecrets, true},
+		{"Open/URL, escaped password", open(leaky, "leaky://app:"+dsnPassword+"%21@badconnector/app"), nil, true},
+		{"Open/mysql/duplicate", open("mysql", goodDSN, goodDSN), nil, false},
+		{"Open/mysql/duplicate, no '@'", open("mysql", noAtDSN, noAtDSN), nil, true},
+		{"Open/wrapper/duplicate, no '@'", open(wrapper, goodDSN, noAtDSN, noAtDSN), nil, true},
+		{"OpenFromEnv/PRIMARY_DSN", env(map[string]string{"PRIMARY_DSN": noAddrDSN}), nil, true},
+		{"OpenFromEnv/REPLICA_DSNS", env(map[string]string{"PRIMARY_DSN": goodDSN, "REPLICA_DSNS": goodDSN + "," + slashDSN}), slashSecrets, true},
+		{"OpenFromEnv/DSNS", env(map[string]string{"DISCOVERY": "true", "DSNS": goodDSN + "," + noAddrDSN}), nil, true},
+		{"OpenFromEnv/duplicate", env(map[string]string{"PRIMARY_DSN": noAtDSN, "REPLICA_DSNS": noAtDSN}), nil, true},
+		{"OpenFromEnv/other driver", env(map[string]string{"DRIVER": wrapper, "PRIMARY_DSN": noAddrDSN}), nil, true},
+		{"Ping/no '@'", call((*rwsplit.DB).PingContext, noAtDSN, strings.Replace(noAtDSN, ":1)", ":2)", 1)), nil, true},
+		{"Exec/no '@'", call(exec, noAtDSN), nil, true},
+		{"QueryRow/no '@'", call(read, noAtDSN, strings.Replace(noAtDSN, ":1)", ":2)", 1)), nil, true},
+		{"Server.Info/no '@'", call(info, noAtDSN), nil, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.run(t)
+			require.Error(t, err)
+			secrets := c.secrets
+			if secrets == nil {
+				secrets = []string{dsnPassword}
+			}
+			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+				for _, s := range secrets {
+					assert.NotContains(t, text, s, "the error shows %q: %s", s, text)
+				}
+			}
+			if c.masked {
+				assert.Contains(t, err.Error(), "***", "the error quotes the DSN, masked: %v", err)
+			}
+			t.Logf("%v", err)
+		})
+	}
+}

@@ -61,29 +61,36 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 }
 
 // preparedOn returns the statement's preparation on s, nil if there is none
-// yet (no I/O); ErrStmtClosed once closed.
+// yet (it prepares nothing; its only I/O is closing the preparations prune
+// dropped, after releasing st.mu); ErrStmtClosed once closed.
 func (st *Stmt) preparedOn(s *Server) (*sql.Stmt, error) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.closed {
+		st.mu.Unlock()
 		return nil, ErrStmtClosed
 	}
-	st.prune()
-	return st.stmts[s], nil
+	gone := st.prune()
+	ps := st.stmts[s]
+	st.mu.Unlock()
+	_ = closeStmts(gone)
+	return ps, nil
 }
 
 // on returns the statement prepared on s, preparing it there the first time.
 // The preparation runs outside st.mu, shared by concurrent executions bound
-// for s: a slow server delays only the executions that go to it.
+// for s: a slow server delays only the executions that go to it. The
+// preparations prune dropped are closed by the caller that pruned, after it
+// released st.mu: a server that hangs their closing delays that caller only.
 func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
 		return nil, ErrStmtClosed
 	}
-	st.prune()
+	gone := st.prune()
 	ps := st.stmts[s]
 	st.mu.Unlock()
+	_ = closeStmts(gone)
 	if ps != nil {
 		return ps, nil
 	}
@@ -99,32 +106,50 @@ func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 			return nil, err
 		}
 		st.mu.Lock()
-		defer st.mu.Unlock()
-		if st.closed {
+		closed := st.closed
+		if !closed {
+			st.stmts[s] = ps
+		}
+		st.mu.Unlock()
+		if closed { // closed while preparing: not kept, closed outside st.mu
 			_ = ps.Close()
 			return nil, ErrStmtClosed
 		}
-		st.stmts[s] = ps
 		return ps, nil
 	})
 }
 
-// prune closes the preparations on servers no longer in the topology (a
+// prune drops the preparations on servers no longer in the topology (a
 // replica removed, a primary replaced), at the Stmt's first use after the
-// topology changed; one pointer comparison otherwise. Callers hold st.mu.
-func (st *Stmt) prune() {
+// topology changed; one pointer comparison otherwise. Callers hold st.mu;
+// prune returns the dropped preparations, which they close (closeStmts) once
+// they have released it: (*sql.Stmt).Close waits for the executions running
+// on the preparation, which a hung server holds, and no lock is held across
+// the network.
+func (st *Stmt) prune() (gone []*sql.Stmt) {
 	t := st.db.topology()
 	if t == st.topo {
-		return
+		return nil
 	}
 	st.topo = t
 	for s, ps := range st.stmts {
 		if s == t.primary || contains(t.replicas, s) {
 			continue
 		}
-		_ = ps.Close()
+		gone = append(gone, ps)
 		delete(st.stmts, s)
 	}
+	return gone
+}
+
+// closeStmts closes pss and returns their errors joined. Never call it with
+// st.mu held.
+func closeStmts(pss []*sql.Stmt) error {
+	var errs []error
+	for _, ps := range pss {
+		errs = append(errs, ps.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // stmtRunner runs executions of the prepared statement.
@@ -183,20 +208,25 @@ func (st *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	return st.db.queryRowCall(st.call(ctx, args))
 }
 
-// Close closes the statement on every server it was prepared on.
+// Close closes the statement on every server it was prepared on. Calls on
+// st return ErrStmtClosed from the moment Close begins. The preparations are
+// closed after st's lock is released (each closing waits for the executions
+// still running on it): a hung server delays Close, not the other calls on
+// st.
 func (st *Stmt) Close() error {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.closed {
+		st.mu.Unlock()
 		return nil
 	}
 	st.closed = true
-	var errs []error
+	pss := make([]*sql.Stmt, 0, len(st.stmts))
 	for _, ps := range st.stmts {
-		errs = append(errs, ps.Close())
+		pss = append(pss, ps)
 	}
 	st.stmts = nil
-	return errors.Join(errs...)
+	st.mu.Unlock()
+	return closeStmts(pss)
 }
 
 // Exec is ExecContext with context.Background.
