@@ -250,7 +250,7 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 		if !refresh {
 			return t, false, nil
 		}
-		np := db.awaitNewPrimary(rctx, p)
+		np := db.awaitNewPrimary(rctx, p, true)
 		if np == nil {
 			return t, false, nil
 		}
@@ -294,7 +294,11 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 			return nt, err
 		}
 		db.tokens().clamps.Add(1)
-		if lost := db.lostWrites(rctx, p, t, e); hasTarget(lost) {
+		// Its own bound: again may have used up rctx.
+		lctx, cancel := context.WithTimeout(ctx, identTimeout)
+		lost := db.lostWrites(lctx, p, t, e)
+		cancel()
+		if hasTarget(lost) {
 			// Never waited for: the read goes on with the rest.
 			return ct, &lostError{primary: p, lost: lost}
 		}
@@ -303,14 +307,21 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 }
 
 // awaitNewPrimary asks the monitor for a round now and waits, until ctx
-// ends, for a primary other than p; nil if none came.
-func (db *DB) awaitNewPrimary(ctx context.Context, p *Server) *Server {
+// ends, for a primary other than p; nil if none came. With oneRound it also
+// stops once a round begun after the call has ended with p still the
+// primary: the DB's view is then as fresh as the monitor can make it.
+func (db *DB) awaitNewPrimary(ctx context.Context, p *Server, oneRound bool) *Server {
+	target := db.rounds.started.Load() + 1
 	db.kick()
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
+		done := db.rounds.done.Load()
 		if np := db.primaryServer(); np != nil && np != p {
 			return np
+		}
+		if oneRound && done >= target {
+			return nil
 		}
 		select {
 		case <-ctx.Done():

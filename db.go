@@ -61,6 +61,8 @@ type DB struct {
 	stopMonitor     context.CancelFunc
 	monitorWG       sync.WaitGroup
 	kicked          chan struct{} // asks the monitor for a round now
+	// rounds counts the monitor's rounds begun and ended.
+	rounds struct{ started, done atomic.Uint64 }
 	// discover: the monitor finds the primary (WithDiscovery);
 	// primaryFails counts its rounds in a row without an answer from the
 	// primary (the monitor's goroutine only).

@@ -295,8 +295,8 @@ func (s *Server) reborn(index int, primary bool) *Server {
 // scope's token names GTIDs the primary is not known to have, it checks them
 // there (one read of its executed set, shared); if the primary lacks them,
 // the token was written on a primary promoted since (by another DB): it asks
-// the monitor to look again and waits, within the write hold, for the new
-// primary. Otherwise, and without discovery, it is the primary (held for
+// the monitor to look again and waits, for one round within the write
+// hold, for the new primary. Otherwise, and without discovery, it is the primary (held for
 // while none is known, see primary): no I/O.
 func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
 	p, err := db.primary(ctx)
@@ -321,7 +321,7 @@ func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
 		db.reportLost(ctx, &lostError{primary: p, lost: lost})
 		return p, nil
 	}
-	if np := db.awaitNewPrimary(rctx, p); np != nil {
+	if np := db.awaitNewPrimary(rctx, p, true); np != nil {
 		return np, nil
 	}
 	return p, nil

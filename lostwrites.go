@@ -103,20 +103,7 @@ func missingElsewhere(t, executed gtid.Token, own primaryIdent, others []primary
 			}
 			return false
 		}
-		var keep [][16]byte
-		for _, part := range t.MySQL.ByUUID() {
-			if isOther(part.UUID) && !executed.MySQL.Contains(part.Set) {
-				keep = append(keep, part.UUID)
-			}
-		}
-		out.MySQL = t.MySQL.KeepUUIDs(func(x [16]byte) bool {
-			for _, k := range keep {
-				if k == x {
-					return true
-				}
-			}
-			return false
-		})
+		out.MySQL = t.MySQL.KeepUUIDs(isOther).Subtract(executed.MySQL)
 	case gtid.FlavorMariaDB:
 		if own.serverID == 0 {
 			return out

@@ -36,7 +36,9 @@ func (db *DB) monitor(ctx context.Context, snaps []snapshot, ranFirst bool) {
 	for {
 		last := time.Now()
 		if !ranFirst {
+			db.rounds.started.Add(1)
 			snaps = db.checkAll(ctx, snaps)
+			db.rounds.done.Add(1)
 		}
 		ranFirst = false
 		select {

@@ -446,13 +446,28 @@ func withoutServer(ctx context.Context, s *Server) context.Context {
 }
 
 // retry reports whether a read that failed with err on r's server should be
-// tried once more elsewhere: a routed read (not pinned) on a replica that
-// failed for want of a connection (so it did not run and returned no rows),
-// while the caller's context is live. It marks the replica suspect, so the
-// retry goes elsewhere.
+// tried once more elsewhere: a routed read (not pinned) that failed for want
+// of a connection (so it returned no rows), while the caller's context is
+// live: on a replica, which it marks suspect so the retry goes elsewhere; on
+// the primary, under discovery, once the monitor has found another within
+// the write hold.
 func (db *DB) retry(c *call, r route, err error) bool {
-	if c.pin != nil || r.server == nil || r.server.primary || !r.read || c.ctx.Err() != nil || !isConnError(err) {
+	if c.pin != nil || r.server == nil || !r.read || c.ctx.Err() != nil || !isConnError(err) {
 		return false
+	}
+	if r.server.primary {
+		// Under discovery, a primary that went away: once more on the one
+		// the monitor finds within the write hold.
+		if !db.discover || db.writeHold <= 0 {
+			return false
+		}
+		np, _ := db.hold(c.ctx, r.server)
+		if np == nil {
+			return false
+		}
+		db.stats.retries.Add(1)
+		db.observeRetry(c.ctx, r.server, np, err, false)
+		return true
 	}
 	db.markSuspect(r.server, err)
 	db.stats.retries.Add(1)

@@ -150,7 +150,7 @@ func (db *DB) awaitOther(ctx context.Context, s *Server) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, min(db.writeHold, 2*db.interval))
 	defer cancel()
-	db.awaitNewPrimary(hctx, s)
+	db.awaitNewPrimary(hctx, s, false)
 }
 
 // primary returns the primary for a call that must reach it: the current
@@ -177,7 +177,7 @@ func (db *DB) hold(ctx context.Context, old *Server) (*Server, error) {
 	t0 := time.Now()
 	db.stats.holds.Add(1)
 	hctx, cancel := context.WithTimeout(ctx, db.writeHold)
-	np := db.awaitNewPrimary(hctx, old)
+	np := db.awaitNewPrimary(hctx, old, false)
 	cancel()
 	db.stats.holdNanos.Add(uint64(time.Since(t0)))
 	switch {

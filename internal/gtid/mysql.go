@@ -618,3 +618,60 @@ func (s MySQLSet) KeepUUIDs(keep func(uuid [16]byte) bool) MySQLSet {
 // ParseUUID reads a server uuid in the 36-character dashed form, either
 // case.
 func ParseUUID(s string) ([16]byte, bool) { return parseUUID(s) }
+
+// Subtract returns the GTIDs of s that o lacks. When o holds none of s it
+// returns s without allocating.
+func (s MySQLSet) Subtract(o MySQLSet) MySQLSet {
+	var sets []uuidSet
+	changed := false
+	j := 0
+	for _, us := range s.sets {
+		for j < len(o.sets) && compareTSID(o.sets[j].tsid, us.tsid) < 0 {
+			j++
+		}
+		if j == len(o.sets) || compareTSID(o.sets[j].tsid, us.tsid) != 0 {
+			sets = append(sets, us)
+			continue
+		}
+		ivs := subtractIntervals(us.ivs, o.sets[j].ivs)
+		if len(ivs) != len(us.ivs) || !slices.Equal(ivs, us.ivs) {
+			changed = true
+		}
+		if len(ivs) > 0 {
+			sets = append(sets, uuidSet{tsid: us.tsid, ivs: ivs})
+		}
+	}
+	if !changed {
+		return s
+	}
+	return MySQLSet{sets: sets}
+}
+
+// subtractIntervals returns the canonical list of numbers in a and not in
+// b, both canonical.
+func subtractIntervals(a, b []interval) []interval {
+	var out []interval
+	j := 0
+	for _, iv := range a {
+		lo := iv.lo
+		for j < len(b) && b[j].hi < lo {
+			j++
+		}
+		k := j
+		for k < len(b) && b[k].lo <= iv.hi {
+			if b[k].lo > lo {
+				out = append(out, interval{lo, b[k].lo - 1})
+			}
+			if b[k].hi >= iv.hi {
+				lo = iv.hi + 1
+				break
+			}
+			lo = b[k].hi + 1
+			k++
+		}
+		if lo <= iv.hi {
+			out = append(out, interval{lo, iv.hi})
+		}
+	}
+	return out[:len(out):len(out)]
+}
