@@ -63,6 +63,8 @@ type DB struct {
 	kicked          chan struct{} // asks the monitor for a round now
 	// rounds counts the monitor's rounds begun and ended.
 	rounds struct{ started, done atomic.Uint64 }
+	// doubt is the primary a connection was last lost to (writesafety.go).
+	doubt atomic.Pointer[primaryDoubt]
 	// discover: the monitor finds the primary (WithDiscovery);
 	// primaryFails counts its rounds in a row without an answer from the
 	// primary (the monitor's goroutine only).

@@ -131,6 +131,7 @@ func (db *DB) rediscover(top *topology, pid probe, probes []probe) bool {
 		switch {
 		case pid.writable() && (pid.m.Rank == 0 || !betterPeer(probes, pid.m.Rank)):
 			db.primaryFails = 0
+			db.trustPrimary(p)
 			return false
 		case pid.err != nil:
 			// Not answering: one miss may be a slow round. A primary that

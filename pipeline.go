@@ -461,6 +461,7 @@ func (db *DB) retry(c *call, r route, err error) bool {
 		if !db.discover || db.writeHold <= 0 {
 			return false
 		}
+		db.doubtPrimary(r.server)
 		np, _ := db.hold(c.ctx, r.server)
 		if np == nil {
 			return false

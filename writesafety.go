@@ -158,7 +158,10 @@ func (db *DB) awaitOther(ctx context.Context, s *Server) {
 // finds within the write hold; ErrNoPrimary after it, or ctx's error.
 func (db *DB) primary(ctx context.Context) (*Server, error) {
 	if p := db.primaryServer(); p != nil {
-		return p, nil
+		if d := db.doubt.Load(); d == nil || d.srv != p || db.writeHold <= 0 {
+			return p, nil
+		}
+		return db.holdDoubted(ctx, p)
 	}
 	if !db.discover || db.writeHold <= 0 {
 		return nil, ErrNoPrimary
@@ -227,6 +230,7 @@ func (db *DB) writeFailed(c *call, s *Server, err error) (*Server, error) {
 		return nil, &WriteError{Server: s, Outcome: Unknown, Err: err}
 	case !refused && !notSent(err):
 		if isConnError(err) {
+			db.doubtPrimary(s)
 			return nil, &WriteError{Server: s, Outcome: Unknown, Err: err}
 		}
 		return nil, err
@@ -265,4 +269,57 @@ func (db *DB) pinnedFailed(c *call, s *Server, write bool, err error) error {
 		return &WriteError{Server: s, Outcome: Unknown, Err: err}
 	}
 	return err
+}
+
+// primaryDoubt is a primary a connection was lost to: calls that must
+// reach it wait until the monitor has seen it answer, or another primary
+// (see holdDoubted).
+type primaryDoubt struct{ srv *Server }
+
+// doubtPrimary notes, under discovery, that a connection to s (the
+// primary) was lost, and asks the monitor to look now.
+func (db *DB) doubtPrimary(s *Server) {
+	if !db.discover || s == nil || s != db.primaryServer() {
+		return
+	}
+	db.doubt.Store(&primaryDoubt{srv: s})
+	db.kick()
+}
+
+// trustPrimary ends the doubt on p: the monitor saw it answer.
+func (db *DB) trustPrimary(p *Server) {
+	if d := db.doubt.Load(); d != nil && d.srv == p {
+		db.doubt.CompareAndSwap(d, nil)
+	}
+}
+
+// holdDoubted waits, within the write hold and ctx, until the monitor has
+// seen doubted primary p answer (then p), or found another primary (then
+// that one), rather than send more calls down a pool whose connections
+// may all be dead. After the hold it returns the primary as it then is.
+func (db *DB) holdDoubted(ctx context.Context, p *Server) (*Server, error) {
+	db.stats.holds.Add(1)
+	t0 := time.Now()
+	defer func() { db.stats.holdNanos.Add(uint64(time.Since(t0))) }()
+	hctx, cancel := context.WithTimeout(ctx, db.writeHold)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		cur := db.primaryServer()
+		if d := db.doubt.Load(); cur != nil && (d == nil || d.srv != cur) {
+			return cur, nil
+		}
+		select {
+		case <-hctx.Done():
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if cur = db.primaryServer(); cur != nil {
+				return cur, nil
+			}
+			return nil, ErrNoPrimary
+		case <-t.C:
+		}
+	}
 }
