@@ -201,10 +201,17 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 	}
 	var lastErr error
 	for i, s := range order {
-		spec, err := db.waitFor(ctx, s, tok, mode, time.Until(deadline))
+		// Building the wait may read the replica's version and kind: no
+		// longer than the wait itself may take.
+		fctx, cancel := context.WithDeadline(ctx, deadline.Add(db.waitGrace()))
+		spec, err := db.waitFor(fctx, s, tok, mode, time.Until(deadline))
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				db.markSuspect(s, err)
 			}
 			lastErr = err
 			continue
@@ -388,6 +395,16 @@ func (db *DB) galeraWait(s *Server, tok gtid.Token, mode Consistency, left time.
 		timeout: left, apart: true, timeoutErr: 1205}, nil
 }
 
+// waitGrace is how long past a wait's own timeout a replica that has not
+// answered is taken for hung: the hedge bound when hedging is on (the hedge
+// rule), else 1 s.
+func (db *DB) waitGrace() time.Duration {
+	if b := db.hedge.bound(); b > 0 {
+		return b
+	}
+	return time.Second
+}
+
 // notReplicatingRetry is how often a wait that returned NULL (a position wait
 // on a replica whose applier is stopped) is tried again within its timeout.
 const notReplicatingRetry = 50 * time.Millisecond
@@ -397,13 +414,7 @@ const notReplicatingRetry = 50 * time.Millisecond
 // left runs out. A failure is a *WaitError.
 func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.Duration) (ok, timedOut bool, err error) {
 	deadline := time.Now().Add(left)
-	// A replica that has not answered its wait this long after the wait's
-	// own timeout is hung: the hedge bound when hedging is on (the hedge
-	// rule), else 1 s.
-	extra := time.Second
-	if b := db.hedge.bound(); b > 0 {
-		extra = b
-	}
+	extra := db.waitGrace()
 	for {
 		db.stats.waits.Add(1)
 		grace := time.Until(deadline) + extra

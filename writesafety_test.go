@@ -551,3 +551,33 @@ func TestRunTxAcrossPromotion(t *testing.T) {
 		})
 	}
 }
+
+// TestHungReplicaWaitBoundedByHedge: a wait sent in its own round trip to a
+// replica that stopped answering is given up at the wait's timeout plus the
+// hedge bound (not a fixed second), the replica is set aside (suspect), and
+// the read falls back to the primary.
+func TestHungReplicaWaitBoundedByHedge(t *testing.T) {
+	for _, f := range fakeFlavors {
+		t.Run(f.String(), func(t *testing.T) {
+			cl := fakedb.NewCluster(f, 1)
+			stalled(cl)
+			db := fakeDB(t, cl, false, rwsplit.WithHedge(50*time.Millisecond, 50*time.Millisecond))
+			ctx := rwsplit.WithConsistency(rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{})), rwsplit.WaitGTID(200*time.Millisecond))
+			_, err := db.ExecContext(ctx, insertKV, 1, 1)
+			require.NoError(t, err)
+			r := cl.Replicas()[0]
+			r.Hang()
+			defer r.Unhang()
+
+			start := time.Now()
+			var v int64
+			require.NoError(t, db.QueryRowContext(ctx, selectKV, 1).Scan(&v), "falls back to the primary")
+			took := time.Since(start)
+			assert.Equal(t, int64(1), v)
+			assert.EqualValues(t, 1, db.Stats().Fallbacks)
+			assert.True(t, db.ReplicaStatus()[0].Suspect, "the hung replica is set aside")
+			// 200 ms + 50 ms expected; before, 200 ms + 1 s.
+			assert.Less(t, took, time.Second, "given up at the timeout plus the hedge bound")
+		})
+	}
+}
