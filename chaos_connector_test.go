@@ -62,29 +62,34 @@ func chaosConnectorSurfaces(ctx context.Context, db *rwsplit.DB) (readers []chao
 		}},
 	}
 	writers = []chaosWriter{
-		{"Connector.Exec", func(ctx context.Context, k, v int64) (int, error) {
-			_, err := sdb.ExecContext(ctx, chaosWriteSQL, v, k)
-			return 0, err
+		{"Connector.Exec", func(ctx context.Context, k, v int64) (int, int, error) {
+			_, err := sdb.ExecContext(ctx, chaosWriteSQL, v, v, k)
+			return 0, 0, err
 		}},
-		{"Connector.Stmt.Exec", func(ctx context.Context, k, v int64) (int, error) {
-			_, err := writeStmt.ExecContext(ctx, v, k)
-			return 0, err
+		{"Connector.Stmt.Exec", func(ctx context.Context, k, v int64) (int, int, error) {
+			_, err := writeStmt.ExecContext(ctx, v, v, k)
+			return 0, 0, err
 		}},
-		{"Connector.Tx.Commit", func(ctx context.Context, k, v int64) (int, error) {
-			tx, err := sdb.BeginTx(ctx, nil)
-			if err != nil {
-				return 0, err
-			}
-			if _, err := tx.ExecContext(ctx, chaosWriteSQL, v, k); err != nil {
-				_ = tx.Rollback()
-				return 0, err
-			}
+		{"Connector.Tx.Commit", func(ctx context.Context, k, v int64) (int, int, error) {
+			// database/sql has no RunTx: the loop an ORM's helper
+			// over the Connector is given (docs/failover.md).
 			var sid int
-			if err := tx.QueryRowContext(ctx, "SELECT @@server_id").Scan(&sid); err != nil {
-				_ = tx.Rollback()
-				return 0, err
-			}
-			return sid, tx.Commit()
+			begun, err := chaosBeginAgain(ctx, func() error {
+				tx, err := sdb.BeginTx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, chaosWriteSQL, v, v, k); err != nil {
+					_ = tx.Rollback()
+					return err
+				}
+				if err := tx.QueryRowContext(ctx, "SELECT @@server_id").Scan(&sid); err != nil {
+					_ = tx.Rollback()
+					return err
+				}
+				return tx.Commit()
+			})
+			return sid, begun, err
 		}},
 	}
 	close = func() error { return errors.Join(readStmt.Close(), writeStmt.Close(), sdb.Close()) }

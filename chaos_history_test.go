@@ -1,16 +1,20 @@
 package rwsplit_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/assert"
 
 	"github.com/rwsplit/rwsplit"
 )
@@ -24,6 +28,17 @@ import (
 // write w" is "the value read is at least w's value". A read's obligation is
 // therefore the value of the last write it must see: the last one, of the
 // writes its guarantee covers, that completed before the read began.
+//
+// Each write also sets w to its value, its identity, and a trigger appends
+// (k, w) to app.chaos_log, a table without a unique key, every time the
+// UPDATE runs: a write run twice leaves two rows of its value there, however
+// GREATEST hides it in app.chaos. Every write has one of three outcomes
+// (chaosWriteOutcome): acknowledged (its effect must be there once); failed
+// and not run (a WriteError of Outcome NotRun, ErrBeginAgain that RunTx or
+// the workload's loop gave up on, ErrNoPrimary, a bare 1290: its effect
+// must be absent); or unknown (a WriteError of Outcome Unknown, or any other
+// error: it may have run; once or not at all, both are right).
+// checkWriteLog checks the final primary's log against them.
 
 // chaosOpKind is what an operation did.
 type chaosOpKind uint8
@@ -47,6 +62,50 @@ func (k chaosOpKind) String() string {
 		return "token"
 	}
 	return "?"
+}
+
+// chaosOutcome is what is known of a write once it returned.
+type chaosOutcome uint8
+
+const (
+	chaosAcked   chaosOutcome = iota + 1 // it returned no error: it ran, once
+	chaosNotRun                          // it failed and did not run
+	chaosUnknown                         // it failed and may have run
+)
+
+func (o chaosOutcome) String() string {
+	switch o {
+	case chaosAcked:
+		return "acknowledged"
+	case chaosNotRun:
+		return "not run"
+	case chaosUnknown:
+		return "outcome unknown"
+	}
+	return "?"
+}
+
+// chaosWriteOutcome judges a write by the error it returned: nil is
+// acknowledged; a *rwsplit.WriteError says itself (NotRun or Unknown);
+// rwsplit.ErrBeginAgain (a transaction cut off by a change of primary, given
+// up on) committed nothing; a bare rwsplit.ErrNoPrimary was never sent; a
+// bare 1290/1836 is the server refusing the workload's one statement (or
+// its transaction's COMMIT) before it ran. Any other error (a lost
+// connection the library did not judge, a deadline) may have come after the
+// write ran: unknown.
+func chaosWriteOutcome(err error) chaosOutcome {
+	var we *rwsplit.WriteError
+	switch {
+	case err == nil:
+		return chaosAcked
+	case errors.As(err, &we) && we.Outcome == rwsplit.NotRun:
+		return chaosNotRun
+	case errors.As(err, &we):
+		return chaosUnknown
+	case errors.Is(err, rwsplit.ErrBeginAgain), errors.Is(err, rwsplit.ErrNoPrimary), chaosIs1290(err):
+		return chaosNotRun
+	}
+	return chaosUnknown
 }
 
 // chaosScope is the scope an operation ran in.
@@ -165,7 +224,10 @@ type chaosOp struct {
 	Producer int
 	// Server is the @@server_id that answered (0 when unknown: writes
 	// outside a transaction or Conn).
-	Server     int
+	Server int
+	// Begun counts the transactions a transactional write began (more
+	// than 1: begun again after ErrBeginAgain); 0 outside a transaction.
+	Begun      int
 	Start, End time.Time
 	Err        error
 }
@@ -182,6 +244,9 @@ func (o *chaosOp) describe(t0 time.Time) string {
 	switch o.Kind {
 	case chaosWrite:
 		fmt.Fprintf(&b, " wrote %d", o.Value)
+		if o.Begun > 1 {
+			fmt.Fprintf(&b, " (transaction begun %d times)", o.Begun)
+		}
 	case chaosRead:
 		fmt.Fprintf(&b, " saw %d", o.Value)
 	case chaosAdvance:
@@ -195,7 +260,10 @@ func (o *chaosOp) describe(t0 time.Time) string {
 	if o.Server != 0 {
 		fmt.Fprintf(&b, " on server %d", o.Server)
 	}
-	if o.Err != nil {
+	switch {
+	case o.Err != nil && o.Kind == chaosWrite:
+		fmt.Fprintf(&b, " ERROR (%s): %v", chaosWriteOutcome(o.Err), o.Err)
+	case o.Err != nil:
 		fmt.Fprintf(&b, " ERROR: %v", o.Err)
 	}
 	return b.String()
@@ -267,6 +335,16 @@ type chaosModeFigures struct {
 type chaosReport struct {
 	Ops, Writes, Reads, Advances, Tokens int
 	FailedWrites, FailedReads            int
+	// Acked, NotRun and Unknown split the writes by outcome (see
+	// chaosWriteOutcome); BegunAgain counts the transactional writes begun
+	// more than once (RunTx, or the loop on ErrBeginAgain).
+	Acked, NotRun, Unknown, BegunAgain int
+	// The write log's figures (checkWriteLog): its rows, the writes found
+	// there more than once, the not-run writes found there, and the writes
+	// of unknown outcome found there (once: they ran) and not.
+	LogRows, RunTwice, NotRunPresent int
+	UnknownPresent, UnknownAbsent    int
+	LogChecked                       bool
 	// Modes has the figures per mode kind name; Surfaces and Scopes count
 	// the operations of each.
 	Modes            map[string]*chaosModeFigures
@@ -283,11 +361,14 @@ type chaosReport struct {
 	SleepClaimed                       int
 	MonotonicChecked                   int
 	Violations                         []chaosViolation
-	// Excused are failures the model allows, each described: writes and
-	// reads that failed with ErrNoPrimary during a promotion.
+	// Excused are failures the model allows, each described: during a
+	// promotion, reads that must reach the primary failing with
+	// ErrNoPrimary, writes not run (see chaosWriteOutcome), and writes the
+	// library reports of unknown outcome (a *rwsplit.WriteError).
 	Excused []string
 	// Refused1290 are writes refused as read-only (1290/1836) during a
-	// promotion: reported apart (the library does not retry them yet).
+	// promotion with the server's bare error, which the library neither ran
+	// again nor judged (a WriteError, ErrBeginAgain): reported apart.
 	Refused1290 []*chaosOp
 	Faults      map[string]int
 	FaultErrs   []string
@@ -306,14 +387,18 @@ func (r *chaosReport) count(kind string) int {
 
 // Violation kinds.
 const (
-	chaosViolRYW       = "read-your-writes"
-	chaosViolMonotonic = "monotonic reads"
-	chaosViolFailRead  = "failed read"
-	chaosViolFailWrite = "failed write"
-	chaosViol1290      = "write refused as read-only outside a promotion"
-	chaosViolFuture    = "read a value not yet written"
-	chaosViolPhantom   = "read a value never written"
-	chaosViolToken     = "token"
+	chaosViolRYW        = "read-your-writes"
+	chaosViolMonotonic  = "monotonic reads"
+	chaosViolFailRead   = "failed read"
+	chaosViolFailWrite  = "failed write"
+	chaosViol1290       = "write refused as read-only outside a promotion"
+	chaosViolFuture     = "read a value not yet written"
+	chaosViolPhantom    = "read a value never written"
+	chaosViolToken      = "token"
+	chaosViolTwice      = "write run twice"
+	chaosViolNotRun     = "write reported not run, yet run"
+	chaosViolLost       = "lost write"
+	chaosViolLogPhantom = "write log row of no recorded write"
 )
 
 // Margins of the model.
@@ -481,17 +566,36 @@ func (h *chaosHistory) check() *chaosReport {
 			}
 		case chaosWrite:
 			r.Writes++
-			if o.ok() {
+			if o.Begun > 1 {
+				r.BegunAgain++
+			}
+			out := chaosWriteOutcome(o.Err)
+			switch out {
+			case chaosAcked:
+				r.Acked++
 				continue
+			case chaosNotRun:
+				r.NotRun++
+			default:
+				r.Unknown++
 			}
 			r.FailedWrites++
+			var we *rwsplit.WriteError
+			judged := errors.As(o.Err, &we) || errors.Is(o.Err, rwsplit.ErrBeginAgain)
 			switch promo := inPromotion(o.Start, o.End); {
-			case chaosIs1290(o.Err) && promo:
+			case chaosIs1290(o.Err) && !judged && promo:
 				r.Refused1290 = append(r.Refused1290, o)
-			case chaosIs1290(o.Err):
+			case chaosIs1290(o.Err) && !judged:
 				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViol1290, Ops: []*chaosOp{o}})
-			case errors.Is(o.Err, rwsplit.ErrNoPrimary) && promo:
-				r.Excused = append(r.Excused, "write failed with ErrNoPrimary during a promotion: "+o.describe(t0))
+			case promo && out == chaosNotRun:
+				// No primary within the hold, a transaction cut off
+				// more often than it is begun again, a Conn on the
+				// fenced primary: nothing ran (checkWriteLog checks it).
+				r.Excused = append(r.Excused, "write not run during a promotion: "+o.describe(t0))
+			case promo && judged:
+				// The library cannot tell (a connection lost once the
+				// write was sent): either result is right, not two.
+				r.Excused = append(r.Excused, "write of unknown outcome during a promotion: "+o.describe(t0))
 			default:
 				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolFailWrite, Ops: []*chaosOp{o}})
 			}
@@ -535,6 +639,9 @@ func (h *chaosHistory) check() *chaosReport {
 						Note: "the value belongs to another key"})
 				case w.Start.After(o.End):
 					r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolFuture, Ops: []*chaosOp{o, w}})
+				case chaosWriteOutcome(w.Err) == chaosNotRun:
+					r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolNotRun, Ops: []*chaosOp{o, w},
+						Note: "the read saw the value of a write that failed as not run"})
 				}
 			}
 
@@ -649,6 +756,56 @@ func chaosAdvanced(l []*chaosOp, t time.Time, byValue map[int64]*chaosOp) *chaos
 	return best
 }
 
+// checkWriteLog checks the writes of ops against runs, the number of rows
+// of each value in the final primary's app.chaos_log (one per run of the
+// write of that value): no write ran twice, an acknowledged write ran once,
+// a write that failed as not run did not run, and a write of unknown outcome
+// ran once or not at all; every row is a recorded write's. It counts the
+// unknown writes found and not found.
+func (r *chaosReport) checkWriteLog(ops []*chaosOp, runs map[int64]int) {
+	r.LogChecked = true
+	left := maps.Clone(runs)
+	for _, n := range runs {
+		r.LogRows += n
+	}
+	for _, o := range ops {
+		if o.Kind != chaosWrite {
+			continue
+		}
+		n := runs[o.Value]
+		delete(left, o.Value)
+		if n > 1 {
+			r.RunTwice++
+			r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolTwice, Ops: []*chaosOp{o},
+				Note: fmt.Sprintf("the final primary's app.chaos_log has %d rows of this write's value: it ran %d times", n, n)})
+			continue
+		}
+		switch chaosWriteOutcome(o.Err) {
+		case chaosAcked:
+			if n == 0 {
+				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolLost, Ops: []*chaosOp{o},
+					Note: "acknowledged, and absent from the final primary's app.chaos_log"})
+			}
+		case chaosNotRun:
+			if n > 0 {
+				r.NotRunPresent++
+				r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolNotRun, Ops: []*chaosOp{o},
+					Note: "the final primary's app.chaos_log has this write"})
+			}
+		default:
+			if n > 0 {
+				r.UnknownPresent++
+			} else {
+				r.UnknownAbsent++
+			}
+		}
+	}
+	for _, w := range slices.Sorted(maps.Keys(left)) {
+		r.Violations = append(r.Violations, chaosViolation{Kind: chaosViolLogPhantom,
+			Note: fmt.Sprintf("app.chaos_log has %d rows of value %d, which no write of the history wrote", left[w], w)})
+	}
+}
+
 func chaosMinTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -665,8 +822,12 @@ func chaosPinnedToPrimary(surface string) bool {
 // summary returns the report's figures as lines for the test log.
 func (r *chaosReport) summary() []string {
 	var out []string
-	out = append(out, fmt.Sprintf("operations %d: %d writes (%d failed), %d reads (%d failed), %d tokens taken, %d token advances",
-		r.Ops, r.Writes, r.FailedWrites, r.Reads, r.FailedReads, r.Tokens, r.Advances))
+	out = append(out, fmt.Sprintf("operations %d: %d writes (%d acked, %d failed (not run), %d unknown outcome), %d reads (%d failed), %d tokens taken, %d token advances",
+		r.Ops, r.Writes, r.Acked, r.NotRun, r.Unknown, r.Reads, r.FailedReads, r.Tokens, r.Advances))
+	if r.LogChecked {
+		out = append(out, fmt.Sprintf("write log on the final primary: %d rows; writes run twice %d, not-run writes present %d, unknown-outcome writes present %d / absent %d; transactional writes begun again %d",
+			r.LogRows, r.RunTwice, r.NotRunPresent, r.UnknownPresent, r.UnknownAbsent, r.BegunAgain))
+	}
 	out = append(out, fmt.Sprintf("read-your-writes checked on %d reads (%d Sleep reads in quiet periods), monotonic reads on %d; violations %d",
 		r.Checked, r.SleepClaimed, r.MonotonicChecked, len(r.Violations)))
 	out = append(out, fmt.Sprintf("stale Eventual reads: %d of %d that had a write to miss; stale CaughtUp reads (not claimed): %d; stale Sleep reads outside quiet periods or under %v (not claimed): %d",
@@ -694,8 +855,8 @@ func (r *chaosReport) summary() []string {
 	}
 	out = append(out, "reads answered by: "+chaosCounts(servers))
 	out = append(out, "faults: "+chaosCounts(r.Faults))
-	out = append(out, fmt.Sprintf("writes refused as read-only during a promotion (1290/1836; reported apart, not yet retried by the library): %d", len(r.Refused1290)))
-	out = append(out, fmt.Sprintf("failures excused (no primary known during a promotion): %d", len(r.Excused)))
+	out = append(out, fmt.Sprintf("writes refused as read-only during a promotion, unjudged by the library (a bare 1290/1836; reported apart): %d", len(r.Refused1290)))
+	out = append(out, fmt.Sprintf("failures excused (during a promotion: no primary known, writes not run or of unknown outcome): %d", len(r.Excused)))
 	return out
 }
 
@@ -725,6 +886,9 @@ func (h *chaosHistory) describeViolation(v chaosViolation) string {
 	fmt.Fprintf(&b, "VIOLATION %s", v.Kind)
 	if v.Note != "" {
 		fmt.Fprintf(&b, " (%s)", v.Note)
+	}
+	if len(v.Ops) == 0 {
+		return b.String()
 	}
 	from, to := v.Ops[0].Start, v.Ops[0].End
 	for _, o := range v.Ops {
@@ -763,4 +927,50 @@ func (h *chaosHistory) write(path string) error {
 		fmt.Fprintln(&b, o.describe(h.t0))
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// TestChaosWriteLogCheck: the write log check (no Docker) tells each outcome
+// apart and catches a write run twice, an acknowledged write absent, a write
+// reported not run that ran, and a row of no write.
+func TestChaosWriteLogCheck(t *testing.T) {
+	notRun := &rwsplit.WriteError{Outcome: rwsplit.NotRun, Err: rwsplit.ErrNoPrimary}
+	unknown := &rwsplit.WriteError{Outcome: rwsplit.Unknown, Err: errors.New("invalid connection")}
+	beginAgain := fmt.Errorf("tx: %w", rwsplit.ErrBeginAgain)
+	for _, c := range []struct {
+		err  error
+		want chaosOutcome
+	}{
+		{nil, chaosAcked}, {notRun, chaosNotRun}, {unknown, chaosUnknown}, {beginAgain, chaosNotRun},
+		{rwsplit.ErrNoPrimary, chaosNotRun}, {context.DeadlineExceeded, chaosUnknown},
+		{fmt.Errorf("%w", &rwsplit.WriteError{Outcome: rwsplit.Unknown, Err: beginAgain}), chaosUnknown},
+		{&mysql.MySQLError{Number: 1290}, chaosNotRun},
+		{&rwsplit.WriteError{Outcome: rwsplit.Unknown, Err: &mysql.MySQLError{Number: 1290}}, chaosUnknown},
+	} {
+		assert.Equal(t, c.want, chaosWriteOutcome(c.err), "%v", c.err)
+	}
+
+	w := func(v int64, err error) *chaosOp { return &chaosOp{Kind: chaosWrite, Value: v, Err: err} }
+	ops := []*chaosOp{
+		w(1, nil),                           // ran once: right
+		w(2, nil),                           // absent: lost
+		w(3, notRun),                        // present: ran although not run
+		w(4, unknown),                       // present: either is right
+		w(5, context.DeadlineExceeded),      // absent: either is right
+		w(6, nil),                           // twice
+		w(7, beginAgain),                    // absent: right
+		w(8, unknown),                       // twice, even of unknown outcome
+		{Kind: chaosRead, Value: 1, Key: 0}, // not a write
+	}
+	r := &chaosReport{}
+	r.checkWriteLog(ops, map[int64]int{1: 1, 3: 1, 4: 1, 6: 2, 8: 2, 99: 1})
+	assert.Equal(t, 8, r.LogRows)
+	assert.Equal(t, 2, r.RunTwice)
+	assert.Equal(t, 1, r.NotRunPresent)
+	assert.Equal(t, 1, r.UnknownPresent)
+	assert.Equal(t, 1, r.UnknownAbsent)
+	kinds := map[string]int{}
+	for _, v := range r.Violations {
+		kinds[v.Kind]++
+	}
+	assert.Equal(t, map[string]int{chaosViolTwice: 2, chaosViolLost: 1, chaosViolNotRun: 1, chaosViolLogPhantom: 1}, kinds)
 }

@@ -44,9 +44,11 @@ const (
 	chaosBrokenDuration = 8 * time.Second
 
 	// chaosAllow1290InPromotion: a write sent to the old primary just
-	// before a promotion fenced it is refused with 1290 today, until the
-	// library retries it on the new primary. Such writes are reported apart
-	// while this is true; outside a promotion a 1290 is always a violation.
+	// before a promotion fenced it is refused with 1290; the library runs
+	// it again on the new primary, or says it did not run (WriteError,
+	// ErrBeginAgain). A bare 1290 that reaches the caller unjudged (seen on
+	// a Conn's prepared statement) is reported apart while this is true;
+	// outside a promotion a bare 1290 is always a violation.
 	chaosAllow1290InPromotion = true
 )
 
@@ -111,7 +113,11 @@ func chaosSeed(t *testing.T) uint64 {
 // timeouts from 30 ms to 2 s that fall back to the primary), in a random
 // scope (its Session, or the process scope) and through a random surface
 // (DB, Stmt, read-only and read-write Tx, Conn, rwsplitx, and a *sql.DB
-// over the Connector: its DB, Stmt, Conn and Tx calls). After some
+// over the Connector: its DB, Stmt, Conn and Tx calls; transactional writes
+// through DB.RunTx, or a loop on ErrBeginAgain where there is no RunTx:
+// rwsplitx and the Connector). Every write is an UPDATE that also sets the
+// row's w to the write's unique value, and a trigger appends each run of
+// it to app.chaos_log, which has no unique key. After some
 // session writes it hands its Session's token on as text: to a consumer,
 // which resumes it in a new Session on db2 and reads the row under a waiting
 // mode, or to another client, which advances its own Session with it.
@@ -134,20 +140,29 @@ func chaosSeed(t *testing.T) uint64 {
 //     back;
 //   - no read fails (reads fall back to the primary); only a read that must
 //     reach the primary may fail with ErrNoPrimary during a promotion;
-//   - no write fails but with ErrNoPrimary during a promotion, and no write
-//     is refused as read-only (1290) outside a promotion (those inside are
-//     reported apart; see chaosAllow1290InPromotion);
+//   - no write fails outside a promotion, and no write is refused as
+//     read-only (1290) with the server's bare error outside a promotion
+//     (those inside are reported apart; see chaosAllow1290InPromotion);
+//   - every write is acknowledged, failed and not run (a WriteError of
+//     Outcome NotRun, ErrBeginAgain that RunTx gave up on, ErrNoPrimary, a
+//     bare 1290), or of unknown outcome (a WriteError of Outcome Unknown,
+//     any other error); the summary counts each. On the final primary's
+//     app.chaos_log no write ran twice, every acknowledged write ran once,
+//     no write that failed as not run ran (nor did a read see its value),
+//     and a write of unknown outcome ran once or not at all;
 //   - no read sees a value never written or written after it ended, and no
 //     acknowledged write is lost;
 //   - Eventual reads are stale sometimes (the count is reported and must be
 //     above zero: the checker sees staleness);
 //   - at the end every pool is idle and no goroutine is left behind.
 //
-// What is excused, and reported apart: writes and reads that must reach the
-// primary failing with ErrNoPrimary, and writes refused by the fenced old
-// primary (1290), from a promotion's start until 3 s after its end. Nothing
-// else: a read that fails, or a write that fails outside a promotion, is a
-// violation.
+// What is excused, and reported apart, from a promotion's start until 3 s
+// after its end: reads that must reach the primary failing with
+// ErrNoPrimary; writes not run, and writes the library reports of unknown
+// outcome (a *rwsplit.WriteError); writes refused by the fenced old primary
+// with a bare 1290. Nothing else: a read that fails, or a write that fails
+// outside a promotion, is a violation; and an excused write is still
+// checked against the write log.
 //
 // Then the broken run: with rwsplit.BreakWaits (the waiting modes skip the
 // wait and the fallback) and every applier stopped for 3 s, the same checker
@@ -184,7 +199,7 @@ func TestChaos(t *testing.T) {
 						t.Logf("KNOWN ... and %d more writes refused as read-only during a promotion", len(rep.Refused1290)-i)
 						break
 					}
-					t.Logf("KNOWN (write refused as read-only during a promotion, before the library retries it): %s", o.describe(h.t0))
+					t.Logf("KNOWN (write refused as read-only during a promotion, the server's bare error: the library neither ran it again nor judged it): %s", o.describe(h.t0))
 				}
 				for i, e := range rep.Excused {
 					if i == 10 {
@@ -273,15 +288,30 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	for k := range keys {
 		vals = append(vals, fmt.Sprintf("(%d, 0)", k))
 	}
+	// app.chaos_log: one row per run of a write of app.chaos (its trigger;
+	// no unique key, so that a write run twice shows twice).
 	for _, q := range []string{
-		"DROP TABLE IF EXISTS app.chaos, app.chaos_burst",
-		"CREATE TABLE app.chaos (k BIGINT PRIMARY KEY, v BIGINT NOT NULL)",
+		"DROP TABLE IF EXISTS app.chaos, app.chaos_burst, app.chaos_log",
+		"CREATE TABLE app.chaos (k BIGINT PRIMARY KEY, v BIGINT NOT NULL, w BIGINT NOT NULL DEFAULT 0)",
+		"CREATE TABLE app.chaos_log (id BIGINT AUTO_INCREMENT PRIMARY KEY, k BIGINT NOT NULL, w BIGINT NOT NULL)",
+		"CREATE TRIGGER app.chaos_runs AFTER UPDATE ON app.chaos FOR EACH ROW INSERT INTO app.chaos_log (k, w) VALUES (NEW.k, NEW.w)",
 		"CREATE TABLE app.chaos_burst (id BIGINT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(600) NOT NULL)",
 		"INSERT INTO app.chaos (k, v) VALUES " + strings.Join(vals, ", "),
 	} {
 		_, err := admin.ExecContext(ctx, q)
 		require.NoError(t, err, q)
 	}
+	// The log sees a second run of one write, which leaves app.chaos as the
+	// first left it (value -1: no write of the history).
+	for range 2 {
+		_, err := admin.ExecContext(ctx, chaosWriteSQL, -1, -1, 0)
+		require.NoError(t, err)
+	}
+	var runs int
+	require.NoError(t, admin.QueryRowContext(ctx, "SELECT COUNT(*) FROM app.chaos_log WHERE w = -1").Scan(&runs))
+	require.Equal(t, 2, runs, "app.chaos_log has a row for each run of the same write")
+	_, err := admin.ExecContext(ctx, "DELETE FROM app.chaos_log")
+	require.NoError(t, err)
 	require.NoError(t, c.WaitCaughtUp(ctx))
 	goroutines := runtime.NumGoroutine()
 
@@ -375,7 +405,21 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	require.NoError(t, rows.Close())
 	_, err = c.Primary.Admin().ExecContext(ctx, "DROP TABLE app.chaos_burst") // megabytes of padding
 	require.NoError(t, err)
+	// No write ran twice, none reported not run ran, every acknowledged
+	// one ran: the final primary's log of runs, by the writes' values.
+	logRuns := map[int64]int{}
+	rows, err = c.Primary.Admin().QueryContext(ctx, "SELECT w, COUNT(*) FROM app.chaos_log GROUP BY w")
+	require.NoError(t, err)
+	for rows.Next() {
+		var w int64
+		var n int
+		require.NoError(t, rows.Scan(&w, &n))
+		logRuns[w] = n
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
 	h.mu.Lock()
+	rep.checkWriteLog(h.ops, logRuns)
 	last := map[int64]*chaosOp{}
 	for _, o := range h.ops {
 		if o.Kind == chaosWrite && o.ok() {
@@ -385,7 +429,7 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	h.mu.Unlock()
 	for k, w := range last {
 		if final[k] < w.Value {
-			rep.Violations = append(rep.Violations, chaosViolation{Kind: "lost write", Ops: []*chaosOp{w},
+			rep.Violations = append(rep.Violations, chaosViolation{Kind: chaosViolLost, Ops: []*chaosOp{w},
 				Note: fmt.Sprintf("the primary has %d after the run", final[k])})
 		}
 	}

@@ -25,8 +25,10 @@ const (
 	chaosKeysPerClient = 4
 	chaosSessionKeys   = 2
 
-	chaosReadSQL  = "SELECT v, @@server_id AS sid FROM app.chaos WHERE k = ?"
-	chaosWriteSQL = "UPDATE app.chaos SET v = GREATEST(v, ?) WHERE k = ?"
+	chaosReadSQL = "SELECT v, @@server_id AS sid FROM app.chaos WHERE k = ?"
+	// chaosWriteSQL's arguments: the value, the value again (the write's
+	// identity, which app.chaos_log's trigger appends at each run), the key.
+	chaosWriteSQL = "UPDATE app.chaos SET v = GREATEST(v, ?), w = ? WHERE k = ?"
 	// chaosOpTimeout bounds every operation: far beyond any fault (a
 	// primary is paused 2 s at most), so an operation that hits it failed.
 	chaosOpTimeout = 20 * time.Second
@@ -46,10 +48,32 @@ type chaosReader struct {
 }
 
 // chaosWriter writes value v to key k through one surface, and returns the
-// answering @@server_id when the surface can read it on the same connection.
+// answering @@server_id when the surface can read it on the same connection,
+// and, for a transaction, how many times it was begun (RunTx, or a loop on
+// ErrBeginAgain; 0 outside a transaction).
 type chaosWriter struct {
 	name  string
-	write func(ctx context.Context, k, v int64) (sid int, err error)
+	write func(ctx context.Context, k, v int64) (sid, begun int, err error)
+}
+
+// chaosBeginAgainTries bounds chaosBeginAgain's transactions, as RunTx's.
+const chaosBeginAgainTries = 5
+
+// chaosBeginAgain runs run (a whole transaction: begin, statements, commit)
+// and begins it again while it fails with rwsplit.ErrBeginAgain (nothing of
+// it committed), up to chaosBeginAgainTries times, as docs/failover.md asks
+// of a transaction helper that is not RunTx (sqlx's, an ORM's over the
+// Connector). A pause of a monitor round lets db1 see the new primary. It
+// returns how many times it began the transaction.
+func chaosBeginAgain(ctx context.Context, run func() error) (begun int, err error) {
+	for begun < chaosBeginAgainTries {
+		begun++
+		if err = run(); !errors.Is(err, rwsplit.ErrBeginAgain) || ctx.Err() != nil {
+			return begun, err
+		}
+		chaosPause(ctx, 200*time.Millisecond)
+	}
+	return begun, err
 }
 
 // chaosSurfaces are the ways into one *rwsplit.DB.
@@ -167,77 +191,80 @@ func newChaosSurfaces(ctx context.Context, db *rwsplit.DB) (*chaosSurfaces, erro
 		var sid int
 		return sid, row.Scan(&sid)
 	}
+	// Conn writers run once: a Conn on a fenced primary returns
+	// ErrBeginAgain (the write not run), recorded as such.
 	s.writers = []chaosWriter{
-		{"DB.Exec", func(ctx context.Context, k, v int64) (int, error) {
-			_, err := db.ExecContext(ctx, chaosWriteSQL, v, k)
-			return 0, err
+		{"DB.Exec", func(ctx context.Context, k, v int64) (int, int, error) {
+			_, err := db.ExecContext(ctx, chaosWriteSQL, v, v, k)
+			return 0, 0, err
 		}},
-		{"Stmt.Exec", func(ctx context.Context, k, v int64) (int, error) {
-			_, err := s.writeStmt.ExecContext(ctx, v, k)
-			return 0, err
+		{"Stmt.Exec", func(ctx context.Context, k, v int64) (int, int, error) {
+			_, err := s.writeStmt.ExecContext(ctx, v, v, k)
+			return 0, 0, err
 		}},
-		{"Tx.Commit", func(ctx context.Context, k, v int64) (int, error) {
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				return 0, err
-			}
-			if _, err := tx.ExecContext(ctx, chaosWriteSQL, v, k); err != nil {
-				_ = tx.Rollback()
-				return 0, err
-			}
-			sid, err := serverID(tx.QueryRowContext(ctx, "SELECT @@server_id"))
-			if err != nil {
-				_ = tx.Rollback()
-				return 0, err
-			}
-			return sid, tx.Commit()
+		{"Tx.Commit", func(ctx context.Context, k, v int64) (int, int, error) {
+			// RunTx begins it again when a change of primary cut it off.
+			var sid, begun int
+			err := db.RunTx(ctx, nil, func(tx *rwsplit.Tx) error {
+				begun++
+				if _, err := tx.ExecContext(ctx, chaosWriteSQL, v, v, k); err != nil {
+					return err
+				}
+				var err error
+				sid, err = serverID(tx.QueryRowContext(ctx, "SELECT @@server_id"))
+				return err
+			})
+			return sid, begun, err
 		}},
-		{"Conn.Exec", func(ctx context.Context, k, v int64) (int, error) {
+		{"Conn.Exec", func(ctx context.Context, k, v int64) (int, int, error) {
 			conn, err := db.Conn(ctx)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			defer conn.Close()
-			if _, err := conn.ExecContext(ctx, chaosWriteSQL, v, k); err != nil {
-				return 0, err
+			if _, err := conn.ExecContext(ctx, chaosWriteSQL, v, v, k); err != nil {
+				return 0, 0, err
 			}
 			sid, _ := serverID(conn.QueryRowContext(ctx, "SELECT @@server_id")) // the write is done
-			return sid, nil
+			return sid, 0, nil
 		}},
-		{"Conn.Stmt.Exec", func(ctx context.Context, k, v int64) (int, error) {
+		{"Conn.Stmt.Exec", func(ctx context.Context, k, v int64) (int, int, error) {
 			conn, err := db.Conn(ctx)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			defer conn.Close()
 			st, err := conn.PrepareContext(ctx, chaosWriteSQL)
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			defer st.Close()
-			_, err = st.ExecContext(ctx, v, k)
-			return 0, err
+			_, err = st.ExecContext(ctx, v, v, k)
+			return 0, 0, err
 		}},
-		{"rwsplitx.NamedExec", func(ctx context.Context, k, v int64) (int, error) {
-			_, err := x.NamedExecContext(ctx, "UPDATE app.chaos SET v = GREATEST(v, :v) WHERE k = :k",
+		{"rwsplitx.NamedExec", func(ctx context.Context, k, v int64) (int, int, error) {
+			_, err := x.NamedExecContext(ctx, "UPDATE app.chaos SET v = GREATEST(v, :v), w = :v WHERE k = :k",
 				map[string]any{"k": k, "v": v})
-			return 0, err
+			return 0, 0, err
 		}},
-		{"rwsplitx.Tx.Commit", func(ctx context.Context, k, v int64) (int, error) {
-			tx, err := x.BeginTxx(ctx, nil)
-			if err != nil {
-				return 0, err
-			}
-			if _, err := tx.ExecContext(ctx, chaosWriteSQL, v, k); err != nil {
-				_ = tx.Rollback()
-				return 0, err
-			}
+		{"rwsplitx.Tx.Commit", func(ctx context.Context, k, v int64) (int, int, error) {
 			var sid int
-			if err := tx.GetContext(ctx, &sid, "SELECT @@server_id"); err != nil {
-				_ = tx.Rollback()
-				return 0, err
-			}
-			return sid, tx.Commit()
+			begun, err := chaosBeginAgain(ctx, func() error {
+				tx, err := x.BeginTxx(ctx, nil)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, chaosWriteSQL, v, v, k); err != nil {
+					_ = tx.Rollback()
+					return err
+				}
+				if err := tx.GetContext(ctx, &sid, "SELECT @@server_id"); err != nil {
+					_ = tx.Rollback()
+					return err
+				}
+				return tx.Commit()
+			})
+			return sid, begun, err
 		}},
 	}
 	cr, cw, closeConnector, err := chaosConnectorSurfaces(ctx, db)
@@ -402,7 +429,7 @@ func (l *chaosLoad) write(id int, sess *rwsplit.Session, k int64, withSession bo
 	op.Surface = w.name
 	op.Value = l.next.Add(1)
 	op.Start = time.Now()
-	op.Server, op.Err = w.write(ctx, k, op.Value)
+	op.Server, op.Begun, op.Err = w.write(ctx, k, op.Value)
 	op.End = time.Now()
 	l.h.add(op)
 	if !withSession || op.Err != nil || rng.IntN(100) >= 25 {
