@@ -250,7 +250,7 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 		if !refresh {
 			return t, false, nil
 		}
-		np := db.awaitNewPrimary(rctx, p, true)
+		np := db.awaitNewPrimary(rctx, p, false)
 		if np == nil {
 			return t, false, nil
 		}
@@ -289,21 +289,53 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 	if err != nil {
 		return t, nil // the primary did not answer: wait as asked
 	}
-	if cut {
-		if nt, moved, err := again(); moved {
-			return nt, err
-		}
-		db.tokens().clamps.Add(1)
-		// Its own bound: again may have used up rctx.
-		lctx, cancel := context.WithTimeout(ctx, identTimeout)
-		lost := db.lostWrites(lctx, p, t, e)
-		cancel()
-		if hasTarget(lost) {
-			// Never waited for: the read goes on with the rest.
-			return ct, &lostError{primary: p, lost: lost}
-		}
+	if !cut {
+		return ct, nil
+	}
+	np, lost := db.newerOrLost(ctx, rctx, p, t, e, refresh)
+	if np != nil {
+		return db.safeTargetOn(ctx, rctx, np, full, byGTID, gtidsFresh, false)
+	}
+	db.tokens().clamps.Add(1)
+	if hasTarget(lost) {
+		// Never waited for: the read goes on with the rest.
+		return gtid.IntersectGTIDs(t, e), &lostError{primary: p, lost: lost}
 	}
 	return ct, nil
+}
+
+// newerOrLost explains GTIDs of target that primary p lacks (executed,
+// read fresh, is what it has): either the DB's view is out of date and
+// another primary has them (with refresh, it waits within rctx for the
+// monitor to find it: np), or they were lost with a former primary (lost;
+// checked once a monitor round begun after the call found no newer
+// primary, and never while the server that wrote them is writable), or
+// neither (a claim: the target is clamped silently).
+func (db *DB) newerOrLost(ctx, rctx context.Context, p *Server, target, executed gtid.Token, refresh bool) (np *Server, lost gtid.Token) {
+	if refresh {
+		if np = db.awaitNewPrimary(rctx, p, true); np != nil {
+			return np, gtid.Token{}
+		}
+		// A round found none: read p again, then judge. Its own bound:
+		// the round may have used up rctx.
+		lctx, cancel := context.WithTimeout(ctx, identTimeout)
+		defer cancel()
+		_, e, cut, err := db.clampGTIDsRead(lctx, p, target)
+		if err == nil && !cut {
+			return nil, gtid.Token{}
+		}
+		if err == nil {
+			executed = e
+		}
+		if lost = db.lostWrites(lctx, p, target, executed); hasTarget(lost) {
+			return nil, lost
+		}
+		// Not lost: a newer primary the monitor has not seen yet, maybe.
+		return db.awaitNewPrimary(rctx, p, false), gtid.Token{}
+	}
+	lctx, cancel := context.WithTimeout(ctx, identTimeout)
+	defer cancel()
+	return nil, db.lostWrites(lctx, p, target, executed)
 }
 
 // awaitNewPrimary asks the monitor for a round now and waits, until ctx

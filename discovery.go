@@ -83,14 +83,15 @@ func (db *DB) identify(ctx context.Context, s *Server) (cluster.Identity, error)
 }
 
 // checkMember identifies s and reads its state as a member of its cluster
-// (see cluster.Check), which it records on s. With full unset, an async
+// (see cluster.Check), which it records on s, with whether s answered. With full unset, an async
 // server is only identified (what the primary's check needs): one query.
-func (db *DB) checkMember(ctx context.Context, s *Server, full bool) (cluster.Member, error) {
+func (db *DB) checkMember(ctx context.Context, s *Server, full bool) (m cluster.Member, err error) {
+	defer func() { s.answered.Store(err == nil) }()
 	id, err := db.identify(ctx, s)
 	if err != nil {
 		return cluster.Member{}, err
 	}
-	m := cluster.Member{Identity: id, Writable: !id.ReadOnly, Queue: -1, SecondsBehind: -1}
+	m = cluster.Member{Identity: id, Writable: !id.ReadOnly, Queue: -1, SecondsBehind: -1}
 	if full || id.Kind.Grouped() {
 		v, err := s.version(ctx)
 		if err != nil {
@@ -296,8 +297,9 @@ func (s *Server) reborn(index int, primary bool) *Server {
 // scope's token names GTIDs the primary is not known to have, it checks them
 // there (one read of its executed set, shared); if the primary lacks them,
 // the token was written on a primary promoted since (by another DB): it asks
-// the monitor to look again and waits, for one round within the write
-// hold, for the new primary. Otherwise, and without discovery, it is the primary (held for
+// the monitor to look again and waits, within the write hold, for the new
+// primary (one round when the writes it lacks were lost with a former
+// primary: see newerOrLost). Otherwise, and without discovery, it is the primary (held for
 // while none is known, see primary): no I/O.
 func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
 	p, err := db.primary(ctx)
@@ -317,13 +319,13 @@ func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
 	if err != nil || !cut {
 		return p, nil
 	}
-	if lost := db.lostWrites(rctx, p, tok, e); hasTarget(lost) {
+	np, lost := db.newerOrLost(ctx, rctx, p, tok, e, true)
+	if np != nil {
+		return np, nil
+	}
+	if hasTarget(lost) {
 		// Lost with a former primary: no newer primary will have them.
 		db.reportLost(ctx, &lostError{primary: p, lost: lost})
-		return p, nil
-	}
-	if np := db.awaitNewPrimary(rctx, p, true); np != nil {
-		return np, nil
 	}
 	return p, nil
 }

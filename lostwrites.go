@@ -67,9 +67,12 @@ type WritesLostEvent struct {
 // cluster, while p applies no backlog (it has no replica status). Empty
 // when none, or when that cannot be confirmed.
 func (db *DB) lostWrites(ctx context.Context, p *Server, target, executed gtid.Token) gtid.Token {
-	var others []primaryIdent // the other servers the DB knows: a former primary is one
+	// The other servers the DB knows, but for those its latest check saw
+	// answer and writable: a former primary is one of them; a writable one
+	// may be a newer primary the DB has not switched to yet.
+	var others []primaryIdent
 	for _, r := range db.topology().replicas {
-		if r != p {
+		if m := r.member.Load(); r != p && (m == nil || !m.Writable || !r.answered.Load()) {
 			others = append(others, r.knownIdent())
 		}
 	}

@@ -85,6 +85,8 @@ type Server struct {
 	// asks the monitor to look again when a call on it is refused as
 	// read-only (the primary was demoted).
 	refused func()
+	// answered: the latest check of s (the monitor's) succeeded.
+	answered atomic.Bool
 }
 
 // newServer returns the Server of pool db, named name, at index in the
