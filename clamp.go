@@ -42,9 +42,10 @@ type tokenState struct {
 	// it lacks, a position beyond its own); checks counts the reads of the
 	// primary's executed set made to check targets (readExecuted).
 	clamps, checks atomic.Uint64
-	// backlog is the last check that the primary applies no backlog
-	// (lostwrites.go).
+	// backlog is the last check that the primary applies no backlog, lost
+	// what it was found to lack for good (lostwrites.go).
 	backlog atomic.Pointer[backlogCheck]
+	lost    atomic.Pointer[lostKnown]
 }
 
 // tokens returns db's token state.
@@ -230,7 +231,10 @@ var errNoDirectReplica = errors.New("rwsplit: no usable replica replicates from 
 func (db *DB) safeTarget(ctx context.Context, full gtid.Token, byGTID, gtidsFresh bool, budget time.Duration) (gtid.Token, error) {
 	rctx, cancel := context.WithTimeout(ctx, max(budget/2, 10*time.Millisecond))
 	defer cancel()
-	t, err := db.safeTargetOn(ctx, rctx, db.primaryServer(), full, byGTID, gtidsFresh, db.discover)
+	// The whole of it, the check for lost writes included, within budget.
+	bctx, bcancel := context.WithTimeout(ctx, max(budget, 10*time.Millisecond))
+	defer bcancel()
+	t, err := db.safeTargetOn(bctx, rctx, db.primaryServer(), full, byGTID, gtidsFresh, db.discover)
 	if ctx.Err() != nil {
 		return t, ctx.Err()
 	}
@@ -312,6 +316,9 @@ func (db *DB) safeTargetOn(ctx, rctx context.Context, p *Server, full gtid.Token
 // primary, and never while the server that wrote them is writable), or
 // neither (a claim: the target is clamped silently).
 func (db *DB) newerOrLost(ctx, rctx context.Context, p *Server, target, executed gtid.Token, refresh bool) (np *Server, lost gtid.Token) {
+	if lost = db.knownLost(p, target, executed); hasTarget(lost) {
+		return nil, lost // told before: no round, no query
+	}
 	if refresh {
 		if np = db.awaitNewPrimary(rctx, p, true); np != nil {
 			return np, gtid.Token{}
@@ -351,6 +358,9 @@ func (db *DB) awaitNewPrimary(ctx context.Context, p *Server, oneRound bool) *Se
 		done := db.rounds.done.Load()
 		if np := db.primaryServer(); np != nil && np != p {
 			return np
+		}
+		if db.closed.Load() {
+			return nil
 		}
 		if oneRound && done >= target {
 			return nil

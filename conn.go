@@ -28,12 +28,15 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 		return nil, err
 	}
 	c, err := s.db.Conn(ctx)
-	if err != nil && ctx.Err() == nil && notSent(err) && db.discover && db.writeHold > 0 {
-		// The primary is gone: a connection to the one the monitor finds.
-		if np, _ := db.hold(ctx, s); np != nil {
-			s = np
-			c, err = s.db.Conn(ctx)
+	if err != nil && ctx.Err() == nil && notSent(err) && db.holding() {
+		// The primary did not answer: a connection to the one the monitor
+		// finds, or sees answer.
+		np, herr := db.hold(ctx, s, db.writeHold)
+		if np == nil {
+			return nil, herr
 		}
+		s = np
+		c, err = s.db.Conn(ctx)
 	}
 	if err != nil {
 		return nil, err

@@ -67,20 +67,83 @@ type WritesLostEvent struct {
 // cluster, while p applies no backlog (it has no replica status). Empty
 // when none, or when that cannot be confirmed.
 func (db *DB) lostWrites(ctx context.Context, p *Server, target, executed gtid.Token) gtid.Token {
-	// The other servers the DB knows, but for those its latest check saw
-	// answer and writable: a former primary is one of them; a writable one
-	// may be a newer primary the DB has not switched to yet.
+	lost := db.lostCandidates(p, target, executed)
+	if !hasTarget(lost) {
+		return gtid.Token{}
+	}
+	if k := p.kind(); k.Grouped() || !db.notApplying(ctx, p) {
+		return gtid.Token{}
+	}
+	if lost.Flavor == gtid.FlavorMariaDB {
+		// A MariaDB primary's executed set is its binary log's position,
+		// which lacks what it applied as a replica without
+		// log_slave_updates: its current position has it.
+		var s string
+		if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_current_pos", &s); err != nil {
+			return gtid.Token{}
+		}
+		cur, err := gtid.ParseMariaDBPos(s)
+		if err != nil {
+			return gtid.Token{}
+		}
+		e, err := gtid.Merge(executed, gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: cur})
+		if err != nil {
+			return gtid.Token{}
+		}
+		if lost = db.lostCandidates(p, target, e); !hasTarget(lost) {
+			return gtid.Token{}
+		}
+	}
+	db.tokens().noteLost(p, lost)
+	return lost
+}
+
+// lostCandidates is the part of target that p, having executed executed,
+// lacks and that another server the DB knows wrote (see missingElsewhere),
+// but for the servers its latest check saw answer writable: a former
+// primary is one of the others; a writable one may be a newer primary the
+// DB has not switched to yet. No I/O.
+func (db *DB) lostCandidates(p *Server, target, executed gtid.Token) gtid.Token {
 	var others []primaryIdent
 	for _, r := range db.topology().replicas {
 		if m := r.member.Load(); r != p && (m == nil || !m.Writable || !r.answered.Load()) {
 			others = append(others, r.knownIdent())
 		}
 	}
-	lost := missingElsewhere(target, executed, p.knownIdent(), others)
-	if lost.MySQL.IsEmpty() && lost.MariaDB.IsEmpty() {
+	return missingElsewhere(target, executed, p.knownIdent(), others)
+}
+
+// lostKnown is what a primary was found to lack for good (lostWrites).
+type lostKnown struct {
+	srv  *Server
+	lost gtid.Token
+}
+
+// noteLost records that p lacks lost for good: later reads naming only
+// such GTIDs are told at once (knownLost), without a monitor round.
+func (ts *tokenState) noteLost(p *Server, lost gtid.Token) {
+	next := &lostKnown{srv: p, lost: lost}
+	if old := ts.lost.Load(); old != nil && old.srv == p {
+		if m, err := gtid.Merge(old.lost, lost); err == nil {
+			next.lost = m
+		}
+	}
+	ts.lost.Store(next)
+}
+
+// knownLost returns the part of target p lacks (executed is what it has)
+// when all of it is already known lost on p; empty otherwise. No I/O.
+func (db *DB) knownLost(p *Server, target, executed gtid.Token) gtid.Token {
+	k := db.tokens().lost.Load()
+	if k == nil || k.srv != p {
 		return gtid.Token{}
 	}
-	if k := p.kind(); k.Grouped() || !db.notApplying(ctx, p) {
+	lost := db.lostCandidates(p, target, executed)
+	if !hasTarget(lost) || !covers(k.lost, lost) {
+		return gtid.Token{}
+	}
+	// All of what p lacks: nothing else (a newer primary's) either.
+	if rest := gtid.IntersectGTIDs(target, executed); !covers(gtid.Token{Flavor: lost.Flavor, MySQL: rest.MySQL.Union(lost.MySQL), MariaDB: rest.MariaDB.Merge(lost.MariaDB)}, target) {
 		return gtid.Token{}
 	}
 	return lost

@@ -149,6 +149,11 @@ func (db *DB) lookAtPrimary(ctx context.Context, p *Server) (probe, *snapshot) {
 	if pr.m, pr.err = db.checkMember(ctx, p, false); pr.err != nil {
 		return pr, nil
 	}
+	if pr.m.Writable && db.discover {
+		// It answers writable: calls held for doubt of it go on now, not
+		// at the round's end (a hung replica may hold that).
+		db.trustPrimary(p)
+	}
 	tok, err := pr.m.Applied, error(nil)
 	if !pr.m.AppliedOK {
 		tok, err = db.executed(ctx, p)

@@ -77,6 +77,9 @@ type call struct {
 	run   runner
 	pin   *Server // Tx and Conn: every statement runs here
 	inTx  bool    // writes are recorded by the transaction's Commit
+	// held is how long the call has waited for a primary: its holds
+	// share one write hold (writesafety.go).
+	held time.Duration
 }
 
 // route is where one call goes.
@@ -96,7 +99,7 @@ func (db *DB) plan(c *call, allowWait bool) (route, error) {
 	case c.pin != nil:
 		return route{server: c.pin, read: !c.cls.Write}, nil
 	case !c.cls.Replica && c.cls.Write:
-		s, err := db.primary(c.ctx)
+		s, err := db.primaryFor(c)
 		return route{server: s}, err
 	case !c.cls.Replica:
 		s, err := db.readerOnPrimary(c.ctx)
@@ -119,7 +122,7 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 	r := route{server: c.pin}
 	if r.server == nil {
 		var err error
-		if r.server, err = db.primary(c.ctx); err != nil {
+		if r.server, err = db.primaryFor(c); err != nil {
 			return nil, err
 		}
 	}
@@ -135,10 +138,10 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 		}
 		res, err = c.run.exec(c.ctx, r.server, c.query, c.args)
 		r.server.end(t0, err)
-		if err == nil || c.pin != nil || try == maxWriteTries-1 {
+		if err == nil || c.pin != nil {
 			break
 		}
-		np, ferr := db.writeFailed(c, r.server, err)
+		np, ferr := db.writeFailed(c, r.server, err, try == maxWriteTries-1)
 		if np == nil {
 			err = ferr
 			break
@@ -298,10 +301,10 @@ func (db *DB) queryWrite(c *call, r route) (*sql.Rows, error) {
 	db.count(r)
 	for try := 0; ; try++ {
 		rows, err := db.queryWriteOn(c, r)
-		if err == nil || c.pin != nil || try == maxWriteTries-1 {
+		if err == nil || c.pin != nil {
 			return rows, err
 		}
-		np, ferr := db.writeFailed(c, r.server, err)
+		np, ferr := db.writeFailed(c, r.server, err, try == maxWriteTries-1)
 		if np == nil {
 			return nil, ferr
 		}
@@ -346,10 +349,10 @@ func (db *DB) queryRowWrite(c *call, r route) *sql.Row {
 	for try := 0; ; try++ {
 		row := db.queryRowWriteOn(c, r)
 		err := row.Err()
-		if err == nil || c.pin != nil || try == maxWriteTries-1 {
+		if err == nil || c.pin != nil {
 			return row
 		}
-		np, ferr := db.writeFailed(c, r.server, err)
+		np, ferr := db.writeFailed(c, r.server, err, try == maxWriteTries-1)
 		if np == nil {
 			return db.errRow(ferr)
 		}
@@ -449,8 +452,8 @@ func withoutServer(ctx context.Context, s *Server) context.Context {
 // tried once more elsewhere: a routed read (not pinned) that failed for want
 // of a connection (so it returned no rows), while the caller's context is
 // live: on a replica, which it marks suspect so the retry goes elsewhere; on
-// the primary, under discovery, once the monitor has found another within
-// the write hold.
+// the primary, under discovery, once the monitor has seen it answer or found
+// another within the write hold.
 func (db *DB) retry(c *call, r route, err error) bool {
 	if c.pin != nil || r.server == nil || !r.read || c.ctx.Err() != nil || !isConnError(err) {
 		return false
@@ -458,11 +461,10 @@ func (db *DB) retry(c *call, r route, err error) bool {
 	if r.server.primary {
 		// Under discovery, a primary that went away: once more on the one
 		// the monitor finds within the write hold.
-		if !db.discover || db.writeHold <= 0 {
+		if !db.holding() {
 			return false
 		}
-		db.doubtPrimary(r.server)
-		np, _ := db.hold(c.ctx, r.server)
+		np, _ := db.hold(c.ctx, r.server, db.writeHold)
 		if np == nil {
 			return false
 		}

@@ -47,9 +47,12 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 		return nil, ErrClosed
 	}
 	st := newStmt(db, query, nil)
-	target, err := db.writer()
+	var target *Server
+	var err error
 	if u := db.topology().usable; st.proto.cls.Replica && len(u) > 0 {
-		target, err = db.pick(u), nil
+		target = db.pick(u)
+	} else {
+		target, err = db.primary(ctx) // held while none is known
 	}
 	if err != nil {
 		return nil, err

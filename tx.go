@@ -89,16 +89,17 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	tx, err := s.db.BeginTx(ctx, opts)
 	s.end(t0, err)
 	db.noteRun(s, t0, err, false)
-	if err != nil && s.primary && !readOnly && ctx.Err() == nil && notSent(err) && db.discover && db.writeHold > 0 {
-		// The primary is gone: BEGIN on the one the monitor finds.
-		if np, herr := db.hold(ctx, s); np != nil {
-			s = np
-			t0 = s.begin()
-			tx, err = s.db.BeginTx(ctx, opts)
-			s.end(t0, err)
-		} else if !errors.Is(herr, ErrNoPrimary) {
-			err = herr
+	if err != nil && s.primary && !readOnly && ctx.Err() == nil && notSent(err) && db.holding() {
+		// The primary did not answer: BEGIN on the one the monitor finds,
+		// or sees answer.
+		np, herr := db.hold(ctx, s, db.writeHold)
+		if np == nil {
+			return nil, s, herr
 		}
+		s = np
+		t0 = s.begin()
+		tx, err = s.db.BeginTx(ctx, opts)
+		s.end(t0, err)
 	}
 	if err != nil {
 		if s.primary && !readOnly && ctx.Err() == nil && (isConnError(err) || isReadOnlyError(err)) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
 
 // Write safety through a change of primary: a write that finds no primary,
@@ -110,15 +112,17 @@ func (e *beginAgainError) Is(target error) bool { return target == ErrBeginAgain
 
 // RunTx runs fn in a transaction begun with opts and commits it. When the
 // transaction is cut off by a change of primary (its error is
-// ErrBeginAgain: nothing of it committed) it is begun again, on the primary
-// the monitor finds, and fn runs again, up to 5 times within the write hold
-// (WithWriteHold) and ctx; any other error, fn's own included, is returned
-// after a rollback. A COMMIT whose outcome is unknown (WriteError with
-// Unknown) is never run again. fn must not keep tx, and must be safe to run
-// again: what it does outside the transaction is not undone.
+// ErrBeginAgain: nothing of it committed) it is begun again, once the
+// monitor has found the primary to run it on (within two monitor rounds or
+// the write hold, whichever is shorter), and fn runs again: at most 5 times
+// in all, within ctx. Any other error, fn's own included, is returned after
+// a rollback (so is a panic of fn, after a rollback). A COMMIT whose outcome
+// is unknown (WriteError with Unknown) is never run again. fn must not keep
+// tx, and must be safe to run again: what it does outside the transaction
+// is not undone. An ErrBeginAgain that fn returns from another transaction
+// makes this one begin again too.
 //
-// Cost: what the transaction costs; a retry adds the wait for the new
-// primary.
+// Cost: what the transaction costs; a retry adds the wait for the primary.
 func (db *DB) RunTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *Tx) error) error {
 	const attempts = 5
 	var err error
@@ -127,87 +131,143 @@ func (db *DB) RunTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *Tx) er
 		var tx *Tx
 		if tx, err = db.BeginTx(ctx, opts); err == nil {
 			p = tx.server
-			if err = fn(tx); err == nil {
-				err = tx.Commit()
-			} else {
-				_ = tx.Rollback()
-			}
+			err = runTxOnce(tx, fn)
 		}
-		if err == nil || !errors.Is(err, ErrBeginAgain) || ctx.Err() != nil {
+		if err == nil || !errors.Is(err, ErrBeginAgain) || ctx.Err() != nil || i == attempts-1 {
 			return err
 		}
-		db.awaitOther(ctx, p)
+		if p != nil && db.holding() {
+			_, _ = db.hold(ctx, p, min(db.writeHold, 2*db.interval))
+		}
 	}
 	return err
 }
 
-// awaitOther gives the monitor, asked to look now, up to two of its rounds
-// (within the write hold and ctx) to find a primary other than s; it
-// returns at once without discovery.
-func (db *DB) awaitOther(ctx context.Context, s *Server) {
-	if !db.discover || db.writeHold <= 0 || s == nil {
-		return
+// runTxOnce runs fn in tx and commits it, or rolls it back when fn fails or
+// panics.
+func runTxOnce(tx *Tx, fn func(tx *Tx) error) (err error) {
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
 	}
-	hctx, cancel := context.WithTimeout(ctx, min(db.writeHold, 2*db.interval))
-	defer cancel()
-	db.awaitNewPrimary(hctx, s, false)
+	done = true
+	return tx.Commit()
 }
+
+// holding reports whether calls that must reach the primary wait for one
+// (WithDiscovery, and a write hold).
+func (db *DB) holding() bool { return db.discover && db.writeHold > 0 }
 
 // primary returns the primary for a call that must reach it: the current
-// one, else (under discovery, while none is known) the one the monitor
-// finds within the write hold; ErrNoPrimary after it, or ctx's error.
+// one, unless (under discovery) none is known or a connection to it was
+// just lost; then the one the monitor finds (or sees answer) within the
+// write hold, else ErrNoPrimary, or ctx's error.
 func (db *DB) primary(ctx context.Context) (*Server, error) {
-	if p := db.primaryServer(); p != nil {
-		if d := db.doubt.Load(); d == nil || d.srv != p || db.writeHold <= 0 {
+	return db.primaryWithin(ctx, db.writeHold)
+}
+
+// primaryWithin is primary with the hold bounded by budget.
+func (db *DB) primaryWithin(ctx context.Context, budget time.Duration) (*Server, error) {
+	p := db.primaryServer()
+	if d := db.doubt.Load(); p != nil && (d == nil || d.srv != p) {
+		return p, nil
+	}
+	if !db.holding() || budget <= 0 {
+		if p != nil {
 			return p, nil
 		}
-		return db.holdDoubted(ctx, p)
-	}
-	if !db.discover || db.writeHold <= 0 {
 		return nil, ErrNoPrimary
 	}
-	np, err := db.hold(ctx, nil)
-	if np == nil && err == nil {
-		err = ErrNoPrimary
-	}
-	return np, err
+	return db.hold(ctx, nil, budget)
 }
 
-// hold waits, within the write hold and ctx, for a primary other than old
-// (nil: any), counting the call and its wait in Stats. It returns nil with
-// ctx's error when ctx ended first, nil with ErrNoPrimary when the hold did.
-func (db *DB) hold(ctx context.Context, old *Server) (*Server, error) {
+// primaryFor is primary for call c, whose holds share one write hold.
+func (db *DB) primaryFor(c *call) (*Server, error) {
 	t0 := time.Now()
-	db.stats.holds.Add(1)
-	hctx, cancel := context.WithTimeout(ctx, db.writeHold)
-	np := db.awaitNewPrimary(hctx, old, false)
-	cancel()
-	db.stats.holdNanos.Add(uint64(time.Since(t0)))
-	switch {
-	case np != nil:
-		return np, nil
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	}
-	return nil, ErrNoPrimary
+	p, err := db.primaryWithin(c.ctx, db.writeHold-c.held)
+	c.held += time.Since(t0)
+	return p, err
 }
 
-// notSent reports whether err means the statement never reached a server
-// (database/sql found no usable connection, the dial failed) or a server
-// refused it before running any of it (too many connections; a Galera node
-// not ready). A read-only refusal is judged apart (isReadOnlyError): it
-// proves nothing of a statement of several.
-func notSent(err error) bool {
-	if errors.Is(err, driver.ErrBadConn) {
-		return true
+// hold waits, within budget and ctx, for a primary the DB trusts: one known
+// and not in doubt (a connection to it lost, or a call it failed, since the
+// monitor last saw it answer writable). With s, the primary a call just
+// failed on for want of a usable primary, s is put in doubt first: the
+// monitor looks at once, and the wait ends when it has seen s answer
+// writable, or found another primary. The call and its wait count in
+// Stats. It returns ErrNoPrimary when budget ran out, ctx's error when ctx
+// ended first, ErrClosed when the DB was closed.
+func (db *DB) hold(ctx context.Context, s *Server, budget time.Duration) (*Server, error) {
+	if s != nil {
+		db.doubtPrimary(s)
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
-		return true
+	db.stats.holds.Add(1)
+	t0 := time.Now()
+	defer func() { db.stats.holdNanos.Add(uint64(time.Since(t0))) }()
+	hctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if db.closed.Load() {
+			return nil, ErrClosed
+		}
+		cur := db.primaryServer()
+		if d := db.doubt.Load(); cur != nil && (d == nil || d.srv != cur) {
+			return cur, nil
+		}
+		select {
+		case <-hctx.Done():
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, ErrNoPrimary
+		case <-t.C:
+		}
 	}
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && (me.Number == 1040 || me.Number == 1047)
 }
+
+// The fates of a write that failed, by its error.
+const (
+	fateOwn       = iota // the write's own error: it ran, or the server judged it
+	fateNotSent          // it never reached a server: run it again, whatever it is
+	fateRefused          // refused before it ran: none of it, if it is one statement
+	fateUnknown          // cut off after it was sent: it may have run
+	fateCancelled        // the caller's context ended
+)
+
+// writeFate classifies the error of a write.
+func writeFate(err error) int {
+	var me *mysql.MySQLError
+	var oe *net.OpError
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fateCancelled
+	case errors.As(err, &oe) && oe.Op == "dial",
+		errors.As(err, &me) && me.Number == 1040: // too many connections: at connect
+		return fateNotSent
+	case errors.Is(err, prefetch.ErrConnLost):
+		return fateUnknown // sent; it wraps driver.ErrBadConn
+	case isReadOnlyError(err), errors.As(err, &me) && me.Number == 1047,
+		// database/sql's: the driver said it was not sent; also what
+		// go-sql-driver's rejectReadOnly makes of a refusal, which may
+		// come after the first statements of a text ran.
+		errors.Is(err, driver.ErrBadConn):
+		return fateRefused
+	case isConnError(err):
+		return fateUnknown
+	}
+	return fateOwn
+}
+
+// notSent reports whether nothing of the statement that failed with err
+// can have run (see writeFate), for a statement of one or several.
+func notSent(err error) bool { return writeFate(err) == fateNotSent }
 
 // rerunnable reports whether c, refused as read-only, ran none of itself:
 // one statement, not a CALL (see sqlclass's Rerunnable). A prepared
@@ -216,28 +276,47 @@ func (db *DB) rerunnable(c *call) bool {
 	return db.classifier.Rerunnable(c.query)
 }
 
+// opaque returns err, or, when its chain holds driver.ErrBadConn, an error
+// with its text only: database/sql (the Connector's pool, a caller's
+// wrapper) runs a statement again by itself on driver.ErrBadConn, which a
+// write that may have run must never be.
+func opaque(err error) error {
+	if errors.Is(err, driver.ErrBadConn) {
+		return errors.New(err.Error())
+	}
+	return err
+}
+
 // writeFailed judges a routed write (not pinned) that failed with err on s:
-// the server to run it again on (the new primary, found within the write
-// hold, when nothing of it ran), or the error to return: a WriteError
-// saying whether it may have run, or err itself (the write's own error, or
-// the caller's context).
-func (db *DB) writeFailed(c *call, s *Server, err error) (*Server, error) {
-	refused := isReadOnlyError(err)
-	switch {
-	case c.ctx.Err() != nil:
+// the server to run it again on (the primary the monitor finds, or sees
+// answer, within what is left of the call's write hold, when nothing of the
+// write ran and last is unset), or the error to return: a WriteError saying
+// whether it may have run, or err itself (the write's own error, or the
+// caller's context: the write may then have run).
+func (db *DB) writeFailed(c *call, s *Server, err error, last bool) (*Server, error) {
+	outcome := NotRun
+	switch writeFate(err) {
+	case fateOwn, fateCancelled:
 		return nil, err
-	case refused && !db.rerunnable(c):
-		return nil, &WriteError{Server: s, Outcome: Unknown, Err: err}
-	case !refused && !notSent(err):
+	case fateRefused:
+		if !db.rerunnable(c) {
+			outcome = Unknown
+		}
+	case fateUnknown:
+		outcome = Unknown
+	}
+	if outcome == Unknown {
 		if isConnError(err) {
 			db.doubtPrimary(s)
-			return nil, &WriteError{Server: s, Outcome: Unknown, Err: err}
 		}
-		return nil, err
-	case !db.discover || db.writeHold <= 0:
+		return nil, &WriteError{Server: s, Outcome: Unknown, Err: opaque(err)}
+	}
+	if last || !db.holding() || db.writeHold-c.held <= 0 {
 		return nil, &WriteError{Server: s, Outcome: NotRun, Err: err}
 	}
-	np, herr := db.hold(c.ctx, s)
+	t0 := time.Now()
+	np, herr := db.hold(c.ctx, s, db.writeHold-c.held)
+	c.held += time.Since(t0)
 	if np == nil {
 		if errors.Is(herr, ErrNoPrimary) {
 			herr = fmt.Errorf("%w (after %w)", ErrNoPrimary, err)
@@ -256,28 +335,37 @@ func (db *DB) writeFailed(c *call, s *Server, err error) (*Server, error) {
 // a WriteError of unknown outcome, as is a write cut off by a lost
 // connection. Other errors are returned as they are.
 func (db *DB) pinnedFailed(c *call, s *Server, write bool, err error) error {
-	switch {
-	case err == nil || c.ctx.Err() != nil:
+	if err == nil || c.ctx.Err() != nil {
 		return err
-	case c.inTx && (isReadOnlyError(err) || isConnError(err) || errors.Is(err, sql.ErrConnDone)):
-		return &beginAgainError{err: err}
-	case isReadOnlyError(err) && !db.rerunnable(c):
-		return &WriteError{Server: s, Outcome: Unknown, Err: err}
-	case isReadOnlyError(err):
-		return &beginAgainError{err: &WriteError{Server: s, Outcome: NotRun, Err: err}}
-	case write && isConnError(err) && !notSent(err):
-		return &WriteError{Server: s, Outcome: Unknown, Err: err}
 	}
-	return err
+	fate := writeFate(err)
+	switch {
+	case c.inTx && (fate == fateRefused || fate == fateUnknown || errors.Is(err, sql.ErrConnDone)):
+		if fate == fateUnknown {
+			db.doubtPrimary(s)
+		}
+		return &beginAgainError{err: opaque(err)}
+	case !write || fate != fateRefused && fate != fateUnknown:
+		return err
+	case fate == fateRefused && isReadOnlyError(err) && db.rerunnable(c):
+		return &beginAgainError{err: &WriteError{Server: s, Outcome: NotRun, Err: err}}
+	case fate == fateRefused && errors.Is(err, driver.ErrBadConn) && db.rerunnable(c):
+		return err // not sent: database/sql may run it again, as it would
+	}
+	if isConnError(err) {
+		db.doubtPrimary(s)
+	}
+	return &WriteError{Server: s, Outcome: Unknown, Err: opaque(err)}
 }
 
-// primaryDoubt is a primary a connection was lost to: calls that must
-// reach it wait until the monitor has seen it answer, or another primary
-// (see holdDoubted).
+// primaryDoubt is a primary a call just failed on for want of a usable
+// primary (a connection lost, a write refused or never sent): calls that
+// must reach it wait until the monitor has seen it answer writable, or
+// found another primary (see hold).
 type primaryDoubt struct{ srv *Server }
 
-// doubtPrimary notes, under discovery, that a connection to s (the
-// primary) was lost, and asks the monitor to look now.
+// doubtPrimary puts s, if it is the primary, in doubt (under discovery) and
+// asks the monitor to look now.
 func (db *DB) doubtPrimary(s *Server) {
 	if !db.discover || s == nil || s != db.primaryServer() {
 		return
@@ -290,36 +378,5 @@ func (db *DB) doubtPrimary(s *Server) {
 func (db *DB) trustPrimary(p *Server) {
 	if d := db.doubt.Load(); d != nil && d.srv == p {
 		db.doubt.CompareAndSwap(d, nil)
-	}
-}
-
-// holdDoubted waits, within the write hold and ctx, until the monitor has
-// seen doubted primary p answer (then p), or found another primary (then
-// that one), rather than send more calls down a pool whose connections
-// may all be dead. After the hold it returns the primary as it then is.
-func (db *DB) holdDoubted(ctx context.Context, p *Server) (*Server, error) {
-	db.stats.holds.Add(1)
-	t0 := time.Now()
-	defer func() { db.stats.holdNanos.Add(uint64(time.Since(t0))) }()
-	hctx, cancel := context.WithTimeout(ctx, db.writeHold)
-	defer cancel()
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for {
-		cur := db.primaryServer()
-		if d := db.doubt.Load(); cur != nil && (d == nil || d.srv != cur) {
-			return cur, nil
-		}
-		select {
-		case <-hctx.Done():
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if cur = db.primaryServer(); cur != nil {
-				return cur, nil
-			}
-			return nil, ErrNoPrimary
-		case <-t.C:
-		}
 	}
 }
