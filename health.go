@@ -85,7 +85,8 @@ func (db *DB) markSuspect(s *Server, err error) {
 // isReadOnlyError reports whether err is a server refusing a write because
 // it is read-only (1290 naming --read-only or --super-read-only: 1290 is any
 // option refusing a statement, secure_file_priv too; 1836: read-only mode):
-// the statement did not run.
+// the statement refused did not run, but statements before it in the same
+// text may have (see writeFate).
 func isReadOnlyError(err error) bool {
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) {

@@ -40,8 +40,10 @@ type Observer interface {
 	// primary, or fails under OrFail.
 	OnFallback(ctx context.Context, e FallbackEvent)
 	// OnRetry: a call that failed without running runs once more
-	// elsewhere (a replica read after a connection error; a write refused
-	// as read-only under discovery, on the new primary).
+	// elsewhere (a replica read after a connection error; under discovery,
+	// a primary read after a connection error, and a write refused as
+	// read-only or never sent, on the primary the monitor finds or sees
+	// answer).
 	OnRetry(ctx context.Context, e RetryEvent)
 	// OnHedge: a read was hedged (sent to a second server), or its hedge
 	// won.

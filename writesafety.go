@@ -27,14 +27,17 @@ import (
 const DefaultWriteHold = 5 * time.Second
 
 // WithWriteHold bounds how long a call that must reach the primary (Exec, a
-// query that may write, a read-write BeginTx, Conn, a read under Primary or
-// falling back to the primary) waits, under WithDiscovery, while no primary
-// is known or after the primary refused a write as read-only: it runs as
-// soon as the monitor finds the new primary (the refusal asks it to look at
-// once), and fails with ErrNoPrimary only once d has passed. The caller's
-// context always wins. 0 fails such calls at once. The default is
-// DefaultWriteHold. Stats.WriteHolds and Stats.WriteHoldTime count the
-// calls held and the time they waited.
+// query that may write, a read-write BeginTx, Conn, PrepareContext of a
+// write, a read under Primary or falling back to the primary) waits, under
+// WithDiscovery, while no primary is known, or after a call failed on the
+// primary for want of a usable one (a write refused as read-only, a
+// connection refused or lost: the primary is in doubt, and the monitor
+// looks at once). It runs as soon as the monitor finds the new primary or
+// sees the old one answer writable, and fails with ErrNoPrimary once d has
+// passed (all the waits of one call share d). The caller's context always
+// wins; Close ends the wait with ErrClosed. 0 fails such calls at once.
+// The default is DefaultWriteHold. Stats.WriteHolds and Stats.WriteHoldTime
+// count the calls held and the time they waited.
 func WithWriteHold(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 0 {
