@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -203,14 +204,16 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 	for i, s := range order {
 		// Building the wait may read the replica's version and kind: no
 		// longer than the wait itself may take.
-		fctx, cancel := context.WithDeadline(ctx, deadline.Add(db.waitGrace()))
+		fctx, stop := db.hungGuard(ctx, s, deadline)
 		spec, err := db.waitFor(fctx, s, tok, mode, time.Until(deadline))
-		cancel()
+		if stop() && err != nil {
+			err = errReplicaHung
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			if errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(err, errReplicaHung) {
 				db.markSuspect(s, err)
 			}
 			lastErr = err
@@ -232,8 +235,8 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 			s.learn(spec.tok)
 			return s, nil, nil
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			// No answer past its own timeout: hung; the next reads go
+		if errors.Is(err, errReplicaHung) {
+			// No sign of life past its own timeout: the next reads go
 			// elsewhere until the monitor sees it healthy.
 			db.markSuspect(s, err)
 		}
@@ -395,14 +398,64 @@ func (db *DB) galeraWait(s *Server, tok gtid.Token, mode Consistency, left time.
 		timeout: left, apart: true, timeoutErr: 1205}, nil
 }
 
-// waitGrace is how long past a wait's own timeout a replica that has not
-// answered is taken for hung: the hedge bound when hedging is on (the hedge
-// rule), else 1 s.
+// waitGrace is how long past a wait's own timeout a replica that has shown
+// no sign of life is taken for hung: the hedge bound when hedging is on
+// (the hedge rule), else 1 s.
 func (db *DB) waitGrace() time.Duration {
 	if b := db.hedge.bound(); b > 0 {
 		return b
 	}
 	return time.Second
+}
+
+// errReplicaHung is why a wait ended on a replica that had answered nothing
+// for a whole grace past the wait's own timeout.
+var errReplicaHung = errors.New("rwsplit: the replica answered nothing past the wait's timeout")
+
+// hungGuard returns a context for a call on replica s that should end by
+// until: as the hedge rule does, it is cancelled once s has answered nothing
+// (no call on it, the monitor's included) for a whole grace (waitGrace)
+// since until or its last answer, and in any case 1 s plus a grace past
+// until. stop releases it and reports whether s was found hung.
+func (db *DB) hungGuard(ctx context.Context, s *Server, until time.Time) (context.Context, func() (hung bool)) {
+	grace := db.waitGrace()
+	limit := until.Add(time.Second + grace)
+	gctx, cancel := context.WithCancel(ctx)
+	var mu sync.Mutex
+	stopped, hung := false, false
+	var timer *time.Timer
+	check := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		now := time.Now()
+		quiet := until
+		if last := s.lastAnswer.Load(); last > quiet.UnixNano() {
+			quiet = time.Unix(0, last)
+		}
+		if due := quiet.Add(grace); due.After(now) && now.Before(limit) {
+			if due.After(limit) {
+				due = limit
+			}
+			timer.Reset(due.Sub(now)) // a sign of life
+			return
+		}
+		hung = !quiet.Add(grace).After(now)
+		cancel()
+	}
+	mu.Lock()
+	timer = time.AfterFunc(time.Until(until.Add(grace)), check)
+	mu.Unlock()
+	return gctx, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
+		cancel()
+		return hung
+	}
 }
 
 // notReplicatingRetry is how often a wait that returned NULL (a position wait
@@ -414,16 +467,15 @@ const notReplicatingRetry = 50 * time.Millisecond
 // left runs out. A failure is a *WaitError.
 func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.Duration) (ok, timedOut bool, err error) {
 	deadline := time.Now().Add(left)
-	extra := db.waitGrace()
 	for {
 		db.stats.waits.Add(1)
-		grace := time.Until(deadline) + extra
+		until := deadline
 		if secs, ok := spec.args[len(spec.args)-1].(int64); ok && spec.timeoutErr != 0 {
 			// A wait whose timeout is whole seconds, rounded up: the
 			// server's own timeout ends it first.
-			grace = time.Duration(secs)*time.Second + extra
+			until = time.Now().Add(time.Duration(secs) * time.Second)
 		}
-		wctx, cancel := context.WithTimeout(ctx, grace)
+		wctx, stop := db.hungGuard(ctx, s, until)
 		var res sql.NullInt64
 		t0 := s.begin()
 		args := spec.args
@@ -432,7 +484,9 @@ func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.
 		}
 		err = s.db.QueryRowContext(wctx, "SELECT "+spec.call, args...).Scan(&res)
 		s.end(t0, err)
-		cancel()
+		if stop() && err != nil {
+			err = errReplicaHung
+		}
 		var me *mysql.MySQLError
 		switch {
 		case err != nil && spec.timeoutErr != 0 && errors.As(err, &me) && me.Number == spec.timeoutErr && ctx.Err() == nil:
