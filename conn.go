@@ -58,30 +58,19 @@ func (c *Conn) call(ctx context.Context, query string, args []any) *call {
 // ErrBeginAgain when nothing of it ran, else a WriteError of Unknown
 // outcome, as does a write cut off by a lost connection: take a new Conn.
 func (c *Conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	cl := &call{ctx: ctx, query: query, args: args, run: pinnedRunner{c.conn}, pin: c.server}
-	res, err := c.db.execCall(cl)
-	return res, c.db.pinnedFailed(cl, c.server, true, err)
+	return c.db.execCall(&call{ctx: ctx, query: query, args: args, run: pinnedRunner{c.conn}, pin: c.server})
 }
 
 // QueryContext runs a query on the connection. A query that may write is
 // recorded once complete (see DB.QueryContext); its failures are judged as
 // ExecContext's.
 func (c *Conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	cl := c.call(ctx, query, args)
-	rows, err := c.db.queryCall(cl)
-	return rows, c.db.pinnedFailed(cl, c.server, cl.cls.Write, err)
+	return c.db.queryCall(c.call(ctx, query, args))
 }
 
 // QueryRowContext runs a query for at most one row on the connection.
 func (c *Conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	cl := c.call(ctx, query, args)
-	row := c.db.queryRowCall(cl)
-	if err := row.Err(); err != nil {
-		if ferr := c.db.pinnedFailed(cl, c.server, cl.cls.Write, err); ferr != err {
-			return c.db.errRow(ferr)
-		}
-	}
-	return row
+	return c.db.queryRowCall(c.call(ctx, query, args))
 }
 
 // PrepareContext prepares a statement on the connection. Its executions run

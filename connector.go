@@ -602,7 +602,6 @@ func (s *vstmt) ExecContext(ctx context.Context, nargs []driver.NamedValue) (dri
 	if c != nil {
 		h = s.vc.tx.tx
 		res, err = s.vc.db.execCall(c)
-		err = s.vc.tx.tx.failed(c, true, err) // ErrBeginAgain, as the Tx's own
 	} else {
 		if st.conn != nil {
 			h = st.conn
@@ -630,7 +629,6 @@ func (s *vstmt) QueryContext(ctx context.Context, nargs []driver.NamedValue) (dr
 	if c != nil {
 		h = s.vc.tx.tx
 		rows, err = s.vc.db.queryCall(c)
-		err = s.vc.tx.tx.failed(c, c.cls.Write, err)
 	} else {
 		if st.conn != nil {
 			h = st.conn

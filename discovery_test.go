@@ -19,10 +19,17 @@ import (
 // of each fake server.
 func discoveryDB(t *testing.T, c *fakedb.Cluster, opts ...rwsplit.Option) (*rwsplit.DB, map[*fakedb.Server]*sql.DB) {
 	t.Helper()
+	return openDiscoveryDB(t, c, false, opts...)
+}
+
+// openDiscoveryDB is discoveryDB, with pools that take multi-statement
+// texts when multi is set.
+func openDiscoveryDB(t *testing.T, c *fakedb.Cluster, multi bool, opts ...rwsplit.Option) (*rwsplit.DB, map[*fakedb.Server]*sql.DB) {
+	t.Helper()
 	pools := map[*fakedb.Server]*sql.DB{}
 	var all []*sql.DB
 	for _, s := range append(c.Replicas(), c.Primary()) {
-		pools[s] = s.OpenDB(false)
+		pools[s] = s.OpenDB(multi)
 		all = append(all, pools[s])
 	}
 	opts = append([]rwsplit.Option{rwsplit.WithDiscovery(), rwsplit.WithMonitorInterval(20 * time.Millisecond)}, opts...)

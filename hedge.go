@@ -421,10 +421,7 @@ func (rc *race[T, O]) fire() {
 		return
 	}
 	s := rc.first.s
-	quiet := rc.since
-	if last := s.lastAnswer.Load(); last > quiet.UnixNano() {
-		quiet = time.Unix(0, last)
-	}
+	quiet := s.quietSince(rc.since)
 	if due := quiet.Add(rc.bound); due.After(now) {
 		rc.due = due // a sign of life: look again a bound after it
 		rc.timer.Reset(due.Sub(now))

@@ -149,7 +149,7 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 		r.server = np
 	}
 	db.record(c, r, began)
-	return res, err
+	return res, db.pinnedFailed(c, true, err)
 }
 
 // maxWriteTries bounds how many primaries one routed write is tried on.
@@ -162,7 +162,7 @@ func (db *DB) queryCall(c *call) (*sql.Rows, error) {
 		rows, r, err = db.queryOnce(c.elsewhere(r.server), false)
 	}
 	db.readDone(c.ctx, r, err)
-	return rows, err
+	return rows, db.pinnedFailed(c, c.cls.Write, err)
 }
 
 // queryRowCall runs a query for at most one row; errors are deferred to the
@@ -173,6 +173,9 @@ func (db *DB) queryRowCall(c *call) *sql.Row {
 		row, r, err = db.queryRowOnce(c.elsewhere(r.server), false)
 	}
 	db.readDone(c.ctx, r, err)
+	if ferr := db.pinnedFailed(c, c.cls.Write, err); ferr != err {
+		return db.errRow(ferr)
+	}
 	return row
 }
 

@@ -188,6 +188,9 @@ var writeSurfaces = []writeSurface{
 	{"Tx.Query-RETURNING", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k, v int64) error {
 		return txDo(ctx, db, func(tx *rwsplit.Tx) error { return drain(tx.QueryContext(ctx, returningKV, k, v)) })
 	}},
+	{"RunTx.Exec", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k, v int64) error {
+		return db.RunTx(ctx, nil, func(tx *rwsplit.Tx) error { _, err := tx.ExecContext(ctx, insertKV, k, v); return err })
+	}},
 	{"Conn.Exec", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k, v int64) error {
 		return connDo(ctx, db, func(c *rwsplit.Conn) error { _, err := c.ExecContext(ctx, insertKV, k, v); return err })
 	}},

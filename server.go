@@ -167,6 +167,16 @@ func (s *Server) begin() time.Time {
 
 // end marks a call begun at start as done, and folds its latency into the
 // server's moving average.
+// quietSince is when s last showed a sign of life, if after t (a call on it
+// that answered: lastAnswer), else t: the hedge rule and a wait's hung
+// guard measure a replica's silence from it.
+func (s *Server) quietSince(t time.Time) time.Time {
+	if last := s.lastAnswer.Load(); last > t.UnixNano() {
+		return time.Unix(0, last)
+	}
+	return t
+}
+
 func (s *Server) end(start time.Time, err error) {
 	s.inFlight.Add(-1)
 	now := time.Now()

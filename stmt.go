@@ -197,40 +197,19 @@ func (st *Stmt) call(ctx context.Context, args []any) *call {
 // write. On a Conn's statement, failures are judged as Conn.ExecContext's
 // (ErrBeginAgain, WriteError).
 func (st *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
-	c := st.call(ctx, args)
-	res, err := st.db.execCall(c)
-	return res, st.failed(c, true, err)
+	return st.db.execCall(st.call(ctx, args))
 }
 
 // QueryContext executes the query where the statement and the context's
 // consistency mode route it.
 func (st *Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
-	c := st.call(ctx, args)
-	rows, err := st.db.queryCall(c)
-	return rows, st.failed(c, c.cls.Write, err)
+	return st.db.queryCall(st.call(ctx, args))
 }
 
 // QueryRowContext executes the query for at most one row; errors are
 // deferred to Scan.
 func (st *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
-	c := st.call(ctx, args)
-	row := st.db.queryRowCall(c)
-	if err := row.Err(); err != nil {
-		if ferr := st.failed(c, c.cls.Write, err); ferr != err {
-			return st.db.errRow(ferr)
-		}
-	}
-	return row
-}
-
-// failed is what an execution of a Conn's statement that failed with err
-// returns (see pinnedFailed); err itself for a routed statement, whose
-// failures the pipeline judged.
-func (st *Stmt) failed(c *call, write bool, err error) error {
-	if err == nil || st.conn == nil {
-		return err
-	}
-	return st.db.pinnedFailed(c, st.conn.server, write, err)
+	return st.db.queryRowCall(st.call(ctx, args))
 }
 
 // Close closes the statement on every server it was prepared on. Calls on

@@ -157,19 +157,7 @@ func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool)
 // connection, returns ErrBeginAgain (see RunTx).
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.answered = true // it may set session state: no restart after it
-	c := tx.call(ctx, query, args, false)
-	res, err := tx.db.execCall(c)
-	return res, tx.failed(c, true, err)
-}
-
-// failed is what a statement of tx that failed with err returns: on the
-// primary, ErrBeginAgain when the primary refused it as read-only or the
-// connection was lost (see pinnedFailed); err otherwise.
-func (tx *Tx) failed(c *call, write bool, err error) error {
-	if err == nil || !tx.write && !tx.server.primary {
-		return err
-	}
-	return tx.db.pinnedFailed(c, tx.server, write, err)
+	return tx.db.execCall(tx.call(ctx, query, args, false))
 }
 
 // QueryContext runs a query in the transaction. In a read-only transaction
@@ -177,31 +165,25 @@ func (tx *Tx) failed(c *call, write bool, err error) error {
 // replica went away after BEGIN) runs in a new transaction begun on another
 // server, as a read-only BEGIN would have.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	c := tx.call(ctx, query, args, true)
-	rows, err := tx.db.queryCall(c)
+	rows, err := tx.db.queryCall(tx.call(ctx, query, args, true))
 	if tx.restartable(ctx, err) && tx.restart(err) == nil {
-		c = tx.call(ctx, query, args, true)
-		rows, err = tx.db.queryCall(c)
+		rows, err = tx.db.queryCall(tx.call(ctx, query, args, true))
 	}
 	if err == nil {
 		tx.answered = true
 	}
-	return rows, tx.failed(c, c.cls.Write, err)
+	return rows, err
 }
 
 // QueryRowContext runs a query for at most one row in the transaction (with
 // QueryContext's restart of a read-only transaction whose replica went away).
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	c := tx.call(ctx, query, args, true)
-	row := tx.db.queryRowCall(c)
+	row := tx.db.queryRowCall(tx.call(ctx, query, args, true))
 	if err := row.Err(); tx.restartable(ctx, err) && tx.restart(err) == nil {
-		c = tx.call(ctx, query, args, true)
-		row = tx.db.queryRowCall(c)
+		row = tx.db.queryRowCall(tx.call(ctx, query, args, true))
 	}
-	if err := row.Err(); err == nil {
+	if row.Err() == nil {
 		tx.answered = true
-	} else if ferr := tx.failed(c, c.cls.Write, err); ferr != err {
-		return tx.db.errRow(ferr)
 	}
 	return row
 }

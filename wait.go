@@ -431,10 +431,7 @@ func (db *DB) hungGuard(ctx context.Context, s *Server, until time.Time) (contex
 			return
 		}
 		now := time.Now()
-		quiet := until
-		if last := s.lastAnswer.Load(); last > quiet.UnixNano() {
-			quiet = time.Unix(0, last)
-		}
+		quiet := s.quietSince(until)
 		if due := quiet.Add(grace); due.After(now) && now.Before(limit) {
 			if due.After(limit) {
 				due = limit

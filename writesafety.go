@@ -191,6 +191,9 @@ func (db *DB) primaryWithin(ctx context.Context, budget time.Duration) (*Server,
 
 // primaryFor is primary for call c, whose holds share one write hold.
 func (db *DB) primaryFor(c *call) (*Server, error) {
+	if p := db.primaryServer(); p != nil && db.doubt.Load() == nil {
+		return p, nil // no clock read on the common path
+	}
 	t0 := time.Now()
 	p, err := db.primaryWithin(c.ctx, db.writeHold-c.held)
 	c.held += time.Since(t0)
@@ -331,14 +334,17 @@ func (db *DB) writeFailed(c *call, s *Server, err error, last bool) (*Server, er
 	return np, nil
 }
 
-// pinnedFailed judges a statement of a Tx or Conn (pinned to s) that failed
-// with err: inside a transaction, a read-only refusal or a lost connection
-// is ErrBeginAgain (nothing of the transaction committed); on a Conn, a
-// write refused as read-only is ErrBeginAgain when nothing of it ran, else
-// a WriteError of unknown outcome, as is a write cut off by a lost
-// connection. Other errors are returned as they are.
-func (db *DB) pinnedFailed(c *call, s *Server, write bool, err error) error {
-	if err == nil || c.ctx.Err() != nil {
+// pinnedFailed is the pipeline's judgement of a statement of a Tx or Conn
+// pinned to the primary (c.pin) that failed with err: inside a
+// transaction, a read-only refusal or a lost connection is ErrBeginAgain
+// (nothing of the transaction committed); on a Conn, a write refused as
+// read-only is ErrBeginAgain when nothing of it ran, else a WriteError of
+// unknown outcome, as is a write cut off by a lost connection. Other errors,
+// and those of routed calls or of a transaction on a replica (which may be
+// begun again elsewhere, see Tx.restart), are returned as they are.
+func (db *DB) pinnedFailed(c *call, write bool, err error) error {
+	s := c.pin
+	if err == nil || s == nil || !s.primary || c.ctx.Err() != nil {
 		return err
 	}
 	fate := writeFate(err)

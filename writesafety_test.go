@@ -32,17 +32,7 @@ import (
 // texts (multiStatements=true on every server: any may become the primary).
 func multiDiscoveryDB(t *testing.T, c *fakedb.Cluster, opts ...rwsplit.Option) (*rwsplit.DB, map[*fakedb.Server]*sql.DB) {
 	t.Helper()
-	pools := map[*fakedb.Server]*sql.DB{}
-	var all []*sql.DB
-	for _, s := range append(c.Replicas(), c.Primary()) {
-		pools[s] = s.OpenDB(true)
-		all = append(all, pools[s])
-	}
-	opts = append([]rwsplit.Option{rwsplit.WithDiscovery(), rwsplit.WithMonitorInterval(20 * time.Millisecond)}, opts...)
-	db, err := rwsplit.New(all[0], all[1:], opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return db, pools
+	return openDiscoveryDB(t, c, true, opts...)
 }
 
 // requireOutcome asserts that err is a *rwsplit.WriteError of outcome o.
