@@ -37,18 +37,51 @@ if [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}"
 fi
 
-if ! [ -S /var/run/docker.sock ] || ! engine_ok; then
+# start_dockerd starts dockerd in the background and waits up to 60 s for it
+# to answer; it fails at once if dockerd exits first.
+start_dockerd() {
   log "starting dockerd in the background (log: /var/log/rwsplit-dockerd.log)"
-  nohup dockerd >/var/log/rwsplit-dockerd.log 2>&1 &
+  nohup dockerd "$@" >>/var/log/rwsplit-dockerd.log 2>&1 &
+  local pid=$!
   for _ in $(seq 1 60); do
-    engine_ok && break
+    engine_ok && return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; return 1; }
     sleep 1
   done
+  engine_ok
+}
+
+# why_dockerd_failed prints the daemon's panic or fatal lines, not only its tail.
+why_dockerd_failed() {
+  log "dockerd did not come up; what it said:"
+  grep -E -A3 '^panic:|level=fatal|failed to start daemon' /var/log/rwsplit-dockerd.log | head -n 20 >&2 ||
+    tail -n 20 /var/log/rwsplit-dockerd.log >&2 || true
+}
+
+if ! [ -S /var/run/docker.sock ] || ! engine_ok; then
+  : >/var/log/rwsplit-dockerd.log
+  if ! start_dockerd; then
+    why_dockerd_failed
+    # A dockerd killed while it created a network (a test run cut off) can
+    # leave a network with no address pool in its store, and dockerd 20.10 then
+    # panics at every start (libnetwork reservePools: index out of range).
+    # Networks are scratch here (the tests make their own): set the store
+    # aside, stop what is left of the daemon, and start once more.
+    pkill -x dockerd 2>/dev/null || true
+    pkill -x containerd 2>/dev/null || true
+    sleep 2
+    store=/var/lib/docker/network/files/local-kv.db
+    if [ -f "$store" ]; then
+      log "setting the network store aside ($store.broken) and starting again"
+      mv -f "$store" "$store.broken"
+    fi
+    rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+    start_dockerd || true
+  fi
 fi
 
 if ! engine_ok; then
-  log "dockerd did not answer within 60 s; last lines of its log:"
-  tail -n 20 /var/log/rwsplit-dockerd.log >&2 || true
+  why_dockerd_failed
   exit 1
 fi
 log "Docker engine is up ($(docker version --format '{{.Server.Version}}'))"
