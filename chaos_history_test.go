@@ -34,9 +34,9 @@ import (
 // UPDATE runs: a write run twice leaves two rows of its value there, however
 // GREATEST hides it in app.chaos. Every write has one of three outcomes
 // (chaosWriteOutcome): acknowledged (its effect must be there once); failed
-// and not run (a WriteError of Outcome NotRun, ErrBeginAgain that RunTx or
+// and not run (a WriteError with NotRun, ErrBeginAgain that RunTx or
 // the workload's loop gave up on, ErrNoPrimary, a bare 1290: its effect
-// must be absent); or unknown (a WriteError of Outcome Unknown, or any other
+// must be absent); or unknown (a WriteError without NotRun, or any other
 // error: it may have run; once or not at all, both are right).
 // checkWriteLog checks the final primary's log against them.
 
@@ -98,7 +98,7 @@ func chaosWriteOutcome(err error) chaosOutcome {
 	switch {
 	case err == nil:
 		return chaosAcked
-	case errors.As(err, &we) && we.Outcome == rwsplit.NotRun:
+	case errors.As(err, &we) && we.NotRun:
 		return chaosNotRun
 	case errors.As(err, &we):
 		return chaosUnknown
@@ -933,8 +933,8 @@ func (h *chaosHistory) write(path string) error {
 // apart and catches a write run twice, an acknowledged write absent, a write
 // reported not run that ran, and a row of no write.
 func TestChaosWriteLogCheck(t *testing.T) {
-	notRun := &rwsplit.WriteError{Outcome: rwsplit.NotRun, Err: rwsplit.ErrNoPrimary}
-	unknown := &rwsplit.WriteError{Outcome: rwsplit.Unknown, Err: errors.New("invalid connection")}
+	notRun := &rwsplit.WriteError{NotRun: true, Err: rwsplit.ErrNoPrimary}
+	unknown := &rwsplit.WriteError{Err: errors.New("invalid connection")}
 	beginAgain := fmt.Errorf("tx: %w", rwsplit.ErrBeginAgain)
 	for _, c := range []struct {
 		err  error
@@ -942,9 +942,9 @@ func TestChaosWriteLogCheck(t *testing.T) {
 	}{
 		{nil, chaosAcked}, {notRun, chaosNotRun}, {unknown, chaosUnknown}, {beginAgain, chaosNotRun},
 		{rwsplit.ErrNoPrimary, chaosNotRun}, {context.DeadlineExceeded, chaosUnknown},
-		{fmt.Errorf("%w", &rwsplit.WriteError{Outcome: rwsplit.Unknown, Err: beginAgain}), chaosUnknown},
+		{fmt.Errorf("%w", &rwsplit.WriteError{Err: beginAgain}), chaosUnknown},
 		{&mysql.MySQLError{Number: 1290}, chaosNotRun},
-		{&rwsplit.WriteError{Outcome: rwsplit.Unknown, Err: &mysql.MySQLError{Number: 1290}}, chaosUnknown},
+		{&rwsplit.WriteError{Err: &mysql.MySQLError{Number: 1290}}, chaosUnknown},
 	} {
 		assert.Equal(t, c.want, chaosWriteOutcome(c.err), "%v", c.err)
 	}

@@ -143,9 +143,9 @@ func chaosSeed(t *testing.T) uint64 {
 //   - no write fails outside a promotion, and no write is refused as
 //     read-only (1290) with the server's bare error outside a promotion
 //     (those inside are reported apart; see chaosAllow1290InPromotion);
-//   - every write is acknowledged, failed and not run (a WriteError of
-//     Outcome NotRun, ErrBeginAgain that RunTx gave up on, ErrNoPrimary, a
-//     bare 1290), or of unknown outcome (a WriteError of Outcome Unknown,
+//   - every write is acknowledged, failed and not run (a WriteError with
+//     NotRun set, ErrBeginAgain that RunTx gave up on, ErrNoPrimary, a
+//     bare 1290), or of unknown outcome (a WriteError without NotRun,
 //     any other error); the summary counts each. On the final primary's
 //     app.chaos_log no write ran twice, every acknowledged write ran once,
 //     no write that failed as not run ran (nor did a read see its value),

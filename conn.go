@@ -3,7 +3,6 @@ package rwsplit
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"time"
 )
 
@@ -43,11 +42,6 @@ func (db *DB) Conn(ctx context.Context) (*Conn, error) {
 	}
 	return &Conn{conn: c, server: s, db: db}, nil
 }
-
-// Conn returns the underlying *sql.Conn. Writes made through it directly are
-// not recorded: reads that wait for this scope's writes would not wait for
-// them.
-func (c *Conn) Conn() *sql.Conn { return c.conn }
 
 func (c *Conn) call(ctx context.Context, query string, args []any) *call {
 	return &call{ctx: ctx, query: query, args: args, cls: c.db.classify(query), run: pinnedRunner{c.conn}, pin: c.server}
@@ -99,21 +93,6 @@ func (c *Conn) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	}
 	c.db.stats.rwTx.Add(1)
 	return &Tx{tx: tx, server: c.server, db: c.db, ctx: ctx, write: opts == nil || !opts.ReadOnly, began: began}, nil
-}
-
-// PingContext checks the connection.
-func (c *Conn) PingContext(ctx context.Context) error { return c.conn.PingContext(ctx) }
-
-// Raw runs f with the driver's own connection, as (*sql.Conn).Raw does (the
-// PrefetchConnector wrapper is taken off). Writes made through it are not
-// recorded.
-func (c *Conn) Raw(f func(driverConn any) error) error {
-	return c.conn.Raw(func(dc any) error {
-		if u, ok := dc.(interface{ Unwrap() driver.Conn }); ok {
-			dc = u.Unwrap()
-		}
-		return f(dc)
-	})
 }
 
 // Close returns the connection to the primary's pool.

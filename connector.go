@@ -391,7 +391,7 @@ func (vc *vconn) Ping(ctx context.Context) error {
 		return err
 	}
 	if vc.pin != nil {
-		return vc.fail(vc.pin, vc.pin.PingContext(ctx))
+		return vc.fail(vc.pin, vc.pin.conn.PingContext(ctx))
 	}
 	return vc.db.PingContext(ctx)
 }

@@ -126,16 +126,16 @@ func WithConsistency(ctx context.Context, c Consistency) context.Context {
 	return context.WithValue(ctx, consistencyKey{}, c)
 }
 
-// ConsistencyFrom returns the mode set on ctx by WithConsistency, and whether
+// consistencyFrom returns the mode set on ctx by WithConsistency, and whether
 // one was set.
-func ConsistencyFrom(ctx context.Context) (Consistency, bool) {
+func consistencyFrom(ctx context.Context) (Consistency, bool) {
 	c, ok := ctx.Value(consistencyKey{}).(Consistency)
 	return c, ok && c.kind != kindUnset
 }
 
 // consistency is the mode in force for a call on db.
 func (db *DB) consistency(ctx context.Context) Consistency {
-	c, ok := ConsistencyFrom(ctx)
+	c, ok := consistencyFrom(ctx)
 	if !ok {
 		c = db.mode
 	}

@@ -17,7 +17,6 @@ package rwsplit
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -104,9 +103,13 @@ type DB struct {
 }
 
 // Open opens a pool for the primary and one per replica with the driver
-// registered as driverName, each over PrefetchConnector (so that a read that
-// fails before its first row is retried elsewhere), and returns a DB over
-// them. Zero replicas is valid: every call then goes to the
+// registered as driverName (go-sql-driver/mysql's "mysql", or any driver
+// registered over it, a tracing wrapper's included), and returns a DB over
+// them. Each pool reads every query's first row before the call returns, so
+// that a read that fails before its first row is retried elsewhere and a
+// slow one can be hedged (see WithHedge); and where a replica's DSN sets
+// multiStatements=true and interpolateParams=true, a read's wait is sent with
+// the read in one round trip. Zero replicas is valid: every call then goes to the
 // primary. For the "mysql" driver each DSN is parsed, and the same server
 // (address and database) given twice is an error. Close closes every pool.
 func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (*DB, error) {
@@ -174,7 +177,7 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 		}
 		return nil
 	}
-	db, err := New(opened[0], opened[1:], append([]Option{WithOneRoundTrip(oneTrip...), readAhead}, opts...)...)
+	db, err := New(opened[0], opened[1:], append([]Option{oneRoundTrip(oneTrip), readAhead}, opts...)...)
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -182,8 +185,12 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 	return db, nil
 }
 
-// openPool opens a pool for dsn whose queries read their first row ahead
-// (see PrefetchConnector).
+// openPool opens a pool for dsn whose queries read their first row before
+// the query call returns: a failure a server reports in place of the first
+// row (a connection lost, a server shutting down) then fails the call itself,
+// before any row was seen, and the read can be retried elsewhere. It costs
+// one slice of the row's width per query. (*sql.Conn).Raw sees a wrapper
+// whose Unwrap method returns the driver's own connection.
 func openPool(driverName, dsn string) (*sql.DB, error) {
 	probe, err := sql.Open(driverName, dsn) // finds the registered driver
 	if err != nil {
@@ -199,19 +206,6 @@ func openPool(driverName, dsn string) (*sql.DB, error) {
 	return sql.OpenDB(prefetch.Connector(redactingConnector{c, secret})), nil
 }
 
-// PrefetchConnector returns c with every query reading its first row before
-// the query call returns. A failure a server reports in place of the first
-// row (a connection lost, a server shutting down) then fails the call itself,
-// before any row was seen, and rwsplit retries the read on another server;
-// without it such a failure reaches the caller at Scan or Next. Open wraps
-// every pool it opens; wrap the pools you give New the same way:
-//
-//	pool := sql.OpenDB(rwsplit.PrefetchConnector(mysqlConnector))
-//
-// It costs one slice of the row's width per query. (*sql.Conn).Raw then sees
-// a wrapper whose Unwrap method returns the driver's own connection.
-func PrefetchConnector(c driver.Connector) driver.Connector { return prefetch.Connector(c) }
-
 // redact keeps a DSN key short and free of credentials for error messages.
 func redact(key string) string {
 	if len(key) > 120 {
@@ -222,6 +216,9 @@ func redact(key string) string {
 
 // New returns a DB over pools the caller opened. Zero replicas is valid. A nil
 // pool, or the same pool given twice, is an error. Close closes every pool.
+// Such pools do not read ahead as Open's do: a read that fails at its first
+// row fails (it is not retried elsewhere), reads are not hedged, and a wait
+// takes its own round trip before the read. Use Open for those.
 //
 // Cost: before it returns, New looks at the primary once (its version,
 // identity and executed GTIDs: three queries, within 1 s; a primary that
@@ -255,7 +252,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("rwsplit: WithWeights: %d weights for %d replicas", len(o.weights), len(replicas))
 	}
 	if o.oneTrip != nil && len(o.oneTrip) != len(replicas) {
-		return nil, fmt.Errorf("rwsplit: WithOneRoundTrip: %d values for %d replicas", len(o.oneTrip), len(replicas))
+		return nil, fmt.Errorf("rwsplit: one-round-trip flags: %d values for %d replicas", len(o.oneTrip), len(replicas))
 	}
 	if o.balancer == nil {
 		o.balancer = LeastInFlight()
@@ -270,7 +267,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		primaryFallback: !o.noFall,
 		minServing:      o.minServing,
 		discover:        o.discover,
-		writeHold:       DefaultWriteHold,
+		writeHold:       defaultWriteHold,
 		kind:            o.kind,
 		kicked:          make(chan struct{}, 1),
 		replay:          replay.Open(),
@@ -438,7 +435,3 @@ func (db *DB) SetConnMaxIdleTime(d time.Duration) {
 		s.db.SetConnMaxIdleTime(d)
 	}
 }
-
-// Driver returns the primary's driver (any server's while no primary is
-// known: they share one driver when opened by Open).
-func (db *DB) Driver() driver.Driver { return db.all()[0].db.Driver() }

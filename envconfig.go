@@ -13,8 +13,8 @@ import (
 
 // Twelve-factor configuration: a DB opened from environment variables.
 
-// DefaultEnvPrefix is the prefix OpenFromEnv uses when given "".
-const DefaultEnvPrefix = "RWSPLIT"
+// defaultEnvPrefix is the prefix OpenFromEnv uses when given "".
+const defaultEnvPrefix = "RWSPLIT"
 
 // envVar is one variable OpenFromEnv reads: its full name and value.
 type envVar struct{ name, value string }
@@ -79,7 +79,7 @@ func envError(name, problem string, args ...any) error {
 // readEnv reads the configuration named by prefix through lookup.
 func readEnv(prefix string, lookup func(string) (string, bool)) (envConfig, error) {
 	if prefix == "" {
-		prefix = DefaultEnvPrefix
+		prefix = defaultEnvPrefix
 	}
 	prefix = strings.TrimSuffix(prefix, "_") + "_"
 	get := func(key string) envVar {

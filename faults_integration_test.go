@@ -235,7 +235,7 @@ func TestReplicaFaultsReadsFlow(t *testing.T) {
 				db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs())
 				require.NoError(t, err)
 				defer db.Close()
-				require.NoError(t, db.SetHedge(100*time.Millisecond, ceiling))
+				require.NoError(t, rwsplit.SetHedge(db, 100*time.Millisecond, ceiling))
 				rs := warmReaders(t, ctx, db)
 				stop := make(chan struct{})
 				reads := timedLoad(rs, 50*time.Millisecond, stop)

@@ -26,8 +26,7 @@ import (
 // rwsplitx reads; a one-round-trip wait with its query) and the BEGIN of a
 // read-only transaction. Never a write, never a statement pinned to a Tx or
 // a Conn, never a read on the primary. Reads are hedged on pools known to
-// read ahead (Open's; a pool given to New wrapped by PrefetchConnector once
-// it has served a read): an attempt's rows release its context when they
+// read ahead (Open's, known once a pool has served a read): an attempt's rows release its context when they
 // close, and under a caller's context that cannot be cancelled only the
 // driver calls see the attempt's (so database/sql starts no goroutine per
 // read to watch it). Read-only BEGINs are hedged on every pool: the
@@ -78,8 +77,21 @@ type hedgeConfig struct{ floor, ceiling time.Duration }
 
 var defaultHedge = hedgeConfig{floor: defaultHedgeFloor, ceiling: defaultHedgeCeiling}
 
-// WithHedge sets the hedge bound's floor and ceiling, as DB.SetHedge does
-// (which see); WithHedge(0, 0) turns hedging off.
+// WithHedge sets the bound after which a read that a replica has not answered
+// is hedged: sent once more to another server, the first answer winning (see
+// Stats.Hedges). The bound adapts to the latency observed (a smoothed
+// latency plus four times its deviation, as TCP's retransmission timeout),
+// kept between floor and ceiling; floor == ceiling fixes it. WithHedge(0, 0)
+// turns hedging off. The default is WithHedge(100*time.Millisecond,
+// time.Second). A negative value, or a floor above the ceiling, is an error
+// of New and Open.
+//
+// A hedge is sent only while the replica answers nothing else for a whole
+// bound (a slow query on a live server is not run twice), only to a server
+// that serves the read's consistency mode, and only for replica reads
+// outside transactions (and read-only BEGINs) on pools that read ahead
+// (Open's). Each such read costs a cancellable context and a timer, about
+// five allocations; a read that is hedged also costs its second attempt.
 func WithHedge(floor, ceiling time.Duration) Option {
 	return func(o *options) error {
 		cfg, err := newHedgeConfig(floor, ceiling)
@@ -91,7 +103,7 @@ func WithHedge(floor, ceiling time.Duration) Option {
 	}
 }
 
-// newHedgeConfig checks SetHedge's and WithHedge's arguments.
+// newHedgeConfig checks WithHedge's arguments.
 func newHedgeConfig(floor, ceiling time.Duration) (hedgeConfig, error) {
 	switch {
 	case floor < 0 || ceiling < 0:
@@ -106,23 +118,9 @@ func newHedgeConfig(floor, ceiling time.Duration) (hedgeConfig, error) {
 	return hedgeConfig{floor: floor, ceiling: ceiling}, nil
 }
 
-// SetHedge sets the bound after which a read that a replica has not answered
-// is hedged: sent once more to another server, the first answer winning (see
-// Stats.Hedges). The bound adapts to the latency observed (a smoothed
-// latency plus four times its deviation, as TCP's retransmission timeout),
-// kept between floor and ceiling; floor == ceiling fixes it. SetHedge(0, 0)
-// turns hedging off. The default is SetHedge(100*time.Millisecond,
-// time.Second).
-//
-// A hedge is sent only while the replica answers nothing else for a whole
-// bound (a slow query on a live server is not run twice), only to a server
-// that serves the read's consistency mode, and only for replica reads
-// outside transactions (and read-only BEGINs) on pools that read ahead
-// (Open's; see PrefetchConnector). Each such read costs a cancellable
-// context and a timer, about five allocations; a read that is hedged also
-// costs its second attempt. SetHedge may be called at any time; reads
-// already running keep the bound they started with.
-func (db *DB) SetHedge(floor, ceiling time.Duration) error {
+// setHedge replaces the hedge bound (tests); reads already running keep the
+// bound they started with.
+func (db *DB) setHedge(floor, ceiling time.Duration) error {
 	cfg, err := newHedgeConfig(floor, ceiling)
 	if err != nil {
 		return err

@@ -51,7 +51,7 @@ func hedgeDB(t *testing.T, cl *fakedb.Cluster, oneTrip, prefetch bool, bound tim
 	bal := new(preferBalancer)
 	db, err := openFake(cl, oneTrip, prefetch, append([]rwsplit.Option{rwsplit.WithBalancer(bal)}, opts...)...)
 	require.NoError(t, err)
-	require.NoError(t, db.SetHedge(bound, bound))
+	require.NoError(t, rwsplit.SetHedge(db, bound, bound))
 	require.Eventually(t, func() bool {
 		for _, st := range db.ReplicaStatus() {
 			if st.LastCheck.IsZero() {
@@ -417,7 +417,7 @@ func TestHedgeOff(t *testing.T) {
 	cl.Write(1, 1)
 	db := hedgeDB(t, cl, false, true, testBound)
 	defer db.Close()
-	require.NoError(t, db.SetHedge(0, 0))
+	require.NoError(t, rwsplit.SetHedge(db, 0, 0))
 	assert.Zero(t, db.Stats().HedgeBound)
 	cl.Replicas()[0].Hang()
 	defer cl.Replicas()[0].Unhang()
@@ -462,17 +462,17 @@ func TestHedgeBound(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MySQL, 1)
 	cl.Write(1, 1)
 	db := fakeDB(t, cl, false)
-	assert.Error(t, db.SetHedge(-time.Millisecond, time.Second))
-	assert.Error(t, db.SetHedge(2*time.Second, time.Second))
-	require.NoError(t, db.SetHedge(10*time.Millisecond, 3*time.Second))
+	assert.Error(t, rwsplit.SetHedge(db, -time.Millisecond, time.Second))
+	assert.Error(t, rwsplit.SetHedge(db, 2*time.Second, time.Second))
+	require.NoError(t, rwsplit.SetHedge(db, 10*time.Millisecond, 3*time.Second))
 	assert.Equal(t, 3*time.Second, db.Stats().HedgeBound, "the ceiling before any answer")
 	for range 20 {
 		readKV(t, context.Background(), db, 1)
 	}
 	assert.Equal(t, 10*time.Millisecond, db.Stats().HedgeBound, "fast answers: the floor")
-	require.NoError(t, db.SetHedge(30*time.Millisecond, 30*time.Millisecond))
+	require.NoError(t, rwsplit.SetHedge(db, 30*time.Millisecond, 30*time.Millisecond))
 	assert.Equal(t, 30*time.Millisecond, db.Stats().HedgeBound)
-	require.NoError(t, db.SetHedge(0, 0))
+	require.NoError(t, rwsplit.SetHedge(db, 0, 0))
 	assert.Zero(t, db.Stats().HedgeBound)
 
 	_, err := openFake(cl, false, false, rwsplit.WithHedge(time.Second, time.Millisecond))
@@ -516,9 +516,9 @@ func BenchmarkHedgeOverhead(b *testing.B) {
 				case "raw":
 					queryRow = replica.QueryRowContext
 				case "hedge=off":
-					require.NoError(b, db.SetHedge(0, 0))
+					require.NoError(b, rwsplit.SetHedge(db, 0, 0))
 				default:
-					require.NoError(b, db.SetHedge(100*time.Millisecond, time.Second)) // the default
+					require.NoError(b, rwsplit.SetHedge(db, 100*time.Millisecond, time.Second)) // the default
 				}
 				b.ReportAllocs()
 				var v int64

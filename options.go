@@ -9,7 +9,7 @@ import (
 )
 
 type options struct {
-	writeHold *time.Duration // WithWriteHold (nil: DefaultWriteHold)
+	writeHold *time.Duration // WithWriteHold (nil: defaultWriteHold)
 	balancer  Balancer
 	pure      []string
 	weights   []int
@@ -18,7 +18,7 @@ type options struct {
 	interval  time.Duration
 	maxLag    time.Duration
 	noFall    bool
-	// readAhead: the pools were opened by Open (see PrefetchConnector).
+	// readAhead: the pools were opened by Open (they read ahead: openPool).
 	readAhead bool
 	// primaryOneTrip: Open's primary DSN allows one-round-trip waits (it
 	// may serve as a replica under discovery).
@@ -122,11 +122,10 @@ func WithPrimaryFallback(fallback bool) Option {
 	}
 }
 
-// WithOneRoundTrip declares, per replica in order, that its pool's DSN sets
+// oneRoundTrip declares, per replica in order, that its pool's DSN sets
 // multiStatements=true and interpolateParams=true, so that QueryContext can
-// send a wait and the read in one round trip. Open detects this from the
-// DSNs; New needs to be told.
-func WithOneRoundTrip(replicas ...bool) Option {
+// send a wait and the read in one round trip (Open detects it from the DSNs).
+func oneRoundTrip(replicas []bool) Option {
 	return func(o *options) error {
 		o.oneTrip = replicas
 		return nil

@@ -57,7 +57,7 @@ type Stats struct {
 	Retries, NoReplica uint64
 	// Hedges counts reads (and read-only BEGINs) sent to a second server
 	// because the first had not answered within the hedge bound (see
-	// DB.SetHedge); HedgeWins counts those whose second answer was the one
+	// WithHedge); HedgeWins counts those whose second answer was the one
 	// returned. A hedged read also counts in PrimaryReads or ReplicaReads
 	// for its second server.
 	Hedges, HedgeWins uint64

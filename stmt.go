@@ -9,8 +9,9 @@ import (
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
 
-// ErrStmtClosed is returned by calls on a closed Stmt.
-var ErrStmtClosed = errors.New("rwsplit: statement is closed")
+// errStmtClosed is returned by calls on a closed Stmt (unexported, as
+// database/sql's own is).
+var errStmtClosed = errors.New("rwsplit: statement is closed")
 
 // Stmt is a prepared statement that runs wherever each execution is routed,
 // through the same pipeline as DB's calls (so its reads wait, retry and count
@@ -65,12 +66,12 @@ func (db *DB) PrepareContext(ctx context.Context, query string) (*Stmt, error) {
 
 // preparedOn returns the statement's preparation on s, nil if there is none
 // yet (it prepares nothing; its only I/O is closing the preparations prune
-// dropped, after releasing st.mu); ErrStmtClosed once closed.
+// dropped, after releasing st.mu); errStmtClosed once closed.
 func (st *Stmt) preparedOn(s *Server) (*sql.Stmt, error) {
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
-		return nil, ErrStmtClosed
+		return nil, errStmtClosed
 	}
 	gone := st.prune()
 	ps := st.stmts[s]
@@ -88,7 +89,7 @@ func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
-		return nil, ErrStmtClosed
+		return nil, errStmtClosed
 	}
 	gone := st.prune()
 	ps := st.stmts[s]
@@ -116,7 +117,7 @@ func (st *Stmt) on(ctx context.Context, s *Server) (*sql.Stmt, error) {
 		st.mu.Unlock()
 		if closed { // closed while preparing: not kept, closed outside st.mu
 			_ = ps.Close()
-			return nil, ErrStmtClosed
+			return nil, errStmtClosed
 		}
 		return ps, nil
 	})
@@ -213,7 +214,7 @@ func (st *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 }
 
 // Close closes the statement on every server it was prepared on. Calls on
-// st return ErrStmtClosed from the moment Close begins. The preparations are
+// st return errStmtClosed from the moment Close begins. The preparations are
 // closed after st's lock is released (each closing waits for the executions
 // still running on it): a hung server delays Close, not the other calls on
 // st.
@@ -231,19 +232,4 @@ func (st *Stmt) Close() error {
 	st.stmts = nil
 	st.mu.Unlock()
 	return closeStmts(pss)
-}
-
-// Exec is ExecContext with context.Background.
-func (st *Stmt) Exec(args ...any) (sql.Result, error) {
-	return st.ExecContext(context.Background(), args...)
-}
-
-// Query is QueryContext with context.Background.
-func (st *Stmt) Query(args ...any) (*sql.Rows, error) {
-	return st.QueryContext(context.Background(), args...)
-}
-
-// QueryRow is QueryRowContext with context.Background.
-func (st *Stmt) QueryRow(args ...any) *sql.Row {
-	return st.QueryRowContext(context.Background(), args...)
 }

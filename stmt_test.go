@@ -173,7 +173,7 @@ func TestStmtPruneClosesOutsideTheLock(t *testing.T) {
 
 // TestStmtCloseClosesOutsideTheLock: Close with an execution hanging on one
 // of its preparations blocks until the server answers, with st.mu released:
-// meanwhile the Stmt's other calls return ErrStmtClosed at once.
+// meanwhile the Stmt's other calls return errStmtClosed at once.
 func TestStmtCloseClosesOutsideTheLock(t *testing.T) {
 	db, cl, pools := stmtTestDB(t)
 	ctx := context.Background()
@@ -199,11 +199,11 @@ func TestStmtCloseClosesOutsideTheLock(t *testing.T) {
 
 	ok := within(func() {
 		_, err := st.preparedOn(p)
-		assert.ErrorIs(t, err, ErrStmtClosed)
+		assert.ErrorIs(t, err, errStmtClosed)
 		_, err = st.on(ctx, p)
-		assert.ErrorIs(t, err, ErrStmtClosed)
+		assert.ErrorIs(t, err, errStmtClosed)
 		_, err = st.ExecContext(ctx, int64(1))
-		assert.ErrorIs(t, err, ErrStmtClosed)
+		assert.ErrorIs(t, err, errStmtClosed)
 		assert.NoError(t, st.Close(), "a second Close does nothing")
 	})
 	assert.True(t, ok, "the Stmt's other calls waited behind a blocked Close")
@@ -219,7 +219,7 @@ func TestStmtCloseClosesOutsideTheLock(t *testing.T) {
 }
 
 // TestStmtClosedWhilePreparing: a preparation that completes after Close
-// is closed (outside st.mu) and not kept; its execution gets ErrStmtClosed.
+// is closed (outside st.mu) and not kept; its execution gets errStmtClosed.
 func TestStmtClosedWhilePreparing(t *testing.T) {
 	db, cl, _ := stmtTestDB(t)
 	ctx := context.Background()
@@ -246,6 +246,6 @@ func TestStmtClosedWhilePreparing(t *testing.T) {
 	assert.True(t, within(func() { assert.NoError(t, st.Close()) }), "Close waited behind a preparation")
 	hung.Unhang()
 	wg.Wait()
-	assert.ErrorIs(t, prepErr, ErrStmtClosed)
+	assert.ErrorIs(t, prepErr, errStmtClosed)
 	assert.Empty(t, PreparedOn(st))
 }

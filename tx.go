@@ -38,7 +38,7 @@ type Tx struct {
 // transaction whose BEGIN fails on a replica for want of a connection is
 // begun once more elsewhere, and one whose BEGIN the replica has not
 // answered within the hedge bound is also begun on another server that
-// serves the context's mode (see DB.SetHedge): the first to begin is
+// serves the context's mode (see WithHedge): the first to begin is
 // returned, the other rolled back.
 func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	readOnly := opts != nil && opts.ReadOnly
@@ -221,7 +221,7 @@ func (tx *Tx) StmtContext(ctx context.Context, stmt *Stmt) (*sql.Stmt, error) {
 // it had nothing to commit, and its reads stand. A read-write transaction
 // whose COMMIT the primary refused as read-only, or that never reached it,
 // returns ErrBeginAgain (nothing committed); one whose connection was lost
-// once COMMIT was sent returns a WriteError of Unknown outcome.
+// once COMMIT was sent returns a WriteError of unknown outcome (not NotRun).
 func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	if tx.write && !errors.Is(err, sql.ErrTxDone) {
@@ -232,7 +232,7 @@ func (tx *Tx) Commit() error {
 		case isReadOnlyError(err) || notSent(err):
 			err = &beginAgainError{err: err}
 		case isConnError(err):
-			err = &WriteError{Server: tx.server, Outcome: Unknown, Err: err}
+			err = &WriteError{Server: tx.server, Err: err}
 		}
 	}
 	if !tx.write && err != nil && isConnError(err) {
@@ -257,26 +257,3 @@ func (tx *Tx) end() {
 		tx.release()
 	}
 }
-
-// Exec is ExecContext with context.Background.
-func (tx *Tx) Exec(query string, args ...any) (sql.Result, error) {
-	return tx.ExecContext(context.Background(), query, args...)
-}
-
-// Query is QueryContext with context.Background.
-func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
-	return tx.QueryContext(context.Background(), query, args...)
-}
-
-// QueryRow is QueryRowContext with context.Background.
-func (tx *Tx) QueryRow(query string, args ...any) *sql.Row {
-	return tx.QueryRowContext(context.Background(), query, args...)
-}
-
-// Prepare is PrepareContext with context.Background.
-func (tx *Tx) Prepare(query string) (*sql.Stmt, error) {
-	return tx.PrepareContext(context.Background(), query)
-}
-
-// Stmt is StmtContext with context.Background.
-func (tx *Tx) Stmt(stmt *Stmt) (*sql.Stmt, error) { return tx.StmtContext(context.Background(), stmt) }

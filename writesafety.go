@@ -21,10 +21,10 @@ import (
 // whether it may have run (WriteError); a transaction the change
 // interrupted says it may be begun again (ErrBeginAgain, RunTx).
 
-// DefaultWriteHold is how long, by default, a call that must reach the
+// defaultWriteHold is how long, by default, a call that must reach the
 // primary waits for one while none is known (see WithWriteHold): long
 // enough for a planned switchover.
-const DefaultWriteHold = 5 * time.Second
+const defaultWriteHold = 5 * time.Second
 
 // WithWriteHold bounds how long a call that must reach the primary (Exec, a
 // query that may write, a read-write BeginTx, Conn, PrepareContext of a
@@ -36,7 +36,7 @@ const DefaultWriteHold = 5 * time.Second
 // sees the old one answer writable, and fails with ErrNoPrimary once d has
 // passed (all the waits of one call share d). The caller's context always
 // wins; Close ends the wait with ErrClosed. 0 fails such calls at once.
-// The default is DefaultWriteHold. Stats.WriteHolds and Stats.WriteHoldTime
+// The default is 5 s. Stats.WriteHolds and Stats.WriteHoldTime
 // count the calls held and the time they waited.
 func WithWriteHold(d time.Duration) Option {
 	return func(o *options) error {
@@ -48,41 +48,24 @@ func WithWriteHold(d time.Duration) Option {
 	}
 }
 
-// Outcome is what is known of a write that returned an error.
-type Outcome int
-
-const (
-	// NotRun: the write did not run (a server refused it before running
-	// any of it, or it was never sent); running it again is safe.
-	NotRun Outcome = iota + 1
-	// Unknown: the write may have run, wholly or in part (the connection
-	// was lost after it was sent, or a server refused it after some of it
-	// ran: a statement of several, a CALL). Check before running it again.
-	Unknown
-)
-
-func (o Outcome) String() string {
-	switch o {
-	case NotRun:
-		return "not run"
-	case Unknown:
-		return "outcome unknown"
-	}
-	return fmt.Sprintf("Outcome(%d)", int(o))
-}
-
 // WriteError is a write (an Exec, a query that may write, a COMMIT) that did
 // not succeed for want of a usable primary: refused as read-only, never
-// sent, or cut off by a lost connection. Outcome says whether it may have
+// sent, or cut off by a lost connection. NotRun says whether it may have
 // run. A write's own errors (a duplicate key, a syntax error) are returned
 // as the server gave them, not as a WriteError. errors.Is and errors.As see
 // the cause through Unwrap (ErrNoPrimary when no primary came within the
 // hold, the driver's error otherwise).
 type WriteError struct {
 	// Server is where the write was sent last (nil if it never was).
-	Server  *Server
-	Outcome Outcome
-	Err     error
+	Server *Server
+	// NotRun: the write did not run (a server refused it before running
+	// any of it, or it was never sent); running it again is safe. Else its
+	// outcome is unknown: it may have run, wholly or in part (the
+	// connection was lost after it was sent, or a server refused it after
+	// some of it ran: a statement of several, a CALL); check before
+	// running it again.
+	NotRun bool
+	Err    error
 }
 
 func (e *WriteError) Error() string {
@@ -90,7 +73,11 @@ func (e *WriteError) Error() string {
 	if e.Server != nil {
 		name = e.Server.Name()
 	}
-	return fmt.Sprintf("rwsplit: write on %s (%s): %v", name, e.Outcome, e.Err)
+	outcome := "outcome unknown"
+	if e.NotRun {
+		outcome = "not run"
+	}
+	return fmt.Sprintf("rwsplit: write on %s (%s): %v", name, outcome, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -120,7 +107,7 @@ func (e *beginAgainError) Is(target error) bool { return target == ErrBeginAgain
 // the write hold, whichever is shorter), and fn runs again: at most 5 times
 // in all, within ctx. Any other error, fn's own included, is returned after
 // a rollback (so is a panic of fn, after a rollback). A COMMIT whose outcome
-// is unknown (WriteError with Unknown) is never run again. fn must not keep
+// is unknown (a WriteError, not NotRun) is never run again. fn must not keep
 // tx, and must be safe to run again: what it does outside the transaction
 // is not undone. An ErrBeginAgain that fn returns from another transaction
 // makes this one begin again too.
@@ -300,25 +287,23 @@ func opaque(err error) error {
 // whether it may have run, or err itself (the write's own error, or the
 // caller's context: the write may then have run).
 func (db *DB) writeFailed(c *call, s *Server, err error, last bool) (*Server, error) {
-	outcome := NotRun
+	notRun := true
 	switch writeFate(err) {
 	case fateOwn, fateCancelled:
 		return nil, err
 	case fateRefused:
-		if !db.rerunnable(c) {
-			outcome = Unknown
-		}
+		notRun = db.rerunnable(c)
 	case fateUnknown:
-		outcome = Unknown
+		notRun = false
 	}
-	if outcome == Unknown {
+	if !notRun {
 		if isConnError(err) {
 			db.doubtPrimary(s)
 		}
-		return nil, &WriteError{Server: s, Outcome: Unknown, Err: opaque(err)}
+		return nil, &WriteError{Server: s, Err: opaque(err)}
 	}
 	if last || !db.holding() || db.writeHold-c.held <= 0 {
-		return nil, &WriteError{Server: s, Outcome: NotRun, Err: err}
+		return nil, &WriteError{Server: s, NotRun: true, Err: err}
 	}
 	t0 := time.Now()
 	np, herr := db.hold(c.ctx, s, db.writeHold-c.held)
@@ -327,7 +312,7 @@ func (db *DB) writeFailed(c *call, s *Server, err error, last bool) (*Server, er
 		if errors.Is(herr, ErrNoPrimary) {
 			herr = fmt.Errorf("%w (after %w)", ErrNoPrimary, err)
 		}
-		return nil, &WriteError{Server: s, Outcome: NotRun, Err: herr}
+		return nil, &WriteError{Server: s, NotRun: true, Err: herr}
 	}
 	db.stats.retries.Add(1)
 	db.observeRetry(c.ctx, s, np, err, true)
@@ -357,14 +342,14 @@ func (db *DB) pinnedFailed(c *call, write bool, err error) error {
 	case !write || fate != fateRefused && fate != fateUnknown:
 		return err
 	case fate == fateRefused && isReadOnlyError(err) && db.rerunnable(c):
-		return &beginAgainError{err: &WriteError{Server: s, Outcome: NotRun, Err: err}}
+		return &beginAgainError{err: &WriteError{Server: s, NotRun: true, Err: err}}
 	case fate == fateRefused && errors.Is(err, driver.ErrBadConn) && db.rerunnable(c):
 		return err // not sent: database/sql may run it again, as it would
 	}
 	if isConnError(err) {
 		db.doubtPrimary(s)
 	}
-	return &WriteError{Server: s, Outcome: Unknown, Err: opaque(err)}
+	return &WriteError{Server: s, Err: opaque(err)}
 }
 
 // primaryDoubt is a primary a call just failed on for want of a usable

@@ -20,8 +20,8 @@ import (
 
 // TestComposesWithOtelsql: driver-level instrumentation goes under the
 // pools rwsplit routes between (here otelsql.OpenDB over each server's
-// connector wrapped by rwsplit.PrefetchConnector, as Open's pools are,
-// given to rwsplit.New). In one request's trace, otelsql's spans
+// connector, given to rwsplit.New; with rwsplit.Open, pass the driver name
+// otelsql.Register returns). In one request's trace, otelsql's spans
 // show each statement sent, rwsplit's own (the capture of the primary's
 // position, the wait on the replica) included, and the Observer's
 // attributes and wait span show where rwsplit sent the call and why.
@@ -31,7 +31,7 @@ func TestComposesWithOtelsql(t *testing.T) {
 	defer func() { _ = tp.Shutdown(context.Background()) }()
 	c := &cluster{}
 	pool := func(k driver.Connector) *sql.DB {
-		return otelsql.OpenDB(rwsplit.PrefetchConnector(k), otelsql.WithTracerProvider(tp))
+		return otelsql.OpenDB(k, otelsql.WithTracerProvider(tp))
 	}
 	db := c.openWith(t, pool, rwsplit.WithObserver(rwsplitotel.New(tp)))
 	exp.Reset() // the monitor's statements
