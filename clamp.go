@@ -24,7 +24,7 @@ import (
 type tokenState struct {
 	// key signs and verifies the DB's tokens (FormatToken, ParseToken);
 	// nil: unsigned.
-	key *TokenKey
+	key *tokenKey
 	// known is what the current primary is known to have executed, from
 	// captures, clamp reads and the monitor (notePrimaryExecuted).
 	known atomic.Pointer[primaryKnown]

@@ -45,7 +45,7 @@ type envConfig struct {
 //	                             every server, comma-separated, instead of
 //	                             PRIMARY_DSN and REPLICA_DSNS
 //	RWSPLIT_TOKEN_KEY            WithTokenKey: the key, in base64 (standard or URL
-//	                             alphabet, padded or not), at least MinTokenKeyLen bytes
+//	                             alphabet, padded or not), at least 16 bytes
 //	RWSPLIT_TOKEN_KEY_PREVIOUS   older keys that still verify, comma-separated base64
 //
 // A DSN containing a comma cannot be listed in REPLICA_DSNS or DSNS (escape
@@ -287,8 +287,8 @@ func parseEnvKey(v envVar, i int) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rwsplit: %s is not base64 (its value is not shown)", what)
 	}
-	if len(b) < MinTokenKeyLen {
-		return nil, fmt.Errorf("rwsplit: %s is %d bytes once decoded, want at least %d (32 random bytes: head -c32 /dev/urandom | base64)", what, len(b), MinTokenKeyLen)
+	if len(b) < minTokenKeyLen {
+		return nil, fmt.Errorf("rwsplit: %s is %d bytes once decoded, want at least %d (32 random bytes: head -c32 /dev/urandom | base64)", what, len(b), minTokenKeyLen)
 	}
 	return b, nil
 }

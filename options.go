@@ -25,7 +25,7 @@ type options struct {
 	primaryOneTrip bool
 	discover       bool
 	minServing     int
-	tokenKey       *TokenKey
+	tokenKey       *tokenKey
 	observer       Observer     // WithObserver (observer.go)
 	hedge          *hedgeConfig // WithHedge's (nil: the default)
 	kind           cluster.Kind // WithClusterKind's (Unknown: detect)
@@ -132,14 +132,21 @@ func oneRoundTrip(replicas []bool) Option {
 	}
 }
 
-// WithTokenKey signs the DB's tokens with key (at least MinTokenKeyLen
-// bytes), and verifies them with key or any of the previous keys (for key
-// rotation): DB.FormatToken signs, DB.ParseToken rejects a token not signed
-// by one of them, forged or altered, with an error wrapping ErrBadToken. It
-// costs one HMAC-SHA256 per token formatted or parsed, and no I/O.
+// WithTokenKey signs the DB's tokens with key, and verifies them with key or
+// any of the previous keys: DB.FormatToken signs (an HMAC-SHA256 of the
+// token's text, 23 bytes more per token), DB.ParseToken rejects a token not
+// signed by one of them, forged or altered, with an error wrapping
+// ErrBadToken. Give every DB that issues or reads the tokens (every service)
+// the same keys. To rotate, put the new key first and the old one in
+// previous until the tokens signed with it are out of circulation.
+//
+// Each key must be at least 16 bytes (use 32 random bytes from crypto/rand);
+// otherwise New and Open return an error naming the key that is too short.
+// The keys are copied. It costs one HMAC-SHA256 per token formatted and one
+// per key per token parsed, and no I/O.
 func WithTokenKey(key []byte, previous ...[]byte) Option {
 	return func(o *options) error {
-		k, err := NewTokenKey(key, previous...)
+		k, err := newTokenKey(key, previous...)
 		if err != nil {
 			return err
 		}

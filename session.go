@@ -14,7 +14,9 @@ import (
 // they were made. Attach it to a context with WithSession: writes through that
 // context advance it, and reads through it wait for it under the waiting
 // consistency modes. Carry Token() to another request, process or service
-// and resume it there with NewSession. A Session is safe for concurrent use.
+// (as text: DB.FormatToken and DB.ParseToken, signed under WithTokenKey when
+// the token crosses a trust boundary) and resume it there with NewSession.
+// A Session is safe for concurrent use.
 //
 // A write records itself in its Session at no cost: the primary's position
 // that covers it is read later, once for all the writes made until then, by
@@ -120,8 +122,12 @@ func (s *Session) TokenContext(ctx context.Context) (Token, error) {
 }
 
 // Advance merges tok into the session, as if its writes had been made here
-// (for a token that arrives mid-request). A time in tok more than a second
-// ahead of this machine's clock is taken as now.
+// (for a token that arrives mid-request, or to wait for several tokens): the
+// session then waits for the union of their GTIDs, the later binlog
+// position and the later time. A time in tok more than a second ahead of
+// this machine's clock is taken as now. A token of another flavor (MySQL,
+// MariaDB) does not merge: Advance returns an error and leaves the session
+// as it was. No I/O.
 func (s *Session) Advance(tok Token) error {
 	tok.t.Time = clampTime(tok.t.Time)
 	s.mu.Lock()

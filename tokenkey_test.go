@@ -13,37 +13,40 @@ import (
 
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
+	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
 const signedSample = "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234:1~1700000000000"
 
-func mustKey(t testing.TB, key []byte, previous ...[]byte) *rwsplit.TokenKey {
+// keyDB returns a DB over a one-server cluster that signs its tokens with
+// key and verifies them with key and previous (WithTokenKey). Two such DBs
+// with the same keys stand for two services that share them.
+func keyDB(t testing.TB, key []byte, previous ...[]byte) *rwsplit.DB {
 	t.Helper()
-	k, err := rwsplit.NewTokenKey(key, previous...)
-	require.NoError(t, err)
-	return k
+	return fakeDB(t, fakedb.NewCluster(fakedb.MySQL, 1), false, rwsplit.WithTokenKey(key, previous...))
 }
 
 // TestTokenKeyRoundTrip: a signed token reads back as the token it signed;
 // it is the unsigned text, '~' and 22 base64url characters.
 func TestTokenKeyRoundTrip(t *testing.T) {
-	k := mustKey(t, bytes.Repeat([]byte("k"), 32))
+	k := keyDB(t, bytes.Repeat([]byte("k"), 32))
 	tok, err := rwsplit.ParseToken(signedSample)
 	require.NoError(t, err)
-	s := k.Format(tok)
+	s := k.FormatToken(tok)
 	require.True(t, strings.HasPrefix(s, signedSample+"~"), s)
 	assert.Len(t, s, len(signedSample)+23)
+	assert.Equal(t, gtid.MaxTokenLen+23, rwsplit.MaxTokenLen, "MaxTokenLen bounds the signed form of the longest unsigned token")
 	for _, c := range s[len(signedSample)+1:] {
 		assert.True(t, 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_', "%q", c)
 	}
-	got, err := k.Parse(s)
+	got, err := k.ParseToken(s)
 	require.NoError(t, err)
 	assert.Equal(t, signedSample, got.String())
-	assert.Equal(t, s, k.Format(got), "deterministic")
+	assert.Equal(t, s, k.FormatToken(got), "deterministic")
 
 	// The zero token is "" either way.
-	assert.Equal(t, "", k.Format(rwsplit.Token{}))
-	got, err = k.Parse("")
+	assert.Equal(t, "", k.FormatToken(rwsplit.Token{}))
+	got, err = k.ParseToken("")
 	require.NoError(t, err)
 	assert.True(t, got.IsZero())
 }
@@ -52,15 +55,15 @@ func TestTokenKeyRoundTrip(t *testing.T) {
 // any byte, made up, unsigned, truncated, or signed with another key is an
 // error wrapping ErrBadToken, and yields the zero Token.
 func TestTokenKeyRejectsForgeries(t *testing.T) {
-	k := mustKey(t, bytes.Repeat([]byte("k"), 32))
-	other := mustKey(t, bytes.Repeat([]byte("o"), 32))
+	k := keyDB(t, bytes.Repeat([]byte("k"), 32))
+	other := keyDB(t, bytes.Repeat([]byte("o"), 32))
 	tok, err := rwsplit.ParseToken(signedSample)
 	require.NoError(t, err)
-	s := k.Format(tok)
+	s := k.FormatToken(tok)
 
 	bad := []string{
 		signedSample, // unsigned
-		other.Format(tok),
+		other.FormatToken(tok),
 		s[:len(s)-1],
 		s + "A",
 		strings.Replace(s, ":1-5~", ":1-9223372036854775806~", 1), // a bigger claim, old MAC
@@ -68,7 +71,7 @@ func TestTokenKeyRejectsForgeries(t *testing.T) {
 		signedSample + "~" + strings.Repeat("A", 22),
 		signedSample + "~" + strings.Repeat("=", 22),
 		"~" + s[len(signedSample)+1:], // a MAC alone
-		strings.Repeat("x", rwsplit.MaxSignedTokenLen+1),
+		strings.Repeat("x", rwsplit.MaxTokenLen+1),
 	}
 	// Every single-byte change of the signed text.
 	for i := range len(s) {
@@ -77,68 +80,80 @@ func TestTokenKeyRejectsForgeries(t *testing.T) {
 		bad = append(bad, string(b))
 	}
 	for _, in := range bad {
-		got, err := k.Parse(in)
+		got, err := k.ParseToken(in)
 		require.ErrorIs(t, err, rwsplit.ErrBadToken, "%q", in)
 		assert.True(t, got.IsZero())
 		assert.Less(t, len(err.Error()), 200)
 	}
-	_, err = k.Parse(other.Format(tok))
+	_, err = k.ParseToken(other.FormatToken(tok))
 	assert.Contains(t, err.Error(), "signature does not match")
-	_, err = k.Parse(signedSample)
+	_, err = k.ParseToken(signedSample)
 	assert.Contains(t, err.Error(), "not a signed token")
 }
 
 // TestTokenKeyRotation: tokens signed with a previous key still verify; the
-// current key signs.
+// current key signs. Each DB stands for a service in a stage of the
+// rotation.
 func TestTokenKeyRotation(t *testing.T) {
 	oldKey, newKey := bytes.Repeat([]byte("1"), 32), bytes.Repeat([]byte("2"), 32)
 	tok, err := rwsplit.ParseToken(signedSample)
 	require.NoError(t, err)
-	before := mustKey(t, oldKey)
-	during := mustKey(t, newKey, oldKey)
-	after := mustKey(t, newKey)
+	before := keyDB(t, oldKey)
+	during := keyDB(t, newKey, oldKey)
+	after := keyDB(t, newKey)
 
-	_, err = during.Parse(before.Format(tok))
+	_, err = during.ParseToken(before.FormatToken(tok))
 	assert.NoError(t, err, "a token of the old key during rotation")
-	_, err = after.Parse(during.Format(tok))
+	_, err = after.ParseToken(during.FormatToken(tok))
 	assert.NoError(t, err, "the new key signs")
-	_, err = after.Parse(before.Format(tok))
+	_, err = after.ParseToken(before.FormatToken(tok))
 	assert.ErrorIs(t, err, rwsplit.ErrBadToken, "the old key retired")
 }
 
-func TestNewTokenKeyChecksKeys(t *testing.T) {
-	_, err := rwsplit.NewTokenKey(make([]byte, rwsplit.MinTokenKeyLen-1))
-	assert.ErrorContains(t, err, "want at least 16")
-	_, err = rwsplit.NewTokenKey(make([]byte, 32), make([]byte, 3))
+// TestWithTokenKeyChecksKeys: New refuses a key shorter than 16 bytes with
+// an error that names it, and copies the keys it takes.
+func TestWithTokenKeyChecksKeys(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 1)
+	open := func(key []byte, previous ...[]byte) error {
+		db, err := rwsplit.New(cl.Primary().OpenDB(false), nil, rwsplit.WithTokenKey(key, previous...))
+		if err == nil {
+			_ = db.Close()
+		}
+		return err
+	}
+	err := open(make([]byte, 15))
+	assert.ErrorContains(t, err, "WithTokenKey: key is 15 bytes, want at least 16")
+	assert.NoError(t, open(make([]byte, 16)))
+	err = open(make([]byte, 32), make([]byte, 3))
 	assert.ErrorContains(t, err, "previous key 0")
-	_, err = rwsplit.NewTokenKey(nil)
-	assert.Error(t, err)
+	assert.Error(t, open(nil))
 
 	// The key is copied: changing the caller's slice changes nothing.
 	key := bytes.Repeat([]byte("k"), 32)
-	k := mustKey(t, key)
+	k := keyDB(t, key)
 	tok, err := rwsplit.ParseToken(signedSample)
 	require.NoError(t, err)
-	s := k.Format(tok)
+	s := k.FormatToken(tok)
 	key[0] = 'x'
-	_, err = k.Parse(s)
+	_, err = k.ParseToken(s)
 	assert.NoError(t, err)
 }
 
 // TestParseTokenRefusesSignedText: the unsigned ParseToken does not read a
 // signed token, and says why.
 func TestParseTokenRefusesSignedText(t *testing.T) {
-	k := mustKey(t, bytes.Repeat([]byte("k"), 32))
+	k := keyDB(t, bytes.Repeat([]byte("k"), 32))
 	tok, err := rwsplit.ParseToken(signedSample)
 	require.NoError(t, err)
-	_, err = rwsplit.ParseToken(k.Format(tok))
+	_, err = rwsplit.ParseToken(k.FormatToken(tok))
 	require.ErrorIs(t, err, rwsplit.ErrBadToken)
-	assert.Contains(t, err.Error(), "TokenKey.Parse")
+	assert.Contains(t, err.Error(), "DB.ParseToken")
 }
 
 // TestDBTokenKey: a DB with a token key formats signed tokens and parses
-// only tokens signed with it; without one it reads and prints the unsigned
-// form, as ParseToken and Token.String.
+// only tokens signed with it (or with the same key by another DB: another
+// service); without one it reads and prints the unsigned form, as
+// ParseToken and Token.String.
 func TestDBTokenKey(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MySQL, 1)
 	db := fakeDB(t, cl, false)
@@ -146,12 +161,15 @@ func TestDBTokenKey(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, signedSample, db.FormatToken(tok))
 
-	k := mustKey(t, bytes.Repeat([]byte("k"), 32))
+	k := keyDB(t, bytes.Repeat([]byte("k"), 32))
 	db = fakeDB(t, cl, false, rwsplit.WithTokenKey(bytes.Repeat([]byte("k"), 32)))
 	s := db.FormatToken(tok)
-	assert.Equal(t, k.Format(tok), s)
+	assert.Equal(t, k.FormatToken(tok), s)
 	got, err := db.ParseToken(s)
 	require.NoError(t, err)
+	assert.Equal(t, signedSample, got.String())
+	got, err = k.ParseToken(s)
+	require.NoError(t, err, "another service with the same key")
 	assert.Equal(t, signedSample, got.String())
 	_, err = db.ParseToken(signedSample)
 	assert.ErrorIs(t, err, rwsplit.ErrBadToken, "unsigned in signed mode")
@@ -159,11 +177,11 @@ func TestDBTokenKey(t *testing.T) {
 	assert.ErrorIs(t, err, rwsplit.ErrBadToken, "altered")
 
 	_, err = rwsplit.New(cl.Primary().OpenDB(false), nil, rwsplit.WithTokenKey([]byte("short")))
-	assert.Error(t, err, "a key shorter than MinTokenKeyLen")
+	assert.Error(t, err, "a key shorter than 16 bytes")
 }
 
 // TestTokenTimeClamped: a token dated in the future (beyond a second of
-// skew) is taken as dated now, by ParseToken, TokenKey.Parse, NewSession and
+// skew) is taken as dated now, by ParseToken, DB.ParseToken, NewSession and
 // Advance, so that Sleep does not wait for it; a time within the skew is
 // kept.
 func TestTokenTimeClamped(t *testing.T) {
@@ -173,8 +191,8 @@ func TestTokenTimeClamped(t *testing.T) {
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now(), tok.Time(), 2*time.Second)
 
-	k := mustKey(t, bytes.Repeat([]byte("k"), 32))
-	tok, err = k.Parse(k.Format(rwsplit.WithTime(rwsplit.Token{}, future)))
+	k := keyDB(t, bytes.Repeat([]byte("k"), 32))
+	tok, err = k.ParseToken(k.FormatToken(rwsplit.WithTime(rwsplit.Token{}, future)))
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now(), tok.Time(), 2*time.Second)
 

@@ -1,7 +1,8 @@
 // Command httpapi is a small HTTP service over rwsplit whose clients read
-// their own writes: a middleware carries the causality token in a cookie (or
-// the X-Rwsplit-Token header) from the request that wrote to the next one,
-// which waits on a replica for that write (WaitGTID) or reads the primary.
+// their own writes: a middleware carries the causality token, signed
+// (WithTokenKey) as it passes through the client, in a cookie (or the
+// X-Rwsplit-Token header) from the request that wrote to the next one, which
+// waits on a replica for that write (WaitGTID) or reads the primary.
 //
 // It starts a replicated cluster with the test kit, makes the replicas lag by
 // a second, serves on loopback, and plays a client: each "POST then GET" sees
@@ -12,6 +13,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -60,11 +62,21 @@ func (n Notes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Handler is the service behind the consistency middleware.
+// Handler is the service behind the consistency middleware. db should sign
+// its tokens (rwsplit.WithTokenKey): they travel through the client.
 func Handler(db *rwsplit.DB) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/notes", Consistent(rwsplit.WaitGTID(3*time.Second), Notes{DB: db}))
+	mux.Handle("/notes", Consistent(db, rwsplit.WaitGTID(3*time.Second), Notes{DB: db}))
 	return mux
+}
+
+// randomKey returns the key the service signs its tokens with. Here it is
+// random, as there is one process; every instance of a real service reads
+// the same key from its secret store.
+func randomKey() ([]byte, error) {
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	return key, err
 }
 
 // Setup creates the notes table.
@@ -115,7 +127,11 @@ func run() error {
 		return err
 	}
 	defer c.Terminate(context.WithoutCancel(ctx))
-	db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs())
+	key, err := randomKey()
+	if err != nil {
+		return err
+	}
+	db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs(), rwsplit.WithTokenKey(key))
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,9 @@ func TestReadYourWritesOverHTTP(t *testing.T) {
 	}
 	c := rwsplittest.Start(t, rwsplittest.MySQL)
 	ctx := context.Background()
-	db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs())
+	key, err := randomKey()
+	require.NoError(t, err)
+	db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs(), rwsplit.WithTokenKey(key))
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, Setup(ctx, c, db))
@@ -49,4 +51,12 @@ func TestReadYourWritesOverHTTP(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "a hostile token is rejected")
+
+	// A well-formed token the client made up is not signed: rejected too.
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/notes?id=1", nil)
+	req.Header.Set(TokenHeader, "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-999999~~")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "an unsigned token is rejected")
 }

@@ -14,11 +14,13 @@ const (
 )
 
 // Consistent is middleware that gives each request read-your-writes: it reads
-// the client's token from the header or cookie, attaches a Session to the
-// request's context with the given mode, and writes the session's token back
-// (header and cookie) when the handler starts its response. A malformed token
-// is the client's error: 400, and nothing waits on it.
-func Consistent(mode rwsplit.Consistency, next http.Handler) http.Handler {
+// the client's token from the header or cookie (db.ParseToken), attaches a
+// Session to the request's context with the given mode, and writes the
+// session's token back (db.FormatToken, header and cookie) when the handler
+// starts its response. The token crosses a trust boundary (the client), so
+// db should sign it (rwsplit.WithTokenKey): a malformed, altered or made-up
+// token is the client's error: 400, and nothing waits on it.
+func Consistent(db *rwsplit.DB, mode rwsplit.Consistency, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw := r.Header.Get(TokenHeader)
 		if raw == "" {
@@ -26,14 +28,14 @@ func Consistent(mode rwsplit.Consistency, next http.Handler) http.Handler {
 				raw = c.Value
 			}
 		}
-		tok, err := rwsplit.ParseToken(raw)
+		tok, err := db.ParseToken(raw)
 		if err != nil {
 			http.Error(w, "bad consistency token", http.StatusBadRequest)
 			return
 		}
 		sess := rwsplit.NewSession(tok)
 		ctx := rwsplit.WithConsistency(rwsplit.WithSession(r.Context(), sess), mode)
-		next.ServeHTTP(&tokenWriter{ResponseWriter: w, sess: sess}, r.WithContext(ctx))
+		next.ServeHTTP(&tokenWriter{ResponseWriter: w, db: db, sess: sess}, r.WithContext(ctx))
 	})
 }
 
@@ -41,6 +43,7 @@ func Consistent(mode rwsplit.Consistency, next http.Handler) http.Handler {
 // they are sent, after the handler's writes.
 type tokenWriter struct {
 	http.ResponseWriter
+	db   *rwsplit.DB
 	sess *rwsplit.Session
 	sent bool
 }
@@ -48,7 +51,7 @@ type tokenWriter struct {
 func (w *tokenWriter) WriteHeader(code int) {
 	if !w.sent {
 		w.sent = true
-		if s := w.sess.Token().String(); s != "" {
+		if s := w.db.FormatToken(w.sess.Token()); s != "" {
 			w.Header().Set(TokenHeader, s)
 			http.SetCookie(w.ResponseWriter, &http.Cookie{
 				Name: TokenCookie, Value: s, Path: "/", HttpOnly: true,
