@@ -598,20 +598,13 @@ func (s *vstmt) ExecContext(ctx context.Context, nargs []driver.NamedValue) (dri
 		return nil, err
 	}
 	var res sql.Result
-	var h handle
 	if c != nil {
-		h = s.vc.tx.tx
 		res, err = s.vc.db.execCall(c)
 	} else {
-		if st.conn != nil {
-			h = st.conn
-		} else {
-			h = s.vc.db
-		}
 		res, err = st.ExecContext(ctx, a...)
 	}
 	if err != nil {
-		return nil, s.vc.fail(h, err)
+		return nil, s.vc.fail(s.handle(c, st), err)
 	}
 	return res, nil
 }
@@ -625,22 +618,27 @@ func (s *vstmt) QueryContext(ctx context.Context, nargs []driver.NamedValue) (dr
 		return nil, err
 	}
 	var rows *sql.Rows
-	var h handle
 	if c != nil {
-		h = s.vc.tx.tx
 		rows, err = s.vc.db.queryCall(c)
 	} else {
-		if st.conn != nil {
-			h = st.conn
-		} else {
-			h = s.vc.db
-		}
 		rows, err = st.QueryContext(ctx, a...)
 	}
 	if err != nil {
-		return nil, s.vc.fail(h, err)
+		return nil, s.vc.fail(s.handle(c, st), err)
 	}
 	return newVRows(rows), nil
+}
+
+// handle is what a failed statement ran on, for vconn.fail: the pinned
+// transaction (c set), else the Stmt's Conn, else the DB.
+func (s *vstmt) handle(c *call, st *Stmt) handle {
+	switch {
+	case c != nil:
+		return s.vc.tx.tx
+	case st.conn != nil:
+		return st.conn
+	}
+	return s.vc.db
 }
 
 // vrows is the driver.Rows of a virtual connection: the pipeline's

@@ -88,18 +88,18 @@ func (c *conn) run(ctx context.Context, query string, nargs []driver.NamedValue,
 	if !wantRows {
 		return last, nil, nil
 	}
-	r := newRows(sets)
+	var onClose func() // commits a deferred write (Cluster.CommitQueryWritesAtClose)
 	c.srv.cl.mu.Lock()
 	if changes := c.deferred; len(changes) > 0 {
 		c.deferred = nil
-		r.onClose = func() {
+		onClose = func() {
 			c.srv.cl.mu.Lock()
 			defer c.srv.cl.mu.Unlock()
 			c.commitNow(changes)
 		}
 	}
 	c.srv.cl.mu.Unlock()
-	return last, r, nil
+	return last, newRows(sets, onClose), nil
 }
 
 // exec runs one parsed statement.

@@ -2,7 +2,8 @@ package fakedb
 
 import (
 	"database/sql/driver"
-	"io"
+
+	"github.com/rwsplit/rwsplit/internal/replay"
 )
 
 // Database type names of the columns.
@@ -52,61 +53,19 @@ func kvSet(rows ...[2]int64) *resultSet {
 	return rs
 }
 
-// rows is a driver.Rows over materialised result sets.
-type rows struct {
-	sets    []*resultSet // never empty
-	set     int
-	pos     int
-	onClose func() // commits a deferred write (Cluster.CommitQueryWritesAtClose)
-}
-
-var (
-	_ driver.Rows                           = (*rows)(nil)
-	_ driver.RowsNextResultSet              = (*rows)(nil)
-	_ driver.RowsColumnTypeDatabaseTypeName = (*rows)(nil)
-)
-
-func newRows(sets []*resultSet) *rows {
-	if len(sets) == 0 {
-		sets = []*resultSet{{}}
+// newRows is a driver.Rows over materialised result sets (internal/replay's);
+// onClose, if not nil, runs at its first Close.
+func newRows(sets []*resultSet, onClose func()) driver.Rows {
+	out := make([]replay.Set, len(sets))
+	for i, rs := range sets {
+		cols := make([]replay.Column, len(rs.cols))
+		for j, name := range rs.cols {
+			cols[j] = replay.Column{Name: name, DatabaseTypeName: rs.types[j]}
+		}
+		out[i] = replay.Set{Cols: cols, Rows: rs.rows}
 	}
-	return &rows{sets: sets}
+	return replay.NewRows(out, onClose)
 }
-
-func (r *rows) cur() *resultSet { return r.sets[r.set] }
-
-func (r *rows) Columns() []string { return r.cur().cols }
-
-func (r *rows) Close() error {
-	if f := r.onClose; f != nil {
-		r.onClose = nil
-		f()
-	}
-	return nil
-}
-
-func (r *rows) Next(dest []driver.Value) error {
-	rs := r.cur()
-	if r.pos >= len(rs.rows) {
-		return io.EOF
-	}
-	copy(dest, rs.rows[r.pos])
-	r.pos++
-	return nil
-}
-
-func (r *rows) HasNextResultSet() bool { return r.set+1 < len(r.sets) }
-
-func (r *rows) NextResultSet() error {
-	if !r.HasNextResultSet() {
-		return io.EOF
-	}
-	r.set++
-	r.pos = 0
-	return nil
-}
-
-func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return r.cur().types[i] }
 
 // result is a driver.Result.
 type result struct {

@@ -191,22 +191,35 @@ func (conn) QueryContext(ctx context.Context, _ string, _ []driver.NamedValue) (
 	if p.err != nil {
 		return nil, p.err
 	}
-	sets := p.sets
+	return NewRows(p.sets, nil), nil
+}
+
+// NewRows returns a driver.Rows that yields sets (one empty set if none);
+// onClose, if not nil, runs once, at the first Close.
+func NewRows(sets []Set, onClose func()) driver.Rows {
 	if len(sets) == 0 {
 		sets = []Set{{}}
 	}
-	return &rows{sets: sets}, nil
+	return &rows{sets: sets, onClose: onClose}
 }
 
 type rows struct {
-	sets []Set
-	set  int // current set
-	next int // next row in it
+	sets    []Set
+	set     int // current set
+	next    int // next row in it
+	onClose func()
 }
 
 func (r *rows) cur() *Set        { return &r.sets[r.set] }
 func (r *rows) col(i int) Column { return r.cur().Cols[i] }
-func (r *rows) Close() error     { return nil }
+
+func (r *rows) Close() error {
+	if f := r.onClose; f != nil {
+		r.onClose = nil
+		f()
+	}
+	return nil
+}
 
 func (r *rows) Columns() []string {
 	cols := r.cur().Cols
