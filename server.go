@@ -82,7 +82,8 @@ func newServer(db *sql.DB, index int, name string) *Server {
 	return s
 }
 
-// DB is the server's pool.
+// DB is the server's pool. Calls made on it bypass the router (see
+// DB.Primary); its Stats are the pool's own. No I/O.
 func (s *Server) DB() *sql.DB { return s.db }
 
 // Name names the server uniquely among the DB's servers, and never changes:
@@ -90,10 +91,12 @@ func (s *Server) DB() *sql.DB { return s.db }
 // from DSNs by Open; otherwise "primary" or "replica N" (N counting the
 // replicas in the order they were given or added), or under WithDiscovery,
 // where roles change, "server N" (N its position in the pools given to New,
-// the primary's first).
+// the primary's first). No I/O.
 func (s *Server) Name() string { return s.name }
 
-// Index is the server's position in DB.Replicas(), or -1 for the primary.
+// Index is the server's position in DB.Replicas(), or -1 for the primary
+// (under WithDiscovery a server that changes role is a new Server). It
+// changes when a replica before it is removed. One atomic load.
 func (s *Server) Index() int { return int(s.index.Load()) }
 
 // detectTimeout bounds a version detection.
