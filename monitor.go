@@ -147,9 +147,9 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 // lookAtPrimary checks primary p (its identity; as a member too on Group
 // Replication and Galera), records the verdict (StateUp when it answered,
 // StateDown when not, unless the check was cut short by closing), and
-// reads its executed GTIDs, which it notes as what p has executed: one query more than the check on async, none on a
-// group, whose member check read them. The snapshot is nil when the GTIDs
-// could not be read.
+// reads its executed GTIDs, which it notes as what p has executed: one
+// query more than the check on async, none on a group, whose member check
+// read them. The snapshot is nil when the GTIDs could not be read.
 func (db *DB) lookAtPrimary(ctx context.Context, p *Server) (probe, *snapshot) {
 	var pr probe
 	start := time.Now()
