@@ -31,11 +31,11 @@ func openPair(t *testing.T, writer, first, second *rwsplittest.Node) *rwsplit.DB
 	var id int
 	var qerr error
 	require.Eventually(t, func() bool {
-		st := db.ReplicaStatus()
+		st := rwsplit.ReplicaStatus(db)
 		qerr = db.QueryRowContext(rwsplit.WithConsistency(context.Background(), rwsplit.Primary), "SELECT @@server_id").Scan(&id)
 		return qerr == nil && id == writer.ServerID && len(st) == 1 && st[0].Usable && st[0].State == rwsplit.StateUp
 	}, 30*time.Second, 50*time.Millisecond, "writer %s (server_id %d) found (the primary answers server_id %d, %v), the other serving: %+v",
-		writer.Name, writer.ServerID, id, qerr, db.ReplicaStatus())
+		writer.Name, writer.ServerID, id, qerr, rwsplit.ReplicaStatus(db))
 	return db
 }
 
@@ -73,7 +73,7 @@ func TestActiveActivePair(t *testing.T) {
 				t.Run(order.name, func(t *testing.T) {
 					db := openPair(t, writer, order.first, order.second)
 
-					st := db.ReplicaStatus()
+					st := rwsplit.ReplicaStatus(db)
 					require.Len(t, st, 1, "one replica: %+v", st)
 					assert.Equal(t, other.Addr(), st[0].Name, "the replica is the other server")
 					assert.Equal(t, rwsplit.ClusterAsync, st[0].Kind)
@@ -93,7 +93,7 @@ func TestActiveActivePair(t *testing.T) {
 							}
 						}
 					}
-					require.Zero(t, failed, "%d of %d writes failed, the first with %v; status %+v", failed, writes, firstErr, db.ReplicaStatus())
+					require.Zero(t, failed, "%d of %d writes failed, the first with %v; status %+v", failed, writes, firstErr, rwsplit.ReplicaStatus(db))
 					var wrong int
 					require.NoError(t, writer.Admin().QueryRowContext(ctx,
 						"SELECT COUNT(*) FROM app.kv WHERE k BETWEEN ? AND ? AND v <> ?", base, base+writes-1, writer.ServerID).Scan(&wrong))

@@ -9,19 +9,16 @@ import (
 // Balancer chooses the replica that serves a read. Pick is given the usable
 // replicas (never empty, no nil entries) and returns one of them; it is
 // called concurrently and must not block or allocate. Returning nil or a
-// Server not in candidates sends the read to candidates[0].
+// Server not in candidates sends the read to candidates[0]. A Balancer of
+// one's own reads each candidate's Server.Health (one atomic load and a
+// few counters, no allocation); the balancers of this package read only the
+// figures they need.
 //
 // The balancers of this package return nil for an empty candidates slice and
 // never panic otherwise.
 type Balancer interface {
 	Pick(candidates []*Server) *Server
 }
-
-// BalancerFunc adapts a function to the Balancer interface.
-type BalancerFunc func(candidates []*Server) *Server
-
-// Pick calls f(candidates).
-func (f BalancerFunc) Pick(candidates []*Server) *Server { return f(candidates) }
 
 // RoundRobin returns a balancer that sends each read to the next candidate
 // in turn, whatever each is doing. Use it when the replicas are alike and
@@ -46,9 +43,11 @@ func (r *roundRobin) Pick(c []*Server) *Server {
 // processes share them, so that their choices stay uncorrelated. A pick
 // costs one draw from math/rand/v2's goroutine-safe generator and shares no
 // state between goroutines.
-func Random() Balancer { return BalancerFunc(pickRandom) }
+func Random() Balancer { return random{} }
 
-func pickRandom(c []*Server) *Server {
+type random struct{}
+
+func (random) Pick(c []*Server) *Server {
 	if len(c) == 0 {
 		return nil
 	}
@@ -56,14 +55,16 @@ func pickRandom(c []*Server) *Server {
 }
 
 // Weighted returns a balancer that sends each read to a candidate chosen at
-// random in proportion to its Server.Weight (see WithWeights): weights 3 and
+// random in proportion to its weight (Health.Weight, see WithWeights): weights 3 and
 // 1 give the first about 75% of the reads. A candidate of weight 0 gets no
 // reads unless every candidate has weight 0; then the choice is uniform. Use
 // it when the replicas differ in capacity. A pick costs one random draw and
 // two passes over the candidates, with no shared state.
-func Weighted() Balancer { return BalancerFunc(pickWeighted) }
+func Weighted() Balancer { return weighted{} }
 
-func pickWeighted(c []*Server) *Server {
+type weighted struct{}
+
+func (weighted) Pick(c []*Server) *Server {
 	if len(c) == 0 {
 		return nil
 	}
@@ -71,7 +72,7 @@ func pickWeighted(c []*Server) *Server {
 	var hi, total uint64
 	for _, s := range c {
 		var carry uint64
-		total, carry = bits.Add64(total, uint64(max(s.Weight(), 0)), 0)
+		total, carry = bits.Add64(total, uint64(max(s.weight, 0)), 0)
 		hi += carry
 	}
 	// If it needs more than 64 bits, scale every weight down alike: only
@@ -80,7 +81,7 @@ func pickWeighted(c []*Server) *Server {
 	if shift > 0 {
 		total = 0
 		for _, s := range c {
-			total += uint64(max(s.Weight(), 0)) >> shift
+			total += uint64(max(s.weight, 0)) >> shift
 		}
 	}
 	if total == 0 {
@@ -88,7 +89,7 @@ func pickWeighted(c []*Server) *Server {
 	}
 	r := rand.N(total)
 	for _, s := range c {
-		w := uint64(max(s.Weight(), 0)) >> shift
+		w := uint64(max(s.weight, 0)) >> shift
 		if r < w {
 			return s
 		}
@@ -98,7 +99,7 @@ func pickWeighted(c []*Server) *Server {
 }
 
 // LeastInFlight returns the default balancer: each read goes to the
-// candidate with the fewest calls running (Server.InFlight), the rule
+// candidate with the fewest calls running (Health.InFlight), the rule
 // MaxScale's readwritesplit uses by default (LEAST_CURRENT_OPERATIONS).
 // Candidates tied for the fewest take turns, by a counter shared by all
 // goroutines, so idle or equally busy replicas share the reads evenly as
@@ -115,9 +116,9 @@ func (l *leastInFlight) Pick(c []*Server) *Server {
 	if len(c) == 0 {
 		return nil
 	}
-	best, least, ties := c[0], c[0].InFlight(), uint64(1)
+	best, least, ties := c[0], c[0].inFlight.Load(), uint64(1)
 	for _, s := range c[1:] {
-		switch f := s.InFlight(); {
+		switch f := s.inFlight.Load(); {
 		case f < least:
 			best, least, ties = s, f, 1
 		case f == least:
@@ -131,7 +132,7 @@ func (l *leastInFlight) Pick(c []*Server) *Server {
 	// since: then keep the first one found.
 	turn := (l.next.Add(1) - 1) % ties
 	for _, s := range c {
-		if s.InFlight() == least {
+		if s.inFlight.Load() == least {
 			if turn == 0 {
 				return s
 			}
@@ -142,8 +143,8 @@ func (l *leastInFlight) Pick(c []*Server) *Server {
 }
 
 // LatencyAware returns a balancer that samples two distinct candidates at
-// random and sends the read to the one with the lower score, Server.Latency
-// × (Server.InFlight + 1): the "power of two choices". A candidate with no
+// random and sends the read to the one with the lower score, Health.Latency
+// × (Health.InFlight + 1): the "power of two choices". A candidate with no
 // latency sample yet is preferred, so that it gets measured; between two
 // such, the one with fewer calls running wins. Use it when the replicas
 // differ in speed or load over time (other tenants, cold caches, a replica
@@ -151,9 +152,11 @@ func (l *leastInFlight) Pick(c []*Server) *Server {
 // rather than taking the best of all keeps many clients from herding onto
 // the same replica. A pick costs two random draws and four atomic loads,
 // with no shared state.
-func LatencyAware() Balancer { return BalancerFunc(pickLatencyAware) }
+func LatencyAware() Balancer { return latencyAware{} }
 
-func pickLatencyAware(c []*Server) *Server {
+type latencyAware struct{}
+
+func (latencyAware) Pick(c []*Server) *Server {
 	n := len(c)
 	switch n {
 	case 0:
@@ -167,8 +170,8 @@ func pickLatencyAware(c []*Server) *Server {
 		j++
 	}
 	a, b := c[i], c[j]
-	la, lb := a.Latency(), b.Latency()
-	fa, fb := uint64(max(a.InFlight(), 0)), uint64(max(b.InFlight(), 0))
+	la, lb := a.latency.Load(), b.latency.Load()
+	fa, fb := uint64(max(a.inFlight.Load(), 0)), uint64(max(b.inFlight.Load(), 0))
 	switch {
 	case la <= 0 && lb <= 0:
 		if fb < fa {

@@ -275,16 +275,22 @@ func simulateSlowReplica(t *testing.T, b Balancer) float64 {
 	return float64(slow) / reads
 }
 
-func TestBalancerFunc(t *testing.T) {
+// lastPicker is a user-written Balancer: the last candidate, recording what
+// it was given.
+type lastPicker struct{ got []*Server }
+
+func (b *lastPicker) Pick(candidates []*Server) *Server {
+	b.got = candidates
+	return candidates[len(candidates)-1]
+}
+
+func TestUserBalancer(t *testing.T) {
 	c := testServers(3)
-	var got []*Server
-	b := BalancerFunc(func(candidates []*Server) *Server {
-		got = candidates
-		return candidates[len(candidates)-1]
-	})
+	b := &lastPicker{}
 	var _ Balancer = b
-	assert.Same(t, c[2], b.Pick(c))
-	assert.Equal(t, c, got)
+	db := &DB{balancer: b}
+	assert.Same(t, c[2], db.pick(c))
+	assert.Equal(t, c, b.got)
 }
 
 func TestBalancerPickAllocs(t *testing.T) {

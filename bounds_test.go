@@ -24,8 +24,8 @@ import (
 func TestCaughtUpBoundedOnAHungReplica(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MySQL, 2)
 	db := fakeDB(t, cl, false)
-	for _, s := range append(db.ReplicaServers(), db.PrimaryServer()) {
-		_, err := s.Info(context.Background())
+	for _, s := range append(rwsplit.ReplicaServers(db), rwsplit.PrimaryServer(db)) {
+		_, err := rwsplit.DetectVersion(context.Background(), s)
 		require.NoError(t, err)
 	}
 	cl.Write(1, 1)
@@ -50,7 +50,7 @@ func TestCaughtUpBoundedOnAHungReplica(t *testing.T) {
 func TestStmtPrepareDoesNotBlockOtherServers(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MariaDB, 2)
 	var picks atomic.Int64
-	db := fakeDB(t, cl, false, rwsplit.WithBalancer(rwsplit.BalancerFunc(func(c []*rwsplit.Server) *rwsplit.Server {
+	db := fakeDB(t, cl, false, rwsplit.WithBalancer(balancerFunc(func(c []*rwsplit.Server) *rwsplit.Server {
 		if picks.Add(1) == 1 {
 			return c[0] // PrepareContext prepares on replica 0
 		}
@@ -99,28 +99,28 @@ func TestVersionDetectionShared(t *testing.T) {
 	r.Hang() // New's look at the primary gives up: the version stays unknown
 	defer r.Unhang()
 	db := fakeDB(t, cl, false)
-	s := db.PrimaryServer()
+	s := rwsplit.PrimaryServer(db)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { // a caller with a long deadline starts the detection
 		defer wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		_, _ = s.Info(ctx)
+		_, _ = rwsplit.DetectVersion(ctx, s)
 	}()
 	time.Sleep(100 * time.Millisecond) // the detection is under way (blocked)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := s.Info(ctx)
+	_, err := rwsplit.DetectVersion(ctx, s)
 	took := time.Since(start)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, took, 2*time.Second, "waited behind the other caller's detection")
 	r.Unhang()
 	wg.Wait()
-	info, err := s.Info(context.Background())
+	v, err := rwsplit.DetectVersion(context.Background(), s)
 	require.NoError(t, err)
-	assert.Equal(t, rwsplit.FlavorMySQL, info.Flavor)
+	assert.Equal(t, "9.7.0", v, "a MySQL version")
 }
 
 // TestHungPrimaryLeavesReplicasUp: the monitor checks every server with its
@@ -131,7 +131,7 @@ func TestHungPrimaryLeavesReplicasUp(t *testing.T) {
 	cl.Write(1, 1)
 	db := fakeDB(t, cl, false, rwsplit.WithMonitorInterval(20*time.Millisecond))
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			if st.State != rwsplit.StateUp {
 				return false
 			}
@@ -142,7 +142,7 @@ func TestHungPrimaryLeavesReplicasUp(t *testing.T) {
 	defer cl.Primary().Unhang()
 	deadline := time.Now().Add(2500 * time.Millisecond) // over two rounds of 1 s budget
 	for time.Now().Before(deadline) {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			require.Equal(t, rwsplit.StateUp, st.State, "%s: %s", st.Name, st.LastError)
 		}
 		v, found := readKV(t, context.Background(), db, 1)
@@ -169,13 +169,12 @@ func TestWaitPositionRidesOutAStoppedApplier(t *testing.T) {
 				restart := time.AfterFunc(200*time.Millisecond, r.StartApplier)
 				defer restart.Stop()
 				ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitPosition(5*time.Second).OrFail())
-				before := db.Stats()
+				before := rwsplit.ReplicaReads(db)
 				v, found := readKV(t, ctx, db, 1)
 				assert.True(t, found)
 				assert.EqualValues(t, 1, v)
-				after := db.Stats()
-				assert.Equal(t, before.ReplicaReads[0]+1, after.ReplicaReads[0], "served by the replica")
-				assert.Zero(t, after.NotCaughtUp)
+				assert.Equal(t, before[0]+1, rwsplit.ReplicaReads(db)[0], "served by the replica")
+				assert.Zero(t, db.Stats().NotCaughtUp)
 			})
 		}
 	}

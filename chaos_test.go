@@ -334,13 +334,13 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 			if db.Primary() == nil {
 				return false
 			}
-			for _, st := range db.ReplicaStatus() {
+			for _, st := range rwsplit.ReplicaStatus(db) {
 				if !st.Usable {
 					return false
 				}
 			}
 			return true
-		}, 30*time.Second, 20*time.Millisecond, "primary found, replicas usable: %+v", db.ReplicaStatus())
+		}, 30*time.Second, 20*time.Millisecond, "primary found, replicas usable: %+v", rwsplit.ReplicaStatus(db))
 	}
 	if cfg.broken {
 		require.NotNil(t, chaosBreakWaits, "rwsplit.BreakWaits (export_test.go) is missing")
@@ -373,15 +373,11 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	// is over (hedged attempts end on their own).
 	for _, db := range []*rwsplit.DB{db1, db2} {
 		assert.Eventually(t, func() bool {
-			st := db.Stats()
-			busy := st.Primary.InUse
-			for _, r := range st.Replicas {
-				busy += r.InUse
-			}
-			return busy == 0
+			return rwsplit.PoolsInUse(db) == 0
 		}, 15*time.Second, 50*time.Millisecond, "every pool idle after the load: %+v", db.Stats())
 	}
 	st1, st2 := db1.Stats(), db2.Stats()
+	reads1, reads2 := rwsplit.ReplicaReads(db1), rwsplit.ReplicaReads(db2)
 	require.NoError(t, s1.close())
 	require.NoError(t, s2.close())
 	require.NoError(t, db1.Close())
@@ -458,10 +454,10 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	}
 	h.mu.Unlock()
 	t.Logf("db1 stats: writes %d, primary reads %d, replica reads %v, captures %d, waits %d (skipped %d), sleeps %d, fallbacks %d, retries %d, no replica %d, hedges %d (won %d)",
-		st1.Writes, st1.PrimaryReads, st1.ReplicaReads, st1.Captures, st1.Waits, st1.WaitsSkipped, st1.Sleeps,
+		st1.Writes, st1.PrimaryReads, reads1, st1.Captures, st1.Waits, st1.WaitsSkipped, st1.Sleeps,
 		st1.Fallbacks, st1.Retries, st1.NoReplica, st1.Hedges, st1.HedgeWins)
 	t.Logf("db2 stats: primary reads %d, replica reads %v, captures %d, waits %d (skipped %d), fallbacks %d, retries %d, hedges %d (won %d)",
-		st2.PrimaryReads, st2.ReplicaReads, st2.Captures, st2.Waits, st2.WaitsSkipped, st2.Fallbacks, st2.Retries,
+		st2.PrimaryReads, reads2, st2.Captures, st2.Waits, st2.WaitsSkipped, st2.Fallbacks, st2.Retries,
 		st2.Hedges, st2.HedgeWins)
 	return h, rep
 }

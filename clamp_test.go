@@ -24,7 +24,7 @@ const otherUUID = "896e7882-18fe-11ef-ab88-22222d34d411"
 
 // replicaReads is the total of db's replica reads.
 func replicaReads(db *rwsplit.DB) (n uint64) {
-	for _, r := range db.Stats().ReplicaReads {
+	for _, r := range rwsplit.ReplicaReads(db) {
 		n += r
 	}
 	return n
@@ -225,7 +225,7 @@ func TestClampReadShared(t *testing.T) {
 func waitMonitorRound(t *testing.T, db *rwsplit.DB, p *fakedb.Server) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			if st.LastCheck.IsZero() {
 				return false
 			}
@@ -320,7 +320,7 @@ func TestPositionAcrossPrimaries(t *testing.T) {
 			tok, err = sess.TokenContext(context.Background())
 			require.NoError(t, err)
 			assert.EqualValues(t, newP.ID(), rwsplit.PosServerID(tok))
-			assert.EqualValues(t, newP.ID(), rwsplit.ServerIDOf(db.PrimaryServer()))
+			assert.EqualValues(t, newP.ID(), rwsplit.ServerIDOf(rwsplit.PrimaryServer(db)))
 		})
 	}
 }
@@ -346,7 +346,7 @@ func TestWaitPositionSkipsCascadedReplica(t *testing.T) {
 			stalled(cl)
 			db := fakeDB(t, cl, false)
 			waitMonitorRound(t, db, cl.Primary())
-			rs := db.ReplicaServers()
+			rs := rwsplit.ReplicaServers(db)
 			sess := rwsplit.NewSession(rwsplit.Token{})
 			wctx := rwsplit.WithSession(context.Background(), sess)
 			_, err := db.ExecContext(wctx, insertKV, 1, 1)
@@ -358,28 +358,28 @@ func TestWaitPositionSkipsCascadedReplica(t *testing.T) {
 				require.True(t, found)
 			}
 			rwsplit.SetSourceID(rs[0], 99) // a replica of server 99, not of the primary
-			before := db.Stats()
+			before := rwsplit.ReplicaReads(db)
 			for range 6 {
 				_, found := readKV(t, byPos, db, 1)
 				assert.True(t, found)
 			}
-			after := db.Stats()
-			assert.Equal(t, before.ReplicaReads[0], after.ReplicaReads[0], "the cascaded replica answered a WaitPosition read")
-			assert.EqualValues(t, 6, after.ReplicaReads[1]-before.ReplicaReads[1])
+			after := rwsplit.ReplicaReads(db)
+			assert.Equal(t, before[0], after[0], "the cascaded replica answered a WaitPosition read")
+			assert.EqualValues(t, 6, after[1]-before[1])
 
 			rwsplit.SetSourceID(rs[1], 98)
-			before = db.Stats()
+			fallbacks := db.Stats().Fallbacks
 			_, found := readKV(t, byPos, db, 1)
 			assert.True(t, found)
-			assert.EqualValues(t, 1, db.Stats().Fallbacks-before.Fallbacks, "no direct replica: the primary")
+			assert.EqualValues(t, 1, db.Stats().Fallbacks-fallbacks, "no direct replica: the primary")
 
 			byGTID := rwsplit.WithConsistency(wctx, rwsplit.WaitGTID(5*time.Second))
-			before = db.Stats()
+			before = rwsplit.ReplicaReads(db)
 			for range 4 {
 				_, found := readKV(t, byGTID, db, 1)
 				assert.True(t, found)
 			}
-			assert.Greater(t, db.Stats().ReplicaReads[0], before.ReplicaReads[0], "GTID waits use a cascaded replica")
+			assert.Greater(t, rwsplit.ReplicaReads(db)[0], before[0], "GTID waits use a cascaded replica")
 		})
 	}
 }

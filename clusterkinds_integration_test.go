@@ -95,14 +95,14 @@ func openKind(t *testing.T, c *rwsplittest.Cluster, writer *rwsplittest.Node, op
 	var herr error
 	require.Eventually(t, func() bool {
 		up := 0
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			if st.Usable && st.State == rwsplit.StateUp {
 				up++
 			}
 		}
 		herr = db.QueryRowContext(rwsplit.WithConsistency(context.Background(), rwsplit.Primary), "SELECT "+memberName(c)).Scan(&host)
 		return herr == nil && host == writer.Name && up == len(c.Nodes())-1
-	}, 60*time.Second, 50*time.Millisecond, "writer %s found (the primary answers %q, %v), the others serving: %+v", writer.Name, host, herr, db.ReplicaStatus())
+	}, 60*time.Second, 50*time.Millisecond, "writer %s found (the primary answers %q, %v), the others serving: %+v", writer.Name, host, herr, rwsplit.ReplicaStatus(db))
 	return db
 }
 
@@ -123,7 +123,7 @@ func TestClusterKinds(t *testing.T) {
 
 			t.Run("status", func(t *testing.T) {
 				names := map[string]bool{}
-				for _, st := range db.ReplicaStatus() {
+				for _, st := range rwsplit.ReplicaStatus(db) {
 					assert.Equal(t, kc.kind, st.Kind, "%s", st.Name)
 					assert.NotEmpty(t, st.MemberState, "%s", st.Name)
 					assert.GreaterOrEqual(t, st.Queue, int64(0), "%s", st.Name)
@@ -201,13 +201,13 @@ func TestClusterKinds(t *testing.T) {
 					require.NoError(t, err)
 				}
 				require.Eventually(t, func() bool {
-					for _, st := range db.ReplicaStatus() {
+					for _, st := range rwsplit.ReplicaStatus(db) {
 						if st.Name == held.Addr() {
 							return st.Lag >= 300*time.Millisecond && st.Queue > 0
 						}
 					}
 					return false
-				}, 10*time.Second, 20*time.Millisecond, "the held member's lag and queue grow: %+v", db.ReplicaStatus())
+				}, 10*time.Second, 20*time.Millisecond, "the held member's lag and queue grow: %+v", rwsplit.ReplicaStatus(db))
 				// MaxStaleness, on the topology's own lag measure, avoids
 				// the held member.
 				for range 20 {
@@ -273,7 +273,7 @@ func heldPairs(t *testing.T, c *rwsplittest.Cluster, db *rwsplit.DB, held *rwspl
 			wg.Wait()
 			released := time.Now()
 			require.Eventually(t, func() bool {
-				for _, st := range db.ReplicaStatus() {
+				for _, st := range rwsplit.ReplicaStatus(db) {
 					if !st.LastCheck.After(released.Add(250 * time.Millisecond)) {
 						return false
 					}

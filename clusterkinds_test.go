@@ -64,7 +64,7 @@ func TestClusterKindDiscovery(t *testing.T) {
 			// the member of lowest member uuid and of lowest node name.
 			assert.Equal(t, cl.Primary().ID(), writerID(t, db))
 			names := map[string]bool{}
-			for _, st := range db.ReplicaStatus() {
+			for _, st := range rwsplit.ReplicaStatus(db) {
 				assert.Equal(t, tc.kind, st.Kind, st.Name)
 				assert.Equal(t, tc.state, st.MemberState, st.Name)
 				assert.True(t, st.Usable, "%s: %s %s", st.Name, st.State, st.LastError)
@@ -99,9 +99,9 @@ func TestClusterKindMemberLeaves(t *testing.T) {
 		db, _ := discoveryDB(t, cl, rwsplit.WithMonitorInterval(10*time.Millisecond), rwsplit.WithWriteHold(0))
 		r0 := cl.Replicas()[0]
 		r0.SetMemberState(fakedb.MemberRecovering)
-		require.Eventually(t, func() bool { return usable(db) == 1 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		require.Eventually(t, func() bool { return usable(db) == 1 }, 5*time.Second, time.Millisecond, "%+v", rwsplit.ReplicaStatus(db))
 		r0.SetMemberState(fakedb.MemberOnline)
-		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", rwsplit.ReplicaStatus(db))
 
 		// An election: the group makes replica 1 the primary.
 		next := cl.Replicas()[1]
@@ -121,7 +121,7 @@ func TestClusterKindMemberLeaves(t *testing.T) {
 		require.Eventually(t, func() bool {
 			_, err := db.ExecContext(context.Background(), insertKV, 2, 2)
 			return errors.Is(err, rwsplit.ErrNoPrimary) && usable(db) == 0
-		}, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		}, 5*time.Second, time.Millisecond, "%+v", rwsplit.ReplicaStatus(db))
 		for _, r := range cl.Replicas() {
 			r.SetMemberState(fakedb.MemberOnline)
 		}
@@ -129,7 +129,7 @@ func TestClusterKindMemberLeaves(t *testing.T) {
 			var id int
 			err := db.QueryRowContext(rwsplit.WithConsistency(context.Background(), rwsplit.Primary), "SELECT @@server_id").Scan(&id)
 			return err == nil && id == next.ID() && usable(db) == 2
-		}, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		}, 5*time.Second, time.Millisecond, "%+v", rwsplit.ReplicaStatus(db))
 	})
 	t.Run("galera", func(t *testing.T) {
 		cl := fakedb.NewCluster(fakedb.MariaDB, 2)
@@ -138,9 +138,9 @@ func TestClusterKindMemberLeaves(t *testing.T) {
 		r0 := cl.Replicas()[0]
 		// Out of the primary component: the monitor takes it out.
 		r0.SetGaleraState(fakedb.GaleraNonPrimary)
-		require.Eventually(t, func() bool { return usable(db) == 1 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		require.Eventually(t, func() bool { return usable(db) == 1 }, 5*time.Second, time.Millisecond, "%+v", rwsplit.ReplicaStatus(db))
 		r0.SetGaleraState(fakedb.GaleraSynced)
-		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", rwsplit.ReplicaStatus(db))
 
 		// The writer leaves: the node of next lowest name takes the writes.
 		p := cl.Primary()
@@ -150,7 +150,7 @@ func TestClusterKindMemberLeaves(t *testing.T) {
 		require.NoError(t, err)
 		// It comes back: the writer stays where it is (sticky).
 		p.SetGaleraState(fakedb.GaleraSynced)
-		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", db.ReplicaStatus())
+		require.Eventually(t, func() bool { return usable(db) == 2 }, 5*time.Second, time.Millisecond, "%+v", rwsplit.ReplicaStatus(db))
 		assert.Equal(t, r0.ID(), writerID(t, db), "no failback")
 
 		// The writer desynced (a backup's FLUSH TABLES WITH READ LOCK):
@@ -176,7 +176,7 @@ func TestGaleraNodeNotReadyRetried(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MariaDB, 2)
 	cl.SetKind(fakedb.Galera)
 	db := fakeDB(t, cl, false) // monitored once, at the start
-	require.Eventually(t, func() bool { return usable(db) == 2 && db.ReplicaStatus()[0].LastCheck != time.Time{} },
+	require.Eventually(t, func() bool { return usable(db) == 2 && rwsplit.ReplicaStatus(db)[0].LastCheck != time.Time{} },
 		5*time.Second, time.Millisecond)
 	cl.Replicas()[0].SetGaleraState(fakedb.GaleraNonPrimary)
 	for k := range int64(10) {
@@ -185,13 +185,13 @@ func TestGaleraNodeNotReadyRetried(t *testing.T) {
 		require.True(t, err == nil || errors.Is(err, sql.ErrNoRows), "read %d: %v", k, err)
 	}
 	assert.EqualValues(t, 1, db.Stats().Retries, "the first read on the node was retried elsewhere")
-	assert.Equal(t, 1, usable(db), "the node is out: %+v", db.ReplicaStatus())
+	assert.Equal(t, 1, usable(db), "the node is out: %+v", rwsplit.ReplicaStatus(db))
 }
 
 // usable counts db's replicas that serve reads.
 func usable(db *rwsplit.DB) int {
 	n := 0
-	for _, st := range db.ReplicaStatus() {
+	for _, st := range rwsplit.ReplicaStatus(db) {
 		if st.Usable {
 			n++
 		}

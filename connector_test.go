@@ -145,16 +145,7 @@ func quiet(t *testing.T, cl *fakedb.Cluster, db *rwsplit.DB) {
 				return false
 			}
 		}
-		st := db.Stats()
-		if st.Primary.InUse != 0 {
-			return false
-		}
-		for _, r := range st.Replicas {
-			if r.InUse != 0 {
-				return false
-			}
-		}
-		return true
+		return rwsplit.PoolsInUse(db) == 0
 	}, 5*time.Second, time.Millisecond)
 	time.Sleep(20 * time.Millisecond) // the round's last steps hold no connection
 }
@@ -165,13 +156,13 @@ func warm(t *testing.T, db *rwsplit.DB) int {
 	t.Helper()
 	_, err := db.ExecContext(context.Background(), "DO 1")
 	require.NoError(t, err)
-	st := db.Stats().Primary
+	st := db.Primary().Stats()
 	require.Positive(t, st.Idle)
 	return st.OpenConnections
 }
 
-func sumReplicaReads(st rwsplit.Stats) (n uint64) {
-	for _, r := range st.ReplicaReads {
+func sumReplicaReads(db *rwsplit.DB) (n uint64) {
+	for _, r := range rwsplit.ReplicaReads(db) {
 		n += r
 	}
 	return n
@@ -188,6 +179,7 @@ func TestConnectorRoutes(t *testing.T) {
 			sdb, _ := connectorDB(t, db)
 			ctx := context.Background()
 			before := db.Stats()
+			readsBefore := sumReplicaReads(db)
 			seen := map[int]int{}
 			for range 10 {
 				seen[answeredBy(t, ctx, sdb)]++
@@ -208,7 +200,7 @@ func TestConnectorRoutes(t *testing.T) {
 			assert.EqualValues(t, 10, v)
 
 			after := db.Stats()
-			assert.EqualValues(t, 11, sumReplicaReads(after)-sumReplicaReads(before))
+			assert.EqualValues(t, 11, sumReplicaReads(db)-readsBefore)
 			assert.EqualValues(t, 1, after.Writes-before.Writes)
 			assert.EqualValues(t, 1, after.PrimaryReads-before.PrimaryReads)
 		})
@@ -232,12 +224,12 @@ func TestConnectorReadYourWrites(t *testing.T) {
 				ctx := rwsplit.WithConsistency(context.Background(), mode)
 				_, err := sdb.ExecContext(ctx, insertKV, 1, 1)
 				require.NoError(t, err)
-				before := db.Stats()
+				readsBefore := sumReplicaReads(db)
 				var v int64
 				found, err := scanFound(sdb.QueryRowContext(ctx, selectKV, 1).Scan(&v))
 				require.NoError(t, err)
 				assert.Equal(t, mode != rwsplit.Eventual, found, "found the write")
-				assert.EqualValues(t, 1, sumReplicaReads(db.Stats())-sumReplicaReads(before), "served by a replica")
+				assert.EqualValues(t, 1, sumReplicaReads(db)-readsBefore, "served by a replica")
 
 				// A Session, advanced by a Connector write, carried as text to
 				// another DB whose Connector reads.
@@ -255,7 +247,7 @@ func TestConnectorReadYourWrites(t *testing.T) {
 				found, err = scanFound(sdb2.QueryRowContext(rwsplit.WithSession(ctx, rwsplit.NewSession(parsed)), selectKV, 2).Scan(&v))
 				require.NoError(t, err)
 				assert.Equal(t, mode != rwsplit.Eventual, found, "found the token's write")
-				assert.EqualValues(t, 1, sumReplicaReads(db2.Stats()), "served by a replica")
+				assert.EqualValues(t, 1, sumReplicaReads(db2), "served by a replica")
 			})
 		}
 	}
@@ -327,7 +319,7 @@ func TestConnectorTransactions(t *testing.T) {
 			assert.Equal(t, 1, answeredBy(t, ctx, ro), "a read-only transaction on a pinned connection")
 			require.NoError(t, ro.Commit())
 			require.NoError(t, c.Close())
-			assert.Equal(t, open-1, db.Stats().Primary.OpenConnections, "the pinned connection was pooled, not closed")
+			assert.Equal(t, open-1, db.Primary().Stats().OpenConnections, "the pinned connection was pooled, not closed")
 		})
 	}
 }
@@ -345,14 +337,7 @@ func TestConnectorSessionPinning(t *testing.T) {
 			sdb, _ := connectorDB(t, db)
 			ctx := context.Background()
 			quiet(t, cl, db)
-			inUse := func() (n int) {
-				st := db.Stats()
-				n = st.Primary.InUse
-				for _, r := range st.Replicas {
-					n += r.InUse
-				}
-				return n
-			}
+			inUse := func() int { return rwsplit.PoolsInUse(db) }
 
 			// Idle virtual connections hold nothing.
 			var conns []*sql.Conn
@@ -391,7 +376,7 @@ func TestConnectorSessionPinning(t *testing.T) {
 			assert.Contains(t, []int{2, 3}, answeredBy(t, ctx, conns[2]), "another connection pinned")
 			require.NoError(t, c.Close())
 			assert.Zero(t, inUse())
-			assert.Equal(t, open-1, db.Stats().Primary.OpenConnections, "the pinned connection was pooled")
+			assert.Equal(t, open-1, db.Primary().Stats().OpenConnections, "the pinned connection was pooled")
 
 			// A pooled virtual connection pinned by one statement is unpinned
 			// for the next.
@@ -399,7 +384,7 @@ func TestConnectorSessionPinning(t *testing.T) {
 			_, err = sdb.ExecContext(ctx, "SET @x = 2")
 			require.NoError(t, err)
 			assert.Contains(t, []int{2, 3}, answeredBy(t, ctx, sdb))
-			assert.Equal(t, open-1, db.Stats().Primary.OpenConnections, "the pinned connection was pooled")
+			assert.Equal(t, open-1, db.Primary().Stats().OpenConnections, "the pinned connection was pooled")
 
 			// The control: a plain write pins nothing and its connection is
 			// pooled.
@@ -409,7 +394,7 @@ func TestConnectorSessionPinning(t *testing.T) {
 			assert.Zero(t, inUse())
 			assert.Contains(t, []int{2, 3}, answeredBy(t, ctx, conns[2]))
 			require.NoError(t, conns[2].Close())
-			assert.Equal(t, open, db.Stats().Primary.OpenConnections)
+			assert.Equal(t, open, db.Primary().Stats().OpenConnections)
 			require.NoError(t, conns[0].Close())
 		})
 	}
@@ -483,6 +468,7 @@ func TestConnectorPrepared(t *testing.T) {
 			assert.Empty(t, rwsplit.ConnectorPreparedOn(c, selectKV), "prepared eagerly")
 
 			before := db.Stats()
+			readsBefore := sumReplicaReads(db)
 			var wg sync.WaitGroup
 			for range 8 {
 				wg.Add(1)
@@ -494,9 +480,9 @@ func TestConnectorPrepared(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			assert.EqualValues(t, 8, sumReplicaReads(db.Stats())-sumReplicaReads(before))
+			assert.EqualValues(t, 8, sumReplicaReads(db)-readsBefore)
 			on := rwsplit.ConnectorPreparedOn(c, selectKV)
-			assert.ElementsMatch(t, db.ReplicaServers(), on, "prepared on the replicas, once each")
+			assert.ElementsMatch(t, rwsplit.ReplicaServers(db), on, "prepared on the replicas, once each")
 			assert.Positive(t, rwsplit.ConnectorStmts(c)[selectKV])
 
 			ins, err := sdb.PrepareContext(ctx, insertKV)

@@ -206,7 +206,7 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 // Eventual promises no freshness; the read is served rather than failed.
 func lastResort(top *topology, failed *Server) *Server {
 	for _, r := range top.replicas {
-		if r != failed && r.health.getState() != StateDown && !r.health.suspect.Load() {
+		if v := r.verdict(); r != failed && v.state != StateDown && !v.suspect {
 			return r
 		}
 	}

@@ -314,7 +314,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 	if o.discover {
 		// Every server a replica until the first round finds the primary.
 		first := p.reborn(0, false)
-		first.health.state.Store(nil)
+		first.health.Store(nil)
 		db.publish(nil, append([]*Server{first}, servers...))
 		snaps = db.checkAll(ctx, nil)
 	} else {
@@ -342,7 +342,8 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 const firstLookTimeout = time.Second
 
 // Primary returns the primary's pool (nil under WithDiscovery while no
-// primary is known).
+// primary is known). Calls made on it bypass the router: nothing routes,
+// waits, records or counts them. No I/O.
 func (db *DB) Primary() *sql.DB {
 	if p := db.primaryServer(); p != nil {
 		return p.db
@@ -350,7 +351,8 @@ func (db *DB) Primary() *sql.DB {
 	return nil
 }
 
-// Replicas returns the replicas' pools, in order.
+// Replicas returns the replicas' pools, in order. Calls made on them bypass
+// the router, as with Primary. No I/O; one allocation of the slice.
 func (db *DB) Replicas() []*sql.DB {
 	rs := db.topology().replicas
 	pools := make([]*sql.DB, len(rs))
@@ -360,12 +362,13 @@ func (db *DB) Replicas() []*sql.DB {
 	return pools
 }
 
-// PrimaryServer returns the primary as a Server (its detected version,
-// load); nil under WithDiscovery while no primary is known.
-func (db *DB) PrimaryServer() *Server { return db.primaryServer() }
-
-// ReplicaServers returns the replicas as Servers, in order.
-func (db *DB) ReplicaServers() []*Server { return append([]*Server(nil), db.topology().replicas...) }
+// Servers returns the servers behind db: the primary first (absent under
+// WithDiscovery while no primary is known), then the replicas in order, as
+// they are now. The slice is the caller's; discovery, AddReplica,
+// RemoveReplica and ReplacePrimary change later calls' answer, not this
+// one. Each Server's Health reports its health and load. Cost: no I/O, one
+// allocation of the slice.
+func (db *DB) Servers() []*Server { return db.all() }
 
 // PingContext checks that the primary and every replica answer.
 func (db *DB) PingContext(ctx context.Context) error {

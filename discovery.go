@@ -283,11 +283,8 @@ func (s *Server) reborn(index int, primary bool) *Server {
 	n.uuid.Store(s.uuid.Load())
 	n.member.Store(s.member.Load())
 	if s.primary && !primary {
-		down := StateDown
-		msg := "rwsplit: was the primary; not seen replicating yet"
-		n.health.state.Store(&down)
-		n.health.lastErr.Store(&msg)
-		n.health.lastCheck.Store(time.Now().UnixNano())
+		n.health.Store(&verdict{state: StateDown, at: time.Now(), err: "rwsplit: was the primary; not seen replicating yet",
+			member: s.member.Load(), version: s.verdict().version})
 	}
 	return n
 }

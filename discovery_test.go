@@ -54,13 +54,13 @@ func TestDiscoveryFindsPrimary(t *testing.T) {
 			v, ok := c.Primary().Value(1)
 			assert.True(t, ok && v == 1)
 			require.Eventually(t, func() bool {
-				for _, st := range db.ReplicaStatus() {
+				for _, st := range rwsplit.ReplicaStatus(db) {
 					if st.State != rwsplit.StateUp {
 						return false
 					}
 				}
 				return true
-			}, 5*time.Second, 10*time.Millisecond, "replicas up: %+v", db.ReplicaStatus())
+			}, 5*time.Second, 10*time.Millisecond, "replicas up: %+v", rwsplit.ReplicaStatus(db))
 		})
 	}
 }
@@ -87,13 +87,13 @@ func TestDiscoveryFailover(t *testing.T) {
 			assert.Contains(t, db.Replicas(), pools[old])
 			assert.NotContains(t, db.Replicas(), pools[next])
 			require.Eventually(t, func() bool {
-				for _, st := range db.ReplicaStatus() {
+				for _, st := range rwsplit.ReplicaStatus(db) {
 					if !st.Usable {
 						return false
 					}
 				}
-				return len(db.ReplicaStatus()) == 2
-			}, 5*time.Second, 10*time.Millisecond, "the old primary serves reads once it replicates: %+v", db.ReplicaStatus())
+				return len(rwsplit.ReplicaStatus(db)) == 2
+			}, 5*time.Second, 10*time.Millisecond, "the old primary serves reads once it replicates: %+v", rwsplit.ReplicaStatus(db))
 		})
 	}
 }
@@ -188,14 +188,14 @@ func TestMinServing(t *testing.T) {
 				want = int64(r0.ID()) // the least-lagged replica serves
 			}
 			require.Eventually(t, func() bool {
-				st := db.ReplicaStatus()
+				st := rwsplit.ReplicaStatus(db)
 				if st[0].State != rwsplit.StateLagging || st[1].State != rwsplit.StateLagging || st[1].Lag < st[0].Lag+100*time.Millisecond {
 					return false
 				}
 				var v int64
 				err := db.QueryRowContext(context.Background(), "SELECT @@server_id").Scan(&v)
 				return err == nil && v == want
-			}, 5*time.Second, 10*time.Millisecond, "both lagging, r1 more, and reads on server %d: %+v", want, db.ReplicaStatus())
+			}, 5*time.Second, 10*time.Millisecond, "both lagging, r1 more, and reads on server %d: %+v", want, rwsplit.ReplicaStatus(db))
 			r0.StartApplier()
 			r1.StartApplier()
 		})
@@ -247,7 +247,7 @@ func TestDiscoveryTokenFromNewerPrimary(t *testing.T) {
 			old, next, lagging := c.Primary(), c.Replicas()[0], c.Replicas()[1]
 			db1, pools1 := discoveryDB(t, c)
 			var target *sql.DB
-			onLagging := rwsplit.BalancerFunc(func(cands []*rwsplit.Server) *rwsplit.Server {
+			onLagging := balancerFunc(func(cands []*rwsplit.Server) *rwsplit.Server {
 				for _, s := range cands {
 					if s.DB() == target {
 						return s
@@ -292,7 +292,7 @@ func TestReadOnlyTxCommitAfterServerLost(t *testing.T) {
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	require.False(t, tx.Server() == db.PrimaryServer(), "on the replica")
+	require.False(t, tx.Server() == rwsplit.PrimaryServer(db), "on the replica")
 	var v int64
 	require.NoError(t, tx.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
 	c.Replicas()[0].SetDown(true)

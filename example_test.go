@@ -150,23 +150,30 @@ func ExampleParseToken() {
 	// true <nil>
 }
 
-// A BalancerFunc adapts a function: here, prefer the replica with index 0
-// and use the others only when it is out of rotation.
-func ExampleBalancerFunc() {
-	preferFirst := rwsplit.BalancerFunc(func(candidates []*rwsplit.Server) *rwsplit.Server {
-		for _, s := range candidates {
-			if s.Index() == 0 {
-				return s
-			}
+// preferFirst is a Balancer of one's own: the replica with index 0 while
+// it is a candidate, else the candidate with the fewest calls running.
+type preferFirst struct{}
+
+func (preferFirst) Pick(candidates []*rwsplit.Server) *rwsplit.Server {
+	var best *rwsplit.Server
+	var least int64
+	for _, s := range candidates {
+		if s.Index() == 0 {
+			return s
 		}
-		if len(candidates) == 0 {
-			return nil
+		if n := s.Health().InFlight; best == nil || n < least {
+			best, least = s, n
 		}
-		return candidates[0]
-	})
+	}
+	return best
+}
+
+// A Balancer of one's own: here, prefer the replica with index 0 and use
+// the others only when it is out of rotation, choosing by their Health.
+func ExampleBalancer() {
 	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
 		[]string{"app:secret@tcp(replica1:3306)/app", "app:secret@tcp(replica2:3306)/app"},
-		rwsplit.WithBalancer(preferFirst))
+		rwsplit.WithBalancer(preferFirst{}))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -40,6 +40,72 @@ func PreparedOn(st *Stmt) []*Server {
 // LastWaitFailed reports whether the last wait on s failed.
 func LastWaitFailed(s *Server) bool { return s.lastWaitFailed() }
 
+// DetectVersion detects s's version now, as the monitor's first check
+// would (one SELECT VERSION(), the first time), and returns it.
+func DetectVersion(ctx context.Context, s *Server) (string, error) {
+	v, err := s.version(ctx)
+	if err != nil {
+		return "", err
+	}
+	return v.Raw, nil
+}
+
+// PrimaryServer returns db's primary, from Servers (nil while none is
+// known).
+func PrimaryServer(db *DB) *Server {
+	if s := db.Servers(); len(s) > 0 && s[0].Index() < 0 {
+		return s[0]
+	}
+	return nil
+}
+
+// ReplicaServers returns db's replicas, in order, from Servers.
+func ReplicaServers(db *DB) []*Server {
+	var rs []*Server
+	for _, s := range db.Servers() {
+		if s.Index() >= 0 {
+			rs = append(rs, s)
+		}
+	}
+	return rs
+}
+
+// ReplicaHealth is a replica's Health with its name and index, as tests
+// check and print it.
+type ReplicaHealth struct {
+	Name  string
+	Index int
+	Health
+}
+
+// ReplicaStatus returns every replica's Health, in order.
+func ReplicaStatus(db *DB) []ReplicaHealth {
+	rs := ReplicaServers(db)
+	out := make([]ReplicaHealth, len(rs))
+	for i, r := range rs {
+		out[i] = ReplicaHealth{Name: r.Name(), Index: i, Health: r.Health()}
+	}
+	return out
+}
+
+// PoolsInUse is the number of connections in use in all of db's pools.
+func PoolsInUse(db *DB) (n int) {
+	for _, s := range db.Servers() {
+		n += s.DB().Stats().InUse
+	}
+	return n
+}
+
+// ReplicaReads returns the reads each replica served, in order.
+func ReplicaReads(db *DB) []uint64 {
+	rs := ReplicaServers(db)
+	out := make([]uint64, len(rs))
+	for i, r := range rs {
+		out[i] = r.Health().Reads
+	}
+	return out
+}
+
 // BreakWaits breaks db on purpose (test only): every mode but Primary reads
 // as Eventual, with no wait and no fallback. The history checker must then
 // report violations.

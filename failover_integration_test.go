@@ -166,13 +166,13 @@ func TestFailoverUnderLoad(t *testing.T) {
 			}
 			// The demoted primary serves reads once it replicates.
 			require.Eventually(t, func() bool {
-				for _, st := range db.ReplicaStatus() {
+				for _, st := range rwsplit.ReplicaStatus(db) {
 					if st.Usable && serverIDOf(t, db.Replicas()[st.Index]) == c.Replicas[len(c.Replicas)-1].ServerID {
 						return true
 					}
 				}
 				return false
-			}, 15*time.Second, 50*time.Millisecond, "the demoted primary serves reads: %+v", db.ReplicaStatus())
+			}, 15*time.Second, 50*time.Millisecond, "the demoted primary serves reads: %+v", rwsplit.ReplicaStatus(db))
 		})
 	}
 }

@@ -69,7 +69,7 @@ func faultReaders(t *testing.T, db *rwsplit.DB) []faultReader {
 func warmReaders(t *testing.T, ctx context.Context, db *rwsplit.DB) []faultReader {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			if st.State != rwsplit.StateUp {
 				return false
 			}
@@ -121,7 +121,7 @@ func watchReplicas(db *rwsplit.DB, stop <-chan struct{}) func() []string {
 				return
 			case <-t.C:
 			}
-			for _, st := range db.ReplicaStatus() {
+			for _, st := range rwsplit.ReplicaStatus(db) {
 				if st.State != rwsplit.StateUp || !st.Usable {
 					bad = append(bad, fmt.Sprintf("%s %s usable=%v: %s", st.Name, st.State, st.Usable, st.LastError))
 				}

@@ -15,8 +15,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
 	"github.com/rwsplit/rwsplit/rwsplittest"
 )
+
+// balancerFunc adapts a function to rwsplit.Balancer, as a user would.
+type balancerFunc func([]*rwsplit.Server) *rwsplit.Server
+
+func (f balancerFunc) Pick(c []*rwsplit.Server) *rwsplit.Server { return f(c) }
 
 func TestCloseStopsGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -25,12 +31,58 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		rwsplit.WithMonitorInterval(20*time.Millisecond))
 	require.NoError(t, err)
 	time.Sleep(150 * time.Millisecond)
-	for _, st := range db.ReplicaStatus() {
+	for _, st := range rwsplit.ReplicaStatus(db) {
 		assert.Equal(t, rwsplit.StateDown, st.State, "an unreachable replica is down")
 		assert.False(t, st.Usable)
 		assert.NotEmpty(t, st.LastError)
 	}
 	require.NoError(t, db.Close())
+}
+
+// TestServers: Servers lists the primary, then the replicas in order, as a
+// snapshot that later changes leave alone; each server's Health reports its
+// last check (the primary's too), its version and its calls.
+func TestServers(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MariaDB, 2)
+	db := fakeDB(t, cl, false, rwsplit.WithWeights(3, 1), rwsplit.WithMonitorInterval(20*time.Millisecond))
+	checked(t, db)
+	srv := db.Servers()
+	require.Len(t, srv, 3)
+	assert.Same(t, db.Primary(), srv[0].DB())
+	assert.Equal(t, db.Replicas(), []*sql.DB{srv[1].DB(), srv[2].DB()})
+	assert.Equal(t, []int{-1, 0, 1}, []int{srv[0].Index(), srv[1].Index(), srv[2].Index()})
+	assert.Equal(t, []string{"primary", "replica 0", "replica 1"}, []string{srv[0].Name(), srv[1].Name(), srv[2].Name()})
+	for i, s := range srv {
+		h := s.Health()
+		assert.Equal(t, rwsplit.StateUp, h.State, s.Name())
+		assert.True(t, h.Usable, s.Name())
+		assert.False(t, h.LastCheck.IsZero(), s.Name())
+		assert.Empty(t, h.LastError, s.Name())
+		assert.Contains(t, h.Version, "MariaDB", s.Name())
+		assert.Equal(t, rwsplit.ClusterAsync, h.Kind, s.Name())
+		assert.EqualValues(t, -1, h.Queue, s.Name())
+		assert.Equal(t, []int{1, 3, 1}[i], h.Weight, s.Name())
+	}
+
+	cl.Write(1, 1)
+	calls := srv[1].Health().Calls + srv[2].Health().Calls
+	reads := srv[1].Health().Reads + srv[2].Health().Reads
+	readKV(t, context.Background(), db, 1)
+	assert.Equal(t, reads+1, srv[1].Health().Reads+srv[2].Health().Reads, "one read on a replica")
+	assert.Equal(t, calls+1, srv[1].Health().Calls+srv[2].Health().Calls)
+
+	cl.Replicas()[1].SetDown(true)
+	require.Eventually(t, func() bool { return srv[2].Health().State == rwsplit.StateDown }, 5*time.Second, 5*time.Millisecond)
+	h := srv[2].Health()
+	assert.False(t, h.Usable)
+	assert.NotEmpty(t, h.LastError)
+	assert.Empty(t, h.Kind, "the failed check read no member state")
+
+	require.NoError(t, db.RemoveReplica(srv[1].DB()))
+	t.Cleanup(func() { _ = srv[1].DB().Close() })
+	assert.Len(t, srv, 3, "an earlier answer is a snapshot")
+	assert.Equal(t, []*rwsplit.Server{srv[0], srv[2]}, db.Servers())
+	assert.Equal(t, 0, srv[2].Index())
 }
 
 func TestHealthOptions(t *testing.T) {
@@ -177,12 +229,12 @@ func TestLagLimit(t *testing.T) {
 		defer func() { close(stop); wg.Wait() }()
 
 		n := c.Replicas[0]
-		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].State == rwsplit.StateUp }, 5*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[0].State == rwsplit.StateUp }, 5*time.Second, 50*time.Millisecond)
 		require.NoError(t, n.StopApplier(ctx))
 		defer func() { _ = n.StartApplier(ctx) }()
-		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].State == rwsplit.StateLagging }, 5*time.Second, 50*time.Millisecond,
+		require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[0].State == rwsplit.StateLagging }, 5*time.Second, 50*time.Millisecond,
 			"a replica more than 1 s behind is lagging")
-		st := db.ReplicaStatus()[0]
+		st := rwsplit.ReplicaStatus(db)[0]
 		assert.Greater(t, st.Lag, time.Second)
 		assert.False(t, st.Usable)
 		for range 20 {
@@ -191,8 +243,8 @@ func TestLagLimit(t *testing.T) {
 			assert.NotEqual(t, n.ServerID, id, "a lagging replica gets no reads")
 		}
 		require.NoError(t, n.StartApplier(ctx))
-		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].Usable }, 5*time.Second, 50*time.Millisecond,
-			"back in rotation once caught up: %+v", db.ReplicaStatus()[0])
+		require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[0].Usable }, 5*time.Second, 50*time.Millisecond,
+			"back in rotation once caught up: %+v", rwsplit.ReplicaStatus(db)[0])
 		seen := false
 		for range 20 {
 			var id int
@@ -220,7 +272,7 @@ func TestAllReplicasDown(t *testing.T) {
 		}()
 		for _, d := range []*rwsplit.DB{db, strict} {
 			require.Eventually(t, func() bool {
-				for _, st := range d.ReplicaStatus() {
+				for _, st := range rwsplit.ReplicaStatus(d) {
 					if st.Usable {
 						return false
 					}
@@ -293,7 +345,9 @@ func TestTopologyChanges(t *testing.T) {
 	})
 }
 
-func ExampleDB_ReplicaStatus() {
+// Servers and their Health show what the monitor and the router know of
+// each server, without I/O.
+func ExampleDB_Servers() {
 	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
 		[]string{"app:secret@tcp(replica1:3306)/app", "app:secret@tcp(replica2:3306)/app"},
 		rwsplit.WithMonitorInterval(time.Second),
@@ -304,8 +358,9 @@ func ExampleDB_ReplicaStatus() {
 		return
 	}
 	defer db.Close()
-	for _, st := range db.ReplicaStatus() {
-		fmt.Println(st.Name, st.State, st.Lag, st.InFlight, st.LastError)
+	for _, s := range db.Servers() {
+		h := s.Health()
+		fmt.Println(s.Name(), h.State, h.Lag, h.InFlight, h.LastError)
 	}
 	var id int
 	if err := db.QueryRow("SELECT @@server_id").Scan(&id); errors.Is(err, rwsplit.ErrNoReplica) {
@@ -350,14 +405,14 @@ func TestSlowReplicaGetsFewerReads(t *testing.T) {
 			db := healthDB(t, c, rwsplit.WithBalancer(b.bal), rwsplit.WithMonitorInterval(time.Minute), rwsplit.WithHedge(0, 0))
 			l := startLoad(db, 16)
 			time.Sleep(500 * time.Millisecond)
-			before := db.ReplicaStatus()
+			before := rwsplit.ReplicaStatus(db)
 			require.NoError(t, slow.Pause(ctx))
 			time.Sleep(time.Second)
 			require.NoError(t, slow.Unpause(ctx))
-			after := db.ReplicaStatus()
+			after := rwsplit.ReplicaStatus(db)
 			time.Sleep(200 * time.Millisecond)
 			l.end()
-			calls := func(st []rwsplit.ReplicaStatus, i int) float64 { return float64(st[i].Calls) }
+			calls := func(st []rwsplit.ReplicaHealth, i int) float64 { return float64(st[i].Calls) }
 			toSlow := calls(after, 0) - calls(before, 0)
 			toOther := calls(after, 1) - calls(before, 1)
 			share[b.name] = toSlow / (toSlow + toOther)

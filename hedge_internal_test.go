@@ -28,7 +28,7 @@ func hedgeTestDB(t *testing.T, f fakedb.Flavor, opts ...Option) (*DB, *fakedb.Cl
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range ReplicaStatus(db) {
 			if st.LastCheck.IsZero() {
 				return false
 			}
@@ -83,7 +83,7 @@ func TestHedgeTargetRule(t *testing.T) {
 					opts = append(opts, WithPrimaryFallback(false))
 				}
 				db, _ := hedgeTestDB(t, f, opts...)
-				r0, r1 := db.ReplicaServers()[0], db.ReplicaServers()[1]
+				r0, r1 := ReplicaServers(db)[0], ReplicaServers(db)[1]
 				ctx := WithConsistency(context.Background(), c.mode)
 				if c.mode.kind == kindWaitGTID || c.mode.kind == kindWaitPosition {
 					_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 1)")
@@ -156,12 +156,17 @@ func TestIsAnswer(t *testing.T) {
 	assert.False(t, isAnswer(errors.New("some driver error")))
 }
 
+// lastBalancer picks the last candidate.
+type lastBalancer struct{}
+
+func (lastBalancer) Pick(c []*Server) *Server { return c[len(c)-1] }
+
 // TestHedgeFireRule: when its timer fires, a race hedges only if it is on
 // time and the server has answered nothing for a bound; a late timer (this
 // process stalled) or a recent answer makes it look again later.
 func TestHedgeFireRule(t *testing.T) {
-	db, _ := hedgeTestDB(t, fakedb.MySQL, WithBalancer(BalancerFunc(func(c []*Server) *Server { return c[len(c)-1] })))
-	r0 := db.ReplicaServers()[0]
+	db, _ := hedgeTestDB(t, fakedb.MySQL, WithBalancer(lastBalancer{}))
+	r0 := ReplicaServers(db)[0]
 	const bound = 30 * time.Millisecond
 	q, args := "SELECT v FROM kv WHERE k = ?", []any{int64(1)}
 	rc := &race[*sql.Row, rowOp]{db: db, ctx: context.Background(), bound: bound, sample: true,
@@ -194,7 +199,7 @@ func TestHedgeFireRule(t *testing.T) {
 	assert.Same(t, rc.second, w)
 	var v int64
 	assert.ErrorIs(t, w.v.Scan(&v), sql.ErrNoRows)
-	assert.True(t, db.ReplicaStatus()[0].Suspect)
+	assert.True(t, ReplicaStatus(db)[0].Suspect)
 }
 
 // TestHedgeFinishAfterALostConnection: a first attempt whose connection
@@ -203,7 +208,7 @@ func TestHedgeFireRule(t *testing.T) {
 // retry elsewhere), the hedge discarding itself when it ends.
 func TestHedgeFinishAfterALostConnection(t *testing.T) {
 	db, _ := hedgeTestDB(t, fakedb.MariaDB)
-	r0, r1 := db.ReplicaServers()[0], db.ReplicaServers()[1]
+	r0, r1 := ReplicaServers(db)[0], ReplicaServers(db)[1]
 	const bound = 200 * time.Millisecond
 	newRace := func() *race[*sql.Rows, rowsOp] {
 		q, args := "SELECT v FROM kv WHERE k = ?", []any{int64(1)}
@@ -237,7 +242,7 @@ func TestHedgeFinishAfterALostConnection(t *testing.T) {
 	require.Same(t, rc.second, w, "the hedge answered within the bound")
 	require.NoError(t, w.err)
 	require.NoError(t, w.v.Close())
-	assert.True(t, db.ReplicaStatus()[0].Suspect, "the replica whose connection failed")
+	assert.True(t, ReplicaStatus(db)[0].Suspect, "the replica whose connection failed")
 
 	rc = newRace()
 	done := make(chan struct{})
@@ -249,6 +254,6 @@ func TestHedgeFinishAfterALostConnection(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*bound)
 	<-done
 	assert.True(t, rc.abandoned)
-	assert.Eventually(t, func() bool { return db.Stats().Replicas[1].InUse == 0 }, 5*time.Second, time.Millisecond,
+	assert.Eventually(t, func() bool { return r1.DB().Stats().InUse == 0 }, 5*time.Second, time.Millisecond,
 		"the abandoned hedge kept its connection")
 }

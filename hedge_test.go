@@ -53,7 +53,7 @@ func hedgeDB(t *testing.T, cl *fakedb.Cluster, oneTrip, prefetch bool, bound tim
 	require.NoError(t, err)
 	require.NoError(t, rwsplit.SetHedge(db, bound, bound))
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			if st.LastCheck.IsZero() {
 				return false
 			}
@@ -75,12 +75,7 @@ func hedgeDB(t *testing.T, cl *fakedb.Cluster, oneTrip, prefetch bool, bound tim
 func released(t *testing.T, db *rwsplit.DB) {
 	t.Helper()
 	assert.Eventually(t, func() bool {
-		st := db.Stats()
-		n := st.Primary.InUse
-		for _, r := range st.Replicas {
-			n += r.InUse
-		}
-		return n == 0
+		return rwsplit.PoolsInUse(db) == 0
 	}, 5*time.Second, time.Millisecond, "a connection is still in use")
 }
 
@@ -185,7 +180,7 @@ func TestHedgeEveryReadSurface(t *testing.T) {
 						}
 						read, done := s.prepare(t, db)
 						defer done()
-						before := db.Stats()
+						before, readsBefore := db.Stats(), rwsplit.ReplicaReads(db)
 						hung := cl.Replicas()[0]
 						hung.Hang()
 						defer hung.Unhang()
@@ -205,12 +200,12 @@ func TestHedgeEveryReadSurface(t *testing.T) {
 						assert.Equal(t, before.Hedges+1, after.Hedges)
 						assert.Equal(t, before.HedgeWins+1, after.HedgeWins)
 						if waiting {
-							assert.Equal(t, before.ReplicaReads[1], after.ReplicaReads[1], "hedged to a stale replica")
+							assert.Equal(t, readsBefore[1], rwsplit.ReplicaReads(db)[1], "hedged to a stale replica")
 							assert.Greater(t, after.PrimaryReads, before.PrimaryReads)
 						} else {
-							assert.Greater(t, after.ReplicaReads[1], before.ReplicaReads[1])
+							assert.Greater(t, rwsplit.ReplicaReads(db)[1], readsBefore[1])
 						}
-						assert.True(t, db.ReplicaStatus()[0].Suspect, "the hung replica stays in rotation")
+						assert.True(t, rwsplit.ReplicaStatus(db)[0].Suspect, "the hung replica stays in rotation")
 						released(t, db)
 					})
 				}
@@ -248,11 +243,11 @@ func TestHedgeOneRoundTripWait(t *testing.T) {
 					}
 					rctx, cancel := context.WithTimeout(ctx, timeout)
 					defer cancel()
-					before := db.Stats()
+					before, readsBefore := db.Stats(), rwsplit.ReplicaReads(db)
 					var v int64
 					found, err := scanFound(db.QueryRowContext(rctx, selectKV, 1).Scan(&v))
 					after := db.Stats()
-					assert.Equal(t, before.ReplicaReads[1], after.ReplicaReads[1], "read from a stale replica")
+					assert.Equal(t, readsBefore[1], rwsplit.ReplicaReads(db)[1], "read from a stale replica")
 					if orFail {
 						require.ErrorIs(t, err, context.DeadlineExceeded)
 						assert.Equal(t, before.Hedges, after.Hedges, "hedged to the primary under OrFail")
@@ -405,7 +400,7 @@ func TestHedgeSlowLiveServer(t *testing.T) {
 	st := db.Stats()
 	assert.EqualValues(t, 1, st.Hedges, "an idle replica's slow query is hedged")
 	assert.Zero(t, st.HedgeWins, "the replica answered first")
-	assert.False(t, db.ReplicaStatus()[0].Suspect)
+	assert.False(t, rwsplit.ReplicaStatus(db)[0].Suspect)
 	assert.Equal(t, 1, cl.Replicas()[1].Count(slow), "the hedge was sent to replica 1")
 	released(t, db)
 }

@@ -81,8 +81,8 @@ func Monotonic(timeout time.Duration) Consistency {
 }
 
 // MaxStaleness reads any usable replica whose data is at most d old, as far
-// as the monitor knows: its measured lag (ReplicaStatus.Lag) plus the time
-// since that measure (ReplicaStatus.LastCheck) is at most d. With none, the
+// as the monitor knows: its measured lag (Health.Lag) plus the time since
+// that measure (Health.LastCheck) is at most d. With none, the
 // read goes to the primary (counted in Stats.Fallbacks), or fails with
 // ErrReplicaNotCaughtUp under OrFail; it never waits, since a replica's lag
 // is measured only once per monitor interval. A replica not checked yet is
@@ -279,9 +279,9 @@ func withinStaleness(cands []*Server, d time.Duration, now time.Time) []*Server 
 // monitor knows: its lag when last checked plus the time since; not ok
 // before its first check.
 func (s *Server) staleness(now time.Time) (time.Duration, bool) {
-	at := s.health.lastCheck.Load()
-	if at == 0 || s.health.lag.Load() < 0 {
+	v := s.verdict()
+	if v.at.IsZero() || v.lag < 0 {
 		return 0, false // not checked yet, or lag unknown
 	}
-	return time.Duration(s.health.lag.Load()) + max(now.Sub(time.Unix(0, at)), 0), true
+	return v.lag + max(now.Sub(v.at), 0), true
 }

@@ -30,10 +30,10 @@ const (
 // was there, and where the read ran.
 func realRead(t *testing.T, ctx context.Context, db *rwsplit.DB, k int64) (v int64, found bool, at string) {
 	t.Helper()
-	before := db.Stats()
+	before := routedOf(db)
 	found, err := scanFound(db.QueryRowContext(ctx, realSelectKV, k).Scan(&v))
 	require.NoError(t, err)
-	return v, found, where(before, db.Stats())
+	return v, found, where(before, routedOf(db))
 }
 
 // openModes opens a DB over c; oneTrip lets waits ride with the reads.
@@ -359,13 +359,13 @@ func realMaxStaleness(t *testing.T, c *rwsplittest.Cluster, k int64) {
 	}()
 	defer func() { close(stop); wg.Wait() }()
 	require.Eventually(t, func() bool {
-		st := db.ReplicaStatus()
+		st := rwsplit.ReplicaStatus(db)
 		return st[1].Lag > time.Second && st[0].Lag < 300*time.Millisecond
 	}, 20*time.Second, 50*time.Millisecond, "replica 1 measured 2 s behind, replica 0 not")
 
 	reads := func(mode rwsplit.Consistency) (perReplica []uint64, primary uint64, worst time.Duration) {
 		rctx := rwsplit.WithConsistency(ctx, mode)
-		st0 := db.Stats()
+		st0, reads0 := db.Stats(), rwsplit.ReplicaReads(db)
 		for range 40 {
 			var written int64
 			start := time.Now()
@@ -375,16 +375,16 @@ func realMaxStaleness(t *testing.T, c *rwsplittest.Cluster, k int64) {
 			worst = max(worst, start.Sub(time.UnixMilli(written))-100*time.Millisecond)
 			time.Sleep(10 * time.Millisecond)
 		}
-		st := db.Stats()
-		for i := range st.ReplicaReads {
-			perReplica = append(perReplica, st.ReplicaReads[i]-st0.ReplicaReads[i])
+		st, reads := db.Stats(), rwsplit.ReplicaReads(db)
+		for i := range reads {
+			perReplica = append(perReplica, reads[i]-reads0[i])
 		}
 		return perReplica, st.PrimaryReads - st0.PrimaryReads, worst
 	}
 	tight, tp, tw := reads(rwsplit.MaxStaleness(500 * time.Millisecond))
 	loose, lp, lw := reads(rwsplit.MaxStaleness(5 * time.Second))
 	ev, _, ew := reads(rwsplit.Eventual)
-	st := db.ReplicaStatus()
+	st := rwsplit.ReplicaStatus(db)
 	t.Logf("%s: measured lag %v / %v; 40 reads each on replicas 0, 1 (primary), worst staleness: MaxStaleness(500ms) %v (%d) %v; MaxStaleness(5s) %v (%d) %v; Eventual %v %v",
 		c.Flavor, st[0].Lag.Round(time.Millisecond), st[1].Lag.Round(time.Millisecond), tight, tp, tw.Round(time.Millisecond),
 		loose, lp, lw.Round(time.Millisecond), ev, ew.Round(time.Millisecond))

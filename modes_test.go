@@ -22,14 +22,26 @@ import (
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
 
-// where names the server that ran the one read made between two Stats of
-// a DB: "primary", "replica N", or "" if none did.
-func where(before, after rwsplit.Stats) string {
-	if after.PrimaryReads > before.PrimaryReads {
+// routed is where a DB had sent its reads at one moment: its primary
+// reads (Stats) and each replica's (Health).
+type routed struct {
+	primaryReads uint64
+	replicaReads []uint64
+}
+
+// routedOf returns db's routed reads now.
+func routedOf(db *rwsplit.DB) routed {
+	return routed{db.Stats().PrimaryReads, rwsplit.ReplicaReads(db)}
+}
+
+// where names the server that ran the one read made between two routed
+// snapshots of a DB: "primary", "replica N", or "" if none did.
+func where(before, after routed) string {
+	if after.primaryReads > before.primaryReads {
 		return "primary"
 	}
-	for i := range after.ReplicaReads {
-		if after.ReplicaReads[i] > before.ReplicaReads[i] {
+	for i := range after.replicaReads {
+		if i < len(before.replicaReads) && after.replicaReads[i] > before.replicaReads[i] {
 			return fmt.Sprintf("replica %d", i)
 		}
 	}
@@ -40,10 +52,10 @@ func where(before, after rwsplit.Stats) string {
 // the row was there, and where the read ran.
 func readAt(t *testing.T, ctx context.Context, db *rwsplit.DB, k int64) (v int64, found bool, at string) {
 	t.Helper()
-	before := db.Stats()
+	before := routedOf(db)
 	found, err := scanFound(db.QueryRowContext(ctx, selectKV, k).Scan(&v))
 	require.NoError(t, err)
-	return v, found, where(before, db.Stats())
+	return v, found, where(before, routedOf(db))
 }
 
 // waitStatements counts the wait statements the replicas of c received.
@@ -79,7 +91,7 @@ func requireReadHook(t *testing.T) {
 // when it is a candidate, else the first candidate: the tests choose which
 // replica a read that is free to go anywhere goes to.
 func prefer(idx *atomic.Int32) rwsplit.Balancer {
-	return rwsplit.BalancerFunc(func(c []*rwsplit.Server) *rwsplit.Server {
+	return balancerFunc(func(c []*rwsplit.Server) *rwsplit.Server {
 		if len(c) == 0 {
 			return nil
 		}
@@ -301,10 +313,10 @@ func TestMonotonic(t *testing.T) {
 			// Replica 0 goes down: the read moves to replica 1, which first
 			// waits for transaction 2 (one read of the primary, one wait).
 			c.Replicas()[0].SetDown(true)
-			st0 := db.Stats()
+			reads0 := rwsplit.ReplicaReads(db)
 			v, _, _ := readAt(t, mono, db, 1)
 			assert.Equal(t, int64(2), v, "not back in time after the move")
-			assert.Equal(t, uint64(1), db.Stats().ReplicaReads[1]-st0.ReplicaReads[1], "read on replica 1")
+			assert.Equal(t, uint64(1), rwsplit.ReplicaReads(db)[1]-reads0[1], "read on replica 1")
 			assert.Equal(t, 1, primaryQueries(db)-q0, "one read of the primary's executed set")
 			assert.Equal(t, 1, waitStatements(c)-waits0, "one wait")
 			assert.Equal(t, 2, c.Replicas()[1].Applied())
@@ -441,7 +453,7 @@ func TestMonotonicHistory(t *testing.T) {
 					}
 					st := db.Stats()
 					t.Logf("%d reads, %d back in time; replica reads %v, primary %d, waits %d, retries %d, fallbacks %d, primary reads of its executed set %d",
-						len(all), bad, st.ReplicaReads, st.PrimaryReads, st.Waits, st.Retries, st.Fallbacks, rwsplit.TokenChecks(db))
+						len(all), bad, rwsplit.ReplicaReads(db), st.PrimaryReads, st.Waits, st.Retries, st.Fallbacks, rwsplit.TokenChecks(db))
 					require.NotEmpty(t, all)
 					if mode == rwsplit.Eventual {
 						assert.Positive(t, bad, "control: Eventual went back in time")
@@ -480,25 +492,25 @@ func TestMaxStaleness(t *testing.T) {
 			}()
 			defer func() { close(stop); wg.Wait() }()
 			require.Eventually(t, func() bool {
-				st := db.ReplicaStatus()
+				st := rwsplit.ReplicaStatus(db)
 				return st[1].Lag >= 200*time.Millisecond && st[0].Lag < 50*time.Millisecond
 			}, 5*time.Second, 5*time.Millisecond, "replica 1 measured behind, replica 0 not")
 			reads := func(mode rwsplit.Consistency) (replica []uint64, primary uint64) {
 				ctx := rwsplit.WithConsistency(context.Background(), mode)
-				st0 := db.Stats()
+				st0 := routedOf(db)
 				for range 40 {
 					var v int64
 					_, err := scanFound(db.QueryRowContext(ctx, selectKV, 1).Scan(&v))
 					require.NoError(t, err)
 				}
-				st := db.Stats()
-				return []uint64{st.ReplicaReads[0] - st0.ReplicaReads[0], st.ReplicaReads[1] - st0.ReplicaReads[1]}, st.PrimaryReads - st0.PrimaryReads
+				st := routedOf(db)
+				return []uint64{st.replicaReads[0] - st0.replicaReads[0], st.replicaReads[1] - st0.replicaReads[1]}, st.primaryReads - st0.primaryReads
 			}
 			tight, tp := reads(rwsplit.MaxStaleness(100 * time.Millisecond))
 			loose, _ := reads(rwsplit.MaxStaleness(2 * time.Second))
 			ev, _ := reads(rwsplit.Eventual)
 			t.Logf("%s: lag %v / %v; reads on replicas 0, 1 (primary): MaxStaleness(100ms) %v (%d), MaxStaleness(2s) %v, Eventual %v",
-				f, db.ReplicaStatus()[0].Lag, db.ReplicaStatus()[1].Lag, tight, tp, loose, ev)
+				f, rwsplit.ReplicaStatus(db)[0].Lag, rwsplit.ReplicaStatus(db)[1].Lag, tight, tp, loose, ev)
 			assert.Zero(t, tight[1], "MaxStaleness(100ms) read the replica 300 ms behind")
 			assert.Positive(t, tight[0])
 			assert.Positive(t, loose[1], "MaxStaleness(2s) reads it")

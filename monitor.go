@@ -112,8 +112,13 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 			if ctx.Err() != nil {
 				return // closing: not a verdict on the replica
 			}
+			var m *cluster.Member // what this check read, if it answered
+			if probes[i].err == nil {
+				mm := probes[i].m
+				m = &mm
+			}
 			before := db.healthOf(r)
-			if r.setHealth(state, lag, err, start) {
+			if r.setHealth(state, lag, err, m, start) {
 				changed.Store(true)
 			}
 			db.observeHealth(r, before, err)
@@ -140,15 +145,22 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 }
 
 // lookAtPrimary checks primary p (its identity; as a member too on Group
-// Replication and Galera) and reads its executed GTIDs, which it notes as
-// what p has executed: one query more than the check on async, none on a
-// group, whose member check read them. The snapshot is nil when the GTIDs
-// could not be read.
+// Replication and Galera), records the verdict (StateUp when it answered,
+// StateDown when not, unless the check was cut short by closing), and
+// reads its executed GTIDs, which it notes as what p has executed: one
+// query more than the check on async, none on a group, whose member check
+// read them. The snapshot is nil when the GTIDs could not be read.
 func (db *DB) lookAtPrimary(ctx context.Context, p *Server) (probe, *snapshot) {
 	var pr probe
+	start := time.Now()
 	if pr.m, pr.err = db.checkMember(ctx, p, false); pr.err != nil {
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			p.setHealth(StateDown, 0, pr.err, nil, start)
+		}
 		return pr, nil
 	}
+	m := pr.m
+	p.setHealth(StateUp, 0, nil, &m, start)
 	if pr.m.Writable && db.discover {
 		// It answers writable: calls held for doubt of it go on now, not
 		// at the round's end (a hung replica may hold that).
@@ -196,7 +208,7 @@ func (db *DB) executed(ctx context.Context, p *Server) (gtid.Token, error) {
 // sub-second lag without a heartbeat table, and sees lag grow while an
 // applier is stopped or held. It fills in what the replica said of itself
 // (see probe).
-func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot, p *probe) (string, time.Duration, error) {
+func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot, p *probe) (State, time.Duration, error) {
 	m, err := db.checkMember(ctx, r, true)
 	if err != nil {
 		p.err = err

@@ -55,7 +55,10 @@ func ExampleDB_Explain() {
 	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(time.Second))
 	e := db.Explain(ctx, "SELECT name FROM users WHERE id = ?")
 	fmt.Println(e) // e.g. "one of replica 0: read-only: may go to a replica; mode WaitGTID(1s); ..."
-	fmt.Println(e.Wait, e.Candidates, e.Health)
+	fmt.Println(e.Wait, e.Candidates)
+	for _, s := range e.Candidates {
+		fmt.Println(s.Name(), s.Health().State, s.Health().Lag)
+	}
 }
 
 // Record which server answered the calls of one request.

@@ -18,7 +18,7 @@ import (
 // health and topology): they must be quick and must not block. A slow
 // observer slows the calls it observes. OnTopology is called while the DB
 // holds its topology lock: it must not call AddReplica, RemoveReplica or
-// ReplacePrimary (reading Stats or ReplicaStatus is fine).
+// ReplacePrimary (reading Stats or Servers is fine).
 
 // Observer receives a DB's routing and health events. Embed NopObserver to
 // implement only some of its methods, or use ObserverFuncs.
@@ -145,8 +145,8 @@ type HedgeEvent struct {
 // HealthEvent is a replica's change of health.
 type HealthEvent struct {
 	Server *Server
-	// OldState and State are StateUp, StateDown, ... (see ReplicaStatus).
-	OldState, State string
+	// OldState and State are StateUp, StateDown, ... (see Health.State).
+	OldState, State State
 	// WasUsable and Usable: whether it served reads before and after.
 	WasUsable, Usable bool
 	// Suspect: it was marked suspect after a failed read (its State is
@@ -436,7 +436,7 @@ func (db *DB) observeHedge(ctx context.Context, from, to *Server, bound time.Dur
 
 // healthBefore is a replica's health before a check, for observeHealth.
 type healthBefore struct {
-	state  string
+	state  State
 	usable bool
 }
 
@@ -446,7 +446,8 @@ func (db *DB) healthOf(s *Server) healthBefore {
 	if db.obs == nil {
 		return healthBefore{}
 	}
-	return healthBefore{state: s.health.getState(), usable: s.usable()}
+	v := s.verdict()
+	return healthBefore{state: v.state, usable: v.usable()}
 }
 
 // observeHealth reports s's health if it changed since before.
@@ -455,23 +456,25 @@ func (db *DB) observeHealth(s *Server, before healthBefore, err error) {
 	if o == nil {
 		return
 	}
-	st, u := s.health.getState(), s.usable()
+	v := s.verdict()
+	st, u := v.state, v.usable()
 	if st == before.state && u == before.usable {
 		return
 	}
 	o.OnHealth(HealthEvent{
 		Server: s, OldState: before.state, State: st, WasUsable: before.usable, Usable: u,
-		Lag: time.Duration(s.health.lag.Load()), Err: err,
+		Lag: v.lag, Err: err,
 	})
 }
 
 // observeSuspect reports s newly marked suspect after a failed read.
 func (db *DB) observeSuspect(s *Server, err error) {
 	if o := db.obs; o != nil {
-		st := s.health.getState()
+		v := s.verdict()
+		st := v.state
 		o.OnHealth(HealthEvent{
-			Server: s, OldState: st, State: st, WasUsable: st == StateUp || st == StateUnknown, Usable: s.usable(), Suspect: true,
-			Lag: time.Duration(s.health.lag.Load()), Err: err,
+			Server: s, OldState: st, State: st, WasUsable: st == StateUp || st == StateUnknown, Usable: v.usable(), Suspect: true,
+			Lag: v.lag, Err: err,
 		})
 	}
 }

@@ -119,7 +119,7 @@ func (o slogObserver) OnHealth(e HealthEvent) {
 		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{
-		slog.String("server", serverName(e.Server)), slog.String("old_state", e.OldState), slog.String("state", e.State),
+		slog.String("server", serverName(e.Server)), slog.String("old_state", string(e.OldState)), slog.String("state", string(e.State)),
 		slog.Bool("usable", e.Usable), slog.Bool("suspect", e.Suspect), slog.Duration("lag", e.Lag),
 	}
 	if e.Err != nil {

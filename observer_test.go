@@ -78,7 +78,7 @@ func (r *recorder) reset() {
 func checked(t *testing.T, db *rwsplit.DB) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			if st.LastCheck.IsZero() {
 				return false
 			}
@@ -110,7 +110,7 @@ func TestObserverRoutes(t *testing.T) {
 			db := fakeDB(t, fakedb.NewCluster(f, 2), false, rwsplit.WithObserver(rec.observer()))
 			checked(t, db)
 			bg := context.Background()
-			primary := db.PrimaryServer()
+			primary := rwsplit.PrimaryServer(db)
 
 			rec.reset()
 			_, err := db.ExecContext(bg, insertKV, 1, 1)
@@ -128,7 +128,7 @@ func TestObserverRoutes(t *testing.T) {
 			ev = rec.snapshot().routes
 			require.Len(t, ev, 1)
 			require.NotNil(t, ev[0].Server)
-			assert.Contains(t, db.ReplicaServers(), ev[0].Server)
+			assert.Contains(t, rwsplit.ReplicaServers(db), ev[0].Server)
 			assert.True(t, ev[0].Read)
 			assert.Equal(t, "replica", ev[0].Reason)
 			assert.Equal(t, rwsplit.Eventual, ev[0].Mode)
@@ -173,7 +173,7 @@ func TestObserverRoutes(t *testing.T) {
 			require.NoError(t, tx.Commit())
 			ev = rec.snapshot().routes
 			require.Len(t, ev, 2)
-			assert.Contains(t, db.ReplicaServers(), ev[0].Server)
+			assert.Contains(t, rwsplit.ReplicaServers(db), ev[0].Server)
 			assert.Equal(t, "begin read-only", ev[0].Reason)
 			assert.True(t, ev[0].Read)
 			assert.Equal(t, rwsplit.MaxStaleness(time.Hour), ev[0].Mode)
@@ -206,7 +206,7 @@ func TestObserverWaits(t *testing.T) {
 				require.True(t, found)
 				assert.EqualValues(t, 1, v)
 				ev := rec.snapshot()
-				replica := db.ReplicaServers()[0]
+				replica := rwsplit.ReplicaServers(db)[0]
 				require.Len(t, ev.starts, 1)
 				require.Len(t, ev.ends, 1)
 				for _, e := range []rwsplit.WaitEvent{ev.starts[0], ev.ends[0]} {
@@ -263,7 +263,7 @@ func TestObserverFallback(t *testing.T) {
 					require.NotEmpty(t, ev.ends)
 					last := ev.ends[len(ev.ends)-1]
 					assert.Equal(t, rwsplit.WaitTimedOut, last.Outcome)
-					assert.Same(t, db.ReplicaServers()[0], last.Server)
+					assert.Same(t, rwsplit.ReplicaServers(db)[0], last.Server)
 					require.Len(t, ev.fallbacks, 1)
 					assert.Equal(t, mode, ev.fallbacks[0].Mode)
 					assert.Equal(t, orFail, ev.fallbacks[0].Failed)
@@ -277,7 +277,7 @@ func TestObserverFallback(t *testing.T) {
 						return
 					}
 					require.NoError(t, err)
-					assert.Same(t, db.PrimaryServer(), final.Server)
+					assert.Same(t, rwsplit.PrimaryServer(db), final.Server)
 					assert.Equal(t, "fallback", final.Reason)
 				})
 			}
@@ -304,7 +304,7 @@ func TestObserverRetryAndSuspect(t *testing.T) {
 			c.Replicas()[0].FailNext(1, lost)
 			readKV(t, bg, db, 1)
 			ev := rec.snapshot()
-			r0, r1 := db.ReplicaServers()[0], db.ReplicaServers()[1]
+			r0, r1 := rwsplit.ReplicaServers(db)[0], rwsplit.ReplicaServers(db)[1]
 			require.Len(t, ev.retries, 1)
 			assert.Same(t, r0, ev.retries[0].From)
 			assert.ErrorIs(t, ev.retries[0].Err, lost)
@@ -342,13 +342,13 @@ func TestObserverHedge(t *testing.T) {
 	readKV(t, ctx, db, 1)
 	ev := rec.snapshot()
 	require.Len(t, ev.hedges, 2)
-	r0 := db.ReplicaServers()[0]
+	r0 := rwsplit.ReplicaServers(db)[0]
 	assert.Same(t, r0, ev.hedges[0].From)
-	assert.Same(t, db.ReplicaServers()[1], ev.hedges[0].To)
+	assert.Same(t, rwsplit.ReplicaServers(db)[1], ev.hedges[0].To)
 	assert.Equal(t, testBound, ev.hedges[0].Bound)
 	assert.False(t, ev.hedges[0].Won)
 	assert.True(t, ev.hedges[1].Won)
-	assert.Same(t, db.ReplicaServers()[1], ev.hedges[1].To)
+	assert.Same(t, rwsplit.ReplicaServers(db)[1], ev.hedges[1].To)
 }
 
 // TestObserverHealthAndTopology: the monitor's verdicts report a replica's
@@ -358,11 +358,11 @@ func TestObserverHealthAndTopology(t *testing.T) {
 	c := fakedb.NewCluster(fakedb.MySQL, 2)
 	rec := new(recorder)
 	db := fakeDB(t, c, false, rwsplit.WithMonitorInterval(20*time.Millisecond), rwsplit.WithObserver(rec.observer()))
-	r1 := db.ReplicaServers()[1]
-	require.Eventually(t, func() bool { return db.ReplicaStatus()[1].State == rwsplit.StateUp }, 5*time.Second, 5*time.Millisecond)
+	r1 := rwsplit.ReplicaServers(db)[1]
+	require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[1].State == rwsplit.StateUp }, 5*time.Second, 5*time.Millisecond)
 	first := rec.snapshot()
 	require.NotEmpty(t, first.topo, "New's first snapshot")
-	assert.Same(t, db.PrimaryServer(), first.topo[0].Primary)
+	assert.Same(t, rwsplit.PrimaryServer(db), first.topo[0].Primary)
 	assert.Nil(t, first.topo[0].OldPrimary)
 	require.NotEmpty(t, first.health)
 	assert.Equal(t, rwsplit.StateUnknown, first.health[0].OldState)
@@ -420,7 +420,7 @@ func TestObserverHealthAndTopology(t *testing.T) {
 	_ = extra.Close()
 
 	rec.reset()
-	oldPrimary := db.PrimaryServer()
+	oldPrimary := rwsplit.PrimaryServer(db)
 	newPool := c.Primary().OpenDB(false)
 	old, err := db.ReplacePrimary(newPool)
 	require.NoError(t, err)
@@ -429,7 +429,7 @@ func TestObserverHealthAndTopology(t *testing.T) {
 	require.NotEmpty(t, ev.topo)
 	assert.True(t, ev.topo[0].PrimaryChanged)
 	assert.Same(t, oldPrimary, ev.topo[0].OldPrimary)
-	assert.Same(t, db.PrimaryServer(), ev.topo[0].Primary)
+	assert.Same(t, rwsplit.PrimaryServer(db), ev.topo[0].Primary)
 }
 
 func containsServer(ss []*rwsplit.Server, s *rwsplit.Server) bool {
@@ -447,7 +447,7 @@ func TestObserverDiscovery(t *testing.T) {
 	c := fakedb.NewCluster(fakedb.MariaDB, 2)
 	rec := new(recorder)
 	db, pools := discoveryDB(t, c, rwsplit.WithObserver(rec.observer()))
-	before := db.PrimaryServer()
+	before := rwsplit.PrimaryServer(db)
 	require.NotNil(t, before)
 	rec.reset()
 	next := c.Replicas()[1]
@@ -461,7 +461,7 @@ func TestObserverDiscovery(t *testing.T) {
 	}
 	require.NotEmpty(t, changed)
 	last := changed[len(changed)-1]
-	assert.Same(t, db.PrimaryServer(), last.Primary)
+	assert.Same(t, rwsplit.PrimaryServer(db), last.Primary)
 	assert.Same(t, pools[next], last.Primary.DB())
 }
 

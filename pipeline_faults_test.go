@@ -164,7 +164,7 @@ func TestOneTripKeepsTheQuerysOwnError(t *testing.T) {
 				st := db.Stats()
 				assert.Zero(t, st.Fallbacks)
 				assert.Zero(t, st.NotCaughtUp)
-				for _, r := range db.ReplicaServers() {
+				for _, r := range rwsplit.ReplicaServers(db) {
 					assert.False(t, rwsplit.LastWaitFailed(r), "%s blamed for the query's own error", r.Name())
 				}
 				// A wait that really times out is still told apart.
@@ -203,8 +203,8 @@ func TestCallerDeadlineIsNotTheReplicas(t *testing.T) {
 					}
 					db := fakeDB(t, cl, oneTrip)
 					// Detect versions first, so that the deadline falls in the wait.
-					for _, s := range append(db.ReplicaServers(), db.PrimaryServer()) {
-						_, err := s.Info(context.Background())
+					for _, s := range append(rwsplit.ReplicaServers(db), rwsplit.PrimaryServer(db)) {
+						_, err := rwsplit.DetectVersion(context.Background(), s)
 						require.NoError(t, err)
 					}
 					_, err := db.ExecContext(context.Background(), insertKV, 1, 1)
@@ -224,10 +224,10 @@ func TestCallerDeadlineIsNotTheReplicas(t *testing.T) {
 					st := db.Stats()
 					assert.Zero(t, st.Fallbacks)
 					assert.Zero(t, st.NotCaughtUp)
-					for _, r := range db.ReplicaServers() {
+					for _, r := range rwsplit.ReplicaServers(db) {
 						assert.False(t, rwsplit.LastWaitFailed(r), "%s blamed for the caller's deadline", r.Name())
 					}
-					for _, rs := range db.ReplicaStatus() {
+					for _, rs := range rwsplit.ReplicaStatus(db) {
 						assert.False(t, rs.Suspect)
 					}
 				})
@@ -317,7 +317,7 @@ func TestStmtForgetsRemovedServers(t *testing.T) {
 		_, _, err := firstRow(st.QueryContext(context.Background(), int64(1)))
 		require.NoError(t, err)
 	}
-	removed := db.ReplicaServers()[0]
+	removed := rwsplit.ReplicaServers(db)[0]
 	assert.Contains(t, rwsplit.PreparedOn(st), removed)
 	pool := removed.DB()
 	require.NoError(t, db.RemoveReplica(pool))
@@ -569,14 +569,14 @@ func TestOneTripFailedWaitIsNotTheReadsError(t *testing.T) {
 			ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(5*time.Second).OrFail())
 			_, err := db.ExecContext(ctx, insertKV, 1, 1)
 			require.NoError(t, err)
-			for _, s := range db.ReplicaServers() {
-				_, err := s.Info(context.Background()) // versions known: the failure falls on the read
+			for _, s := range rwsplit.ReplicaServers(db) {
+				_, err := rwsplit.DetectVersion(context.Background(), s) // versions known: the failure falls on the read
 				require.NoError(t, err)
 			}
 			// Kinds known too (the monitor's first round; a MariaDB wait
 			// needs it): the failure falls on the read.
 			require.Eventually(t, func() bool {
-				for _, st := range db.ReplicaStatus() {
+				for _, st := range rwsplit.ReplicaStatus(db) {
 					if st.Kind == "" {
 						return false
 					}
@@ -604,10 +604,10 @@ func TestClassifiedForTheClustersFlavor(t *testing.T) {
 		t.Run(tc.flavor.String(), func(t *testing.T) {
 			cl := fakedb.NewCluster(tc.flavor, 1)
 			db := fakeDB(t, cl, false)
-			replicaReads := func() uint64 { return db.Stats().ReplicaReads[0] }
+			replicaReads := func() uint64 { return rwsplit.ReplicaReads(db)[0] }
 			// The fake rejects the function, but the route is counted.
 			query := func() { _, _ = db.QueryContext(context.Background(), "SELECT JSON_COMPACT('{}')") }
-			_, err := db.PrimaryServer().Info(context.Background())
+			_, err := rwsplit.DetectVersion(context.Background(), rwsplit.PrimaryServer(db))
 			require.NoError(t, err)
 			mid := replicaReads()
 			query()

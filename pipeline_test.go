@@ -411,7 +411,7 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 		}
 		rctx = rwsplit.WithSession(rctx, rwsplit.NewSession(parsed))
 	}
-	before := r.Stats()
+	before := rwsplit.ReplicaReads(r)
 	got, found, err := c.read.read(rctx, r, rx, k)
 	if err != nil {
 		return false, false, fmt.Errorf("read: %w", err)
@@ -419,9 +419,9 @@ func doPair(c pairCase, open func() (*rwsplit.DB, error), k int64) (found, onRep
 	if found && got != k {
 		return false, false, fmt.Errorf("read %d, want %d", got, k)
 	}
-	after := r.Stats()
-	for i := range after.ReplicaReads {
-		if after.ReplicaReads[i] > before.ReplicaReads[i] {
+	after := rwsplit.ReplicaReads(r)
+	for i := range after {
+		if after[i] > before[i] {
 			onReplica = true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -79,8 +80,9 @@ func TestOpenErrorsNeverShowAPassword(t *testing.T) {
 }
 
 // TestRuntimeErrorsNeverShowAPassword: with servers that refuse
-// connections, the errors of every call and every status (ReplicaStatus,
-// Stats, Server.Info) hold no password, under "mysql" and a wrapper name.
+// connections, the errors of every call and every status (each server's
+// Health, Stats, the version detection) hold no password, under "mysql" and
+// a wrapper name.
 func TestRuntimeErrorsNeverShowAPassword(t *testing.T) {
 	for _, name := range []string{"mysql", registerDriver(&mysql.MySQLDriver{})} {
 		t.Run(name, func(t *testing.T) {
@@ -110,7 +112,7 @@ func TestRuntimeErrorsNeverShowAPassword(t *testing.T) {
 			add(err)
 			_, err = sess.TokenContext(ctx)
 			add(err)
-			_, err = db.PrimaryServer().Info(ctx)
+			_, err = rwsplit.DetectVersion(ctx, rwsplit.PrimaryServer(db))
 			add(err)
 			tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 			if err == nil {
@@ -121,15 +123,15 @@ func TestRuntimeErrorsNeverShowAPassword(t *testing.T) {
 			add(err)
 			require.NotEmpty(t, texts)
 			require.Eventually(t, func() bool {
-				for _, st := range db.ReplicaStatus() {
-					if st.LastError == "" {
+				for _, s := range db.Servers() {
+					if s.Health().LastError == "" {
 						return false
 					}
 				}
 				return true
 			}, 5*time.Second, 10*time.Millisecond)
-			for _, st := range db.ReplicaStatus() {
-				texts = append(texts, fmt.Sprintf("%+v", st))
+			for _, s := range db.Servers() {
+				texts = append(texts, fmt.Sprintf("%s %+v", s.Name(), s.Health()))
 			}
 			texts = append(texts, fmt.Sprintf("%+v", db.Stats()))
 			assertNoSecret(t, "a call or a status", texts...)
@@ -163,7 +165,7 @@ func (leakyConnector) Driver() driver.Driver { return leakyDriver{} }
 
 // TestDriverErrorsQuotingTheDSNAreMasked: a driver whose own errors quote the
 // DSN (password included) has the password masked in Open's error, in call
-// errors, in PingContext and in ReplicaStatus; errors.Is still sees through.
+// errors, in PingContext and in Health.LastError; errors.Is still sees through.
 func TestDriverErrorsQuotingTheDSNAreMasked(t *testing.T) {
 	name := registerDriver(leakyDriver{})
 	url := func(host string) string { return "leaky://app:" + secret + "@" + host + "/app" }
@@ -187,8 +189,8 @@ func TestDriverErrorsQuotingTheDSNAreMasked(t *testing.T) {
 		require.Error(t, err)
 		assertNoSecret(t, "QueryRow", err.Error())
 		cancel()
-		require.Eventually(t, func() bool { return db.ReplicaStatus()[0].LastError != "" }, 5*time.Second, 10*time.Millisecond)
-		assertNoSecret(t, "ReplicaStatus", db.ReplicaStatus()[0].LastError)
+		require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[0].LastError != "" }, 5*time.Second, 10*time.Millisecond)
+		assertNoSecret(t, "Health", rwsplit.ReplicaStatus(db)[0].LastError)
 		require.NoError(t, db.Close())
 	}
 }
@@ -265,8 +267,14 @@ func TestRedactEveryErrorQuotingADSN(t *testing.T) {
 		return db.QueryRowContext(ctx, "SELECT 1").Scan(new(int))
 	}
 	info := func(db *rwsplit.DB, ctx context.Context) error {
-		_, err := db.PrimaryServer().Info(ctx)
+		_, err := rwsplit.DetectVersion(ctx, rwsplit.PrimaryServer(db))
 		return err
+	}
+	lastError := func(db *rwsplit.DB, ctx context.Context) error {
+		if e := db.Servers()[0].Health().LastError; e != "" {
+			return errors.New(e) // the primary's check in New
+		}
+		return nil
 	}
 	cases := []struct {
 		name    string
@@ -294,7 +302,8 @@ func TestRedactEveryErrorQuotingADSN(t *testing.T) {
 		{"Ping/no '@'", call((*rwsplit.DB).PingContext, noAtDSN, strings.Replace(noAtDSN, ":1)", ":2)", 1)), nil, true},
 		{"Exec/no '@'", call(exec, noAtDSN), nil, true},
 		{"QueryRow/no '@'", call(read, noAtDSN, strings.Replace(noAtDSN, ":1)", ":2)", 1)), nil, true},
-		{"Server.Info/no '@'", call(info, noAtDSN), nil, true},
+		{"version detection/no '@'", call(info, noAtDSN), nil, true},
+		{"Health.LastError/no '@'", call(lastError, noAtDSN), nil, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,25 +12,8 @@ import (
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
-// Flavor is a server family, detected from VERSION().
-type Flavor = dialect.Flavor
-
-// Server families.
-const (
-	FlavorUnknown = dialect.Unknown
-	FlavorMySQL   = dialect.MySQL
-	FlavorMariaDB = dialect.MariaDB
-)
-
-// ServerInfo is what rwsplit detected about a server: its flavor and version.
-type ServerInfo struct {
-	Flavor              Flavor
-	Version             string // VERSION() as the server reports it
-	Major, Minor, Patch int
-}
-
-// Server is one database server behind a DB: the primary or a replica. It
-// carries the live figures a Balancer chooses by.
+// Server is one database server behind a DB: the primary or a replica (see
+// DB.Servers). Its Health is what a Balancer chooses by.
 type Server struct {
 	db      *sql.DB
 	name    string
@@ -39,7 +22,9 @@ type Server struct {
 	weight  int
 	reads   atomic.Uint64 // reads routed here (replicas)
 
-	health serverHealth // written by the monitor and by failed reads
+	// health is the monitor's last verdict on the server, with any suspect
+	// mark since (nil: not checked yet), replaced whole (health.go).
+	health atomic.Pointer[verdict]
 
 	inFlight atomic.Int64
 	calls    atomic.Uint64
@@ -97,7 +82,8 @@ func newServer(db *sql.DB, index int, name string) *Server {
 	return s
 }
 
-// DB is the server's pool.
+// DB is the server's pool. Calls made on it bypass the router (see
+// DB.Primary); its Stats are the pool's own. No I/O.
 func (s *Server) DB() *sql.DB { return s.db }
 
 // Name names the server uniquely among the DB's servers, and never changes:
@@ -105,32 +91,13 @@ func (s *Server) DB() *sql.DB { return s.db }
 // from DSNs by Open; otherwise "primary" or "replica N" (N counting the
 // replicas in the order they were given or added), or under WithDiscovery,
 // where roles change, "server N" (N its position in the pools given to New,
-// the primary's first).
+// the primary's first). No I/O.
 func (s *Server) Name() string { return s.name }
 
-// Index is the server's position in DB.Replicas(), or -1 for the primary.
+// Index is the server's position in DB.Replicas(), or -1 for the primary
+// (under WithDiscovery a server that changes role is a new Server). It
+// changes when a replica before it is removed. One atomic load.
 func (s *Server) Index() int { return int(s.index.Load()) }
-
-// Weight is the replica's weight for the weighted balancer (1 by default).
-func (s *Server) Weight() int { return s.weight }
-
-// InFlight is the number of calls running on the server now, counted until
-// each call returns its result (rows are not tracked while being read).
-func (s *Server) InFlight() int64 { return s.inFlight.Load() }
-
-// Calls is the number of calls rwsplit sent to the server.
-func (s *Server) Calls() uint64 { return s.calls.Load() }
-
-// Info detects the server's flavor and version with one SELECT VERSION() the
-// first time it is asked, and answers from memory after that. A failed
-// detection is retried on the next call.
-func (s *Server) Info(ctx context.Context) (ServerInfo, error) {
-	v, err := s.version(ctx)
-	if err != nil {
-		return ServerInfo{}, err
-	}
-	return ServerInfo{Flavor: v.Flavor, Version: v.Raw, Major: v.Major, Minor: v.Minor, Patch: v.Patch}, nil
-}
 
 // detectTimeout bounds a version detection.
 const detectTimeout = 5 * time.Second
@@ -209,13 +176,6 @@ func (s *Server) observe(d time.Duration) {
 		}
 	}
 }
-
-// Latency is the moving average (EWMA) of the latency of calls on the
-// server, until each returned; 0 before the first call.
-func (s *Server) Latency() time.Duration { return time.Duration(s.latency.Load()) }
-
-// Errors is the number of calls on the server that returned an error.
-func (s *Server) Errors() uint64 { return s.errors.Load() }
 
 // hasApplied reports whether the replica is known to have applied tok.
 func (s *Server) hasApplied(tok gtid.Token) bool {

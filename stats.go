@@ -1,7 +1,6 @@
 package rwsplit
 
 import (
-	"database/sql"
 	"sync/atomic"
 	"time"
 )
@@ -21,7 +20,9 @@ type counters struct {
 	fallbacks, notCaughtUp                atomic.Uint64
 }
 
-// Stats reports how a DB routed its calls, and the pools' own statistics.
+// Stats reports how a DB routed its calls. Per-server figures are in
+// DB.Servers (Server.Health), and each pool's own statistics in
+// Server.DB().Stats().
 type Stats struct {
 	// Writes counts calls sent as writes: every Exec (on a DB, Stmt, Conn
 	// or Tx), and queries that may write (INSERT ... RETURNING, CALL,
@@ -31,8 +32,6 @@ type Stats struct {
 	// reads, session functions, hints), by consistency mode, or for want of
 	// a usable replica.
 	PrimaryReads uint64
-	// ReplicaReads counts reads sent to each replica, in order.
-	ReplicaReads []uint64
 	// ReadOnlyTx and ReadWriteTx count transactions begun on a replica and
 	// on the primary.
 	ReadOnlyTx, ReadWriteTx uint64
@@ -58,8 +57,8 @@ type Stats struct {
 	// Hedges counts reads (and read-only BEGINs) sent to a second server
 	// because the first had not answered within the hedge bound (see
 	// WithHedge); HedgeWins counts those whose second answer was the one
-	// returned. A hedged read also counts in PrimaryReads or ReplicaReads
-	// for its second server.
+	// returned. A hedged read also counts in PrimaryReads, or in its
+	// second server's Health().Reads.
 	Hedges, HedgeWins uint64
 	// HedgeBound is the current hedge bound (0 when hedging is off): a read
 	// on a replica that answers nothing for this long is hedged.
@@ -78,12 +77,10 @@ type Stats struct {
 	// former primary acknowledged and the current primary lacks for good
 	// (see ErrWritesLost).
 	WritesLost uint64
-	// Primary and Replicas are the pools' database/sql statistics.
-	Primary  sql.DBStats
-	Replicas []sql.DBStats
 }
 
-// Stats returns a snapshot of the routing figures.
+// Stats returns a snapshot of the routing figures: one atomic load per
+// figure, no I/O.
 func (db *DB) Stats() Stats {
 	st := Stats{
 		Writes:        db.stats.writes.Load(),
@@ -107,71 +104,5 @@ func (db *DB) Stats() Stats {
 		TokenClamps:   db.tokens().clamps.Load(),
 		ExecutedReads: db.tokens().checks.Load(),
 	}
-	if p := db.primaryServer(); p != nil {
-		st.Primary = p.db.Stats()
-	}
-	for _, r := range db.topology().replicas {
-		st.ReplicaReads = append(st.ReplicaReads, r.reads.Load())
-		st.Replicas = append(st.Replicas, r.db.Stats())
-	}
 	return st
-}
-
-// ReplicaStatus is one replica's health and load, as the monitor and the
-// router see them.
-type ReplicaStatus struct {
-	Name  string
-	Index int
-	// State is StateUp, StateDown, StateBroken, StateLagging or
-	// StateUnknown (not checked yet).
-	State string
-	// Usable reports whether the replica serves reads now; Suspect, that a
-	// read failed on it with a connection error, or went unanswered while
-	// its hedge answered, since the last good check.
-	Usable, Suspect bool
-	// Kind is the replica's cluster kind as its last check saw it ("" before
-	// the first); MemberState its state in its group (Group Replication's
-	// MEMBER_STATE, Galera's wsrep_local_state_comment; "" for async); Queue
-	// its applier backlog in transactions (Group Replication's remote
-	// applier queue, Galera's wsrep_local_recv_queue; -1 for async, or
-	// before the first check).
-	Kind        ClusterKind
-	MemberState string
-	Queue       int64
-	// Lag is how far behind the primary the replica was at LastCheck.
-	Lag       time.Duration
-	LastCheck time.Time
-	LastError string
-	Weight    int
-	InFlight  int64
-	Latency   time.Duration
-	Reads     uint64
-	Calls     uint64
-	Errors    uint64
-}
-
-// ReplicaStatus returns every replica's status, in order.
-func (db *DB) ReplicaStatus() []ReplicaStatus {
-	rs := db.topology().replicas
-	out := make([]ReplicaStatus, len(rs))
-	for i, r := range rs {
-		h := &r.health
-		st := ReplicaStatus{
-			Name: r.name, Index: i, State: h.getState(), Usable: r.usable(), Suspect: h.suspect.Load(),
-			Lag: max(time.Duration(h.lag.Load()), 0), Weight: r.weight, InFlight: r.InFlight(), Latency: r.Latency(),
-			Reads: r.reads.Load(), Calls: r.calls.Load(), Errors: r.errors.Load(),
-		}
-		st.Queue = -1
-		if m := r.member.Load(); m != nil {
-			st.Kind, st.MemberState, st.Queue = ClusterKind(m.Kind.String()), m.State, m.Queue
-		}
-		if at := h.lastCheck.Load(); at != 0 {
-			st.LastCheck = time.Unix(0, at)
-		}
-		if e := h.lastErr.Load(); e != nil {
-			st.LastError = *e
-		}
-		out[i] = st
-	}
-	return out
 }

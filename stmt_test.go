@@ -46,7 +46,7 @@ func stmtTestDB(t *testing.T) (*DB, *fakedb.Cluster, []*sql.DB) {
 		}
 	})
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range ReplicaStatus(db) {
 			if st.LastCheck.IsZero() {
 				return false
 			}

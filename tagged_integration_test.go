@@ -158,7 +158,7 @@ func TestTaggedGTIDs(t *testing.T) {
 	require.NoError(t, <-started)
 	after := rdb.Stats()
 	t.Logf("WaitGTID: %d/%d on replicas (per replica %v), %d stale, waits %d, skipped %d, fallbacks %d, slowest read %v",
-		onReplica, n, after.ReplicaReads, stale, after.Waits-before.Waits, after.WaitsSkipped-before.WaitsSkipped,
+		onReplica, n, rwsplit.ReplicaReads(rdb), stale, after.Waits-before.Waits, after.WaitsSkipped-before.WaitsSkipped,
 		after.Fallbacks-before.Fallbacks, slowest.Round(time.Millisecond))
 	assert.Zero(t, stale, "stale WaitGTID reads")
 	assert.Greater(t, onReplica, uint64(0), "replicas served the reads")

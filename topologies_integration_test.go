@@ -64,8 +64,8 @@ func TestCascadedReplica(t *testing.T) {
 				rwsplit.WithMonitorInterval(100*time.Millisecond), rwsplit.WithMaxReplicationLag(time.Second))
 			require.NoError(t, err)
 			defer db.Close()
-			require.Eventually(t, func() bool { return db.ReplicaStatus()[0].State == rwsplit.StateUp },
-				30*time.Second, 20*time.Millisecond, "leaf up: %+v", db.ReplicaStatus())
+			require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[0].State == rwsplit.StateUp },
+				30*time.Second, 20*time.Millisecond, "leaf up: %+v", rwsplit.ReplicaStatus(db))
 
 			const n = 40
 			g := writeThenRead(t, db, rwsplit.WaitGTID(5*time.Second), n)
@@ -84,8 +84,8 @@ func TestCascadedReplica(t *testing.T) {
 			w := writeThenRead(t, db, rwsplit.WaitGTID(200*time.Millisecond), n/4)
 			assert.Positive(t, e.stale, "Eventual (the control) reads stale data on the leaf")
 			assert.Zero(t, w.stale, "WaitGTID: 0 stale")
-			require.Eventually(t, func() bool { return db.ReplicaStatus()[0].State == rwsplit.StateLagging },
-				15*time.Second, 20*time.Millisecond, "the leaf's lag is measured against the primary: %+v", db.ReplicaStatus())
+			require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[0].State == rwsplit.StateLagging },
+				15*time.Second, 20*time.Millisecond, "the leaf's lag is measured against the primary: %+v", rwsplit.ReplicaStatus(db))
 			require.NoError(t, mid.StartApplier(ctx))
 			require.NoError(t, c.WaitCaughtUp(ctx))
 			t.Logf("leaf %s: WaitGTID %d reads, %d stale, served %v; WaitPosition served %v; with %s's applier stopped: Eventual %d/%d stale, WaitGTID %d/%d stale",
@@ -130,8 +130,8 @@ func TestSemiSyncCaughtUp(t *testing.T) {
 				db, err := rwsplit.Open("mysql", c.Primary.DSN(), []string{r.DSN()}, rwsplit.WithMonitorInterval(100*time.Millisecond))
 				require.NoError(t, err)
 				t.Cleanup(func() { _ = db.Close() })
-				require.Eventually(t, func() bool { return db.ReplicaStatus()[0].Usable },
-					30*time.Second, 20*time.Millisecond, "%s usable: %+v", r.Name, db.ReplicaStatus())
+				require.Eventually(t, func() bool { return rwsplit.ReplicaStatus(db)[0].Usable },
+					30*time.Second, 20*time.Millisecond, "%s usable: %+v", r.Name, rwsplit.ReplicaStatus(db))
 				return db
 			}
 			const n = 60

@@ -13,7 +13,7 @@ import (
 
 // ClusterKind is a kind of cluster rwsplit runs on. The monitor detects
 // each server's kind from what it reports (a Group Replication group name,
-// wsrep_on) and ReplicaStatus shows it; WithClusterKind forces one.
+// wsrep_on) and Health.Kind shows it; WithClusterKind forces one.
 //
 //   - async: asynchronous or semi-synchronous replication, cascaded, an
 //     active–passive or active–active pair. Roles from read_only and SHOW
@@ -125,10 +125,10 @@ func (db *DB) publish(primary *Server, replicas []*Server) {
 	var lagging []*Server
 	for i, r := range replicas {
 		r.index.Store(int32(i))
-		switch {
-		case r.usable():
+		switch v := r.verdict(); {
+		case v.usable():
 			t.usable = append(t.usable, r)
-		case r.health.getState() == StateLagging && !r.health.suspect.Load():
+		case v.state == StateLagging && !v.suspect:
 			lagging = append(lagging, r)
 		}
 	}
@@ -136,7 +136,7 @@ func (db *DB) publish(primary *Server, replicas []*Server) {
 		// The floor (WithMinServing): the least-lagged lagging replicas
 		// serve too.
 		slices.SortStableFunc(lagging, func(a, b *Server) int {
-			return cmp.Compare(a.health.lag.Load(), b.health.lag.Load())
+			return cmp.Compare(a.verdict().lag, b.verdict().lag)
 		})
 		t.usable = append(t.usable, lagging[:min(n, len(lagging))]...)
 	}

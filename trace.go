@@ -58,10 +58,9 @@ type RouteExplanation struct {
 	// the balancer picks among Candidates when the call runs.
 	Server *Server
 	// Candidates are the replicas the read may go to (after the wait, if
-	// any).
+	// any). Their Health (and that of Server) is the verdict Explain
+	// decided on, unless a check ended since.
 	Candidates []*Server
-	// Health is every replica's status, as ReplicaStatus reports it.
-	Health []ReplicaStatus
 	// Capture: the scope has writes whose position the primary must be
 	// asked for first (one round trip, shared with concurrent readers).
 	Capture bool
@@ -132,7 +131,6 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 	}
 	cls := db.classify(query)
 	e.ReplicaSafe, e.Write, e.Reason = cls.Replica, cls.Write, cls.Reason
-	e.Health = db.ReplicaStatus()
 	e.Session = SessionFrom(ctx) != nil
 	top := db.topology()
 	toPrimary := func(why string) RouteExplanation {

@@ -33,7 +33,7 @@ func TestExplain(t *testing.T) {
 			checked(t, db)
 			quiet(t, c, db) // connector_test.go: the first round is over
 			bg := context.Background()
-			p, r0, r1 := db.PrimaryServer(), db.ReplicaServers()[0], db.ReplicaServers()[1]
+			p, r0, r1 := rwsplit.PrimaryServer(db), rwsplit.ReplicaServers(db)[0], rwsplit.ReplicaServers(db)[1]
 			explain := func(ctx context.Context, q string) rwsplit.RouteExplanation {
 				t.Helper()
 				before := statementCount(c)
@@ -49,7 +49,7 @@ func TestExplain(t *testing.T) {
 			assert.True(t, e.Write)
 			assert.False(t, e.ReplicaSafe)
 			assert.NotEmpty(t, e.Reason)
-			assert.Len(t, e.Health, 2)
+			assert.Equal(t, []*rwsplit.Server{p, r0, r1}, db.Servers(), "the servers whose Health Explain weighs")
 
 			e = explain(bg, "SELECT v FROM kv WHERE k = 1 FOR UPDATE")
 			assert.True(t, e.Primary)
@@ -149,9 +149,9 @@ func TestExplainMonotonicAndHealth(t *testing.T) {
 	c.Replicas()[0].SetDown(true)
 	require.Eventually(t, func() bool { return len(db.Explain(bg, selectKV).Candidates) == 1 }, 5*time.Second, 5*time.Millisecond)
 	e = db.Explain(bg, selectKV)
-	assert.Equal(t, []*rwsplit.Server{db.ReplicaServers()[1]}, e.Candidates)
-	assert.Same(t, db.ReplicaServers()[1], e.Server)
-	assert.False(t, e.Health[0].Usable)
+	assert.Equal(t, []*rwsplit.Server{rwsplit.ReplicaServers(db)[1]}, e.Candidates)
+	assert.Same(t, rwsplit.ReplicaServers(db)[1], e.Server)
+	assert.False(t, rwsplit.ReplicaServers(db)[0].Health().Usable)
 
 	c.Replicas()[1].SetDown(true)
 	require.Eventually(t, func() bool { return db.Explain(bg, selectKV).Primary }, 5*time.Second, 5*time.Millisecond)

@@ -168,12 +168,12 @@ func TestOrFailBoundedOnHungPrimary(t *testing.T) {
 func oneTripReady(t *testing.T, c *fakedb.Cluster) *rwsplit.DB {
 	t.Helper()
 	db := fakeDB(t, c, true)
-	for _, s := range append(db.ReplicaServers(), db.PrimaryServer()) {
-		_, err := s.Info(context.Background())
+	for _, s := range append(rwsplit.ReplicaServers(db), rwsplit.PrimaryServer(db)) {
+		_, err := rwsplit.DetectVersion(context.Background(), s)
 		require.NoError(t, err)
 	}
 	require.Eventually(t, func() bool {
-		for _, st := range db.ReplicaStatus() {
+		for _, st := range rwsplit.ReplicaStatus(db) {
 			if st.Kind == "" {
 				return false
 			}
@@ -330,7 +330,7 @@ func TestContextErrorIsNotALostConnection(t *testing.T) {
 	defer cancel()
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	require.False(t, tx.Server() == db.PrimaryServer(), "on the replica")
+	require.False(t, tx.Server() == rwsplit.PrimaryServer(db), "on the replica")
 	var v int64
 	require.NoError(t, tx.QueryRowContext(ctx, selectKV, 1).Scan(&v))
 	err = tx.Commit()
@@ -565,7 +565,7 @@ func TestHungReplicaWaitBoundedByHedge(t *testing.T) {
 			took := time.Since(start)
 			assert.Equal(t, int64(1), v)
 			assert.EqualValues(t, 1, db.Stats().Fallbacks)
-			assert.True(t, db.ReplicaStatus()[0].Suspect, "the hung replica is set aside")
+			assert.True(t, rwsplit.ReplicaStatus(db)[0].Suspect, "the hung replica is set aside")
 			// 200 ms + 50 ms expected; before, 200 ms + 1 s.
 			assert.Less(t, took, time.Second, "given up at the timeout plus the hedge bound")
 		})

@@ -191,7 +191,7 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	// rwsplit with 2 replicas under RoundRobin.
 	const configs = 7
 	tput := make([][]float64, configs)
-	before := dbs[2].Stats()
+	before, readsBefore := dbs[2].Stats(), replicaReads(dbs[2])
 	for r := 0; r < srounds; r++ {
 		for k := 0; k < configs; k++ {
 			cfg := (k + r) % configs
@@ -229,7 +229,7 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 			tput[cfg] = append(tput[cfg], float64(calls.Load())/time.Since(t).Seconds())
 		}
 	}
-	after := dbs[2].Stats()
+	after, readsAfter := dbs[2].Stats(), replicaReads(dbs[2])
 	var s strings.Builder
 	fmt.Fprintf(&s, "## Read throughput with 0, 1 and 2 replicas\n\n")
 	if quota {
@@ -256,10 +256,10 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	}
 	fmt.Fprintf(&s, "| 2, RoundRobin | %.0f | %.2f× | | |\n", medianF(tput[6]), rat(tput[6], tput[0]))
 	var spreadTo []string
-	for i := range after.ReplicaReads {
-		spreadTo = append(spreadTo, fmt.Sprint(after.ReplicaReads[i]-before.ReplicaReads[i]))
+	for i := range readsAfter {
+		spreadTo = append(spreadTo, fmt.Sprint(readsAfter[i]-readsBefore[i]))
 	}
-	fmt.Fprintf(&s, "\nWhere the 2-replica rwsplit reads went (`Stats()` deltas over its runs): replicas %s, primary %d "+
+	fmt.Fprintf(&s, "\nWhere the 2-replica rwsplit reads went (`Health().Reads` and `Stats()` deltas over its runs): replicas %s, primary %d "+
 		"(no usable replica: %d), hedged %d (won %d), retried %d.\n", strings.Join(spreadTo, " / "), after.PrimaryReads-before.PrimaryReads,
 		after.NoReplica-before.NoReplica, after.Hedges-before.Hedges, after.HedgeWins-before.HedgeWins, after.Retries-before.Retries)
 	fmt.Fprintf(&s, "\n![read throughput against replicas](scaling.png)\n")
@@ -481,3 +481,14 @@ func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 }
 
 func msf(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
+
+// replicaReads returns the reads each of db's replicas served, in order.
+func replicaReads(db *rwsplit.DB) []uint64 {
+	var n []uint64
+	for _, s := range db.Servers() {
+		if s.Index() >= 0 {
+			n = append(n, s.Health().Reads)
+		}
+	}
+	return n
+}

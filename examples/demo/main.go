@@ -127,8 +127,14 @@ func routing(ctx context.Context, db *rwsplit.DB) error {
 		}
 	}
 	st := db.Stats()
+	var replicaReads []uint64
+	for _, s := range db.Servers() {
+		if s.Index() >= 0 { // a replica
+			replicaReads = append(replicaReads, s.Health().Reads)
+		}
+	}
 	fmt.Printf("\n   stats: %d writes, %d reads on the primary, %v reads on the replicas\n\n",
-		st.Writes, st.PrimaryReads, st.ReplicaReads)
+		st.Writes, st.PrimaryReads, replicaReads)
 	return nil
 }
 

@@ -45,9 +45,10 @@ func (c *cluster) openWith(t *testing.T, pool func(driver.Connector) *sql.DB, op
 	t.Cleanup(func() { _ = db.Close() })
 	// Wait for the monitor's first round, so that the replica is up.
 	deadline := time.Now().Add(5 * time.Second)
-	for db.ReplicaStatus()[0].State != rwsplit.StateUp {
+	replica := db.Servers()[1]
+	for replica.Health().State != rwsplit.StateUp {
 		if time.Now().After(deadline) {
-			t.Fatalf("replica not up: %+v", db.ReplicaStatus()[0])
+			t.Fatalf("replica not up: %+v", replica.Health())
 		}
 		time.Sleep(time.Millisecond)
 	}

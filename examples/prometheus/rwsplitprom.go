@@ -111,7 +111,7 @@ func (m *Metrics) OnHedge(_ context.Context, e rwsplit.HedgeEvent) {
 
 // OnHealth counts the change.
 func (m *Metrics) OnHealth(e rwsplit.HealthEvent) {
-	state := e.State
+	state := string(e.State)
 	if e.Suspect {
 		state = "suspect"
 	}

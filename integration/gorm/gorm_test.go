@@ -215,7 +215,7 @@ func TestGORM(t *testing.T) {
 			assert.Equal(t, 3, vst.MaxOpenConnections)
 			assert.LessOrEqual(t, vst.OpenConnections, 3)
 			t.Logf("%s: GORM's pool at 3: %d virtual connections open, %d waits; server connections open: primary %d",
-				e.Flavor, vst.OpenConnections, vst.WaitCount, e.DB.Stats().Primary.OpenConnections)
+				e.Flavor, vst.OpenConnections, vst.WaitCount, e.DB.Primary().Stats().OpenConnections)
 
 			// The router's apply to the server connections. Not with
 			// PrepareStmt and GORM's default transaction: a statement
@@ -225,14 +225,15 @@ func TestGORM(t *testing.T) {
 			e.DB.SetMaxOpenConns(2)
 			t.Cleanup(func() { e.DB.SetMaxOpenConns(0) })
 			load(gdb)
-			st := e.DB.Stats()
-			assert.LessOrEqual(t, st.Primary.OpenConnections, 2)
-			for _, r := range st.Replicas {
-				assert.LessOrEqual(t, r.OpenConnections, 2)
+			srv := e.DB.Servers()
+			st := make([]sql.DBStats, len(srv)) // the primary's, then the replicas'
+			for i, s := range srv {
+				st[i] = s.DB().Stats()
+				assert.LessOrEqual(t, st[i].OpenConnections, 2, s.Name())
 			}
 			t.Logf("%s: router's pools at 2: %d virtual connections open; server connections open: primary %d (%d waits), replicas %d and %d",
-				e.Flavor, sqlDB.Stats().OpenConnections, st.Primary.OpenConnections, st.Primary.WaitCount,
-				st.Replicas[0].OpenConnections, st.Replicas[1].OpenConnections)
+				e.Flavor, sqlDB.Stats().OpenConnections, st[0].OpenConnections, st[0].WaitCount,
+				st[1].OpenConnections, st[2].OpenConnections)
 			e.Idle(t)
 		})
 	})

@@ -191,14 +191,14 @@ func (e *Env) Pairs(t testing.TB, mode rwsplit.Consistency, n int, write WriteFu
 		ctx := rwsplit.WithSession(rwsplit.WithConsistency(context.Background(), mode), sess)
 		id, err := write(ctx, i)
 		NoReadOnlyError(t, err)
-		before := e.DB.Stats()
+		before, readsBefore := e.DB.Stats(), replicaReads(e.DB)
 		found, err := read(ctx, id)
 		require.NoError(t, err)
 		after := e.DB.Stats()
 		if !found {
 			res.Stale++
 		}
-		res.OnReplica += int(sum(after.ReplicaReads) - sum(before.ReplicaReads))
+		res.OnReplica += int(replicaReads(e.DB) - readsBefore)
 		res.OnPrimary += int(after.PrimaryReads - before.PrimaryReads)
 		res.Waits += after.Waits - before.Waits
 		res.Fallbacks += after.Fallbacks - before.Fallbacks
@@ -207,9 +207,12 @@ func (e *Env) Pairs(t testing.TB, mode rwsplit.Consistency, n int, write WriteFu
 	return res
 }
 
-func sum(xs []uint64) (n uint64) {
-	for _, x := range xs {
-		n += x
+// replicaReads is the total of the reads db's replicas served.
+func replicaReads(db *rwsplit.DB) (n uint64) {
+	for _, s := range db.Servers() {
+		if s.Index() >= 0 {
+			n += s.Health().Reads
+		}
 	}
 	return n
 }
@@ -287,7 +290,6 @@ func (e *Env) ReadYourWrites(t testing.TB, n int, write WriteFunc, read ReadFunc
 func (e *Env) Idle(t testing.TB) {
 	t.Helper()
 	assert.Eventually(t, func() bool {
-		st := e.DB.Stats()
-		return st.Primary.InUse == 0 && !slices.ContainsFunc(st.Replicas, func(s sql.DBStats) bool { return s.InUse != 0 })
+		return !slices.ContainsFunc(e.DB.Servers(), func(s *rwsplit.Server) bool { return s.DB().Stats().InUse != 0 })
 	}, 5*time.Second, 10*time.Millisecond, "a server connection stayed in use with no call running")
 }
