@@ -28,6 +28,7 @@ import (
 
 	"github.com/rwsplit/rwsplit/internal/cluster"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
+	"github.com/rwsplit/rwsplit/internal/redact"
 	"github.com/rwsplit/rwsplit/internal/replay"
 	"github.com/rwsplit/rwsplit/internal/sqlclass"
 )
@@ -142,14 +143,14 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 				cfg.Addr += "/" + cfg.DBName // another database on the same server
 			}
 			addrs = append(addrs, cfg.Addr)
-			shown = " (" + redact(secretOf(dsn).mask(key)) + ")"
+			shown = " (" + shorten(redact.Of(dsn).Mask(key)) + ")"
 			if i > 0 {
 				oneTrip[i-1] = cfg.MultiStatements && cfg.InterpolateParams
 			} else {
 				primaryOneTrip = cfg.MultiStatements && cfg.InterpolateParams
 			}
 		case driverName == "mysql":
-			return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, redactDSN(perr, dsn))
+			return nil, fmt.Errorf("rwsplit: Open: %s does not parse: %w", name, redact.DSN(perr, dsn))
 		}
 		if prev, dup := keys[key]; dup {
 			return nil, fmt.Errorf("rwsplit: Open: %s and %s name the same server%s", prev, name, shown)
@@ -194,20 +195,20 @@ func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (
 func openPool(driverName, dsn string) (*sql.DB, error) {
 	probe, err := sql.Open(driverName, dsn) // finds the registered driver
 	if err != nil {
-		return nil, redactErr(err, secretOf(dsn))
+		return nil, redact.DSN(err, dsn)
 	}
 	d := probe.Driver()
 	_ = probe.Close()
-	secret := secretOf(dsn)
+	secret := redact.Of(dsn)
 	c, err := prefetch.ForDSN(d, dsn)
 	if err != nil {
-		return nil, redactErr(err, secret)
+		return nil, redact.Err(err, secret)
 	}
-	return sql.OpenDB(prefetch.Connector(redactingConnector{c, secret})), nil
+	return sql.OpenDB(prefetch.Connector(redact.Connector(c, secret))), nil
 }
 
-// redact keeps a DSN key short and free of credentials for error messages.
-func redact(key string) string {
+// shorten keeps a DSN key short and free of credentials for error messages.
+func shorten(key string) string {
 	if len(key) > 120 {
 		return key[:120] + "..."
 	}

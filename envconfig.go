@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/rwsplit/rwsplit/internal/redact"
 )
 
 // Twelve-factor configuration: a DB opened from environment variables.
@@ -231,7 +232,7 @@ func checkDSN(v envVar, i int, dsn, driverName string) error {
 		return nil
 	}
 	if _, err := mysql.ParseDSN(dsn); err != nil {
-		return fmt.Errorf("rwsplit: %s does not parse as a DSN: %w", what, redactErr(err, secretOf(dsn)))
+		return fmt.Errorf("rwsplit: %s does not parse as a DSN: %w", what, redact.DSN(err, dsn))
 	}
 	return nil
 }

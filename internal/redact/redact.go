@@ -1,4 +1,7 @@
-package rwsplit
+// Package redact keeps passwords out of errors: every error that may quote
+// a DSN, or a driver's error about one, goes through DSN (or Err with
+// Of(dsn)).
+package redact
 
 import (
 	"context"
@@ -12,19 +15,18 @@ import (
 )
 
 // Passwords never reach an error or a status. Every error that may quote a
-// DSN, or a driver's error about one, goes through redactDSN (or redactErr
-// with secretOf(dsn)): go-sql-driver/mysql's ParseDSN errors (they quote the
+// DSN, or a driver's error about one, goes through DSN (or Err with Of(dsn)): go-sql-driver/mysql's ParseDSN errors (they quote the
 // database name, parameter values and the network, which hold part of the
 // password when the DSN is malformed: "user:pw/db" fails with "default addr
 // for network 'user:pw' unknown"), Open's (the same server given twice),
 // OpenFromEnv's, and those of the connector Open builds, for drivers whose
 // own errors quote their DSN (some wrapper drivers do).
 
-// secret is what must never be shown of a DSN: its password in each form an
+// Secret is what must never be shown of a DSN: its password in each form an
 // error may quote it, longest first.
-type secret []string
+type Secret []string
 
-// secretOf returns what must never be shown of dsn. For a DSN that
+// Of returns what must never be shown of dsn. For a DSN that
 // go-sql-driver/mysql parses, its password. Otherwise (and for one that
 // parses without any user, as "user:pw tcp(host)/db" does, the '@'
 // forgotten), the password as a URL's user info gives it (decoded and as
@@ -34,15 +36,15 @@ type secret []string
 // network, the database name and its bad escape); else, with no
 // '@', what follows "user:" up to the address or the first '/'; else the
 // whole DSN.
-func secretOf(dsn string) secret {
+func Of(dsn string) Secret {
 	cfg, perr := mysql.ParseDSN(dsn)
 	switch {
 	case perr == nil && cfg.Passwd != "":
-		return secret{cfg.Passwd}
+		return Secret{cfg.Passwd}
 	case perr == nil && (cfg.User != "" || !strings.Contains(dsn, ":")):
 		return nil // no password
 	}
-	var s secret
+	var s Secret
 	add := func(v string) {
 		if v != "" && !slices.Contains(s, v) {
 			s = append(s, v)
@@ -94,14 +96,14 @@ func secretOf(dsn string) secret {
 		}
 	}
 	if s == nil && perr != nil {
-		return secret{dsn}
+		return Secret{dsn}
 	}
 	slices.SortStableFunc(s, func(a, b string) int { return len(b) - len(a) })
 	return s
 }
 
-// mask returns text with every form of the secret replaced by "***".
-func (s secret) mask(text string) string {
+// Mask returns text with every form of the secret replaced by "***".
+func (s Secret) Mask(text string) string {
 	for _, v := range s {
 		text = strings.ReplaceAll(text, v, "***")
 	}
@@ -123,32 +125,34 @@ func (e *redactedError) GoString() string { return fmt.Sprintf("rwsplit.redacted
 
 func (e *redactedError) Unwrap() error { return e.err }
 
-// redactErr masks s in err's text (nil stays nil; so does an error that
+// Err masks s in err's text (nil stays nil; so does an error that
 // does not show it).
-func redactErr(err error, s secret) error {
+func Err(err error, s Secret) error {
 	if err == nil || len(s) == 0 {
 		return err
 	}
 	text := err.Error()
-	if masked := s.mask(text); masked != text {
+	if masked := s.Mask(text); masked != text {
 		return &redactedError{err: err, text: masked}
 	}
 	return err
 }
 
-// redactDSN masks dsn's secret in err's text: the one way an error that may
+// DSN masks dsn's secret in err's text: the one way an error that may
 // quote dsn is made safe to show.
-func redactDSN(err error, dsn string) error { return redactErr(err, secretOf(dsn)) }
+func DSN(err error, dsn string) error { return Err(err, Of(dsn)) }
 
-// redactingConnector masks its DSN's secret in the errors of Connect.
-type redactingConnector struct {
+// Connector returns c with s masked in the errors of Connect.
+func Connector(c driver.Connector, s Secret) driver.Connector { return connector{c, s} }
+
+type connector struct {
 	c      driver.Connector
-	secret secret
+	secret Secret
 }
 
-func (r redactingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+func (r connector) Connect(ctx context.Context) (driver.Conn, error) {
 	c, err := r.c.Connect(ctx)
-	return c, redactErr(err, r.secret)
+	return c, Err(err, r.secret)
 }
 
-func (r redactingConnector) Driver() driver.Driver { return r.c.Driver() }
+func (r connector) Driver() driver.Driver { return r.c.Driver() }
