@@ -161,7 +161,7 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 		s, err := db.readerOnPrimary(ctx)
 		return s, nil, err
 	}
-	failed, _ := ctx.Value(excludeKey{}).(*Server)
+	failed := retried(ctx).from
 	if failed != nil {
 		cands = without(cands, failed)
 	}
@@ -245,7 +245,7 @@ func (db *DB) fallback(ctx context.Context, mode Consistency, cause error) (*Ser
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	db.observeFallback(ctx, mode, cause, mode.fail)
+	noteFallback(ctx, cause)
 	if mode.fail {
 		db.stats.notCaughtUp.Add(1)
 		if cause != nil {

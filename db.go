@@ -93,8 +93,8 @@ type DB struct {
 	// hedge is the hedge's bound and figures (hedge.go).
 	hedge hedger
 
-	// obs receives routing and health events (WithObserver); nil: none.
-	obs Observer
+	// obs receive routing and health events (WithObserver).
+	obs observers
 
 	// hooks are test-only interleaving points (nil in production).
 	hooks *testHooks
@@ -272,7 +272,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		kind:            o.kind,
 		kicked:          make(chan struct{}, 1),
 		replay:          replay.Open(),
-		obs:             o.observer,
+		obs:             o.observers,
 	}
 	db.safety.key = o.tokenKey
 	if o.writeHold != nil {

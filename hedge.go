@@ -257,7 +257,7 @@ func (db *DB) hedgeTarget(ctx context.Context, s *Server, rows bool) *Server {
 	default:
 		return nil
 	}
-	failed, _ := ctx.Value(excludeKey{}).(*Server)
+	failed := retried(ctx).from
 	var out []*Server
 	for _, r := range cands {
 		if r != s && r != failed && (!rows || r.readsAhead.Load()) {
@@ -326,6 +326,8 @@ type hedgeOp[T any] interface {
 	// rows reports whether the result holds rows (a read, counted as one),
 	// whose close releases the attempt's context.
 	rows() bool
+	// query is the statement's text, for route events ("" for a BEGIN).
+	query() string
 }
 
 // race is a hedged statement: its first attempt, run by the caller, and the
@@ -437,7 +439,7 @@ func (rc *race[T, O]) fire() {
 	rc.mu.Unlock()
 
 	db.hedge.hedges.Add(1)
-	db.observeHedge(rc.ctx, s, target, rc.bound, false)
+	db.observeHedge(rc.ctx, s, target, rc.op.query(), rc.bound, false)
 	if rc.op.rows() {
 		db.count(route{server: target, read: true}) // a BEGIN is counted by beginOn
 	}
@@ -515,7 +517,7 @@ func (rc *race[T, O]) settle(a, b *attempt[T]) *attempt[T] {
 	rc.drop(a)
 	rc.keep(b)
 	rc.db.hedge.wins.Add(1)
-	rc.db.observeHedge(rc.ctx, a.s, b.s, rc.bound, true)
+	rc.db.observeHedge(rc.ctx, a.s, b.s, rc.op.query(), rc.bound, true)
 	if rc.ctx.Err() == nil && !rc.first.s.primary {
 		switch {
 		case errors.Is(a.err, context.Canceled):
@@ -564,6 +566,7 @@ func (o rowsOp) send(ctx context.Context, s *Server, hedge bool) (*sql.Rows, err
 
 func (rowsOp) discard(rows *sql.Rows) { _ = rows.Close() }
 func (rowsOp) rows() bool             { return true }
+func (o rowsOp) query() string        { return o.plain }
 
 // detach reads the rows into memory and releases the attempt's context.
 // (Rows ops run only on pools known to read ahead: this is a guard, not a
@@ -593,6 +596,7 @@ func (o rowOp) send(ctx context.Context, s *Server, hedge bool) (*sql.Row, error
 // discard scans nothing: it closes the row's rows.
 func (rowOp) discard(row *sql.Row) { _ = row.Scan() }
 func (rowOp) rows() bool           { return true }
+func (o rowOp) query() string      { return o.plain }
 
 // detach leaves the row as it is: its Scan reads from the pool under the
 // attempt's context, which then stays live. (Rows ops run only on pools
@@ -609,6 +613,7 @@ func (o beginOp) send(ctx context.Context, s *Server, _ bool) (*sql.Tx, error) {
 
 func (beginOp) discard(tx *sql.Tx)            { _ = tx.Rollback() }
 func (beginOp) rows() bool                    { return false }
+func (beginOp) query() string                 { return "" }
 func (beginOp) detach(*DB, *attempt[*sql.Tx]) {}
 
 // hedgedQuery runs c's query (q, args: with a one-round-trip wait whose

@@ -102,7 +102,7 @@ func TestHedgeTargetRule(t *testing.T) {
 					db.markSuspect(r1, errors.New("test"))
 				}
 				if c.exclude1 {
-					ctx = withoutServer(ctx, r1)
+					ctx = withoutServer(ctx, r1, nil)
 				}
 				if c.noAhead1 {
 					r1.readsAhead.Store(false)

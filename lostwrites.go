@@ -22,7 +22,7 @@ import (
 // OrFail the read fails with an error wrapping ErrReplicaNotCaughtUp and
 // ErrWritesLost; otherwise it goes on, reading the rest of its scope's
 // writes, and the loss is counted (Stats.WritesLost) and reported
-// (Observer.OnWritesLost). The application decides: write again what it
+// (Observer.WritesLost). The application decides: write again what it
 // can, tell the user, or reconcile from the former primary's binary log.
 // It is reported on asynchronous replication only (Group Replication and
 // Galera keep every write they acknowledged), once the current primary's
@@ -237,7 +237,10 @@ func (db *DB) reportLost(ctx context.Context, err error) {
 		return
 	}
 	db.stats.lost.Add(1)
-	if o := db.obs; o != nil {
-		o.OnWritesLost(ctx, WritesLostEvent{Primary: le.primary, GTIDs: lostText(le.lost)})
+	if len(db.obs.writesLost) > 0 {
+		e := WritesLostEvent{Primary: le.primary, GTIDs: lostText(le.lost)}
+		for _, f := range db.obs.writesLost {
+			f(ctx, e)
+		}
 	}
 }

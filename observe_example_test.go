@@ -25,19 +25,30 @@ func ExampleSlogObserver() {
 	defer db.Close()
 }
 
-// Count fallbacks and time waits with an observer of your own: implement
-// only the events you need with ObserverFuncs (or embed NopObserver).
+// Count fallbacks and time waits with an observer of your own: set only
+// the fields of the events you need. WithObserver may be given more than
+// once: here with a logger too.
 func ExampleWithObserver() {
-	obs := rwsplit.ObserverFuncs{
+	obs := rwsplit.Observer{
 		WaitEnd: func(ctx context.Context, e rwsplit.WaitEvent) {
-			fmt.Printf("wait on %s (%s): %s in %v\n", e.Server.Name(), e.Mode, e.Outcome, e.Duration)
+			switch {
+			case e.Skipped:
+				fmt.Printf("no wait on %s (%s): it has the writes\n", e.Server.Name(), e.Mode)
+			case e.Err != nil:
+				fmt.Printf("wait on %s (%s) failed in %v: %v\n", e.Server.Name(), e.Mode, e.Duration, e.Err)
+			default:
+				fmt.Printf("wait on %s (%s): ok in %v\n", e.Server.Name(), e.Mode, e.Duration)
+			}
 		},
-		Fallback: func(ctx context.Context, e rwsplit.FallbackEvent) {
-			fmt.Printf("fallback under %s: %v\n", e.Mode, e.Cause)
+		Route: func(ctx context.Context, e rwsplit.RouteEvent) {
+			if e.Reason == "fallback" {
+				fmt.Printf("fallback under %s: %v\n", e.Mode, e.Cause)
+			}
 		},
 	}
 	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
-		[]string{"app:secret@tcp(replica1:3306)/app"}, rwsplit.WithObserver(obs))
+		[]string{"app:secret@tcp(replica1:3306)/app"},
+		rwsplit.WithObserver(obs), rwsplit.WithObserver(rwsplit.SlogObserver(nil)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,11 +72,11 @@ func ExampleDB_Explain() {
 	}
 }
 
-// Record which server answered the calls of one request.
+// Record which server answered the calls of one request (no observer
+// needed).
 func ExampleWithTrace() {
 	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
-		[]string{"app:secret@tcp(replica1:3306)/app"},
-		rwsplit.WithObserver(rwsplit.TraceObserver()))
+		[]string{"app:secret@tcp(replica1:3306)/app"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -74,7 +85,12 @@ func ExampleWithTrace() {
 	ctx := rwsplit.WithTrace(context.Background(), &tr)
 	var name string
 	_ = db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", 1).Scan(&name)
-	fmt.Println(tr.Server().Name(), tr.Routes()[0].Reason)
+	if routes := tr.Routes(); len(routes) > 0 {
+		last := routes[len(routes)-1] // where the read ran (nil: it could not be routed)
+		if last.Server != nil {
+			fmt.Println(last.Server.Name(), last.Reason)
+		}
+	}
 }
 
 // Open from the environment (twelve-factor): RWSPLIT_PRIMARY_DSN,

@@ -8,57 +8,48 @@ import (
 
 // Observability hooks. A DB given an Observer (WithObserver) tells it what
 // the pipeline decides and what the monitor sees: the route of each call and
-// why, each replica wait's start and end, fallbacks, retries, hedges, health
-// changes and topology changes. Without one, each hook point costs one nil
-// check and builds nothing.
+// each move of it (fallback, retry, hedge) and why, each replica wait's start
+// and end, health changes and topology changes. A context given a Trace
+// (WithTrace) records its calls' routes and waits, with or without an
+// Observer. Without either, each hook point costs a length check and a
+// context lookup, and builds nothing.
 //
 // Observers are called synchronously, on the goroutine that made the
 // decision (the caller's for routes, waits, fallbacks and retries; a timer's
-// for a hedge; the monitor's, or the caller's after a failed read, for
+// for a hedge sent; the monitor's, or the caller's after a failed read, for
 // health and topology): they must be quick and must not block. A slow
-// observer slows the calls it observes. OnTopology is called while the DB
+// observer slows the calls it observes. Topology is called while the DB
 // holds its topology lock: it must not call AddReplica, RemoveReplica or
 // ReplacePrimary (reading Stats or Servers is fine).
 
-// Observer receives a DB's routing and health events. Embed NopObserver to
-// implement only some of its methods, or use ObserverFuncs.
-type Observer interface {
-	// OnRoute: the server a call was routed to, and why (once per call and
-	// per retry; a fallback or a hedge that moves the call reports its own
-	// event).
-	OnRoute(ctx context.Context, e RouteEvent)
-	// OnWaitStart: a wait for the scope's writes begins on a replica.
-	OnWaitStart(ctx context.Context, e WaitEvent)
-	// OnWaitEnd: that wait ended (or was skipped: the replica was known to
-	// have applied the writes), with its outcome and duration. A wait sent
+// Observer receives a DB's routing and health events: each field, when set,
+// is called with its event; a nil field ignores it. Give it with
+// WithObserver.
+type Observer struct {
+	// Route: where a call goes and why: once per call, and once more for
+	// each move of it (a fallback to the primary, a retry elsewhere, a
+	// hedge sent and a hedge that won: see RouteEvent.Reason).
+	Route func(ctx context.Context, e RouteEvent)
+	// WaitStart: a wait for the scope's writes begins on a replica.
+	WaitStart func(ctx context.Context, e WaitEvent)
+	// WaitEnd: that wait ended (or was skipped: the replica was known to
+	// have applied the writes), with its error and duration. A wait sent
 	// with its query whose read was answered by a hedge has no end: the
-	// hedge's event reports the read. Sleep's sleep is reported as a wait
+	// hedge's route reports the read. Sleep's sleep is reported as a wait
 	// with no Server (it comes before the choice); CaughtUp's polling is
 	// not reported as a wait.
-	OnWaitEnd(ctx context.Context, e WaitEvent)
-	// OnFallback: a read no replica could serve in time goes to the
-	// primary, or fails under OrFail.
-	OnFallback(ctx context.Context, e FallbackEvent)
-	// OnRetry: a call that failed without running runs once more
-	// elsewhere (a replica read after a connection error; under discovery,
-	// a primary read after a connection error, and a write refused as
-	// read-only or never sent, on the primary the monitor finds or sees
-	// answer).
-	OnRetry(ctx context.Context, e RetryEvent)
-	// OnHedge: a read was hedged (sent to a second server), or its hedge
-	// won.
-	OnHedge(ctx context.Context, e HedgeEvent)
-	// OnHealth: a replica's health state or usability changed (monitor
+	WaitEnd func(ctx context.Context, e WaitEvent)
+	// Health: a replica's health state or usability changed (monitor
 	// verdict, or marked suspect after a failed read).
-	OnHealth(e HealthEvent)
-	// OnTopology: the set of servers, the primary or the usable replicas
+	Health func(e HealthEvent)
+	// Topology: the set of servers, the primary or the usable replicas
 	// changed (health, AddReplica, RemoveReplica, ReplacePrimary,
 	// discovery's role changes).
-	OnTopology(e TopologyEvent)
-	// OnWritesLost: a read's scope names writes a former primary
+	Topology func(e TopologyEvent)
+	// WritesLost: a read's scope names writes a former primary
 	// acknowledged and the current primary lacks for good (see
 	// ErrWritesLost).
-	OnWritesLost(ctx context.Context, e WritesLostEvent)
+	WritesLost func(ctx context.Context, e WritesLostEvent)
 }
 
 // RouteEvent is a call's route: where it goes and why.
@@ -75,25 +66,37 @@ type RouteEvent struct {
 	// for a statement sent to the primary by rule (sqlclass's Reason, e.g.
 	// "locking read"), else one of "pinned", "exec", "mode Primary", "no
 	// replica", "no usable replica", "replica", "replica, wait to send with
-	// the query", "fallback", "begin" (a transaction, on the primary),
-	// "begin read-only" (on the server planned for its reads).
+	// the query", "begin" (a transaction, on the primary), "begin
+	// read-only" (on the server planned for its reads), or a move: "fallback"
+	// (no replica served the read in time: it goes to the primary, or fails
+	// under OrFail with Err wrapping ErrReplicaNotCaughtUp), "retry" (it
+	// failed without running and runs once more elsewhere: a replica read
+	// or read-only BEGIN after a connection error; under discovery, a
+	// primary read after a connection error, and a write refused as
+	// read-only or never sent, on the primary the monitor finds or sees
+	// answer), "hedge" (a read the first server has not answered is sent to
+	// Server too) and "hedge won" (Server's answer is the one returned). A
+	// retry whose new route falls back reports "fallback".
 	Reason string
-	// Query is the statement's text ("" for a prepared statement); never
-	// its arguments.
+	// Query is the statement's text ("" for a prepared statement or a
+	// BEGIN); never its arguments.
 	Query string
+	// From is the server a move leaves: a retry's failed server, a hedge's
+	// first server, a one-round-trip wait's replica before its fallback;
+	// nil on a call's first route.
+	From *Server
+	// Cause is why the call moved: the last wait's error (or the reason no
+	// replica qualified) for a fallback, the connection error for a retry;
+	// nil otherwise.
+	Cause error
+	// HedgeBound is a hedge's ("hedge", "hedge won"): how long the first
+	// server had answered nothing when the hedge was sent (see
+	// DB.SetHedge); zero otherwise.
+	HedgeBound time.Duration
 	// Err is the routing error when the call could not be routed
 	// (ErrNoPrimary, ErrNoReplica, ErrReplicaNotCaughtUp, ...).
 	Err error
 }
-
-// Wait outcomes, as WaitEvent.Outcome reports them.
-const (
-	WaitOK       = "ok"        // the replica applied the writes in time
-	WaitTimedOut = "timed out" // it had not when the timeout ran out
-	WaitSkipped  = "skipped"   // no wait: the replica was known to have applied them
-	WaitFailed   = "failed"    // the wait's query failed (Err), or returned NULL
-	WaitCanceled = "canceled"  // the caller's context ended
-)
 
 // WaitEvent is one wait on a replica for what the read's scope (or, under
 // Latest and Monotonic, the primary) has written.
@@ -103,43 +106,35 @@ type WaitEvent struct {
 	Mode   Consistency
 	// OneTrip: the wait rides in the read's own round trip.
 	OneTrip bool
-	// Outcome (OnWaitEnd only): WaitOK, WaitTimedOut, WaitSkipped,
-	// WaitFailed or WaitCanceled.
-	Outcome string
-	// Start is when the wait began; Duration (OnWaitEnd only) how long it
+	// Skipped (WaitEnd only): no wait was sent: the replica was known to
+	// have applied the writes.
+	Skipped bool
+	// Start is when the wait began; Duration (WaitEnd only) how long it
 	// took (for a one-round-trip wait, the wait and the query together).
 	Start    time.Time
 	Duration time.Duration
-	Err      error
+	// Err (WaitEnd only) is nil when the replica applied the writes in time
+	// (or the wait was skipped); an error wrapping ErrWaitTimedOut when it
+	// had not when the timeout ran out; the context's error when the
+	// caller's context ended; else the failure (the wait's query's error,
+	// ErrNotReplicating, ...).
+	Err error
 }
 
-// FallbackEvent is a read that no replica could serve in time.
-type FallbackEvent struct {
-	Mode Consistency
-	// Cause is why (the last wait's error, ...); may be nil.
-	Cause error
-	// Failed: under OrFail the read fails with ErrReplicaNotCaughtUp
-	// instead of reading the primary.
-	Failed bool
-}
-
-// RetryEvent is a call run once more elsewhere after it failed without
-// running.
-type RetryEvent struct {
-	// From is the server that failed; To, when known, where the retry
-	// runs (a read's retry is routed afresh, and reported by OnRoute).
-	From, To *Server
-	Err      error
-	// Write: a write refused as read-only, retried on the new primary.
-	Write bool
-}
-
-// HedgeEvent is a hedge: a read sent to a second server (Won false), or a
-// hedge whose answer was the one returned (Won true).
-type HedgeEvent struct {
-	From, To *Server
-	Bound    time.Duration
-	Won      bool
+// outcome is e's end in a word, for logs and traces: "ok", "skipped",
+// "timed out", "canceled" or "failed".
+func (e WaitEvent) outcome() string {
+	switch {
+	case e.Skipped:
+		return "skipped"
+	case e.Err == nil:
+		return "ok"
+	case errors.Is(e.Err, ErrWaitTimedOut):
+		return "timed out"
+	case e.Err == context.Canceled || e.Err == context.DeadlineExceeded:
+		return "canceled"
+	}
+	return "failed"
 }
 
 // HealthEvent is a replica's change of health.
@@ -168,146 +163,163 @@ type TopologyEvent struct {
 	Usable         []*Server
 }
 
-// NopObserver implements Observer with methods that do nothing; embed it
-// to implement only the events you need.
-type NopObserver struct{}
-
-// OnRoute does nothing.
-func (NopObserver) OnRoute(context.Context, RouteEvent) {}
-
-// OnWaitStart does nothing.
-func (NopObserver) OnWaitStart(context.Context, WaitEvent) {}
-
-// OnWaitEnd does nothing.
-func (NopObserver) OnWaitEnd(context.Context, WaitEvent) {}
-
-// OnFallback does nothing.
-func (NopObserver) OnFallback(context.Context, FallbackEvent) {}
-
-// OnRetry does nothing.
-func (NopObserver) OnRetry(context.Context, RetryEvent) {}
-
-// OnHedge does nothing.
-func (NopObserver) OnHedge(context.Context, HedgeEvent) {}
-
-// OnHealth does nothing.
-func (NopObserver) OnHealth(HealthEvent) {}
-
-// OnTopology does nothing.
-func (NopObserver) OnTopology(TopologyEvent) {}
-
-// OnWritesLost does nothing.
-func (NopObserver) OnWritesLost(context.Context, WritesLostEvent) {}
-
-// ObserverFuncs is an Observer made of optional functions: a nil field
-// ignores its event.
-type ObserverFuncs struct {
-	Route     func(context.Context, RouteEvent)
-	WaitStart func(context.Context, WaitEvent)
-	WaitEnd   func(context.Context, WaitEvent)
-	Fallback  func(context.Context, FallbackEvent)
-	Retry     func(context.Context, RetryEvent)
-	Hedge     func(context.Context, HedgeEvent)
-	Health    func(HealthEvent)
-	Topology  func(TopologyEvent)
-	Lost      func(context.Context, WritesLostEvent)
-}
-
-// OnRoute calls f.Route if set.
-func (f ObserverFuncs) OnRoute(ctx context.Context, e RouteEvent) {
-	if f.Route != nil {
-		f.Route(ctx, e)
-	}
-}
-
-// OnWaitStart calls f.WaitStart if set.
-func (f ObserverFuncs) OnWaitStart(ctx context.Context, e WaitEvent) {
-	if f.WaitStart != nil {
-		f.WaitStart(ctx, e)
-	}
-}
-
-// OnWaitEnd calls f.WaitEnd if set.
-func (f ObserverFuncs) OnWaitEnd(ctx context.Context, e WaitEvent) {
-	if f.WaitEnd != nil {
-		f.WaitEnd(ctx, e)
-	}
-}
-
-// OnFallback calls f.Fallback if set.
-func (f ObserverFuncs) OnFallback(ctx context.Context, e FallbackEvent) {
-	if f.Fallback != nil {
-		f.Fallback(ctx, e)
-	}
-}
-
-// OnRetry calls f.Retry if set.
-func (f ObserverFuncs) OnRetry(ctx context.Context, e RetryEvent) {
-	if f.Retry != nil {
-		f.Retry(ctx, e)
-	}
-}
-
-// OnHedge calls f.Hedge if set.
-func (f ObserverFuncs) OnHedge(ctx context.Context, e HedgeEvent) {
-	if f.Hedge != nil {
-		f.Hedge(ctx, e)
-	}
-}
-
-// OnHealth calls f.Health if set.
-func (f ObserverFuncs) OnHealth(e HealthEvent) {
-	if f.Health != nil {
-		f.Health(e)
-	}
-}
-
-// OnTopology calls f.Topology if set.
-func (f ObserverFuncs) OnTopology(e TopologyEvent) {
-	if f.Topology != nil {
-		f.Topology(e)
-	}
-}
-
-// OnWritesLost calls f.Lost if set.
-func (f ObserverFuncs) OnWritesLost(ctx context.Context, e WritesLostEvent) {
-	if f.Lost != nil {
-		f.Lost(ctx, e)
-	}
-}
-
 // WithObserver sends the DB's routing and health events to o (see
-// Observer). Several WithObserver options: the last wins (combine
-// observers in one of your own). Without it, or with nil, observing costs
-// one nil check per hook point.
+// Observer). It may be given more than once: every observer given is
+// called, in the order given. An Observer with no field set adds nothing.
+// Cost: an event no observer wants (nor, for routes and waits, a Trace in
+// the call's context) costs a length check and is not built; one that is
+// wanted is built once and passed to each function.
 func WithObserver(o Observer) Option {
 	return func(opts *options) error {
-		opts.observer = o
+		opts.observers = opts.observers.add(o)
 		return nil
 	}
 }
 
-// The hook points' helpers: each returns at once when no observer is set.
+// observers are the functions of a DB's Observers, by event, in the order
+// given (nil: none wants the event).
+type observers struct {
+	route      []func(context.Context, RouteEvent)
+	waitStart  []func(context.Context, WaitEvent)
+	waitEnd    []func(context.Context, WaitEvent)
+	health     []func(HealthEvent)
+	topology   []func(TopologyEvent)
+	writesLost []func(context.Context, WritesLostEvent)
+}
+
+// add returns obs with o's functions after its own.
+func (obs observers) add(o Observer) observers {
+	if o.Route != nil {
+		obs.route = append(obs.route, o.Route)
+	}
+	if o.WaitStart != nil {
+		obs.waitStart = append(obs.waitStart, o.WaitStart)
+	}
+	if o.WaitEnd != nil {
+		obs.waitEnd = append(obs.waitEnd, o.WaitEnd)
+	}
+	if o.Health != nil {
+		obs.health = append(obs.health, o.Health)
+	}
+	if o.Topology != nil {
+		obs.topology = append(obs.topology, o.Topology)
+	}
+	if o.WritesLost != nil {
+		obs.writesLost = append(obs.writesLost, o.WritesLost)
+	}
+	return obs
+}
+
+// The hook points' helpers: each returns at once when neither an observer
+// nor (for routes and waits) a Trace in the context wants the event.
+
+// move is why a call is routed again: the server it failed on and the error
+// it failed with (a retry's, see withoutServer).
+type move struct {
+	from  *Server
+	cause error
+}
+
+// watchRoute returns ctx's Trace, and whether a route under ctx is
+// observed (by it or an Observer).
+func (db *DB) watchRoute(ctx context.Context) (*Trace, bool) {
+	t := traceFrom(ctx)
+	return t, t != nil || len(db.obs.route) > 0
+}
+
+// emitRoute passes e to the Route observers, and records it in t (if any).
+func (db *DB) emitRoute(ctx context.Context, t *Trace, e RouteEvent) {
+	for _, f := range db.obs.route {
+		f(ctx, e)
+	}
+	if t != nil {
+		t.mu.Lock()
+		t.routes = append(t.routes, e)
+		t.mu.Unlock()
+	}
+}
+
+// fallbackNote is the record an observed read's plan keeps of a fallback
+// (see DB.fallback), for its route event: whether the read fell back, and
+// why. It is the plan's context (the call's, with the note as a value).
+type fallbackNote struct {
+	context.Context
+	fell  bool
+	cause error
+}
+
+type fallbackKey struct{}
+
+// Value returns n for fallbackKey, else the call's context's value.
+func (n *fallbackNote) Value(key any) any {
+	if key == (fallbackKey{}) {
+		return n
+	}
+	return n.Context.Value(key)
+}
+
+// noteFallback records in ctx's note, if it has one, that the read fell
+// back because of cause.
+func noteFallback(ctx context.Context, cause error) {
+	if n, _ := ctx.Value(fallbackKey{}).(*fallbackNote); n != nil {
+		n.fell, n.cause = true, cause
+	}
+}
+
+// planReadNoted is planRead, with a note of its fallback (nil when it did
+// not fall back) when the route is observed. Only modes that may fall back
+// carry a note (one allocation, observed calls only).
+func (db *DB) planReadNoted(ctx context.Context, deferWait bool) (*Server, *waitSpec, *fallbackNote, error) {
+	if _, on := db.watchRoute(ctx); on {
+		switch db.consistency(ctx).kind {
+		case kindEventual, kindSleep, kindPrimary:
+		default:
+			n := &fallbackNote{Context: ctx}
+			s, w, err := db.planRead(n, deferWait)
+			if !n.fell {
+				n = nil
+			}
+			return s, w, n, err
+		}
+	}
+	s, w, err := db.planRead(ctx, deferWait)
+	return s, w, nil, err
+}
 
 // observePlan reports the route plan chose for c (and the wait it carries).
 func (db *DB) observePlan(c *call, r route, err error) {
-	o := db.obs
-	if o == nil {
-		return
+	if t, on := db.watchRoute(c.ctx); on {
+		e := RouteEvent{Server: r.server, Read: r.read, Write: c.cls.Write, Query: c.query, Err: err}
+		switch {
+		case c.pin != nil:
+			e.Reason = "pinned"
+		case !c.cls.Replica:
+			e.Reason = c.cls.Reason
+		default:
+			e.Mode = db.consistency(c.ctx)
+			e.Reason = db.readReason(e.Mode, r)
+		}
+		if c.pin == nil {
+			moved(&e, retried(c.ctx), r.fell)
+		}
+		db.emitRoute(c.ctx, t, e)
 	}
-	e := RouteEvent{Server: r.server, Read: r.read, Write: c.cls.Write, Query: c.query, Err: err}
+	if r.wait != nil && err == nil && len(db.obs.waitStart) > 0 {
+		e := WaitEvent{Server: r.server, Mode: r.wait.mode, OneTrip: true, Start: time.Now()}
+		for _, f := range db.obs.waitStart {
+			f(c.ctx, e)
+		}
+	}
+}
+
+// moved sets e's reason, origin and cause for a route that is a retry (m)
+// or a fallback (n; it takes precedence).
+func moved(e *RouteEvent, m move, n *fallbackNote) {
 	switch {
-	case c.pin != nil:
-		e.Reason = "pinned"
-	case !c.cls.Replica:
-		e.Reason = c.cls.Reason
-	default:
-		e.Mode = db.consistency(c.ctx)
-		e.Reason = db.readReason(e.Mode, r)
-	}
-	o.OnRoute(c.ctx, e)
-	if r.wait != nil && err == nil {
-		o.OnWaitStart(c.ctx, WaitEvent{Server: r.server, Mode: r.wait.mode, OneTrip: true, Start: time.Now()})
+	case n != nil:
+		e.Reason, e.From, e.Cause = "fallback", m.from, n.cause
+	case m.from != nil:
+		e.Reason, e.From, e.Cause = "retry", m.from, m.cause
 	}
 }
 
@@ -334,20 +346,21 @@ func (db *DB) readReason(mode Consistency, r route) string {
 
 // observeExec reports an Exec's route (always a write).
 func (db *DB) observeExec(c *call, s *Server) {
-	if o := db.obs; o != nil {
+	if t, on := db.watchRoute(c.ctx); on {
 		reason := "exec"
 		if c.pin != nil {
 			reason = "pinned"
 		}
-		o.OnRoute(c.ctx, RouteEvent{Server: s, Write: true, Reason: reason, Query: c.query})
+		db.emitRoute(c.ctx, t, RouteEvent{Server: s, Write: true, Reason: reason, Query: c.query})
 	}
 }
 
 // observeBegin reports the server a transaction begins on (a read-only
-// one: a replica planned as a read), or the error that stops it.
-func (db *DB) observeBegin(ctx context.Context, s *Server, readOnly bool, err error) {
-	o := db.obs
-	if o == nil {
+// one: a replica planned as a read), or the error that stops it; n is the
+// plan's fallback.
+func (db *DB) observeBegin(ctx context.Context, s *Server, readOnly bool, err error, n *fallbackNote) {
+	t, on := db.watchRoute(ctx)
+	if !on {
 		return
 	}
 	e := RouteEvent{Server: s, Read: readOnly, Reason: "begin", Err: err}
@@ -355,82 +368,102 @@ func (db *DB) observeBegin(ctx context.Context, s *Server, readOnly bool, err er
 		e.Mode = db.consistency(ctx)
 		e.Reason = "begin read-only"
 	}
-	o.OnRoute(ctx, e)
+	moved(&e, retried(ctx), n)
+	db.emitRoute(ctx, t, e)
+}
+
+// observeFallback reports the fallback of c's read from a one-round-trip
+// wait on from: to s, or failed with err; cause is the wait's error.
+func (db *DB) observeFallback(c *call, from, s *Server, cause, err error) {
+	if t, on := db.watchRoute(c.ctx); on {
+		db.emitRoute(c.ctx, t, RouteEvent{
+			Server: s, Read: true, Write: c.cls.Write, Mode: db.consistency(c.ctx), Reason: "fallback",
+			Query: c.query, From: from, Cause: cause, Err: err,
+		})
+	}
+}
+
+// observeRetry reports c's write, which failed with err on from, run once
+// more on to.
+func (db *DB) observeRetry(c *call, from, to *Server, err error) {
+	if t, on := db.watchRoute(c.ctx); on {
+		db.emitRoute(c.ctx, t, RouteEvent{Server: to, Write: true, Reason: "retry", Query: c.query, From: from, Cause: err})
+	}
+}
+
+// observeHedge reports a hedge of query from one server to another, or
+// its win.
+func (db *DB) observeHedge(ctx context.Context, from, to *Server, query string, bound time.Duration, won bool) {
+	if t, on := db.watchRoute(ctx); on {
+		e := RouteEvent{Server: to, Read: true, Mode: db.consistency(ctx), Reason: "hedge", Query: query, From: from, HedgeBound: bound}
+		if won {
+			e.Reason = "hedge won"
+		}
+		db.emitRoute(ctx, t, e)
+	}
 }
 
 // observeSleep reports the start of Sleep's sleep (no server: it sleeps
-// before choosing one) and returns when it began (zero without an
-// observer).
+// before choosing one) and returns when it began (zero when its end is not
+// observed).
 func (db *DB) observeSleep(ctx context.Context, mode Consistency) time.Time {
-	o := db.obs
-	if o == nil {
+	if len(db.obs.waitStart) == 0 && len(db.obs.waitEnd) == 0 && traceFrom(ctx) == nil {
 		return time.Time{}
 	}
 	now := time.Now()
-	o.OnWaitStart(ctx, WaitEvent{Mode: mode, Start: now})
+	for _, f := range db.obs.waitStart {
+		f(ctx, WaitEvent{Mode: mode, Start: now})
+	}
 	return now
 }
 
 // observeSlept reports the end of a sleep begun at start.
 func (db *DB) observeSlept(ctx context.Context, mode Consistency, start time.Time, err error) {
-	if db.obs != nil {
-		db.observeWaitEnd(ctx, nil, mode, false, start, err == nil, false, err)
+	if !start.IsZero() {
+		db.observeWaitEnd(ctx, nil, mode, false, start, err)
 	}
 }
 
 // observeWaitStart reports a wait run in its own round trip.
 func (db *DB) observeWaitStart(ctx context.Context, s *Server, spec *waitSpec, start time.Time) {
-	if o := db.obs; o != nil {
-		o.OnWaitStart(ctx, WaitEvent{Server: s, Mode: spec.mode, Start: start})
+	for _, f := range db.obs.waitStart {
+		f(ctx, WaitEvent{Server: s, Mode: spec.mode, Start: start})
 	}
 }
 
 // observeWaitEnd reports the end of a wait begun at start (oneTrip: run
-// with the query) that ended with ok, timedOut and err.
-func (db *DB) observeWaitEnd(ctx context.Context, s *Server, mode Consistency, oneTrip bool, start time.Time, ok, timedOut bool, err error) {
-	o := db.obs
-	if o == nil {
+// with the query) that ended with err (nil: it succeeded; wrapping
+// ErrWaitTimedOut: it timed out).
+func (db *DB) observeWaitEnd(ctx context.Context, s *Server, mode Consistency, oneTrip bool, start time.Time, err error) {
+	t := traceFrom(ctx)
+	if t == nil && len(db.obs.waitEnd) == 0 {
 		return
 	}
-	e := WaitEvent{Server: s, Mode: mode, OneTrip: oneTrip, Start: start, Duration: time.Since(start), Err: err}
-	switch {
-	case ok:
-		e.Outcome = WaitOK
-	case timedOut || errors.Is(err, errNotCaughtUp) || errors.Is(err, ErrWaitTimedOut):
-		e.Outcome = WaitTimedOut
-	case ctx.Err() != nil:
-		e.Outcome = WaitCanceled
-	default:
-		e.Outcome = WaitFailed
+	if err != nil && !errors.Is(err, ErrWaitTimedOut) {
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr // the caller's context ended
+		}
 	}
-	o.OnWaitEnd(ctx, e)
+	db.emitWaitEnd(ctx, t, WaitEvent{Server: s, Mode: mode, OneTrip: oneTrip, Start: start, Duration: time.Since(start), Err: err})
 }
 
 // observeWaitSkipped reports a wait not needed on s.
 func (db *DB) observeWaitSkipped(ctx context.Context, s *Server, mode Consistency) {
-	if o := db.obs; o != nil {
-		o.OnWaitEnd(ctx, WaitEvent{Server: s, Mode: mode, Outcome: WaitSkipped, Start: time.Now()})
+	if t := traceFrom(ctx); t != nil || len(db.obs.waitEnd) > 0 {
+		db.emitWaitEnd(ctx, t, WaitEvent{Server: s, Mode: mode, Skipped: true, Start: time.Now()})
 	}
 }
 
-// observeFallback reports a fallback (failed: under OrFail).
-func (db *DB) observeFallback(ctx context.Context, mode Consistency, cause error, failed bool) {
-	if o := db.obs; o != nil {
-		o.OnFallback(ctx, FallbackEvent{Mode: mode, Cause: cause, Failed: failed})
+// emitWaitEnd passes e to the WaitEnd observers, and records it in t (if
+// any).
+func (db *DB) emitWaitEnd(ctx context.Context, t *Trace, e WaitEvent) {
+	for _, f := range db.obs.waitEnd {
+		f(ctx, e)
 	}
-}
-
-// observeRetry reports a retry of a call that failed on from.
-func (db *DB) observeRetry(ctx context.Context, from, to *Server, err error, write bool) {
-	if o := db.obs; o != nil {
-		o.OnRetry(ctx, RetryEvent{From: from, To: to, Err: err, Write: write})
-	}
-}
-
-// observeHedge reports a hedge from one server to another, or its win.
-func (db *DB) observeHedge(ctx context.Context, from, to *Server, bound time.Duration, won bool) {
-	if o := db.obs; o != nil {
-		o.OnHedge(ctx, HedgeEvent{From: from, To: to, Bound: bound, Won: won})
+	if t != nil {
+		t.mu.Lock()
+		t.waits = append(t.waits, e)
+		t.mu.Unlock()
 	}
 }
 
@@ -443,7 +476,7 @@ type healthBefore struct {
 // healthOf returns s's health now (zero, and no loads, without an
 // observer).
 func (db *DB) healthOf(s *Server) healthBefore {
-	if db.obs == nil {
+	if len(db.obs.health) == 0 {
 		return healthBefore{}
 	}
 	v := s.verdict()
@@ -452,8 +485,7 @@ func (db *DB) healthOf(s *Server) healthBefore {
 
 // observeHealth reports s's health if it changed since before.
 func (db *DB) observeHealth(s *Server, before healthBefore, err error) {
-	o := db.obs
-	if o == nil {
+	if len(db.obs.health) == 0 {
 		return
 	}
 	v := s.verdict()
@@ -461,29 +493,35 @@ func (db *DB) observeHealth(s *Server, before healthBefore, err error) {
 	if st == before.state && u == before.usable {
 		return
 	}
-	o.OnHealth(HealthEvent{
+	e := HealthEvent{
 		Server: s, OldState: before.state, State: st, WasUsable: before.usable, Usable: u,
 		Lag: v.lag, Err: err,
-	})
+	}
+	for _, f := range db.obs.health {
+		f(e)
+	}
 }
 
 // observeSuspect reports s newly marked suspect after a failed read.
 func (db *DB) observeSuspect(s *Server, err error) {
-	if o := db.obs; o != nil {
-		v := s.verdict()
-		st := v.state
-		o.OnHealth(HealthEvent{
-			Server: s, OldState: st, State: st, WasUsable: st == StateUp || st == StateUnknown, Usable: v.usable(), Suspect: true,
-			Lag: v.lag, Err: err,
-		})
+	if len(db.obs.health) == 0 {
+		return
+	}
+	v := s.verdict()
+	st := v.state
+	e := HealthEvent{
+		Server: s, OldState: st, State: st, WasUsable: st == StateUp || st == StateUnknown, Usable: v.usable(), Suspect: true,
+		Lag: v.lag, Err: err,
+	}
+	for _, f := range db.obs.health {
+		f(e)
 	}
 }
 
 // observeTopology reports a new snapshot t that replaced old (nil at
 // first), when anything changed. Called under db.topoMu.
 func (db *DB) observeTopology(old, t *topology) {
-	o := db.obs
-	if o == nil {
+	if len(db.obs.topology) == 0 {
 		return
 	}
 	if old != nil && old.primary == t.primary && sameServers(old.replicas, t.replicas) && sameServers(old.usable, t.usable) {
@@ -494,7 +532,9 @@ func (db *DB) observeTopology(old, t *topology) {
 		e.OldPrimary = old.primary
 		e.PrimaryChanged = old.primary != t.primary
 	}
-	o.OnTopology(e)
+	for _, f := range db.obs.topology {
+		f(e)
+	}
 }
 
 // sameServers reports whether a and b hold the same servers in the same

@@ -6,10 +6,10 @@ import (
 )
 
 // SlogObserver returns an Observer that logs to l (slog.Default() when nil):
-// routes, waits, fallbacks and hedges at Debug; retries, health changes
-// and topology changes at Info, and at Warn when a replica stops serving
-// reads or the primary changes or goes unknown. A call's own context is
-// passed to the handler (for trace ids and the like).
+// routes (fallbacks and hedges included) and waits at Debug; retries,
+// health changes and topology changes at Info, and at Warn when a replica
+// stops serving reads or the primary changes or goes unknown. A call's own
+// context is passed to the handler (for trace ids and the like).
 //
 // Cost: per call, one l.Enabled check at Debug when Debug is off (the
 // default for slog's handlers): no attribute is built and nothing is
@@ -20,7 +20,11 @@ func SlogObserver(l *slog.Logger) Observer {
 	if l == nil {
 		l = slog.Default()
 	}
-	return slogObserver{l}
+	o := slogObserver{l}
+	return Observer{
+		Route: o.route, WaitStart: o.waitStart, WaitEnd: o.waitEnd,
+		Health: o.health, Topology: o.topology, WritesLost: o.writesLost,
+	}
 }
 
 type slogObserver struct{ l *slog.Logger }
@@ -32,7 +36,11 @@ func serverName(s *Server) string {
 	return s.Name()
 }
 
-func (o slogObserver) OnRoute(ctx context.Context, e RouteEvent) {
+func (o slogObserver) route(ctx context.Context, e RouteEvent) {
+	if e.Reason == "retry" {
+		o.retry(ctx, e)
+		return
+	}
 	if !o.l.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
@@ -46,10 +54,34 @@ func (o slogObserver) OnRoute(ctx context.Context, e RouteEvent) {
 	if e.Read {
 		attrs = append(attrs, slog.String("mode", modeName(e.Mode)))
 	}
+	if e.From != nil {
+		attrs = append(attrs, slog.String("from", e.From.Name()))
+	}
+	if e.HedgeBound > 0 {
+		attrs = append(attrs, slog.Duration("hedge_bound", e.HedgeBound))
+	}
+	if e.Cause != nil {
+		attrs = append(attrs, slog.String("cause", e.Cause.Error()))
+	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", e.Err.Error()))
 	}
 	o.l.LogAttrs(ctx, slog.LevelDebug, "rwsplit: route", attrs...)
+}
+
+// retry logs a retry's route at Info.
+func (o slogObserver) retry(ctx context.Context, e RouteEvent) {
+	attrs := []slog.Attr{slog.String("from", serverName(e.From)), slog.Bool("write", e.Write)}
+	if e.Server != nil {
+		attrs = append(attrs, slog.String("to", e.Server.Name()))
+	}
+	if e.Cause != nil {
+		attrs = append(attrs, slog.String("cause", e.Cause.Error()))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	o.l.LogAttrs(ctx, slog.LevelInfo, "rwsplit: retry", attrs...)
 }
 
 // modeName is mode's text, "default" when unset (calls that are not reads).
@@ -60,7 +92,7 @@ func modeName(m Consistency) string {
 	return m.String()
 }
 
-func (o slogObserver) OnWaitStart(ctx context.Context, e WaitEvent) {
+func (o slogObserver) waitStart(ctx context.Context, e WaitEvent) {
 	if !o.l.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
@@ -68,13 +100,13 @@ func (o slogObserver) OnWaitStart(ctx context.Context, e WaitEvent) {
 		slog.String("server", serverName(e.Server)), slog.String("mode", modeName(e.Mode)), slog.Bool("one_trip", e.OneTrip))
 }
 
-func (o slogObserver) OnWaitEnd(ctx context.Context, e WaitEvent) {
+func (o slogObserver) waitEnd(ctx context.Context, e WaitEvent) {
 	if !o.l.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
 	attrs := []slog.Attr{
 		slog.String("server", serverName(e.Server)), slog.String("mode", modeName(e.Mode)), slog.Bool("one_trip", e.OneTrip),
-		slog.String("outcome", e.Outcome), slog.Duration("duration", e.Duration),
+		slog.String("outcome", e.outcome()), slog.Duration("duration", e.Duration),
 	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("err", e.Err.Error()))
@@ -82,38 +114,7 @@ func (o slogObserver) OnWaitEnd(ctx context.Context, e WaitEvent) {
 	o.l.LogAttrs(ctx, slog.LevelDebug, "rwsplit: wait end", attrs...)
 }
 
-func (o slogObserver) OnFallback(ctx context.Context, e FallbackEvent) {
-	if !o.l.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	attrs := []slog.Attr{slog.String("mode", modeName(e.Mode)), slog.Bool("failed", e.Failed)}
-	if e.Cause != nil {
-		attrs = append(attrs, slog.String("cause", e.Cause.Error()))
-	}
-	o.l.LogAttrs(ctx, slog.LevelDebug, "rwsplit: fallback", attrs...)
-}
-
-func (o slogObserver) OnRetry(ctx context.Context, e RetryEvent) {
-	attrs := []slog.Attr{slog.String("from", serverName(e.From)), slog.Bool("write", e.Write)}
-	if e.To != nil {
-		attrs = append(attrs, slog.String("to", serverName(e.To)))
-	}
-	if e.Err != nil {
-		attrs = append(attrs, slog.String("err", e.Err.Error()))
-	}
-	o.l.LogAttrs(ctx, slog.LevelInfo, "rwsplit: retry", attrs...)
-}
-
-func (o slogObserver) OnHedge(ctx context.Context, e HedgeEvent) {
-	if !o.l.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	o.l.LogAttrs(ctx, slog.LevelDebug, "rwsplit: hedge",
-		slog.String("from", serverName(e.From)), slog.String("to", serverName(e.To)),
-		slog.Duration("bound", e.Bound), slog.Bool("won", e.Won))
-}
-
-func (o slogObserver) OnHealth(e HealthEvent) {
+func (o slogObserver) health(e HealthEvent) {
 	level := slog.LevelInfo
 	if e.WasUsable && !e.Usable {
 		level = slog.LevelWarn
@@ -128,12 +129,12 @@ func (o slogObserver) OnHealth(e HealthEvent) {
 	o.l.LogAttrs(context.Background(), level, "rwsplit: replica health", attrs...)
 }
 
-func (o slogObserver) OnWritesLost(ctx context.Context, e WritesLostEvent) {
+func (o slogObserver) writesLost(ctx context.Context, e WritesLostEvent) {
 	o.l.LogAttrs(ctx, slog.LevelError, "rwsplit: writes lost with a former primary",
 		slog.String("primary", serverName(e.Primary)), slog.String("gtids", e.GTIDs))
 }
 
-func (o slogObserver) OnTopology(e TopologyEvent) {
+func (o slogObserver) topology(e TopologyEvent) {
 	level := slog.LevelInfo
 	if e.PrimaryChanged || e.Primary == nil {
 		level = slog.LevelWarn

@@ -22,19 +22,16 @@ import (
 
 // recorder is an Observer that keeps every event.
 type recorder struct {
-	mu        sync.Mutex
-	routes    []rwsplit.RouteEvent
-	starts    []rwsplit.WaitEvent
-	ends      []rwsplit.WaitEvent
-	fallbacks []rwsplit.FallbackEvent
-	retries   []rwsplit.RetryEvent
-	hedges    []rwsplit.HedgeEvent
-	health    []rwsplit.HealthEvent
-	topo      []rwsplit.TopologyEvent
+	mu     sync.Mutex
+	routes []rwsplit.RouteEvent
+	starts []rwsplit.WaitEvent
+	ends   []rwsplit.WaitEvent
+	health []rwsplit.HealthEvent
+	topo   []rwsplit.TopologyEvent
 }
 
 func (r *recorder) observer() rwsplit.Observer {
-	return rwsplit.ObserverFuncs{
+	return rwsplit.Observer{
 		Route: func(_ context.Context, e rwsplit.RouteEvent) {
 			r.mu.Lock()
 			r.routes = append(r.routes, e)
@@ -45,22 +42,7 @@ func (r *recorder) observer() rwsplit.Observer {
 			r.starts = append(r.starts, e)
 			r.mu.Unlock()
 		},
-		WaitEnd: func(_ context.Context, e rwsplit.WaitEvent) { r.mu.Lock(); r.ends = append(r.ends, e); r.mu.Unlock() },
-		Fallback: func(_ context.Context, e rwsplit.FallbackEvent) {
-			r.mu.Lock()
-			r.fallbacks = append(r.fallbacks, e)
-			r.mu.Unlock()
-		},
-		Retry: func(_ context.Context, e rwsplit.RetryEvent) {
-			r.mu.Lock()
-			r.retries = append(r.retries, e)
-			r.mu.Unlock()
-		},
-		Hedge: func(_ context.Context, e rwsplit.HedgeEvent) {
-			r.mu.Lock()
-			r.hedges = append(r.hedges, e)
-			r.mu.Unlock()
-		},
+		WaitEnd:  func(_ context.Context, e rwsplit.WaitEvent) { r.mu.Lock(); r.ends = append(r.ends, e); r.mu.Unlock() },
 		Health:   func(e rwsplit.HealthEvent) { r.mu.Lock(); r.health = append(r.health, e); r.mu.Unlock() },
 		Topology: func(e rwsplit.TopologyEvent) { r.mu.Lock(); r.topo = append(r.topo, e); r.mu.Unlock() },
 	}
@@ -70,7 +52,7 @@ func (r *recorder) observer() rwsplit.Observer {
 func (r *recorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.routes, r.starts, r.ends, r.fallbacks, r.retries, r.hedges, r.health, r.topo = nil, nil, nil, nil, nil, nil, nil, nil
+	r.routes, r.starts, r.ends, r.health, r.topo = nil, nil, nil, nil, nil
 }
 
 // checked waits for the monitor's first round to have checked every
@@ -94,10 +76,22 @@ func (r *recorder) snapshot() recorder {
 	defer r.mu.Unlock()
 	return recorder{
 		routes: append([]rwsplit.RouteEvent(nil), r.routes...), starts: append([]rwsplit.WaitEvent(nil), r.starts...),
-		ends: append([]rwsplit.WaitEvent(nil), r.ends...), fallbacks: append([]rwsplit.FallbackEvent(nil), r.fallbacks...),
-		retries: append([]rwsplit.RetryEvent(nil), r.retries...), hedges: append([]rwsplit.HedgeEvent(nil), r.hedges...),
+		ends:   append([]rwsplit.WaitEvent(nil), r.ends...),
 		health: append([]rwsplit.HealthEvent(nil), r.health...), topo: append([]rwsplit.TopologyEvent(nil), r.topo...),
 	}
+}
+
+// withReason returns the routes among rs whose Reason is one of reasons.
+func withReason(rs []rwsplit.RouteEvent, reasons ...string) []rwsplit.RouteEvent {
+	var out []rwsplit.RouteEvent
+	for _, r := range rs {
+		for _, want := range reasons {
+			if r.Reason == want {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 // TestObserverRoutes: every call reports its route: the server, read or
@@ -214,7 +208,8 @@ func TestObserverWaits(t *testing.T) {
 					assert.Equal(t, mode, e.Mode)
 					assert.Equal(t, oneTrip, e.OneTrip)
 				}
-				assert.Equal(t, rwsplit.WaitOK, ev.ends[0].Outcome)
+				assert.NoError(t, ev.ends[0].Err, "the wait succeeded")
+				assert.False(t, ev.ends[0].Skipped)
 				assert.Positive(t, ev.ends[0].Duration)
 				assert.False(t, ev.ends[0].Start.Before(ev.starts[0].Start.Add(-time.Millisecond)))
 				require.Len(t, ev.routes, 1)
@@ -228,16 +223,17 @@ func TestObserverWaits(t *testing.T) {
 				ev = rec.snapshot()
 				assert.Empty(t, ev.starts, "no wait: the replica is known to have the write")
 				require.Len(t, ev.ends, 1)
-				assert.Equal(t, rwsplit.WaitSkipped, ev.ends[0].Outcome)
+				assert.True(t, ev.ends[0].Skipped)
+				assert.NoError(t, ev.ends[0].Err)
 				assert.Same(t, replica, ev.ends[0].Server)
 			})
 		}
 	}
 }
 
-// TestObserverFallback: a wait that times out reports its end (timed out),
-// the fallback and the route to the primary; under OrFail the fallback is a
-// failure and the route carries the error.
+// TestObserverFallback: a wait that times out reports its end (timed out)
+// and the fallback's route to the primary, with its cause; under OrFail the
+// fallback is a failure and the route carries the error.
 func TestObserverFallback(t *testing.T) {
 	for _, f := range fakeFlavors {
 		for _, orFail := range []bool{false, true} {
@@ -262,23 +258,31 @@ func TestObserverFallback(t *testing.T) {
 					ev := rec.snapshot()
 					require.NotEmpty(t, ev.ends)
 					last := ev.ends[len(ev.ends)-1]
-					assert.Equal(t, rwsplit.WaitTimedOut, last.Outcome)
+					assert.ErrorIs(t, last.Err, rwsplit.ErrWaitTimedOut)
+					assert.False(t, last.Skipped)
 					assert.Same(t, rwsplit.ReplicaServers(db)[0], last.Server)
-					require.Len(t, ev.fallbacks, 1)
-					assert.Equal(t, mode, ev.fallbacks[0].Mode)
-					assert.Equal(t, orFail, ev.fallbacks[0].Failed)
-					assert.Error(t, ev.fallbacks[0].Cause)
+					fbs := withReason(ev.routes, "fallback")
+					require.Len(t, fbs, 1)
+					assert.Equal(t, mode, fbs[0].Mode)
+					assert.True(t, fbs[0].Read)
+					assert.Equal(t, selectKV, fbs[0].Query)
+					assert.Error(t, fbs[0].Cause)
+					if oneTrip {
+						assert.Same(t, rwsplit.ReplicaServers(db)[0], fbs[0].From, "the replica the wait rode to")
+					} else {
+						assert.Nil(t, fbs[0].From, "the call's first route")
+					}
 					final := ev.routes[len(ev.routes)-1]
+					assert.Equal(t, "fallback", final.Reason)
 					if orFail {
 						require.ErrorIs(t, err, rwsplit.ErrReplicaNotCaughtUp)
-						if !oneTrip {
-							assert.ErrorIs(t, final.Err, rwsplit.ErrReplicaNotCaughtUp)
-						}
+						assert.ErrorIs(t, final.Err, rwsplit.ErrReplicaNotCaughtUp)
+						assert.Nil(t, final.Server)
 						return
 					}
 					require.NoError(t, err)
+					assert.NoError(t, final.Err)
 					assert.Same(t, rwsplit.PrimaryServer(db), final.Server)
-					assert.Equal(t, "fallback", final.Reason)
 				})
 			}
 		}
@@ -286,8 +290,8 @@ func TestObserverFallback(t *testing.T) {
 }
 
 // TestObserverRetryAndSuspect: a replica read that fails for want of a
-// connection reports the retry and the replica marked suspect, then the
-// route of the retry elsewhere.
+// connection reports the replica marked suspect, then the route of the
+// retry elsewhere, with the server it left and the error.
 func TestObserverRetryAndSuspect(t *testing.T) {
 	for _, f := range fakeFlavors {
 		t.Run(f.String(), func(t *testing.T) {
@@ -305,13 +309,16 @@ func TestObserverRetryAndSuspect(t *testing.T) {
 			readKV(t, bg, db, 1)
 			ev := rec.snapshot()
 			r0, r1 := rwsplit.ReplicaServers(db)[0], rwsplit.ReplicaServers(db)[1]
-			require.Len(t, ev.retries, 1)
-			assert.Same(t, r0, ev.retries[0].From)
-			assert.ErrorIs(t, ev.retries[0].Err, lost)
-			assert.False(t, ev.retries[0].Write)
 			require.Len(t, ev.routes, 2, "the first route and the retry's")
 			assert.Same(t, r0, ev.routes[0].Server)
-			assert.Same(t, r1, ev.routes[1].Server)
+			assert.Equal(t, "replica", ev.routes[0].Reason)
+			retry := ev.routes[1]
+			assert.Same(t, r1, retry.Server)
+			assert.Equal(t, "retry", retry.Reason)
+			assert.Same(t, r0, retry.From)
+			assert.ErrorIs(t, retry.Cause, lost)
+			assert.False(t, retry.Write)
+			assert.True(t, retry.Read)
 			require.Len(t, ev.health, 1)
 			h := ev.health[0]
 			assert.Same(t, r0, h.Server)
@@ -326,8 +333,38 @@ func TestObserverRetryAndSuspect(t *testing.T) {
 	}
 }
 
+// TestObserverTxRetry: a read-only transaction whose first statement loses
+// its replica's connection is begun again elsewhere: its new BEGIN reports
+// a retry's route, with the server it left and the error.
+func TestObserverTxRetry(t *testing.T) {
+	c := fakedb.NewCluster(fakedb.MySQL, 2)
+	rec := new(recorder)
+	db := fakeDB(t, c, false, rwsplit.WithBalancer(new(preferBalancer)), rwsplit.WithObserver(rec.observer()))
+	bg := context.Background()
+	checked(t, db)
+	r0, r1 := rwsplit.ReplicaServers(db)[0], rwsplit.ReplicaServers(db)[1]
+	tx, err := db.BeginTx(bg, &sql.TxOptions{ReadOnly: true})
+	require.NoError(t, err)
+	defer tx.Rollback()
+	require.Same(t, r0, tx.Server())
+	rec.reset()
+	lost := &mysql.MySQLError{Number: 2013, Message: "Lost connection to MySQL server during query"}
+	c.Replicas()[0].FailNext(1, lost)
+	var v int64
+	_, err = scanFound(tx.QueryRowContext(bg, selectKV, 1).Scan(&v))
+	require.NoError(t, err)
+	assert.Same(t, r1, tx.Server())
+	retries := withReason(rec.snapshot().routes, "retry")
+	require.Len(t, retries, 1)
+	assert.Same(t, r1, retries[0].Server)
+	assert.Same(t, r0, retries[0].From)
+	assert.ErrorIs(t, retries[0].Cause, lost)
+	assert.True(t, retries[0].Read)
+}
+
 // TestObserverHedge: a read a hung replica does not answer within the bound
-// reports the hedge (from the replica to another server) and its win.
+// reports the hedge's route (from the replica to another server) and its
+// win.
 func TestObserverHedge(t *testing.T) {
 	c := fakedb.NewCluster(fakedb.MySQL, 2)
 	rec := new(recorder)
@@ -341,14 +378,19 @@ func TestObserverHedge(t *testing.T) {
 	defer cancel()
 	readKV(t, ctx, db, 1)
 	ev := rec.snapshot()
-	require.Len(t, ev.hedges, 2)
-	r0 := rwsplit.ReplicaServers(db)[0]
-	assert.Same(t, r0, ev.hedges[0].From)
-	assert.Same(t, rwsplit.ReplicaServers(db)[1], ev.hedges[0].To)
-	assert.Equal(t, testBound, ev.hedges[0].Bound)
-	assert.False(t, ev.hedges[0].Won)
-	assert.True(t, ev.hedges[1].Won)
-	assert.Same(t, rwsplit.ReplicaServers(db)[1], ev.hedges[1].To)
+	hedges := withReason(ev.routes, "hedge", "hedge won")
+	require.Len(t, hedges, 2)
+	r0, r1 := rwsplit.ReplicaServers(db)[0], rwsplit.ReplicaServers(db)[1]
+	assert.Equal(t, "hedge", hedges[0].Reason)
+	assert.Same(t, r0, hedges[0].From)
+	assert.Same(t, r1, hedges[0].Server)
+	assert.Equal(t, testBound, hedges[0].HedgeBound)
+	assert.Equal(t, selectKV, hedges[0].Query)
+	assert.Equal(t, "hedge won", hedges[1].Reason)
+	assert.Same(t, r0, hedges[1].From)
+	assert.Same(t, r1, hedges[1].Server)
+	require.Len(t, ev.routes, 3, "the read's route, the hedge, its win")
+	assert.Same(t, r1, ev.routes[2].Server, "the last route is where the read ran")
 }
 
 // TestObserverHealthAndTopology: the monitor's verdicts report a replica's
@@ -543,6 +585,54 @@ func TestObserverSleep(t *testing.T) {
 	require.Len(t, ev.ends, 1)
 	assert.Nil(t, ev.ends[0].Server)
 	assert.Equal(t, mode, ev.ends[0].Mode)
-	assert.Equal(t, rwsplit.WaitOK, ev.ends[0].Outcome)
+	assert.NoError(t, ev.ends[0].Err)
+	assert.False(t, ev.ends[0].Skipped)
 	assert.Greater(t, ev.ends[0].Duration, 10*time.Millisecond)
+}
+
+// TestObserverSeveral: every observer given with WithObserver is called,
+// in the order given; one with no field set adds nothing.
+func TestObserverSeveral(t *testing.T) {
+	var mu sync.Mutex
+	var calls []string
+	named := func(name string) rwsplit.Observer {
+		return rwsplit.Observer{Route: func(context.Context, rwsplit.RouteEvent) {
+			mu.Lock()
+			calls = append(calls, name)
+			mu.Unlock()
+		}}
+	}
+	db := fakeDB(t, fakedb.NewCluster(fakedb.MySQL, 1), false,
+		rwsplit.WithObserver(named("a")), rwsplit.WithObserver(rwsplit.Observer{}), rwsplit.WithObserver(named("b")))
+	readKV(t, context.Background(), db, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"a", "b"}, calls)
+}
+
+// TestObserverWaitCanceled: a wait cut off by the caller's deadline ends
+// with the context's error.
+func TestObserverWaitCanceled(t *testing.T) {
+	for _, oneTrip := range []bool{false, true} {
+		t.Run(map[bool]string{false: "apart", true: "onetrip"}[oneTrip], func(t *testing.T) {
+			c := fakedb.NewCluster(fakedb.MySQL, 1)
+			c.Replicas()[0].StopApplier() // applies nothing, even for a wait
+			rec := new(recorder)
+			db := fakeDB(t, c, oneTrip, rwsplit.WithObserver(rec.observer()))
+			checked(t, db)
+			ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(10*time.Second))
+			_, err := db.ExecContext(ctx, insertKV, 1, 1)
+			require.NoError(t, err)
+			rec.reset()
+			tctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			var v int64
+			err = db.QueryRowContext(tctx, selectKV, 1).Scan(&v)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			ev := rec.snapshot()
+			require.Len(t, ev.ends, 1)
+			assert.Equal(t, context.DeadlineExceeded, ev.ends[0].Err)
+			assert.Empty(t, withReason(ev.routes, "fallback"), "the caller's deadline is not a fallback")
+		})
+	}
 }

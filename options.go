@@ -26,7 +26,7 @@ type options struct {
 	discover       bool
 	minServing     int
 	tokenKey       *tokenKey
-	observer       Observer     // WithObserver (observer.go)
+	observers      observers    // WithObserver's (observer.go)
 	hedge          *hedgeConfig // WithHedge's (nil: the default)
 	kind           cluster.Kind // WithClusterKind's (Unknown: detect)
 	// names: Open's server names (addresses), the primary's first.

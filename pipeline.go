@@ -87,6 +87,9 @@ type route struct {
 	server *Server
 	read   bool      // a read (on a replica, or on the primary by rule or mode)
 	wait   *waitSpec // a wait to send in the same round trip as the query
+	// fell is the plan's fallback, when it fell back and is observed
+	// (see planReadNoted).
+	fell *fallbackNote
 }
 
 // plan chooses the server for c (step 2); with allowWait a replica that takes
@@ -105,8 +108,8 @@ func (db *DB) plan(c *call, allowWait bool) (route, error) {
 		s, err := db.readerOnPrimary(c.ctx)
 		return route{server: s, read: true}, err
 	}
-	s, wait, err := db.planRead(c.ctx, allowWait && c.run.oneTrip())
-	return route{server: s, read: true, wait: wait}, err
+	s, wait, fell, err := db.planReadNoted(c.ctx, allowWait && c.run.oneTrip())
+	return route{server: s, read: true, wait: wait, fell: fell}, err
 }
 
 // execCall runs a statement that returns no rows. Exec is always a write: it
@@ -159,7 +162,7 @@ const maxWriteTries = 3
 func (db *DB) queryCall(c *call) (*sql.Rows, error) {
 	rows, r, err := db.queryOnce(c, true)
 	if err != nil && db.retry(c, r, err) {
-		rows, r, err = db.queryOnce(c.elsewhere(r.server), false)
+		rows, r, err = db.queryOnce(c.elsewhere(r.server, err), false)
 	}
 	db.readDone(c.ctx, r, err)
 	return rows, db.pinnedFailed(c, c.cls.Write, err)
@@ -170,7 +173,7 @@ func (db *DB) queryCall(c *call) (*sql.Rows, error) {
 func (db *DB) queryRowCall(c *call) *sql.Row {
 	row, r, err := db.queryRowOnce(c, true)
 	if err != nil && db.retry(c, r, err) {
-		row, r, err = db.queryRowOnce(c.elsewhere(r.server), false)
+		row, r, err = db.queryRowOnce(c.elsewhere(r.server, err), false)
 	}
 	db.readDone(c.ctx, r, err)
 	if ferr := db.pinnedFailed(c, c.cls.Write, err); ferr != err {
@@ -179,10 +182,11 @@ func (db *DB) queryRowCall(c *call) *sql.Row {
 	return row
 }
 
-// elsewhere is c for a retry: the server that failed is not a candidate.
-func (c *call) elsewhere(s *Server) *call {
+// elsewhere is c for a retry after err on s: the server that failed is not
+// a candidate.
+func (c *call) elsewhere(s *Server, err error) *call {
 	c2 := *c
-	c2.ctx = withoutServer(c.ctx, s)
+	c2.ctx = withoutServer(c.ctx, s, err)
 	return &c2
 }
 
@@ -401,13 +405,15 @@ func (db *DB) missedWait(c *call, r route, err error) (route, error) {
 	if !errors.Is(err, errNotCaughtUp) {
 		return r, err
 	}
-	s, _, err := db.fallback(c.ctx, db.consistency(c.ctx), err)
-	if err != nil {
-		return r, err
+	if cerr := c.ctx.Err(); cerr != nil {
+		return r, cerr
 	}
-	r = route{server: s, read: true}
-	db.observePlan(c, r, nil)
-	return r, nil
+	s, _, ferr := db.fallback(c.ctx, db.consistency(c.ctx), err)
+	db.observeFallback(c, r.server, s, err, ferr)
+	if ferr != nil {
+		return r, ferr
+	}
+	return route{server: s, read: true}, nil
 }
 
 // record is step 4: a write made outside a transaction is recorded (see
@@ -446,9 +452,19 @@ func (db *DB) count(r route) {
 
 type excludeKey struct{}
 
-// withoutServer marks a retry: the server that failed is not a candidate.
-func withoutServer(ctx context.Context, s *Server) context.Context {
-	return context.WithValue(ctx, excludeKey{}, s)
+// withoutServer marks a retry after err on s: the server that failed is not
+// a candidate.
+func withoutServer(ctx context.Context, s *Server, err error) context.Context {
+	return context.WithValue(ctx, excludeKey{}, &move{from: s, cause: err})
+}
+
+// retried returns the retry ctx is marked for (see withoutServer); zero
+// when it is not.
+func retried(ctx context.Context) move {
+	if m, _ := ctx.Value(excludeKey{}).(*move); m != nil {
+		return *m
+	}
+	return move{}
 }
 
 // retry reports whether a read that failed with err on r's server should be
@@ -472,12 +488,10 @@ func (db *DB) retry(c *call, r route, err error) bool {
 			return false
 		}
 		db.stats.retries.Add(1)
-		db.observeRetry(c.ctx, r.server, np, err, false)
 		return true
 	}
 	db.markSuspect(r.server, err)
 	db.stats.retries.Add(1)
-	db.observeRetry(c.ctx, r.server, nil, err, false)
 	return true
 }
 

@@ -38,7 +38,7 @@ const (
 var swSurfaces = []string{"Exec", "Stmt", "Connector", "RunTx"}
 
 // swKey marks a read-back's context with the key it reads, for the
-// observer's OnWritesLost.
+// observer's WritesLost.
 type swKey struct{}
 
 // swEnv is a DB under discovery over every node of a cluster, with the
@@ -59,7 +59,7 @@ type swEnv struct {
 func openSwitchDB(t *testing.T, c *rwsplittest.Cluster) *swEnv {
 	t.Helper()
 	env := &swEnv{lostReads: map[string]bool{}}
-	obs := rwsplit.ObserverFuncs{Lost: func(ctx context.Context, e rwsplit.WritesLostEvent) {
+	obs := rwsplit.Observer{WritesLost: func(ctx context.Context, e rwsplit.WritesLostEvent) {
 		env.mu.Lock()
 		defer env.mu.Unlock()
 		env.lostEvts = append(env.lostEvts, e)
@@ -653,7 +653,7 @@ func checkCrash(t *testing.T, env *swEnv, load *swLoad, tl *swTally, before, aft
 		return
 	}
 	// Lost acknowledged writes: each must be reported, to its read-back (an
-	// OnWritesLost event in its context) or to a reader of its writer's
+	// WritesLost event in its context) or to a reader of its writer's
 	// Session under WaitGTID(1s).OrFail().
 	t.Logf("acknowledged writes the new primary lacks: %v", tl.missing)
 	assert.Greater(t, after.WritesLost, before.WritesLost, "lost writes counted in Stats.WritesLost")
@@ -719,7 +719,7 @@ func mostAdvanced(ctx context.Context, c *rwsplittest.Cluster) (*rwsplittest.Nod
 // whether it ran (WriteError NotRun or Unknown; ErrBeginAgain from a RunTx
 // that gave up); none runs twice; a NotRun write is not on the new primary;
 // an acknowledged write the new primary lacks is reported (ErrWritesLost to
-// a reader of its Session under OrFail, or OnWritesLost and
+// a reader of its Session under OrFail, or WritesLost and
 // Stats.WritesLost at its read-back); no read-back misses a write the new
 // primary has.
 func TestCrashPromotion(t *testing.T) {
@@ -773,7 +773,7 @@ func TestCrashPromotion(t *testing.T) {
 // token is taken, the primary is killed and a replica promoted. A read in
 // a Session resumed from that token fails under WaitGTID(1s).OrFail() with
 // ErrWritesLost at once, with no replica wait; without OrFail it succeeds,
-// Stats.WritesLost grows and the observer's OnWritesLost receives the
+// Stats.WritesLost grows and the observer's WritesLost receives the
 // event (the new primary, the lost GTIDs).
 func TestLostWrites(t *testing.T) {
 	if testing.Short() && !rwsplittest.InCI() {
@@ -862,7 +862,7 @@ func TestLostWrites(t *testing.T) {
 			got := slices.Clone(env.lostEvts[evts:])
 			env.mu.Unlock()
 			t.Logf("WaitGTID(1s) read: ok after %v; events: %+v", took.Round(time.Millisecond), got)
-			if assert.Len(t, got, 1, "OnWritesLost receives the event") {
+			if assert.Len(t, got, 1, "WritesLost receives the event") {
 				e := got[0]
 				if assert.NotNil(t, e.Primary) {
 					assert.Same(t, db.Primary(), e.Primary.DB(), "the event names the new primary")

@@ -46,8 +46,7 @@ func (db *DB) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if err != nil && readOnly && s != nil && !s.primary && ctx.Err() == nil && isConnError(err) {
 		db.markSuspect(s, err)
 		db.stats.retries.Add(1)
-		db.observeRetry(ctx, s, nil, err, false)
-		tx, _, err = db.beginOn(withoutServer(ctx, s), readOnly, opts)
+		tx, _, err = db.beginOn(withoutServer(ctx, s, err), readOnly, opts)
 	}
 	return tx, err
 }
@@ -59,13 +58,14 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 		return nil, nil, ErrClosed
 	}
 	var s *Server
+	var fell *fallbackNote
 	var err error
 	if readOnly {
-		s, _, err = db.planRead(ctx, false)
+		s, _, fell, err = db.planReadNoted(ctx, false)
 	} else {
 		s, err = db.readerOnPrimary(ctx)
 	}
-	db.observeBegin(ctx, s, readOnly, err)
+	db.observeBegin(ctx, s, readOnly, err, fell)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -125,7 +125,7 @@ func (tx *Tx) restart(err error) error {
 	failed := tx.server
 	tx.db.markSuspect(failed, err)
 	tx.db.stats.retries.Add(1)
-	n, _, berr := tx.db.beginOn(withoutServer(tx.ctx, failed), true, tx.opts)
+	n, _, berr := tx.db.beginOn(withoutServer(tx.ctx, failed, err), true, tx.opts)
 	if berr != nil {
 		return berr
 	}

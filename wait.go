@@ -130,12 +130,14 @@ func isWaitMiss(err error) bool {
 func (db *DB) waitOutcome(c *call, r route, t0 time.Time, err error) error {
 	s := r.server
 	db.stats.waits.Add(1)
-	db.observeWaitEnd(c.ctx, s, r.wait.mode, true, t0, err == nil, isWaitMiss(err), err)
-	switch {
-	case isWaitMiss(err):
+	if isWaitMiss(err) {
+		err = &WaitError{Server: s, Mode: r.wait.mode, Err: ErrWaitTimedOut}
+		db.observeWaitEnd(c.ctx, s, r.wait.mode, true, t0, err)
 		s.waitDone(false)
-		return fmt.Errorf("%w: %w", errNotCaughtUp, &WaitError{Server: s, Mode: r.wait.mode, Err: ErrWaitTimedOut})
-	case err != nil:
+		return fmt.Errorf("%w: %w", errNotCaughtUp, err)
+	}
+	db.observeWaitEnd(c.ctx, s, r.wait.mode, true, t0, err)
+	if err != nil {
 		return err
 	}
 	s.waitDone(true)
@@ -225,7 +227,7 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 		w0 := time.Now()
 		db.observeWaitStart(ctx, s, spec, w0)
 		ok, timedOut, err := db.runWait(ctx, s, spec, time.Until(deadline))
-		db.observeWaitEnd(ctx, s, mode, false, w0, ok, timedOut, err)
+		db.observeWaitEnd(ctx, s, mode, false, w0, err)
 		if ctx.Err() != nil {
 			// The caller's deadline or cancellation: not the replica's fault.
 			return nil, nil, ctx.Err()

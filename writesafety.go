@@ -315,7 +315,7 @@ func (db *DB) writeFailed(c *call, s *Server, err error, last bool) (*Server, er
 		return nil, &WriteError{Server: s, NotRun: true, Err: herr}
 	}
 	db.stats.retries.Add(1)
-	db.observeRetry(c.ctx, s, np, err, true)
+	db.observeRetry(c, s, np, err)
 	return np, nil
 }
 

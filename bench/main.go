@@ -540,8 +540,8 @@ func capture(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	// from it (none with one-round-trip DSNs), counted here, plus reads of
 	// the primary's position (Stats).
 	var apart atomic.Uint64
-	obs := rwsplit.ObserverFuncs{WaitEnd: func(_ context.Context, e rwsplit.WaitEvent) {
-		if !e.OneTrip && e.Server != nil {
+	obs := rwsplit.Observer{WaitEnd: func(_ context.Context, e rwsplit.WaitEvent) {
+		if !e.OneTrip && e.Server != nil && !e.Skipped {
 			apart.Add(1)
 		}
 	}}

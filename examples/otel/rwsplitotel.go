@@ -1,7 +1,7 @@
 // Package rwsplitotel is an example rwsplit.Observer that records rwsplit's
 // routing in OpenTelemetry traces: the server a call went to, its
 // consistency mode and why, each replica wait as a span of its own, and
-// fallbacks, retries and hedges as span events.
+// each move of a call (fallback, retry, hedge) as a span event.
 //
 // It lives in its own module so that rwsplit's go.mod gains no dependency.
 // Copy it, or use it as it is:
@@ -17,6 +17,7 @@ package rwsplitotel
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -28,43 +29,41 @@ import (
 
 // Attribute keys set by the Observer.
 const (
-	KeyServer   = attribute.Key("rwsplit.server") // "primary", "replica 0", ...
-	KeyMode     = attribute.Key("rwsplit.mode")   // e.g. "WaitGTID(1s)"
-	KeyRead     = attribute.Key("rwsplit.read")   // the call is a read
-	KeyReason   = attribute.Key("rwsplit.reason") // why it went there
-	KeyOutcome  = attribute.Key("rwsplit.wait.outcome")
-	KeyOneTrip  = attribute.Key("rwsplit.wait.one_trip")
-	KeyFailed   = attribute.Key("rwsplit.fallback.failed")
-	KeyFrom     = attribute.Key("rwsplit.from")
-	KeyTo       = attribute.Key("rwsplit.to")
-	KeyHedgeWon = attribute.Key("rwsplit.hedge.won")
+	KeyServer  = attribute.Key("rwsplit.server")       // "primary", "replica 0", ...
+	KeyMode    = attribute.Key("rwsplit.mode")         // e.g. "WaitGTID(1s)"
+	KeyRead    = attribute.Key("rwsplit.read")         // the call is a read
+	KeyReason  = attribute.Key("rwsplit.reason")       // why it went there
+	KeyFrom    = attribute.Key("rwsplit.from")         // the server a move left
+	KeyCause   = attribute.Key("rwsplit.cause")        // why the call moved
+	KeyOutcome = attribute.Key("rwsplit.wait.outcome") // "ok", "skipped", "timed out", "canceled", "failed"
+	KeyOneTrip = attribute.Key("rwsplit.wait.one_trip")
 )
 
-// Observer turns rwsplit's events into OpenTelemetry data:
+// New returns an Observer whose spans come from tp. It turns rwsplit's
+// events into OpenTelemetry data:
 //
 //   - a route sets rwsplit.server, rwsplit.mode, rwsplit.read and
 //     rwsplit.reason on the span in the call's context (the last route
-//     wins: a retry's or a fallback's), and adds an "rwsplit.route" event;
-//     with no recording span in the context it records a short
-//     "rwsplit.route" span of its own;
+//     wins: a retry's, a fallback's or a winning hedge's; a hedge sent
+//     does not set them), and adds an "rwsplit.route" event, with
+//     rwsplit.from and rwsplit.cause for a move; with no recording span
+//     in the context it records a short "rwsplit.route" span of its own;
 //   - a wait becomes an "rwsplit.wait" span, a child of the call's span,
 //     from the wait's start to its end, with the server, the mode and the
-//     outcome (an error status unless it succeeded or was skipped);
-//   - fallbacks, retries and hedges are events on the call's span.
+//     outcome (an error status unless it succeeded or was skipped).
 //
 // Health and topology changes have no call to attach to: use logs or
 // metrics for them (rwsplit.SlogObserver, the Prometheus example).
 //
-// Cost: with a sampled span, a few attributes and one event per call, and
+// Cost: with a sampled span, a few attributes and one event per route, and
 // one span per wait; otherwise a check that the span is recording.
-type Observer struct {
-	rwsplit.NopObserver
-	tracer trace.Tracer
+func New(tp trace.TracerProvider) rwsplit.Observer {
+	o := observer{tracer: tp.Tracer("github.com/rwsplit/rwsplit/examples/otel")}
+	return rwsplit.Observer{Route: o.route, WaitEnd: o.waitEnd}
 }
 
-// New returns an Observer whose spans come from tp.
-func New(tp trace.TracerProvider) *Observer {
-	return &Observer{tracer: tp.Tracer("github.com/rwsplit/rwsplit/examples/otel")}
+type observer struct {
+	tracer trace.Tracer
 }
 
 func name(s *rwsplit.Server) string {
@@ -74,13 +73,20 @@ func name(s *rwsplit.Server) string {
 	return s.Name()
 }
 
-// OnRoute tags the call's span with the route.
-func (o *Observer) OnRoute(ctx context.Context, e rwsplit.RouteEvent) {
+// route tags the call's span with the route.
+func (o observer) route(ctx context.Context, e rwsplit.RouteEvent) {
 	attrs := []attribute.KeyValue{
 		KeyServer.String(name(e.Server)), KeyRead.Bool(e.Read), KeyReason.String(e.Reason),
 	}
 	if e.Read {
 		attrs = append(attrs, KeyMode.String(e.Mode.String()))
+	}
+	tags := len(attrs) // the span's own attributes; a move's go on its event
+	if e.From != nil {
+		attrs = append(attrs, KeyFrom.String(e.From.Name()))
+	}
+	if e.Cause != nil {
+		attrs = append(attrs, KeyCause.String(e.Cause.Error()))
 	}
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
@@ -91,52 +97,37 @@ func (o *Observer) OnRoute(ctx context.Context, e rwsplit.RouteEvent) {
 		span.End()
 		return
 	}
-	span.SetAttributes(attrs...)
+	if e.Reason != "hedge" { // a hedge sent may lose: its win is reported apart
+		span.SetAttributes(attrs[:tags]...)
+	}
 	span.AddEvent("rwsplit.route", trace.WithAttributes(attrs...))
 }
 
-// OnWaitEnd records the wait as a span from its start to its end.
-func (o *Observer) OnWaitEnd(ctx context.Context, e rwsplit.WaitEvent) {
+// waitEnd records the wait as a span from its start to its end.
+func (o observer) waitEnd(ctx context.Context, e rwsplit.WaitEvent) {
+	out := outcome(e)
 	_, span := o.tracer.Start(ctx, "rwsplit.wait", trace.WithTimestamp(e.Start), trace.WithAttributes(
 		KeyServer.String(name(e.Server)), KeyMode.String(e.Mode.String()),
-		KeyOutcome.String(e.Outcome), KeyOneTrip.Bool(e.OneTrip),
+		KeyOutcome.String(out), KeyOneTrip.Bool(e.OneTrip),
 	))
-	switch e.Outcome {
-	case rwsplit.WaitOK, rwsplit.WaitSkipped:
-	default:
-		msg := e.Outcome
-		if e.Err != nil {
-			msg = e.Err.Error()
-		}
-		span.SetStatus(codes.Error, msg)
+	if e.Err != nil {
+		span.SetStatus(codes.Error, e.Err.Error())
 	}
 	span.End(trace.WithTimestamp(e.Start.Add(max(e.Duration, time.Duration(0)))))
 }
 
-// OnFallback adds an "rwsplit.fallback" event to the call's span.
-func (o *Observer) OnFallback(ctx context.Context, e rwsplit.FallbackEvent) {
-	attrs := []attribute.KeyValue{KeyMode.String(e.Mode.String()), KeyFailed.Bool(e.Failed)}
-	if e.Cause != nil {
-		attrs = append(attrs, attribute.String("rwsplit.fallback.cause", e.Cause.Error()))
+// outcome is a wait's end in a word: "ok", "skipped", "timed out",
+// "canceled" or "failed".
+func outcome(e rwsplit.WaitEvent) string {
+	switch {
+	case e.Skipped:
+		return "skipped"
+	case e.Err == nil:
+		return "ok"
+	case errors.Is(e.Err, rwsplit.ErrWaitTimedOut):
+		return "timed out"
+	case errors.Is(e.Err, context.Canceled), errors.Is(e.Err, context.DeadlineExceeded):
+		return "canceled"
 	}
-	trace.SpanFromContext(ctx).AddEvent("rwsplit.fallback", trace.WithAttributes(attrs...))
-}
-
-// OnRetry adds an "rwsplit.retry" event to the call's span.
-func (o *Observer) OnRetry(ctx context.Context, e rwsplit.RetryEvent) {
-	attrs := []attribute.KeyValue{KeyFrom.String(name(e.From))}
-	if e.To != nil {
-		attrs = append(attrs, KeyTo.String(name(e.To)))
-	}
-	if e.Err != nil {
-		attrs = append(attrs, attribute.String("rwsplit.retry.error", e.Err.Error()))
-	}
-	trace.SpanFromContext(ctx).AddEvent("rwsplit.retry", trace.WithAttributes(attrs...))
-}
-
-// OnHedge adds an "rwsplit.hedge" event to the call's span.
-func (o *Observer) OnHedge(ctx context.Context, e rwsplit.HedgeEvent) {
-	trace.SpanFromContext(ctx).AddEvent("rwsplit.hedge", trace.WithAttributes(
-		KeyFrom.String(name(e.From)), KeyTo.String(name(e.To)), KeyHedgeWon.Bool(e.Won),
-	))
+	return "failed"
 }

@@ -1,4 +1,4 @@
-// Package rwsplitprom is an example rwsplit.Observer that exports rwsplit's
+// Package rwsplitprom is an example of an rwsplit.Observer that exports rwsplit's
 // routing as Prometheus metrics: calls routed per server and reason, replica
 // wait times per server, mode and outcome, fallbacks, retries, hedges,
 // replica health changes and which replicas serve reads.
@@ -6,7 +6,7 @@
 // It lives in its own module so that rwsplit's go.mod gains no dependency.
 //
 //	m := rwsplitprom.New(prometheus.DefaultRegisterer)
-//	db, err := rwsplit.Open("mysql", primaryDSN, replicaDSNs, rwsplit.WithObserver(m))
+//	db, err := rwsplit.Open("mysql", primaryDSN, replicaDSNs, rwsplit.WithObserver(m.Observer()))
 //	http.Handle("/metrics", promhttp.Handler())
 //
 // Labels are bounded: server names ("primary", "replica N"), the modes your
@@ -16,6 +16,7 @@ package rwsplitprom
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,11 +24,10 @@ import (
 	"github.com/rwsplit/rwsplit"
 )
 
-// Metrics is an rwsplit.Observer that updates Prometheus collectors. Cost
-// per call: one labelled counter increment per route (a map lookup and an
-// atomic add), one histogram observation per wait.
+// Metrics updates Prometheus collectors from rwsplit's events (see
+// Observer). Cost per call: one labelled counter increment per route (a map
+// lookup and an atomic add), one histogram observation per wait.
 type Metrics struct {
-	rwsplit.NopObserver
 	routes    *prometheus.CounterVec
 	waits     *prometheus.HistogramVec
 	fallbacks *prometheus.CounterVec
@@ -44,7 +44,7 @@ type Metrics struct {
 func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		routes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rwsplit_routes_total", Help: "Calls routed, by server, kind (read or write) and reason.",
+			Name: "rwsplit_routes_total", Help: "Calls routed and their moves (fallback, retry, hedge), by server, kind (read or write) and reason.",
 		}, []string{"server", "kind", "reason"}),
 		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "rwsplit_wait_seconds", Help: "Replica waits for the scope's writes, by server, mode and outcome.",
@@ -80,37 +80,52 @@ func name(s *rwsplit.Server) string {
 	return s.Name()
 }
 
-// OnRoute counts the call.
-func (m *Metrics) OnRoute(_ context.Context, e rwsplit.RouteEvent) {
+// Observer returns the rwsplit.Observer that updates m, for
+// rwsplit.WithObserver.
+func (m *Metrics) Observer() rwsplit.Observer {
+	return rwsplit.Observer{Route: m.route, WaitEnd: m.waitEnd, Health: m.healthChange, Topology: m.topology}
+}
+
+// route counts the call or its move (and the fallback, retry or hedge).
+func (m *Metrics) route(_ context.Context, e rwsplit.RouteEvent) {
 	kind := "write"
 	if e.Read {
 		kind = "read"
 	}
 	m.routes.WithLabelValues(name(e.Server), kind, e.Reason).Inc()
+	switch e.Reason {
+	case "fallback":
+		m.fallbacks.WithLabelValues(e.Mode.String(), strconv.FormatBool(e.Err != nil)).Inc()
+	case "retry":
+		m.retries.WithLabelValues(name(e.From), strconv.FormatBool(e.Write)).Inc()
+	case "hedge", "hedge won":
+		m.hedges.WithLabelValues(name(e.From), strconv.FormatBool(e.Reason == "hedge won")).Inc()
+	}
 }
 
-// OnWaitEnd observes the wait's duration.
-func (m *Metrics) OnWaitEnd(_ context.Context, e rwsplit.WaitEvent) {
-	m.waits.WithLabelValues(name(e.Server), e.Mode.String(), e.Outcome).Observe(e.Duration.Seconds())
+// waitEnd observes the wait's duration.
+func (m *Metrics) waitEnd(_ context.Context, e rwsplit.WaitEvent) {
+	m.waits.WithLabelValues(name(e.Server), e.Mode.String(), outcome(e)).Observe(e.Duration.Seconds())
 }
 
-// OnFallback counts the fallback.
-func (m *Metrics) OnFallback(_ context.Context, e rwsplit.FallbackEvent) {
-	m.fallbacks.WithLabelValues(e.Mode.String(), strconv.FormatBool(e.Failed)).Inc()
+// outcome is a wait's end as a label: "ok", "skipped", "timed out",
+// "canceled" or "failed".
+func outcome(e rwsplit.WaitEvent) string {
+	switch {
+	case e.Skipped:
+		return "skipped"
+	case e.Err == nil:
+		return "ok"
+	case errors.Is(e.Err, rwsplit.ErrWaitTimedOut):
+		return "timed out"
+	case errors.Is(e.Err, context.Canceled), errors.Is(e.Err, context.DeadlineExceeded):
+		return "canceled"
+	}
+	return "failed"
 }
 
-// OnRetry counts the retry.
-func (m *Metrics) OnRetry(_ context.Context, e rwsplit.RetryEvent) {
-	m.retries.WithLabelValues(name(e.From), strconv.FormatBool(e.Write)).Inc()
-}
-
-// OnHedge counts the hedge or its win.
-func (m *Metrics) OnHedge(_ context.Context, e rwsplit.HedgeEvent) {
-	m.hedges.WithLabelValues(name(e.From), strconv.FormatBool(e.Won)).Inc()
-}
-
-// OnHealth counts the change.
-func (m *Metrics) OnHealth(e rwsplit.HealthEvent) {
+// healthChange counts the change.
+func (m *Metrics) healthChange(e rwsplit.HealthEvent) {
 	state := string(e.State)
 	if e.Suspect {
 		state = "suspect"
@@ -118,8 +133,8 @@ func (m *Metrics) OnHealth(e rwsplit.HealthEvent) {
 	m.health.WithLabelValues(name(e.Server), state).Inc()
 }
 
-// OnTopology sets which replicas serve reads, and counts primary changes.
-func (m *Metrics) OnTopology(e rwsplit.TopologyEvent) {
+// topology sets which replicas serve reads, and counts primary changes.
+func (m *Metrics) topology(e rwsplit.TopologyEvent) {
 	if e.PrimaryChanged {
 		m.primaries.Inc()
 	}

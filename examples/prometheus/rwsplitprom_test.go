@@ -25,7 +25,7 @@ func TestScrape(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := rwsplitprom.New(reg)
 	c := &cluster{}
-	db := c.open(t, rwsplit.WithObserver(m))
+	db := c.open(t, rwsplit.WithObserver(m.Observer()))
 
 	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(time.Second))
 	_, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (1)")
