@@ -194,7 +194,7 @@ func TestWaitErrorSaysWhatFailed(t *testing.T) {
 		cause error
 	}{
 		{rwsplit.WaitGTID(30 * time.Millisecond).OrFail(), rwsplit.ErrWaitTimedOut},
-		{rwsplit.WaitPosition(120 * time.Millisecond).OrFail(), rwsplit.ErrNotReplicating},
+		{rwsplit.WaitPosition(120 * time.Millisecond).OrFail(), rwsplit.ErrNotReplicatingForTest},
 	} {
 		var v int64
 		err := db.QueryRowContext(rwsplit.WithConsistency(context.Background(), tc.mode), selectKV, 1).Scan(&v)

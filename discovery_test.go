@@ -292,7 +292,7 @@ func TestReadOnlyTxCommitAfterServerLost(t *testing.T) {
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	require.False(t, tx.Server() == rwsplit.PrimaryServer(db), "on the replica")
+	require.False(t, rwsplit.TxServer(tx) == rwsplit.PrimaryServer(db), "on the replica")
 	var v int64
 	require.NoError(t, tx.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
 	c.Replicas()[0].SetDown(true)
@@ -346,18 +346,18 @@ func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
 	}
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	first := byPool[tx.Server().DB()]
+	first := byPool[rwsplit.TxServer(tx).DB()]
 	require.NotNil(t, first, "on a replica")
 	first.SetDown(true)
 	before := db.Stats().Retries
 	var v int64
 	require.NoError(t, tx.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v), "begun again elsewhere")
 	assert.Equal(t, int64(1), v)
-	assert.NotSame(t, first, byPool[tx.Server().DB()])
+	assert.NotSame(t, first, byPool[rwsplit.TxServer(tx).DB()])
 	assert.Equal(t, before+1, db.Stats().Retries)
 	first.SetDown(false)
 
-	second := byPool[tx.Server().DB()]
+	second := byPool[rwsplit.TxServer(tx).DB()]
 	if second != nil {
 		second.SetDown(true)
 		defer second.SetDown(false)

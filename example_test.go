@@ -191,7 +191,8 @@ func ExampleDB_BeginTx() {
 		return
 	}
 	defer tx.Rollback()
-	fmt.Println(tx.Server().Name())
+	var n int
+	_ = tx.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM users").Scan(&n)
 }
 
 // Under WithDiscovery the monitor finds the primary among every server given

@@ -124,3 +124,10 @@ var ErrStmtClosedForTest = errStmtClosed
 
 // ConsistencyFrom returns the mode set on ctx by WithConsistency.
 func ConsistencyFrom(ctx context.Context) (Consistency, bool) { return consistencyFrom(ctx) }
+
+// ErrNotReplicatingForTest is a WaitError's cause when a position wait
+// returned NULL.
+var ErrNotReplicatingForTest = errNotReplicating
+
+// TxServer is the server tx runs on.
+func TxServer(tx *Tx) *Server { return tx.server }

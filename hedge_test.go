@@ -330,7 +330,7 @@ func TestHedgeNeverPinned(t *testing.T) {
 	bg := context.Background()
 	roTx, err := db.BeginTx(bg, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	require.Equal(t, "replica 0", roTx.Server().Name())
+	require.Equal(t, "replica 0", rwsplit.TxServer(roTx).Name())
 	rwTx, err := db.BeginTx(bg, nil)
 	require.NoError(t, err)
 	conn, err := db.Conn(bg)
@@ -444,7 +444,7 @@ func TestHedgePoolsWithoutReadAhead(t *testing.T) {
 
 	tx, err := db.BeginTx(bg, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	assert.Equal(t, "replica 1", tx.Server().Name())
+	assert.Equal(t, "replica 1", rwsplit.TxServer(tx).Name())
 	require.NoError(t, tx.QueryRowContext(bg, selectKV, 1).Scan(&v))
 	assert.EqualValues(t, 1, v)
 	require.NoError(t, tx.Commit())

@@ -117,7 +117,7 @@ type WaitEvent struct {
 	// (or the wait was skipped); an error wrapping ErrWaitTimedOut when it
 	// had not when the timeout ran out; the context's error when the
 	// caller's context ended; else the failure (the wait's query's error,
-	// ErrNotReplicating, ...).
+	// a position wait's NULL on a replica not replicating, ...).
 	Err error
 }
 

@@ -346,14 +346,14 @@ func TestObserverTxRetry(t *testing.T) {
 	tx, err := db.BeginTx(bg, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
 	defer tx.Rollback()
-	require.Same(t, r0, tx.Server())
+	require.Same(t, r0, rwsplit.TxServer(tx))
 	rec.reset()
 	lost := &mysql.MySQLError{Number: 2013, Message: "Lost connection to MySQL server during query"}
 	c.Replicas()[0].FailNext(1, lost)
 	var v int64
 	_, err = scanFound(tx.QueryRowContext(bg, selectKV, 1).Scan(&v))
 	require.NoError(t, err)
-	assert.Same(t, r1, tx.Server())
+	assert.Same(t, r1, rwsplit.TxServer(tx))
 	retries := withReason(rec.snapshot().routes, "retry")
 	require.Len(t, retries, 1)
 	assert.Same(t, r1, retries[0].Server)

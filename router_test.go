@@ -230,7 +230,7 @@ func TestRouting(t *testing.T) {
 
 			tx, err := db.BeginTx(ctx, nil)
 			require.NoError(t, err)
-			assert.Equal(t, -1, tx.Server().Index(), "read-write transaction on the primary")
+			assert.Equal(t, -1, rwsplit.TxServer(tx).Index(), "read-write transaction on the primary")
 			assert.Equal(t, primaryID, serverID(t, tx.QueryRowContext(ctx, "SELECT @@server_id")))
 			_, err = tx.ExecContext(ctx, "INSERT INTO routes (sid, how) SELECT @@server_id, 'tx'")
 			noReadOnlyError(t, err)
@@ -277,7 +277,7 @@ func TestRouting(t *testing.T) {
 			for range 6 {
 				tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 				require.NoError(t, err)
-				assert.GreaterOrEqual(t, tx.Server().Index(), 0)
+				assert.GreaterOrEqual(t, rwsplit.TxServer(tx).Index(), 0)
 				id := serverID(t, tx.QueryRowContext(ctx, "SELECT @@server_id"))
 				// Every statement stays on the transaction's server, even
 				// one that alone would go to the primary.

@@ -85,12 +85,15 @@ func TestSqlx(t *testing.T) {
 		assert.True(t, replicaIDs[sid])
 		require.NoError(t, tx.Rollback())
 
-		tx, err = db.Beginx()
+		var tr rwsplit.Trace
+		tx, err = db.BeginTxx(rwsplit.WithTrace(context.Background(), &tr), nil)
 		require.NoError(t, err)
 		_, err = tx.NamedExec("INSERT INTO people (id, name, sid) VALUES (:id, :name, @@server_id)", person{ID: 4, Name: "barbara"})
 		noReadOnlyError(t, err)
 		require.NoError(t, tx.Commit())
-		assert.Equal(t, -1, tx.Server().Index())
+		routes := tr.Routes()
+		require.NotEmpty(t, routes)
+		assert.Equal(t, -1, routes[len(routes)-1].Server.Index())
 
 		require.NoError(t, db.Close())
 		assert.ErrorIs(t, db.Get(&sid, "SELECT 1"), rwsplit.ErrClosed)

@@ -11,31 +11,14 @@ import (
 // DB knows now, without sending anything (MySQL Router's `ROUTER SET
 // trace`, as a dry run).
 
-// WaitPlan says what a read would wait for before it runs, as Explain sees
-// it.
-type WaitPlan string
-
-// The wait plans RouteExplanation.Wait reports.
+// The values of RouteExplanation.Wait.
 const (
-	// WaitPlanNone: no wait (the mode waits for nothing, or the scope has
-	// written nothing).
-	WaitPlanNone WaitPlan = "none"
-	// WaitPlanSkip: no wait, because a candidate replica is already known
-	// (from the monitor or an earlier wait) to have applied what the read
-	// waits for; the read goes to one of those (Candidates).
-	WaitPlanSkip WaitPlan = "skip"
-	// WaitPlanWait: a wait on a candidate replica, within the mode's
-	// timeout, then the fallback.
-	WaitPlanWait WaitPlan = "wait"
-	// WaitPlanAfterRead: the target is known only after a query of the
-	// primary that Explain does not make: the position of the scope's
-	// pending writes (Capture), or the primary's executed set (Latest, a
-	// Monotonic move). Then a wait unless a replica is known to have it.
-	WaitPlanAfterRead WaitPlan = "after a read of the primary"
-	// WaitPlanPoll: CaughtUp polls the candidates' replica status.
-	WaitPlanPoll WaitPlan = "poll"
-	// WaitPlanSleep: Sleep sleeps for RouteExplanation.Sleep first.
-	WaitPlanSleep WaitPlan = "sleep"
+	planNone      = "none"
+	planSkip      = "skip"
+	planWait      = "wait"
+	planAfterRead = "after a read of the primary"
+	planPoll      = "poll"
+	planSleep     = "sleep"
 )
 
 // RouteExplanation is where a call would go, and why (see DB.Explain).
@@ -64,9 +47,23 @@ type RouteExplanation struct {
 	// Capture: the scope has writes whose position the primary must be
 	// asked for first (one round trip, shared with concurrent readers).
 	Capture bool
-	// Wait is what the read waits for before it runs; Sleep is Sleep's
-	// remaining time.
-	Wait  WaitPlan
+	// Wait is what the read waits for before it runs:
+	//   - "none": no wait (the mode waits for nothing, or the scope has
+	//     written nothing);
+	//   - "skip": no wait, because a candidate replica is already known
+	//     (from the monitor or an earlier wait) to have applied what the
+	//     read waits for; the read goes to one of those (Candidates);
+	//   - "wait": a wait on a candidate replica, within the mode's timeout,
+	//     then the fallback;
+	//   - "after a read of the primary": the target is known only after a
+	//     query of the primary that Explain does not make (the position of
+	//     the scope's pending writes: Capture; or the primary's executed
+	//     set: Latest, a Monotonic move); then a wait unless a replica is
+	//     known to have it;
+	//   - "poll": CaughtUp polls the candidates' replica status;
+	//   - "sleep": Sleep sleeps for Sleep first.
+	// Sleep is Sleep's remaining time.
+	Wait  string
 	Sleep time.Duration
 	// Fallback is what happens when no replica serves the read in time:
 	// "primary", "error" (OrFail: ErrReplicaNotCaughtUp; no primary
@@ -96,7 +93,7 @@ func (e RouteExplanation) String() string {
 	default:
 		b.WriteString("nowhere")
 	}
-	if e.Wait != "" && e.Wait != WaitPlanNone {
+	if e.Wait != "" && e.Wait != planNone {
 		b.WriteString(", wait: " + string(e.Wait))
 	}
 	if len(e.Steps) > 0 {
@@ -118,13 +115,13 @@ func (e RouteExplanation) String() string {
 // the primary's position, and does not move the balancer or any counter.
 // Where the real call would learn something first (the position of pending
 // writes, the primary's executed set, a replica's status), it says so
-// (Capture, WaitPlanAfterRead, WaitPlanPoll) rather than guess. Its answer
+// (Capture, planAfterRead, planPoll) rather than guess. Its answer
 // may differ from the next call's when the cluster changes in between, and
 // a token the primary has not fully executed may be clamped by the real
 // call (a wait needed here may then be skipped). Cost: one classification
 // and a walk over the replicas; a few allocations.
 func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
-	e := RouteExplanation{Query: query, Wait: WaitPlanNone}
+	e := RouteExplanation{Query: query, Wait: planNone}
 	if db.closed.Load() {
 		e.Err = ErrClosed
 		return e
@@ -190,12 +187,12 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 	case kindSleep:
 		if last := v.tok.Time; last > 0 {
 			if d := time.Until(time.UnixMilli(last).Add(mode.d)); d > 0 {
-				e.Wait, e.Sleep = WaitPlanSleep, d
+				e.Wait, e.Sleep = planSleep, d
 				e.Steps = append(e.Steps, fmt.Sprintf("sleeps %v: the scope wrote less than %v ago", d.Round(time.Millisecond), mode.d))
 			}
 		}
 	case kindCaughtUp:
-		e.Wait = WaitPlanPoll
+		e.Wait = planPoll
 		e.Steps = append(e.Steps, fmt.Sprintf("asks the candidates' replica status (one query each) until one reports no lag, within %v", mode.d))
 	case kindWaitPosition, kindWaitGTID, kindFast:
 		byGTID := mode.kind != kindWaitPosition || db.clusterKind().Grouped()
@@ -203,11 +200,11 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 			e.Steps = append(e.Steps, fmt.Sprintf("a %s cluster: waits for the writes' GTIDs (binlog positions differ between members)", db.clusterKind()))
 		}
 		if byGTID && v.writes > v.gtidAt || !byGTID && v.writes > v.posAt {
-			e.Capture, e.Wait = true, WaitPlanAfterRead
+			e.Capture, e.Wait = true, planAfterRead
 			e.Steps = append(e.Steps, "the scope has writes whose position is pending: one read of the primary first")
 			if mode.kind == kindFast {
 				e.Steps = append(e.Steps, "then a replica known to have them, else the fallback; never a wait")
-				e.Wait = WaitPlanNone
+				e.Wait = planNone
 			}
 			break
 		}
@@ -217,7 +214,7 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 			break
 		}
 		if known := db.knownApplied(cands, t); len(known) > 0 {
-			e.Wait, e.Candidates = WaitPlanSkip, known
+			e.Wait, e.Candidates = planSkip, known
 			e.Steps = append(e.Steps, "a replica is known to have applied the scope's writes: no wait")
 			break
 		}
@@ -229,10 +226,10 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 				return fallback("no usable replica replicates from the position's primary")
 			}
 		}
-		e.Wait = WaitPlanWait
+		e.Wait = planWait
 		e.Steps = append(e.Steps, fmt.Sprintf("no replica is known to have applied the scope's writes: a wait, within %v", mode.d))
 	case kindLatest:
-		e.Wait = WaitPlanAfterRead
+		e.Wait = planAfterRead
 		e.Steps = append(e.Steps, "reads the primary's executed set (one query, shared), then waits for it unless a replica is known to have it")
 	case kindMonotonic:
 		_, seen := db.scope(ctx).monoView()
@@ -248,18 +245,18 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 			e.Server, e.Candidates = last, []*Server{last}
 			e.Steps = append(e.Steps, "stays on the replica of the scope's latest Monotonic read")
 		case last != nil:
-			e.Wait = WaitPlanAfterRead
+			e.Wait = planAfterRead
 			e.Steps = append(e.Steps, "moves: reads the primary's executed set, then waits for it on the new replica")
 		}
 		if v.writes > v.gtidAt {
-			e.Capture, e.Wait = true, WaitPlanAfterRead
+			e.Capture, e.Wait = true, planAfterRead
 			e.Steps = append(e.Steps, "the scope has writes whose position is pending: one read of the primary first")
-		} else if t := waitTarget(v.tok, true); hasTarget(t) && e.Wait != WaitPlanAfterRead {
+		} else if t := waitTarget(v.tok, true); hasTarget(t) && e.Wait != planAfterRead {
 			if known := db.knownApplied(e.Candidates, t); len(known) > 0 {
-				e.Wait, e.Candidates = WaitPlanSkip, known
+				e.Wait, e.Candidates = planSkip, known
 				e.Steps = append(e.Steps, "a replica is known to have applied the scope's writes: no wait")
 			} else {
-				e.Wait = WaitPlanWait
+				e.Wait = planWait
 				e.Steps = append(e.Steps, fmt.Sprintf("waits for the scope's writes, within %v", mode.d))
 			}
 		}

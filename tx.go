@@ -135,9 +135,6 @@ func (tx *Tx) restart(err error) error {
 	return nil
 }
 
-// Server is the server the transaction runs on.
-func (tx *Tx) Server() *Server { return tx.server }
-
 // Tx returns the underlying *sql.Tx. Statements may run through it, but
 // commit through tx.Commit: a commit made on the *sql.Tx is not recorded, and
 // reads that wait for this scope's writes would not wait for it (nor is the

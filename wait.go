@@ -67,19 +67,18 @@ func (w *waitSpec) wrap(query string, args []any) (string, []any) {
 // errNotCaughtUp marks a one-round-trip wait that did not succeed.
 var errNotCaughtUp = errors.New("rwsplit: replica not caught up")
 
-// Causes of a WaitError.
-var (
-	// ErrWaitTimedOut: the replica had not applied the writes when the
-	// wait's timeout ran out.
-	ErrWaitTimedOut = errors.New("rwsplit: wait timed out")
-	// ErrNotReplicating: the wait returned NULL, as a position wait does on
-	// a replica whose applier is stopped (after retrying within the timeout).
-	ErrNotReplicating = errors.New("rwsplit: wait returned NULL (replication not running)")
-)
+// ErrWaitTimedOut is a WaitError's cause when the replica had not applied
+// the writes when the wait's timeout ran out.
+var ErrWaitTimedOut = errors.New("rwsplit: wait timed out")
+
+// errNotReplicating is a WaitError's cause when the wait returned NULL, as a
+// position wait does on a replica whose applier is stopped (after retrying
+// within the timeout).
+var errNotReplicating = errors.New("rwsplit: wait returned NULL (replication not running)")
 
 // WaitError is a wait on a replica that did not succeed: it names the
-// replica, the mode and the cause (ErrWaitTimedOut, ErrNotReplicating, or the
-// wait query's own error). Under OrFail the read's error wraps
+// replica, the mode and the cause (ErrWaitTimedOut; the replica not
+// replicating, a position wait's NULL; or the wait query's own error). Under OrFail the read's error wraps
 // ErrReplicaNotCaughtUp and the last WaitError; errors.As finds it.
 type WaitError struct {
 	Server *Server
@@ -500,7 +499,7 @@ func (db *DB) runWait(ctx context.Context, s *Server, spec *waitSpec, left time.
 		// NULL: not replicating now; again, while time is left.
 		pause := min(notReplicatingRetry, time.Until(deadline))
 		if pause <= 0 {
-			return false, false, &WaitError{Server: s, Mode: spec.mode, Err: ErrNotReplicating}
+			return false, false, &WaitError{Server: s, Mode: spec.mode, Err: errNotReplicating}
 		}
 		t := time.NewTimer(pause)
 		select {

@@ -330,7 +330,7 @@ func TestContextErrorIsNotALostConnection(t *testing.T) {
 	defer cancel()
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	require.False(t, tx.Server() == rwsplit.PrimaryServer(db), "on the replica")
+	require.False(t, rwsplit.TxServer(tx) == rwsplit.PrimaryServer(db), "on the replica")
 	var v int64
 	require.NoError(t, tx.QueryRowContext(ctx, selectKV, 1).Scan(&v))
 	err = tx.Commit()
@@ -503,7 +503,7 @@ func TestRunTxAcrossPromotion(t *testing.T) {
 			var firstErr error
 			err := db.RunTx(ctx, nil, func(tx *rwsplit.Tx) error {
 				if calls.Add(1) == 1 {
-					require.Same(t, pools[old], tx.Server().DB())
+					require.Same(t, pools[old], rwsplit.TxServer(tx).DB())
 					c.Promote(next)
 					old.StopApplier() // the old primary shows only what ran on it
 					require.Eventually(t, func() bool { return db.Primary() == pools[next] }, 10*time.Second, 5*time.Millisecond)

@@ -257,9 +257,6 @@ func (tx *Tx) BindNamed(query string, arg any) (string, []any, error) {
 	return sqlx.BindNamed(sqlx.BindType(tx.driverName), query, arg)
 }
 
-// Server is the server the transaction runs on.
-func (tx *Tx) Server() *rwsplit.Server { return tx.rtx.Server() }
-
 // Commit commits the transaction through rwsplit, recording the writes of a
 // read-write transaction in the scope of BeginTxx's context.
 func (tx *Tx) Commit() error { return tx.rtx.Commit() }

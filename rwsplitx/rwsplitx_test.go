@@ -53,9 +53,10 @@ func TestSqlxSurfaces(t *testing.T) {
 	require.NoError(t, db.SelectContext(ctx, &all, "SELECT k, v FROM kv ORDER BY k"))
 	assert.Equal(t, []kv{{1, 10}}, all)
 
-	tx, err := db.BeginTxx(ctx, nil)
+	tctx, tr := traced(ctx)
+	tx, err := db.BeginTxx(tctx, nil)
 	require.NoError(t, err)
-	assert.Equal(t, -1, tx.Server().Index())
+	assert.Equal(t, -1, lastServer(tr).Index())
 	_, err = tx.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", 2, 20)
 	require.NoError(t, err)
 	require.NoError(t, tx.Commit())
@@ -63,9 +64,10 @@ func TestSqlxSurfaces(t *testing.T) {
 	require.NoError(t, db.GetContext(ctx, &v, "SELECT v FROM kv WHERE k = ?", 2), "the commit was recorded")
 	assert.EqualValues(t, 20, v)
 
-	rtx, err := db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	tctx, tr = traced(ctx)
+	rtx, err := db.BeginTxx(tctx, &sql.TxOptions{ReadOnly: true})
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, rtx.Server().Index(), 0)
+	assert.GreaterOrEqual(t, lastServer(tr).Index(), 0)
 	require.NoError(t, rtx.Get(&v, "SELECT v FROM kv WHERE k = ?", 2))
 	require.NoError(t, rtx.Rollback())
 
@@ -114,26 +116,28 @@ func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
 			for i, r := range db.Replicas() {
 				byPool[r] = c.Replicas()[i]
 			}
-			tx, err := db.BeginTxx(context.Background(), &sql.TxOptions{ReadOnly: true})
+			tctx, tr := traced(context.Background())
+			tx, err := db.BeginTxx(tctx, &sql.TxOptions{ReadOnly: true})
 			require.NoError(t, err)
-			first := byPool[tx.Server().DB()]
+			first := byPool[lastServer(tr).DB()]
 			require.NotNil(t, first, "on a replica")
 			first.SetDown(true)
 			v, err := read(tx)
 			require.NoError(t, err, "begun again elsewhere")
 			assert.EqualValues(t, 1, v)
-			assert.NotSame(t, first, byPool[tx.Server().DB()])
+			assert.NotSame(t, first, byPool[lastServer(tr).DB()])
 			v, err = read(tx) // the embedded *sqlx.Tx follows the restart
 			require.NoError(t, err)
 			assert.EqualValues(t, 1, v)
 			assert.NoError(t, tx.Commit())
 			first.SetDown(false)
 
-			tx, err = db.BeginTxx(context.Background(), &sql.TxOptions{ReadOnly: true})
+			tctx, tr = traced(context.Background())
+			tx, err = db.BeginTxx(tctx, &sql.TxOptions{ReadOnly: true})
 			require.NoError(t, err)
 			_, err = tx.Exec("SET @x = 1") // session state: the transaction stays
 			require.NoError(t, err)
-			s := byPool[tx.Server().DB()]
+			s := byPool[lastServer(tr).DB()]
 			require.NotNil(t, s)
 			s.SetDown(true)
 			_, err = read(tx)
@@ -142,4 +146,20 @@ func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
 			_ = tx.Rollback()
 		})
 	}
+}
+
+// traced returns ctx carrying a new Trace, which records where the calls
+// under it (a transaction's BEGIN and any restart) ran.
+func traced(ctx context.Context) (context.Context, *rwsplit.Trace) {
+	tr := new(rwsplit.Trace)
+	return rwsplit.WithTrace(ctx, tr), tr
+}
+
+// lastServer is the server of tr's last route (nil if none).
+func lastServer(tr *rwsplit.Trace) *rwsplit.Server {
+	routes := tr.Routes()
+	if len(routes) == 0 {
+		return nil
+	}
+	return routes[len(routes)-1].Server
 }
