@@ -77,32 +77,6 @@ type hedgeConfig struct{ floor, ceiling time.Duration }
 
 var defaultHedge = hedgeConfig{floor: defaultHedgeFloor, ceiling: defaultHedgeCeiling}
 
-// WithHedge sets the bound after which a read that a replica has not answered
-// is hedged: sent once more to another server, the first answer winning (see
-// Stats.Hedges). The bound adapts to the latency observed (a smoothed
-// latency plus four times its deviation, as TCP's retransmission timeout),
-// kept between floor and ceiling; floor == ceiling fixes it. WithHedge(0, 0)
-// turns hedging off. The default is WithHedge(100*time.Millisecond,
-// time.Second). A negative value, or a floor above the ceiling, is an error
-// of New and Open.
-//
-// A hedge is sent only while the replica answers nothing else for a whole
-// bound (a slow query on a live server is not run twice), only to a server
-// that serves the read's consistency mode, and only for replica reads
-// outside transactions (and read-only BEGINs) on pools that read ahead
-// (Open's). Each such read costs a cancellable context and a timer, about
-// five allocations; a read that is hedged also costs its second attempt.
-func WithHedge(floor, ceiling time.Duration) Option {
-	return func(o *options) error {
-		cfg, err := newHedgeConfig(floor, ceiling)
-		if err != nil {
-			return err
-		}
-		o.hedge = &cfg
-		return nil
-	}
-}
-
 // newHedgeConfig checks WithHedge's arguments.
 func newHedgeConfig(floor, ceiling time.Duration) (hedgeConfig, error) {
 	switch {
@@ -286,8 +260,8 @@ func (db *DB) appliedReplicas(ctx context.Context, mode Consistency, cands []*Se
 	if byGTID && v.writes > v.gtidAt || !byGTID && v.writes > v.posAt {
 		return nil
 	}
-	tok := waitTarget(v.tok, byGTID)
-	if !hasTarget(tok) {
+	tok := v.tok.WaitTarget(byGTID)
+	if !tok.HasTarget() {
 		return cands
 	}
 	if !tok.Pos.IsZero() {

@@ -91,7 +91,7 @@ func TestHedgeTargetRule(t *testing.T) {
 					_, err = db.process.TokenContext(ctx) // reads the write's position
 					require.NoError(t, err)
 					if c.applied1 {
-						r1.learn(waitTarget(db.process.view().tok, c.mode.kind == kindWaitGTID))
+						r1.learn(db.process.view().tok.WaitTarget(c.mode.kind == kindWaitGTID))
 					}
 					if c.pending {
 						_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")

@@ -3,6 +3,10 @@ package rwsplit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -161,19 +165,6 @@ type TopologyEvent struct {
 	PrimaryChanged bool
 	Replicas       []*Server
 	Usable         []*Server
-}
-
-// WithObserver sends the DB's routing and health events to o (see
-// Observer). It may be given more than once: every observer given is
-// called, in the order given. An Observer with no field set adds nothing.
-// Cost: an event no observer wants (nor, for routes and waits, a Trace in
-// the call's context) costs a length check and is not built; one that is
-// wanted is built once and passed to each function.
-func WithObserver(o Observer) Option {
-	return func(opts *options) error {
-		opts.observers = opts.observers.add(o)
-		return nil
-	}
 }
 
 // observers are the functions of a DB's Observers, by event, in the order
@@ -549,4 +540,232 @@ func sameServers(a, b []*Server) bool {
 		}
 	}
 	return true
+}
+
+// SlogObserver returns an Observer that logs to l (slog.Default() when nil):
+// routes (fallbacks and hedges included) and waits at Debug; retries,
+// health changes and topology changes at Info, and at Warn when a replica
+// stops serving reads or the primary changes or goes unknown. A call's own
+// context is passed to the handler (for trace ids and the like).
+//
+// Cost: per call, one l.Enabled check at Debug when Debug is off (the
+// default for slog's handlers): no attribute is built and nothing is
+// written. With Debug on, each call logs a record on the caller's
+// goroutine: enable it to debug, not in production. Queries are logged
+// without their arguments.
+func SlogObserver(l *slog.Logger) Observer {
+	if l == nil {
+		l = slog.Default()
+	}
+	o := slogObserver{l}
+	return Observer{
+		Route: o.route, WaitStart: o.waitStart, WaitEnd: o.waitEnd,
+		Health: o.health, Topology: o.topology, WritesLost: o.writesLost,
+	}
+}
+
+type slogObserver struct{ l *slog.Logger }
+
+func serverName(s *Server) string {
+	if s == nil {
+		return ""
+	}
+	return s.Name()
+}
+
+func (o slogObserver) route(ctx context.Context, e RouteEvent) {
+	if e.Reason == "retry" {
+		o.retry(ctx, e)
+		return
+	}
+	if !o.l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("server", serverName(e.Server)),
+		slog.Bool("read", e.Read),
+		slog.Bool("write", e.Write),
+		slog.String("reason", e.Reason),
+		slog.String("query", e.Query),
+	}
+	if e.Read {
+		attrs = append(attrs, slog.String("mode", modeName(e.Mode)))
+	}
+	if e.From != nil {
+		attrs = append(attrs, slog.String("from", e.From.Name()))
+	}
+	if e.HedgeBound > 0 {
+		attrs = append(attrs, slog.Duration("hedge_bound", e.HedgeBound))
+	}
+	if e.Cause != nil {
+		attrs = append(attrs, slog.String("cause", e.Cause.Error()))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	o.l.LogAttrs(ctx, slog.LevelDebug, "rwsplit: route", attrs...)
+}
+
+// retry logs a retry's route at Info.
+func (o slogObserver) retry(ctx context.Context, e RouteEvent) {
+	attrs := []slog.Attr{slog.String("from", serverName(e.From)), slog.Bool("write", e.Write)}
+	if e.Server != nil {
+		attrs = append(attrs, slog.String("to", e.Server.Name()))
+	}
+	if e.Cause != nil {
+		attrs = append(attrs, slog.String("cause", e.Cause.Error()))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	o.l.LogAttrs(ctx, slog.LevelInfo, "rwsplit: retry", attrs...)
+}
+
+// modeName is mode's text, "default" when unset (calls that are not reads).
+func modeName(m Consistency) string {
+	if m.kind == kindUnset {
+		return "default"
+	}
+	return m.String()
+}
+
+func (o slogObserver) waitStart(ctx context.Context, e WaitEvent) {
+	if !o.l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	o.l.LogAttrs(ctx, slog.LevelDebug, "rwsplit: wait start",
+		slog.String("server", serverName(e.Server)), slog.String("mode", modeName(e.Mode)), slog.Bool("one_trip", e.OneTrip))
+}
+
+func (o slogObserver) waitEnd(ctx context.Context, e WaitEvent) {
+	if !o.l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("server", serverName(e.Server)), slog.String("mode", modeName(e.Mode)), slog.Bool("one_trip", e.OneTrip),
+		slog.String("outcome", e.outcome()), slog.Duration("duration", e.Duration),
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	o.l.LogAttrs(ctx, slog.LevelDebug, "rwsplit: wait end", attrs...)
+}
+
+func (o slogObserver) health(e HealthEvent) {
+	level := slog.LevelInfo
+	if e.WasUsable && !e.Usable {
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("server", serverName(e.Server)), slog.String("old_state", string(e.OldState)), slog.String("state", string(e.State)),
+		slog.Bool("usable", e.Usable), slog.Bool("suspect", e.Suspect), slog.Duration("lag", e.Lag),
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("err", e.Err.Error()))
+	}
+	o.l.LogAttrs(context.Background(), level, "rwsplit: replica health", attrs...)
+}
+
+func (o slogObserver) writesLost(ctx context.Context, e WritesLostEvent) {
+	o.l.LogAttrs(ctx, slog.LevelError, "rwsplit: writes lost with a former primary",
+		slog.String("primary", serverName(e.Primary)), slog.String("gtids", e.GTIDs))
+}
+
+func (o slogObserver) topology(e TopologyEvent) {
+	level := slog.LevelInfo
+	if e.PrimaryChanged || e.Primary == nil {
+		level = slog.LevelWarn
+	}
+	names := func(ss []*Server) []string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = s.Name()
+		}
+		return out
+	}
+	o.l.LogAttrs(context.Background(), level, "rwsplit: topology",
+		slog.String("primary", serverName(e.Primary)), slog.Bool("primary_changed", e.PrimaryChanged),
+		slog.Any("replicas", names(e.Replicas)), slog.Any("usable", names(e.Usable)))
+}
+
+// A trace recorded into the context of real calls: which server answered
+// each one, and why (the answer to "which server ran this query?").
+
+// Trace collects the routes and waits of the calls made with a context that
+// carries it (WithTrace), on any DB: the events an Observer's Route and
+// WaitEnd receive, recorded at the same points. The zero Trace is ready to
+// use. It is safe for concurrent use (a hedge reports from another
+// goroutine).
+type Trace struct {
+	mu     sync.Mutex
+	routes []RouteEvent
+	waits  []WaitEvent
+}
+
+type traceKey struct{}
+
+// WithTrace returns a context whose calls record their routes and waits in
+// t, on any DB (no Observer is needed). Cost: the context value; each call
+// under it then appends its events to t under t's lock. A call whose
+// context has no Trace pays a context lookup per hook point, and records
+// nothing.
+func WithTrace(ctx context.Context, t *Trace) context.Context {
+	return context.WithValue(ctx, traceKey{}, t)
+}
+
+// traceFrom returns the Trace set on ctx by WithTrace, or nil.
+func traceFrom(ctx context.Context) *Trace {
+	t, _ := ctx.Value(traceKey{}).(*Trace)
+	return t
+}
+
+// Routes returns the routes recorded so far, in order: each call's route,
+// then each move of it (a fallback, a retry, a hedge sent, a hedge that
+// won). A call's last route other than a hedge that did not win ("hedge")
+// is where it ran; a hedge's may be recorded after its call returned.
+func (t *Trace) Routes() []RouteEvent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]RouteEvent(nil), t.routes...)
+}
+
+// Waits returns the waits that ended (or were skipped), in order.
+func (t *Trace) Waits() []WaitEvent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]WaitEvent(nil), t.waits...)
+}
+
+// String lists the routes and waits recorded, one per line.
+func (t *Trace) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	for _, r := range t.routes {
+		fmt.Fprintf(&b, "route %s: %s", serverName(r.Server), r.Reason)
+		if r.Read {
+			fmt.Fprintf(&b, " (%s)", modeName(r.Mode))
+		}
+		if r.From != nil {
+			fmt.Fprintf(&b, " from %s", r.From.Name())
+		}
+		if r.HedgeBound > 0 {
+			fmt.Fprintf(&b, " after %v", r.HedgeBound)
+		}
+		if r.Cause != nil {
+			fmt.Fprintf(&b, " cause: %v", r.Cause)
+		}
+		if r.Err != nil {
+			fmt.Fprintf(&b, " error: %v", r.Err)
+		}
+		b.WriteByte('\n')
+	}
+	for _, w := range t.waits {
+		fmt.Fprintf(&b, "wait %s %s: %s in %v", serverName(w.Server), modeName(w.Mode), w.outcome(), w.Duration)
+		if w.Err != nil {
+			fmt.Fprintf(&b, ": %v", w.Err)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

@@ -3,9 +3,16 @@ package rwsplit
 import (
 	"github.com/rwsplit/rwsplit/internal/cluster"
 
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/rwsplit/rwsplit/internal/redact"
 )
 
 type options struct {
@@ -153,4 +160,474 @@ func WithTokenKey(key []byte, previous ...[]byte) Option {
 		o.tokenKey = k
 		return nil
 	}
+}
+
+// WithDiscovery lets the monitor find the primary among all the servers
+// given (the primary DSN or pool given to Open or New is then just one of
+// them): the primary is the one server with read_only = OFF; every other
+// server is a replica, serving reads while it replicates. After a failover
+// (a replica promoted, the old primary stopped or made read-only) writes go
+// to the new primary and reads to the remaining replicas from the monitor's
+// next round, with no call to ReplacePrimary.
+//
+// A primary that stops answering stays the primary until another server is
+// writable (it may be hung for a moment; nothing else could take its writes)
+// and it has missed two rounds. While no server is known to be writable
+// (the primary turned read-only and no other server is writable, or two
+// are), writes, and reads that must go to the primary, wait for one within
+// the write hold (WithWriteHold), then fail with ErrNoPrimary; other reads
+// continue on the replicas. A write the primary refuses as read-only makes
+// the monitor look again at once, and runs on the new primary when nothing
+// of it ran (see WriteError). Open and New run the first round before they return (within
+// max(2 × interval, 1 s)). Each round costs one identity query per server.
+func WithDiscovery() Option {
+	return func(o *options) error {
+		o.discover = true
+		return nil
+	}
+}
+
+// WithMinServing keeps at least n replicas serving reads when excluding the
+// lagging ones (WithMaxReplicationLag) would leave fewer: the least-lagged
+// lagging replicas serve as well, rather than every read piling onto the
+// primary (as Vitess's min_number_serving_vttablets). Replicas that are down
+// or broken never serve. The default, 0, sets no floor.
+func WithMinServing(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return errors.New("rwsplit: WithMinServing: negative")
+		}
+		o.minServing = n
+		return nil
+	}
+}
+
+// WithHedge sets the bound after which a read that a replica has not answered
+// is hedged: sent once more to another server, the first answer winning (see
+// Stats.Hedges). The bound adapts to the latency observed (a smoothed
+// latency plus four times its deviation, as TCP's retransmission timeout),
+// kept between floor and ceiling; floor == ceiling fixes it. WithHedge(0, 0)
+// turns hedging off. The default is WithHedge(100*time.Millisecond,
+// time.Second). A negative value, or a floor above the ceiling, is an error
+// of New and Open.
+//
+// A hedge is sent only while the replica answers nothing else for a whole
+// bound (a slow query on a live server is not run twice), only to a server
+// that serves the read's consistency mode, and only for replica reads
+// outside transactions (and read-only BEGINs) on pools that read ahead
+// (Open's). Each such read costs a cancellable context and a timer, about
+// five allocations; a read that is hedged also costs its second attempt.
+func WithHedge(floor, ceiling time.Duration) Option {
+	return func(o *options) error {
+		cfg, err := newHedgeConfig(floor, ceiling)
+		if err != nil {
+			return err
+		}
+		o.hedge = &cfg
+		return nil
+	}
+}
+
+// WithObserver sends the DB's routing and health events to o (see
+// Observer). It may be given more than once: every observer given is
+// called, in the order given. An Observer with no field set adds nothing.
+// Cost: an event no observer wants (nor, for routes and waits, a Trace in
+// the call's context) costs a length check and is not built; one that is
+// wanted is built once and passed to each function.
+func WithObserver(o Observer) Option {
+	return func(opts *options) error {
+		opts.observers = opts.observers.add(o)
+		return nil
+	}
+}
+
+// WithClusterKind makes the monitor take every server as of kind k instead
+// of detecting it (ClusterAuto: detect, the default). A kind that does not
+// fit a server's flavor (group-replication on MariaDB, galera on MySQL) is
+// ignored for that server. It costs nothing: the identity query each
+// server answers every round is the same. It fails for an unknown kind.
+func WithClusterKind(k ClusterKind) Option {
+	return func(o *options) error {
+		kind, err := cluster.ParseKind(string(k))
+		if err != nil {
+			return fmt.Errorf("rwsplit: WithClusterKind: %w", err)
+		}
+		o.kind = kind
+		return nil
+	}
+}
+
+// WithWriteHold bounds how long a call that must reach the primary (Exec, a
+// query that may write, a read-write BeginTx, Conn, PrepareContext of a
+// write, a read under Primary or falling back to the primary) waits, under
+// WithDiscovery, while no primary is known, or after a call failed on the
+// primary for want of a usable one (a write refused as read-only, a
+// connection refused or lost: the primary is in doubt, and the monitor
+// looks at once). It runs as soon as the monitor finds the new primary or
+// sees the old one answer writable, and fails with ErrNoPrimary once d has
+// passed (all the waits of one call share d). The caller's context always
+// wins; Close ends the wait with ErrClosed. 0 fails such calls at once.
+// The default is 5 s. Stats.WriteHolds and Stats.WriteHoldTime
+// count the calls held and the time they waited.
+func WithWriteHold(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("rwsplit: WithWriteHold: negative bound %v", d)
+		}
+		o.writeHold = &d
+		return nil
+	}
+}
+
+// Twelve-factor configuration: a DB opened from environment variables.
+
+// defaultEnvPrefix is the prefix OpenFromEnv uses when given "".
+const defaultEnvPrefix = "RWSPLIT"
+
+// envVar is one variable OpenFromEnv reads: its full name and value.
+type envVar struct{ name, value string }
+
+// envConfig is what OpenFromEnv read. It holds DSNs: never print it.
+type envConfig struct {
+	driver   string
+	primary  string
+	replicas []string
+	opts     []Option
+}
+
+// OpenFromEnv opens a DB configured by environment variables, each named
+// prefix + "_" + KEY (prefix "" means "RWSPLIT"); opts are applied after
+// the environment's, so they win. An empty variable counts as unset.
+//
+//	RWSPLIT_PRIMARY_DSN          the primary's DSN (required, unless DSNS is used)
+//	RWSPLIT_REPLICA_DSNS         the replicas' DSNs, comma-separated (optional)
+//	RWSPLIT_DRIVER               the database/sql driver name (default "mysql")
+//	RWSPLIT_DEFAULT_CONSISTENCY  the default mode, as ParseConsistency reads it:
+//	                             eventual, primary, fast, waitgtid:1s, maxstaleness:5s, ...
+//	RWSPLIT_MAX_LAG              WithMaxReplicationLag, a Go duration (e.g. 5s)
+//	RWSPLIT_MONITOR_INTERVAL     WithMonitorInterval, a Go duration (at least 10ms)
+//	RWSPLIT_MIN_SERVING          WithMinServing, a count
+//	RWSPLIT_PRIMARY_FALLBACK     WithPrimaryFallback, a boolean (true, false, 1, 0, on, off, yes, no)
+//	RWSPLIT_PURE_FUNCTIONS       WithPureFunctions, comma-separated names
+//	RWSPLIT_DISCOVERY            WithDiscovery, a boolean; then RWSPLIT_DSNS may list
+//	                             every server, comma-separated, instead of
+//	                             PRIMARY_DSN and REPLICA_DSNS
+//	RWSPLIT_TOKEN_KEY            WithTokenKey: the key, in base64 (standard or URL
+//	                             alphabet, padded or not), at least 16 bytes
+//	RWSPLIT_TOKEN_KEY_PREVIOUS   older keys that still verify, comma-separated base64
+//
+// A DSN containing a comma cannot be listed in REPLICA_DSNS or DSNS (escape
+// it in the DSN, e.g. %2C in a parameter value, or use Open).
+//
+// A bad variable is an error that names it and says what is wrong, before
+// anything is opened; it never shows a DSN's password or a token key (a DSN
+// variable's value is never shown, nor is any key). With the "mysql"
+// driver each DSN is parsed first. What Open then checks (the same server
+// given twice, ...) is reported as Open reports it, "replica DSN i" being
+// entry i of REPLICA_DSNS (or entry i+1 of DSNS).
+//
+// Cost: that of Open; the environment is read once.
+func OpenFromEnv(prefix string, opts ...Option) (*DB, error) {
+	cfg, err := readEnv(prefix, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	db, err := Open(cfg.driver, cfg.primary, cfg.replicas, append(cfg.opts, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("rwsplit: OpenFromEnv: %w", err)
+	}
+	return db, nil
+}
+
+// envError is a bad variable: its name and the problem.
+func envError(name, problem string, args ...any) error {
+	return fmt.Errorf("rwsplit: %s: %s", name, fmt.Sprintf(problem, args...))
+}
+
+// readEnv reads the configuration named by prefix through lookup.
+func readEnv(prefix string, lookup func(string) (string, bool)) (envConfig, error) {
+	if prefix == "" {
+		prefix = defaultEnvPrefix
+	}
+	prefix = strings.TrimSuffix(prefix, "_") + "_"
+	get := func(key string) envVar {
+		v, _ := lookup(prefix + key)
+		return envVar{name: prefix + key, value: strings.TrimSpace(v)}
+	}
+	cfg := envConfig{driver: "mysql"}
+	if v := get("DRIVER"); v.value != "" {
+		cfg.driver = v.value
+	}
+
+	discover := false
+	if v := get("DISCOVERY"); v.value != "" {
+		b, err := parseEnvBool(v)
+		if err != nil {
+			return cfg, err
+		}
+		discover = b
+		if b {
+			cfg.opts = append(cfg.opts, WithDiscovery())
+		}
+	}
+	primary, replicas, all := get("PRIMARY_DSN"), get("REPLICA_DSNS"), get("DSNS")
+	switch {
+	case all.value != "" && !discover:
+		return cfg, envError(all.name, "is read only with %sDISCOVERY=true (set %s and %s otherwise)", prefix, primary.name, replicas.name)
+	case all.value != "" && (primary.value != "" || replicas.value != ""):
+		return cfg, envError(all.name, "is set with %s or %s: set either DSNS or those", primary.name, replicas.name)
+	case all.value != "":
+		dsns, err := dsnList(all, cfg.driver)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.primary, cfg.replicas = dsns[0], dsns[1:]
+	case primary.value == "" && discover:
+		return cfg, envError(primary.name, "is not set (nor %s)", all.name)
+	case primary.value == "":
+		return cfg, envError(primary.name, "is not set")
+	default:
+		if err := checkDSN(primary, -1, primary.value, cfg.driver); err != nil {
+			return cfg, err
+		}
+		cfg.primary = primary.value
+		if replicas.value != "" {
+			dsns, err := dsnList(replicas, cfg.driver)
+			if err != nil {
+				return cfg, err
+			}
+			cfg.replicas = dsns
+		}
+	}
+
+	if v := get("DEFAULT_CONSISTENCY"); v.value != "" {
+		c, err := ParseConsistency(v.value)
+		if err != nil {
+			return cfg, envError(v.name, "%v", strings.TrimPrefix(err.Error(), "rwsplit: "))
+		}
+		cfg.opts = append(cfg.opts, WithDefaultConsistency(c))
+	}
+	if v := get("MAX_LAG"); v.value != "" {
+		d, err := parseEnvDuration(v, 0)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.opts = append(cfg.opts, WithMaxReplicationLag(d))
+	}
+	if v := get("MONITOR_INTERVAL"); v.value != "" {
+		d, err := parseEnvDuration(v, 10*time.Millisecond)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.opts = append(cfg.opts, WithMonitorInterval(d))
+	}
+	if v := get("MIN_SERVING"); v.value != "" {
+		n, err := strconv.Atoi(v.value)
+		if err != nil || n < 0 {
+			return cfg, envError(v.name, "%q is not a count (0, 1, 2, ...)", v.value)
+		}
+		cfg.opts = append(cfg.opts, WithMinServing(n))
+	}
+	if v := get("PRIMARY_FALLBACK"); v.value != "" {
+		b, err := parseEnvBool(v)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.opts = append(cfg.opts, WithPrimaryFallback(b))
+	}
+	if v := get("PURE_FUNCTIONS"); v.value != "" {
+		var names []string
+		for i, n := range strings.Split(v.value, ",") {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				return cfg, envError(v.name, "entry %d is empty", i)
+			}
+			names = append(names, n)
+		}
+		cfg.opts = append(cfg.opts, WithPureFunctions(names...))
+	}
+	key, prev := get("TOKEN_KEY"), get("TOKEN_KEY_PREVIOUS")
+	switch {
+	case key.value != "":
+		k, err := parseEnvKey(key, -1)
+		if err != nil {
+			return cfg, err
+		}
+		var olds [][]byte
+		if prev.value != "" {
+			for i, p := range strings.Split(prev.value, ",") {
+				b, err := parseEnvKey(envVar{name: prev.name, value: strings.TrimSpace(p)}, i)
+				if err != nil {
+					return cfg, err
+				}
+				olds = append(olds, b)
+			}
+		}
+		cfg.opts = append(cfg.opts, WithTokenKey(k, olds...))
+	case prev.value != "":
+		return cfg, envError(prev.name, "is set without %s", key.name)
+	}
+	return cfg, nil
+}
+
+// dsnList splits v's comma-separated DSNs and checks each.
+func dsnList(v envVar, driverName string) ([]string, error) {
+	parts := strings.Split(v.value, ",")
+	out := make([]string, 0, len(parts))
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if err := checkDSN(v, i, p, driverName); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// checkDSN checks entry i of v (i < 0: v holds one DSN): not empty, and
+// parsed by go-sql-driver/mysql for the "mysql" driver. The error never
+// shows the DSN's password.
+func checkDSN(v envVar, i int, dsn, driverName string) error {
+	what := v.name
+	if i >= 0 {
+		what = fmt.Sprintf("%s: entry %d", v.name, i)
+	}
+	if dsn == "" {
+		return fmt.Errorf("rwsplit: %s is empty", what)
+	}
+	if driverName != "mysql" {
+		return nil
+	}
+	if _, err := mysql.ParseDSN(dsn); err != nil {
+		return fmt.Errorf("rwsplit: %s does not parse as a DSN: %w", what, redact.DSN(err, dsn))
+	}
+	return nil
+}
+
+// parseEnvBool reads a boolean: what strconv.ParseBool takes, and on, off,
+// yes, no.
+func parseEnvBool(v envVar) (bool, error) {
+	switch strings.ToLower(v.value) {
+	case "on", "yes", "y":
+		return true, nil
+	case "off", "no", "n":
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v.value)
+	if err != nil {
+		return false, envError(v.name, "%q is not a boolean (true, false, 1, 0, on, off, yes, no)", v.value)
+	}
+	return b, nil
+}
+
+// parseEnvDuration reads a Go duration of at least least.
+func parseEnvDuration(v envVar, least time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v.value)
+	switch {
+	case err != nil:
+		return 0, envError(v.name, "%q is not a duration (e.g. 500ms, 2s, 1m)", v.value)
+	case d < 0:
+		return 0, envError(v.name, "%q is negative", v.value)
+	case d < least:
+		return 0, envError(v.name, "%q is below the least allowed, %v", v.value, least)
+	}
+	return d, nil
+}
+
+// parseEnvKey decodes a base64 key (entry i of v; i < 0: v holds one key)
+// and checks its length. The error never shows the key.
+func parseEnvKey(v envVar, i int) ([]byte, error) {
+	what := v.name
+	if i >= 0 {
+		what = fmt.Sprintf("%s: entry %d", v.name, i)
+	}
+	s := v.value
+	if s == "" {
+		return nil, fmt.Errorf("rwsplit: %s is empty", what)
+	}
+	var b []byte
+	var err error
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err = enc.DecodeString(s); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rwsplit: %s is not base64 (its value is not shown)", what)
+	}
+	if len(b) < minTokenKeyLen {
+		return nil, fmt.Errorf("rwsplit: %s is %d bytes once decoded, want at least %d (32 random bytes: head -c32 /dev/urandom | base64)", what, len(b), minTokenKeyLen)
+	}
+	return b, nil
+}
+
+// ParseConsistency reads a mode from text: the form Consistency.String
+// returns ("Eventual", "WaitGTID(1s)", "MaxStaleness(5s).OrFail()"), or a
+// short form: the name, then ":" and a Go duration for the modes that take
+// one, then ":orfail" for fail-instead ("eventual", "primary", "fast",
+// "sleep:1s", "caughtup:100ms", "waitposition:1s", "waitgtid:1s:orfail",
+// "latest:1s", "monotonic:1s", "maxstaleness:5s"). Names are
+// case-insensitive, and "_" and "-" in them are ignored ("wait_gtid").
+// Cost: a few string operations; no I/O.
+func ParseConsistency(s string) (Consistency, error) {
+	text := strings.TrimSpace(s)
+	low := strings.ToLower(text)
+	fail := false
+	for _, suf := range []string{".orfail()", ":orfail", ",orfail", ".orfail"} {
+		if strings.HasSuffix(low, suf) {
+			fail, low = true, strings.TrimSuffix(low, suf)
+			break
+		}
+	}
+	name, arg, hasArg := low, "", false
+	switch {
+	case strings.HasSuffix(low, ")"):
+		i := strings.IndexByte(low, '(')
+		if i < 0 {
+			return Consistency{}, fmt.Errorf("rwsplit: consistency %q: unbalanced parenthesis", text)
+		}
+		name, arg, hasArg = low[:i], low[i+1:len(low)-1], true
+	case strings.Contains(low, ":"):
+		i := strings.IndexByte(low, ':')
+		name, arg, hasArg = low[:i], low[i+1:], true
+	}
+	name = strings.NewReplacer("_", "", "-", "", " ", "").Replace(name)
+	var d time.Duration
+	if hasArg {
+		var err error
+		if d, err = time.ParseDuration(strings.TrimSpace(arg)); err != nil {
+			return Consistency{}, fmt.Errorf("rwsplit: consistency %q: %q is not a duration (e.g. 500ms, 1s)", text, arg)
+		}
+		if d < 0 {
+			return Consistency{}, fmt.Errorf("rwsplit: consistency %q: negative duration", text)
+		}
+	}
+	timed := map[string]func(time.Duration) Consistency{
+		"sleep": Sleep, "caughtup": CaughtUp, "waitposition": WaitPosition, "waitgtid": WaitGTID,
+		"latest": Latest, "monotonic": Monotonic, "maxstaleness": MaxStaleness,
+	}
+	var c Consistency
+	switch name {
+	case "eventual", "primary", "fast":
+		if hasArg {
+			return Consistency{}, fmt.Errorf("rwsplit: consistency %q: %s takes no duration", text, name)
+		}
+		c = map[string]Consistency{"eventual": Eventual, "primary": Primary, "fast": Fast}[name]
+		if fail && name != "fast" {
+			return Consistency{}, fmt.Errorf("rwsplit: consistency %q: %s cannot fail over (no orfail)", text, name)
+		}
+	default:
+		mk, ok := timed[name]
+		switch {
+		case !ok:
+			return Consistency{}, fmt.Errorf("rwsplit: consistency %q: unknown mode (want eventual, primary, fast, sleep, caughtup, waitposition, waitgtid, latest, monotonic or maxstaleness)", text)
+		case !hasArg:
+			return Consistency{}, fmt.Errorf("rwsplit: consistency %q: %s needs a duration, e.g. %s:1s", text, name, name)
+		}
+		c = mk(d)
+	}
+	if fail {
+		c = c.OrFail()
+	}
+	return c, nil
 }

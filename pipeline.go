@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rwsplit/rwsplit/internal/cluster"
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 	"github.com/rwsplit/rwsplit/internal/replay"
@@ -532,4 +533,20 @@ func (db *DB) classify(query string) sqlclass.Result {
 		}
 	}
 	return db.classifier.ClassifyFlavor(query, f)
+}
+
+// SQL helpers shared by the capture, the monitor and the waits.
+
+// querier is what these helpers need of a pool, a pinned connection or a tx.
+type querier = cluster.Querier
+
+// scanOne runs query and scans its single row into dest.
+func scanOne(ctx context.Context, q querier, query string, dest any) error {
+	return cluster.ScanRow(ctx, q, query, nil, dest)
+}
+
+// showRow runs a SHOW statement and returns its first row by column name
+// (an empty row when it returns none, as SHOW REPLICA STATUS on a primary).
+func showRow(ctx context.Context, q querier, query string) (cluster.Row, error) {
+	return cluster.ShowRow(ctx, q, query)
 }

@@ -9,10 +9,6 @@ import (
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
 
-// errStmtClosed is returned by calls on a closed Stmt (unexported, as
-// database/sql's own is).
-var errStmtClosed = errors.New("rwsplit: statement is closed")
-
 // Stmt is a prepared statement that runs wherever each execution is routed,
 // through the same pipeline as DB's calls (so its reads wait, retry and count
 // as DB's do, and its writes are recorded). It is prepared on one server at

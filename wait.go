@@ -64,35 +64,6 @@ func (w *waitSpec) wrap(query string, args []any) (string, []any) {
 	return q, append(append(make([]any, 0, len(w.args)+len(args)), w.args...), args...)
 }
 
-// errNotCaughtUp marks a one-round-trip wait that did not succeed.
-var errNotCaughtUp = errors.New("rwsplit: replica not caught up")
-
-// ErrWaitTimedOut is a WaitError's cause when the replica had not applied
-// the writes when the wait's timeout ran out.
-var ErrWaitTimedOut = errors.New("rwsplit: wait timed out")
-
-// errNotReplicating is a WaitError's cause when the wait returned NULL, as a
-// position wait does on a replica whose applier is stopped (after retrying
-// within the timeout).
-var errNotReplicating = errors.New("rwsplit: wait returned NULL (replication not running)")
-
-// WaitError is a wait on a replica that did not succeed: it names the
-// replica, the mode and the cause (ErrWaitTimedOut; the replica not
-// replicating, a position wait's NULL; or the wait query's own error). Under OrFail the read's error wraps
-// ErrReplicaNotCaughtUp and the last WaitError; errors.As finds it.
-type WaitError struct {
-	Server *Server
-	Mode   Consistency
-	Err    error
-}
-
-func (e *WaitError) Error() string {
-	return fmt.Sprintf("rwsplit: %s wait on %s: %v", e.Mode, e.Server.Name(), e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *WaitError) Unwrap() error { return e.Err }
-
 // waitErrors are the errors a wait function (WAIT_FOR_EXECUTED_GTID_SET,
 // SOURCE_POS_WAIT / MASTER_POS_WAIT, MASTER_GTID_WAIT) raises before the
 // query of a one-round-trip statement runs: the wait killed (1317), a
@@ -156,13 +127,13 @@ func (db *DB) waitRead(ctx context.Context, cands []*Server, mode Consistency, d
 }
 
 // waitOn reads on a replica among cands that has applied tok (one part, see
-// waitTarget): one known to have applied it (no round trip), else one that
+// gtid.Token.WaitTarget): one known to have applied it (no round trip), else one that
 // applies it within mode's timeout (the balancer's pick first; with
 // deferWait and a replica that takes the wait and the read in one round
 // trip, the wait is returned to send with the query), else the fallback.
 // The waiting modes share it: WaitPosition, WaitGTID, Latest, Monotonic.
 func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode Consistency, deferWait bool) (*Server, *waitSpec, error) {
-	if !hasTarget(tok) {
+	if !tok.HasTarget() {
 		return db.pick(cands), nil, nil
 	}
 	if !tok.Pos.IsZero() {
@@ -331,24 +302,7 @@ func (db *DB) lostOrFail(ctx context.Context, mode Consistency, err error) error
 	return nil
 }
 
-// waitTarget is the one part of tok a wait establishes: its GTIDs (byGTID)
-// or its binlog position, or the other part when that one is empty.
-func waitTarget(tok gtid.Token, byGTID bool) gtid.Token {
-	g := gtid.Token{Flavor: tok.Flavor, MySQL: tok.MySQL, MariaDB: tok.MariaDB}
-	p := gtid.Token{Flavor: tok.Flavor, Pos: tok.Pos}
-	hasG := !tok.MySQL.IsEmpty() || !tok.MariaDB.IsEmpty()
-	if byGTID && hasG || tok.Pos.IsZero() {
-		return g
-	}
-	return p
-}
-
-// hasTarget reports whether tok names anything to wait for.
-func hasTarget(t gtid.Token) bool {
-	return !t.MySQL.IsEmpty() || !t.MariaDB.IsEmpty() || !t.Pos.IsZero()
-}
-
-// waitFor builds the wait for tok (one part, see waitTarget) on replica s.
+// waitFor builds the wait for tok (one part, see gtid.Token.WaitTarget) on replica s.
 func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consistency, left time.Duration) (*waitSpec, error) {
 	v, err := s.version(ctx)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/rwsplit/rwsplit/internal/cluster"
+	"github.com/rwsplit/rwsplit/internal/gtid"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
 
@@ -25,80 +27,6 @@ import (
 // primary waits for one while none is known (see WithWriteHold): long
 // enough for a planned switchover.
 const defaultWriteHold = 5 * time.Second
-
-// WithWriteHold bounds how long a call that must reach the primary (Exec, a
-// query that may write, a read-write BeginTx, Conn, PrepareContext of a
-// write, a read under Primary or falling back to the primary) waits, under
-// WithDiscovery, while no primary is known, or after a call failed on the
-// primary for want of a usable one (a write refused as read-only, a
-// connection refused or lost: the primary is in doubt, and the monitor
-// looks at once). It runs as soon as the monitor finds the new primary or
-// sees the old one answer writable, and fails with ErrNoPrimary once d has
-// passed (all the waits of one call share d). The caller's context always
-// wins; Close ends the wait with ErrClosed. 0 fails such calls at once.
-// The default is 5 s. Stats.WriteHolds and Stats.WriteHoldTime
-// count the calls held and the time they waited.
-func WithWriteHold(d time.Duration) Option {
-	return func(o *options) error {
-		if d < 0 {
-			return fmt.Errorf("rwsplit: WithWriteHold: negative bound %v", d)
-		}
-		o.writeHold = &d
-		return nil
-	}
-}
-
-// WriteError is a write (an Exec, a query that may write, a COMMIT) that did
-// not succeed for want of a usable primary: refused as read-only, never
-// sent, or cut off by a lost connection. NotRun says whether it may have
-// run. A write's own errors (a duplicate key, a syntax error) are returned
-// as the server gave them, not as a WriteError. errors.Is and errors.As see
-// the cause through Unwrap (ErrNoPrimary when no primary came within the
-// hold, the driver's error otherwise).
-type WriteError struct {
-	// Server is where the write was sent last (nil if it never was).
-	Server *Server
-	// NotRun: the write did not run (a server refused it before running
-	// any of it, or it was never sent); running it again is safe. Else its
-	// outcome is unknown: it may have run, wholly or in part (the
-	// connection was lost after it was sent, or a server refused it after
-	// some of it ran: a statement of several, a CALL); check before
-	// running it again.
-	NotRun bool
-	Err    error
-}
-
-func (e *WriteError) Error() string {
-	name := "no server"
-	if e.Server != nil {
-		name = e.Server.Name()
-	}
-	outcome := "outcome unknown"
-	if e.NotRun {
-		outcome = "not run"
-	}
-	return fmt.Sprintf("rwsplit: write on %s (%s): %v", name, outcome, e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *WriteError) Unwrap() error { return e.Err }
-
-// ErrBeginAgain means that a transaction (or a Conn) was cut off by a
-// change of primary: its server refused a statement as read-only, or its
-// connection to the primary was lost before COMMIT was sent. Nothing of the
-// transaction committed; begin it again (RunTx does) and it runs on the new
-// primary. A Conn's earlier statements outside a transaction stand; take a
-// new Conn. A transaction that ran a statement committing implicitly (DDL)
-// committed up to that statement: do not run DDL in a transaction you
-// begin again.
-var ErrBeginAgain = errors.New("rwsplit: the primary changed under the transaction; begin it again")
-
-// beginAgainError is ErrBeginAgain with its cause.
-type beginAgainError struct{ err error }
-
-func (e *beginAgainError) Error() string        { return ErrBeginAgain.Error() + ": " + e.err.Error() }
-func (e *beginAgainError) Unwrap() error        { return e.err }
-func (e *beginAgainError) Is(target error) bool { return target == ErrBeginAgain }
 
 // RunTx runs fn in a transaction begun with opts and commits it. When the
 // transaction is cut off by a change of primary (its error is
@@ -372,5 +300,212 @@ func (db *DB) doubtPrimary(s *Server) {
 func (db *DB) trustPrimary(p *Server) {
 	if d := db.doubt.Load(); d != nil && d.srv == p {
 		db.doubt.CompareAndSwap(d, nil)
+	}
+}
+
+// Writes lost with a former primary. Under asynchronous replication a
+// primary acknowledges a write before any replica has it: if it dies then
+// and a replica is promoted, the write is gone. A token naming it cannot be
+// waited for on any server; rwsplit says so rather than clamp it silently.
+
+func lostText(t gtid.Token) string {
+	if t.Flavor == gtid.FlavorMariaDB {
+		return t.MariaDB.String()
+	}
+	return t.MySQL.String()
+}
+
+// WritesLostEvent reports writes named by a read's scope that the current
+// primary lacks for good (see ErrWritesLost).
+type WritesLostEvent struct {
+	// Primary is the current primary, which lacks them.
+	Primary *Server
+	// GTIDs are the lost writes' GTIDs as the scope's token names them
+	// (MySQL GTID set or MariaDB GTID position).
+	GTIDs string
+}
+
+// lostWrites returns the part of target (GTIDs) that primary p, whose
+// executed set executed was read fresh, lacks for good: GTIDs written by
+// another server the DB knows (a former primary; GTIDs of a server it never
+// saw are a claim, clamped silently as before), on an asynchronous
+// cluster, while p applies no backlog (it has no replica status). Empty
+// when none, or when that cannot be confirmed.
+func (db *DB) lostWrites(ctx context.Context, p *Server, target, executed gtid.Token) gtid.Token {
+	lost := db.lostCandidates(p, target, executed)
+	if !lost.HasTarget() {
+		return gtid.Token{}
+	}
+	if k := p.kind(); k.Grouped() || !db.notApplying(ctx, p) {
+		return gtid.Token{}
+	}
+	if lost.Flavor == gtid.FlavorMariaDB {
+		// A MariaDB primary's executed set is its binary log's position,
+		// which lacks what it applied as a replica without
+		// log_slave_updates: its current position has it.
+		var s string
+		if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_current_pos", &s); err != nil {
+			return gtid.Token{}
+		}
+		cur, err := gtid.ParseMariaDBPos(s)
+		if err != nil {
+			return gtid.Token{}
+		}
+		e, err := gtid.Merge(executed, gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: cur})
+		if err != nil {
+			return gtid.Token{}
+		}
+		if lost = db.lostCandidates(p, target, e); !lost.HasTarget() {
+			return gtid.Token{}
+		}
+	}
+	db.tokens().noteLost(p, lost)
+	return lost
+}
+
+// lostCandidates is the part of target that p, having executed executed,
+// lacks and that another server the DB knows wrote (see missingElsewhere),
+// but for the servers its latest check saw answer writable: a former
+// primary is one of the others; a writable one may be a newer primary the
+// DB has not switched to yet. No I/O.
+func (db *DB) lostCandidates(p *Server, target, executed gtid.Token) gtid.Token {
+	var others []primaryIdent
+	for _, r := range db.topology().replicas {
+		if m := r.member.Load(); r != p && (m == nil || !m.Writable || !r.answered.Load()) {
+			others = append(others, r.knownIdent())
+		}
+	}
+	return missingElsewhere(target, executed, p.knownIdent(), others)
+}
+
+// lostKnown is what a primary was found to lack for good (lostWrites).
+type lostKnown struct {
+	srv  *Server
+	lost gtid.Token
+}
+
+// noteLost records that p lacks lost for good: later reads naming only
+// such GTIDs are told at once (knownLost), without a monitor round.
+func (ts *tokenState) noteLost(p *Server, lost gtid.Token) {
+	next := &lostKnown{srv: p, lost: lost}
+	if old := ts.lost.Load(); old != nil && old.srv == p {
+		if m, err := gtid.Merge(old.lost, lost); err == nil {
+			next.lost = m
+		}
+	}
+	ts.lost.Store(next)
+}
+
+// knownLost returns the part of target p lacks (executed is what it has)
+// when all of it is already known lost on p; empty otherwise. No I/O.
+func (db *DB) knownLost(p *Server, target, executed gtid.Token) gtid.Token {
+	k := db.tokens().lost.Load()
+	if k == nil || k.srv != p {
+		return gtid.Token{}
+	}
+	lost := db.lostCandidates(p, target, executed)
+	if !lost.HasTarget() || !gtid.Covers(k.lost, lost) {
+		return gtid.Token{}
+	}
+	// All of what p lacks: nothing else (a newer primary's) either.
+	if rest := gtid.IntersectGTIDs(target, executed); !gtid.Covers(gtid.Token{Flavor: lost.Flavor, MySQL: rest.MySQL.Union(lost.MySQL), MariaDB: rest.MariaDB.Merge(lost.MariaDB)}, target) {
+		return gtid.Token{}
+	}
+	return lost
+}
+
+// missingElsewhere returns the GTIDs of t that executed lacks and that were
+// written by one of the servers others, not by own: MySQL GTIDs of their
+// server uuids, MariaDB GTIDs of their server_ids beyond executed's
+// sequence number in their domain.
+func missingElsewhere(t, executed gtid.Token, own primaryIdent, others []primaryIdent) gtid.Token {
+	out := gtid.Token{Flavor: t.Flavor}
+	switch t.Flavor {
+	case gtid.FlavorMySQL:
+		u, ok := gtid.ParseUUID(own.uuid)
+		if !ok {
+			return out
+		}
+		isOther := func(x [16]byte) bool {
+			for _, o := range others {
+				if ou, ok := gtid.ParseUUID(o.uuid); ok && ou == x && x != u {
+					return true
+				}
+			}
+			return false
+		}
+		out.MySQL = t.MySQL.KeepUUIDs(isOther).Subtract(executed.MySQL)
+	case gtid.FlavorMariaDB:
+		if own.serverID == 0 {
+			return out
+		}
+		have := map[uint32]uint64{}
+		for _, g := range executed.MariaDB.GTIDs() {
+			have[g.Domain] = g.Seq
+		}
+		var lost []gtid.MariaDBGTID
+		isOther := func(id uint32) bool {
+			for _, o := range others {
+				if o.serverID == id && id != own.serverID {
+					return true
+				}
+			}
+			return false
+		}
+		for _, g := range t.MariaDB.GTIDs() {
+			if isOther(g.Server) && g.Seq > have[g.Domain] {
+				lost = append(lost, g)
+			}
+		}
+		out.MariaDB, _ = gtid.NewMariaDBPos(lost...)
+	}
+	return out
+}
+
+// notApplyingFor is how long a primary's "no replica status" verdict is
+// kept for lost-write checks.
+const notApplyingFor = time.Second
+
+// backlogCheck is the last verdict of notApplying.
+type backlogCheck struct {
+	srv *Server
+	at  time.Time
+	ok  bool
+}
+
+// notApplying reports whether primary p has no replica status (it applies
+// no backlog from a former primary): one query, its verdict kept for
+// notApplyingFor.
+func (db *DB) notApplying(ctx context.Context, p *Server) bool {
+	ts := db.tokens()
+	if c := ts.backlog.Load(); c != nil && c.srv == p && time.Since(c.at) < notApplyingFor {
+		return c.ok
+	}
+	v, err := p.version(ctx)
+	if err != nil {
+		return false
+	}
+	cctx, cancel := context.WithTimeout(ctx, identTimeout)
+	defer cancel()
+	m, err := cluster.Check(cctx, p.db, *v, cluster.Identity{Kind: cluster.Async})
+	if err != nil {
+		return false
+	}
+	ts.backlog.Store(&backlogCheck{srv: p, at: time.Now(), ok: !m.Replica})
+	return !m.Replica
+}
+
+// reportLost counts and reports a read's lost writes.
+func (db *DB) reportLost(ctx context.Context, err error) {
+	var le *lostError
+	if !errors.As(err, &le) {
+		return
+	}
+	db.stats.lost.Add(1)
+	if len(db.obs.writesLost) > 0 {
+		e := WritesLostEvent{Primary: le.primary, GTIDs: lostText(le.lost)}
+		for _, f := range db.obs.writesLost {
+			f(ctx, e)
+		}
 	}
 }

@@ -355,3 +355,42 @@ func IntersectGTIDs(t, executed Token) Token {
 	}
 	return t
 }
+
+// Covers reports whether applied contains every GTID of t (of t's flavor;
+// a t with no flavor is covered by anything).
+func Covers(applied, t Token) bool {
+	switch t.Flavor {
+	case FlavorMySQL:
+		return applied.Flavor == t.Flavor && applied.MySQL.Contains(t.MySQL)
+	case FlavorMariaDB:
+		return applied.Flavor == t.Flavor && applied.MariaDB.Contains(t.MariaDB)
+	}
+	return true
+}
+
+// WaitTarget is the one part of t a wait establishes: its GTIDs (byGTID)
+// or its binlog position, or the other part when that one is empty.
+func (t Token) WaitTarget(byGTID bool) Token {
+	g := Token{Flavor: t.Flavor, MySQL: t.MySQL, MariaDB: t.MariaDB}
+	p := Token{Flavor: t.Flavor, Pos: t.Pos}
+	hasG := !t.MySQL.IsEmpty() || !t.MariaDB.IsEmpty()
+	if byGTID && hasG || t.Pos.IsZero() {
+		return g
+	}
+	return p
+}
+
+// HasTarget reports whether t names anything to wait for.
+func (t Token) HasTarget() bool {
+	return !t.MySQL.IsEmpty() || !t.MariaDB.IsEmpty() || !t.Pos.IsZero()
+}
+
+// ComparePrimaryPos compares the primary's position k with a token's
+// position q, taking a q of unknown server as k's server's (see
+// BinlogPos.Compare).
+func ComparePrimaryPos(k, q BinlogPos) (int, bool) {
+	if q.ServerID == 0 {
+		q.ServerID = k.ServerID
+	}
+	return k.Compare(q)
+}

@@ -333,3 +333,44 @@ func TestIntersectGTIDs(t *testing.T) {
 	assert.True(t, IntersectGTIDs(mtok, exec).MariaDB.IsEmpty())
 	assert.True(t, IntersectGTIDs(tok, Token{}).MySQL.IsEmpty())
 }
+
+// TestWaitTarget: a wait establishes one part of a token: its GTIDs when
+// asked (or when it has no position), else its position; HasTarget says
+// whether anything is left to wait for; Covers and ComparePrimaryPos judge
+// what a server has against it.
+func TestWaitTarget(t *testing.T) {
+	set, err := ParseMySQLSet("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5")
+	require.NoError(t, err)
+	pos := mustPos(t, "binlog.000002:120")
+	both := Token{Flavor: FlavorMySQL, MySQL: set, Pos: pos, Time: 7}
+
+	g := both.WaitTarget(true)
+	assert.True(t, g.MySQL.Equal(set))
+	assert.True(t, g.Pos.IsZero())
+	assert.Zero(t, g.Time, "a target carries no time")
+	p := both.WaitTarget(false)
+	assert.True(t, p.MySQL.IsEmpty())
+	assert.Equal(t, pos, p.Pos)
+	onlyGTIDs := Token{Flavor: FlavorMySQL, MySQL: set}
+	assert.True(t, onlyGTIDs.WaitTarget(false).MySQL.Equal(set), "no position: the GTIDs")
+	onlyPos := Token{Flavor: FlavorMySQL, Pos: pos}
+	assert.Equal(t, pos, onlyPos.WaitTarget(true).Pos, "no GTIDs: the position")
+
+	assert.True(t, both.HasTarget())
+	assert.True(t, onlyPos.HasTarget())
+	assert.False(t, Token{Flavor: FlavorMySQL, Time: 7}.HasTarget())
+
+	fewer, err := ParseMySQLSet("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3")
+	require.NoError(t, err)
+	assert.True(t, Covers(Token{Flavor: FlavorMySQL, MySQL: set}, Token{Flavor: FlavorMySQL, MySQL: fewer}))
+	assert.False(t, Covers(Token{Flavor: FlavorMySQL, MySQL: fewer}, Token{Flavor: FlavorMySQL, MySQL: set}))
+	assert.False(t, Covers(Token{Flavor: FlavorMariaDB}, Token{Flavor: FlavorMySQL, MySQL: fewer}), "another flavor")
+	assert.True(t, Covers(Token{}, Token{}), "nothing to cover")
+
+	k := BinlogPos{ServerID: 9, File: "binlog.000002", Pos: 200}
+	c, ok := ComparePrimaryPos(k, BinlogPos{File: "binlog.000002", Pos: 120})
+	assert.True(t, ok, "a position of unknown server is taken as the primary's")
+	assert.Positive(t, c)
+	_, ok = ComparePrimaryPos(k, BinlogPos{ServerID: 8, File: "binlog.000002", Pos: 120})
+	assert.False(t, ok, "another server's position does not compare")
+}

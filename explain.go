@@ -208,8 +208,8 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 			}
 			break
 		}
-		t := waitTarget(v.tok, byGTID)
-		if !hasTarget(t) {
+		t := v.tok.WaitTarget(byGTID)
+		if !t.HasTarget() {
 			e.Steps = append(e.Steps, "the scope has written nothing: no wait")
 			break
 		}
@@ -251,7 +251,7 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 		if v.writes > v.gtidAt {
 			e.Capture, e.Wait = true, planAfterRead
 			e.Steps = append(e.Steps, "the scope has writes whose position is pending: one read of the primary first")
-		} else if t := waitTarget(v.tok, true); hasTarget(t) && e.Wait != planAfterRead {
+		} else if t := v.tok.WaitTarget(true); t.HasTarget() && e.Wait != planAfterRead {
 			if known := db.knownApplied(e.Candidates, t); len(known) > 0 {
 				e.Wait, e.Candidates = planSkip, known
 				e.Steps = append(e.Steps, "a replica is known to have applied the scope's writes: no wait")
