@@ -29,18 +29,18 @@ func TestComposesWithOtelsql(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
-	c := &cluster{}
 	pool := func(k driver.Connector) *sql.DB {
 		return otelsql.OpenDB(k, otelsql.WithTracerProvider(tp))
 	}
-	db := c.openWith(t, pool, rwsplit.WithObserver(rwsplitotel.New(tp)))
+	db := openStalled(t, pool, rwsplit.WithObserver(rwsplitotel.New(tp)))
 	exp.Reset() // the monitor's statements
 
 	ctx, req := tp.Tracer("test").Start(rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(time.Second)), "request")
-	_, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (1)")
+	_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 42)")
 	require.NoError(t, err)
 	var v int
-	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM t WHERE id = 1").Scan(&v))
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
+	assert.Equal(t, 42, v, "the replica caught up on the write")
 	req.End()
 
 	var reqSpan tracetest.SpanStub
@@ -68,10 +68,10 @@ func TestComposesWithOtelsql(t *testing.T) {
 	}
 	t.Logf("statements otelsql saw under the request: %q", statements)
 	joined := strings.Join(statements, "\n")
-	assert.Contains(t, joined, "INSERT INTO t", "the write")
+	assert.Contains(t, joined, "INSERT INTO kv", "the write")
 	assert.Contains(t, joined, "gtid_binlog_pos", "rwsplit's capture of the primary's position")
 	assert.Contains(t, joined, "MASTER_GTID_WAIT", "rwsplit's wait on the replica")
-	assert.Contains(t, joined, "SELECT v FROM t", "the read")
+	assert.Contains(t, joined, "SELECT v FROM kv", "the read")
 	assert.Equal(t, 1, waitSpans, "the Observer's wait span")
 	ra := attrs(reqSpan.Snapshot())
 	assert.Equal(t, "replica 0", ra[rwsplitotel.KeyServer].AsString())

@@ -2,6 +2,8 @@ package rwsplitotel_test
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"testing"
 	"time"
 
@@ -14,7 +16,28 @@ import (
 
 	"github.com/rwsplit/rwsplit"
 	rwsplitotel "github.com/rwsplit/rwsplit/examples/otel"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
+
+// openStalled returns a DB over an in-memory MariaDB primary and replica
+// (internal/fakedb: importable here, under the root's module path), with
+// pools made by pool from each server's connector, once the monitor has
+// found the replica up. The replica applies nothing by itself: only a wait
+// makes it catch up, so a WaitGTID read after a write always waits.
+func openStalled(t *testing.T, pool func(driver.Connector) *sql.DB, opts ...rwsplit.Option) *rwsplit.DB {
+	t.Helper()
+	cl := fakedb.NewCluster(fakedb.MariaDB, 1)
+	replica := cl.Replicas()[0]
+	replica.StopApplier()
+	replica.ApplyOnWait(true)
+	opts = append([]rwsplit.Option{rwsplit.WithMonitorInterval(time.Hour)}, opts...)
+	db, err := rwsplit.New(pool(cl.Primary().Connector(false)), []*sql.DB{pool(replica.Connector(false))}, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.Eventually(t, func() bool { return db.Servers()[1].Health().State == rwsplit.StateUp },
+		5*time.Second, time.Millisecond, "the monitor's first round")
+	return db
+}
 
 func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 	m := map[attribute.Key]attribute.Value{}
@@ -43,16 +66,16 @@ func TestSpans(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
-	c := &cluster{}
-	db := c.open(t, rwsplit.WithObserver(rwsplitotel.New(tp)))
+	db := openStalled(t, sql.OpenDB, rwsplit.WithObserver(rwsplitotel.New(tp)))
 	tracer := tp.Tracer("test")
 
 	mode := rwsplit.WaitGTID(time.Second)
 	ctx, req := tracer.Start(rwsplit.WithConsistency(context.Background(), mode), "request")
-	_, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (1)")
+	_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 42)")
 	require.NoError(t, err)
 	var v int
-	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM t WHERE id = 1").Scan(&v))
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
+	assert.Equal(t, 42, v, "the replica caught up on the write")
 	req.End()
 
 	spans := exp.GetSpans()
@@ -89,7 +112,7 @@ func TestSpans(t *testing.T) {
 	// The replica now has the write: the next read skips its wait.
 	exp.Reset()
 	ctx, req = tracer.Start(rwsplit.WithConsistency(context.Background(), mode), "again")
-	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM t WHERE id = 1").Scan(&v))
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v))
 	req.End()
 	waits = spanNamed(t, exp.GetSpans(), "rwsplit.wait")
 	require.Len(t, waits, 1)

@@ -2,6 +2,7 @@ package rwsplitprom_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rwsplit/rwsplit"
 	rwsplitprom "github.com/rwsplit/rwsplit/examples/prometheus"
+	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
 
 // TestScrape: after a write, a WaitGTID read that waits, one that skips
@@ -24,15 +26,27 @@ import (
 func TestScrape(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := rwsplitprom.New(reg)
-	c := &cluster{}
-	db := c.open(t, rwsplit.WithObserver(m.Observer()))
+	// An in-memory MariaDB primary and replica (internal/fakedb: importable
+	// here, under the root's module path). The replica applies only what a
+	// wait asks for, so the first WaitGTID read after the write waits.
+	cl := fakedb.NewCluster(fakedb.MariaDB, 1)
+	replica := cl.Replicas()[0]
+	replica.StopApplier()
+	replica.ApplyOnWait(true)
+	db, err := rwsplit.New(cl.Primary().OpenDB(false), []*sql.DB{replica.OpenDB(false)},
+		rwsplit.WithMonitorInterval(time.Hour), rwsplit.WithObserver(m.Observer()))
+	require.NoError(t, err)
+	defer db.Close()
+	require.Eventually(t, func() bool { return db.Servers()[1].Health().State == rwsplit.StateUp },
+		5*time.Second, time.Millisecond, "the monitor's first round finds the replica up")
 
 	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(time.Second))
-	_, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (1)")
+	_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (1, 42)")
 	require.NoError(t, err)
 	var v int
-	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM t WHERE id = 1").Scan(&v)) // waits
-	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM t WHERE id = 1").Scan(&v)) // skips
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v)) // waits
+	assert.Equal(t, 42, v, "the replica caught up on the write")
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = 1").Scan(&v)) // skips
 	require.NoError(t, db.QueryRowContext(rwsplit.WithConsistency(ctx, rwsplit.Primary), "SELECT 1").Scan(&v))
 
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
