@@ -593,24 +593,15 @@ func (beginOp) rows() bool                    { return false }
 func (beginOp) query() string                 { return "" }
 func (beginOp) detach(*DB, *attempt[*sql.Tx]) {}
 
-// hedgedQuery runs c's query (q, args: with a one-round-trip wait whose
-// timeout is extra) on r's server under the hedge; it returns the rows and
-// the route of the attempt that answered, and when that attempt started.
-func (db *DB) hedgedQuery(c *call, r route, q string, args []any, extra, bound time.Duration) (*sql.Rows, route, time.Time, error) {
-	a := hedged[*sql.Rows](db, c.ctx, r.server, rowsOp{run: c.run, q: q, plain: c.query, args: args, pargs: c.args}, extra, bound)
+// hedgedRead runs op (c's query; with a one-round-trip wait whose timeout
+// is extra) on r's server under the hedge; it returns the result and the
+// route of the attempt that answered, and when that attempt started.
+func hedgedRead[T any, O hedgeOp[T]](db *DB, c *call, r route, op O, extra, bound time.Duration) (T, route, time.Time, error) {
+	a := hedged[T](db, c.ctx, r.server, op, extra, bound)
 	if a.s != r.server {
 		r = route{server: a.s, read: true}
 	}
 	return a.v, r, a.t0, a.err
-}
-
-// hedgedQueryRow is hedgedQuery for at most one row.
-func (db *DB) hedgedQueryRow(c *call, r route, q string, args []any, extra, bound time.Duration) (*sql.Row, route, time.Time) {
-	a := hedged[*sql.Row](db, c.ctx, r.server, rowOp{run: c.run, q: q, plain: c.query, args: args, pargs: c.args}, extra, bound)
-	if a.s != r.server {
-		r = route{server: a.s, read: true}
-	}
-	return a.v, r, a.t0
 }
 
 // hedgedBegin begins a read-only transaction on replica s under the hedge.

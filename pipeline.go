@@ -160,27 +160,42 @@ func (db *DB) execCall(c *call) (sql.Result, error) {
 const maxWriteTries = 3
 
 // queryCall runs a query and returns its rows.
-func (db *DB) queryCall(c *call) (*sql.Rows, error) {
-	rows, r, err := db.queryOnce(c, true)
-	if err != nil && db.retry(c, r, err) {
-		rows, r, err = db.queryOnce(c.elsewhere(r.server, err), false)
-	}
-	db.readDone(c.ctx, r, err)
-	return rows, db.pinnedFailed(c, c.cls.Write, err)
-}
+func (db *DB) queryCall(c *call) (*sql.Rows, error) { return readCall[*sql.Rows, rowsOp](db, c) }
 
 // queryRowCall runs a query for at most one row; errors are deferred to the
 // Row's Scan, as with *sql.DB.
 func (db *DB) queryRowCall(c *call) *sql.Row {
-	row, r, err := db.queryRowOnce(c, true)
+	row, _ := readCall[*sql.Row, rowOp](db, c)
+	return row
+}
+
+// A readOp is one kind of read result, *sql.Rows (rowsOp) or *sql.Row
+// (rowOp, whose error waits for Scan): what the pipeline needs to run, hedge,
+// fail and write through either.
+type readOp[T any, O any] interface {
+	hedgeOp[T]
+	// with is the op for c's query sent as q with args (the one-round-trip
+	// form, or the query itself).
+	with(c *call, q string, args []any) O
+	// failed is the result of a call that failed with err.
+	failed(db *DB, err error) T
+	// writeOn is one try of a write through Query on r's server.
+	writeOn(db *DB, c *call, r route) (T, error)
+}
+
+// readCall runs a query: once, and once more elsewhere when it failed
+// without running (see DB.retry).
+func readCall[T any, O readOp[T, O]](db *DB, c *call) (T, error) {
+	var k O
+	v, r, err := readOnce[T, O](db, c, true)
 	if err != nil && db.retry(c, r, err) {
-		row, r, err = db.queryRowOnce(c.elsewhere(r.server, err), false)
+		v, r, err = readOnce[T, O](db, c.elsewhere(r.server, err), false)
 	}
 	db.readDone(c.ctx, r, err)
 	if ferr := db.pinnedFailed(c, c.cls.Write, err); ferr != err {
-		return db.errRow(ferr)
+		return k.failed(db, ferr), ferr
 	}
-	return row
+	return v, err
 }
 
 // elsewhere is c for a retry after err on s: the server that failed is not
@@ -191,106 +206,61 @@ func (c *call) elsewhere(s *Server, err error) *call {
 	return &c2
 }
 
-func (db *DB) queryOnce(c *call, allowWait bool) (*sql.Rows, route, error) {
+// readOnce plans c and runs it: with its wait in the same round trip when
+// the plan has one (then, if the wait missed, the fallback's plan), hedged
+// where the hedge rule allows.
+func readOnce[T any, O readOp[T, O]](db *DB, c *call, allowWait bool) (T, route, error) {
+	var k O
 	r, err := db.plan(c, allowWait)
 	db.observePlan(c, r, err)
 	if err != nil {
-		return nil, r, err
+		return k.failed(db, err), r, err
 	}
 	if r.wait != nil {
 		q, args := r.wait.wrap(c.query, c.args)
-		var rows *sql.Rows
+		op := k.with(c, q, args)
+		var v T
 		var t0 time.Time
 		if bound := db.hedgeBound(c, r); bound > 0 {
 			var w route
-			rows, w, t0, err = db.hedgedQuery(c, r, q, args, r.wait.mode.d, bound)
+			v, w, t0, err = hedgedRead[T](db, c, r, op, r.wait.mode.d, bound)
 			if w.server != r.server {
-				return rows, w, err // the hedge answered: a fresh read, no wait
+				return v, w, err // the hedge answered: a fresh read, no wait
 			}
 		} else {
 			t0 = r.server.begin()
-			rows, err = c.run.query(c.ctx, r.server, q, args)
+			v, err = op.send(c.ctx, r.server, false)
 			r.server.end(t0, err)
 			db.noteRun(r.server, t0, err, false)
 		}
 		if err = db.waitOutcome(c, r, t0, err); err == nil {
 			db.count(r)
-			return rows, r, nil
+			return v, r, nil
 		}
 		if db.splitWait(c, err) || errors.Is(err, errNotCaughtUp) && r.wait.missedEarly(t0) {
-			return db.queryOnce(c, false)
+			return readOnce[T, O](db, c, false)
 		}
 		if r, err = db.missedWait(c, r, err); err != nil {
-			return nil, r, err
+			return k.failed(db, err), r, err
 		}
 	}
 	if db.isQueryWrite(c, r) {
-		rows, err := db.queryWrite(c, r)
-		return rows, r, err
+		v, err := queryWrite[T, O](db, c, r)
+		return v, r, err
 	}
 	db.count(r)
+	op := k.with(c, c.query, c.args)
 	if bound := db.hedgeBound(c, r); bound > 0 {
-		rows, w, _, err := db.hedgedQuery(c, r, c.query, c.args, 0, bound)
-		return rows, w, err
+		v, w, _, err := hedgedRead[T](db, c, r, op, 0, bound)
+		return v, w, err
 	}
 	ctx, probe := db.probe(c, r)
 	t0 := r.server.begin()
-	rows, err := c.run.query(ctx, r.server, c.query, c.args)
+	v, err := op.send(ctx, r.server, false)
 	r.server.end(t0, err)
 	db.noteRun(r.server, t0, err, r.read)
 	db.probed(r.server, probe, err)
-	return rows, r, err
-}
-
-func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
-	r, err := db.plan(c, allowWait)
-	db.observePlan(c, r, err)
-	if err != nil {
-		return db.errRow(err), r, err
-	}
-	if r.wait != nil {
-		q, args := r.wait.wrap(c.query, c.args)
-		var row *sql.Row
-		var t0 time.Time
-		if bound := db.hedgeBound(c, r); bound > 0 {
-			var w route
-			row, w, t0 = db.hedgedQueryRow(c, r, q, args, r.wait.mode.d, bound)
-			if w.server != r.server {
-				return row, w, row.Err() // the hedge answered: a fresh read, no wait
-			}
-		} else {
-			t0 = r.server.begin()
-			row = c.run.queryRow(c.ctx, r.server, q, args)
-			r.server.end(t0, row.Err())
-			db.noteRun(r.server, t0, row.Err(), false)
-		}
-		if err = db.waitOutcome(c, r, t0, row.Err()); err == nil {
-			db.count(r)
-			return row, r, nil
-		}
-		if db.splitWait(c, err) || errors.Is(err, errNotCaughtUp) && r.wait.missedEarly(t0) {
-			return db.queryRowOnce(c, false)
-		}
-		if r, err = db.missedWait(c, r, err); err != nil {
-			return db.errRow(err), r, err
-		}
-	}
-	if db.isQueryWrite(c, r) {
-		row := db.queryRowWrite(c, r)
-		return row, r, row.Err()
-	}
-	db.count(r)
-	if bound := db.hedgeBound(c, r); bound > 0 {
-		row, w, _ := db.hedgedQueryRow(c, r, c.query, c.args, 0, bound)
-		return row, w, row.Err()
-	}
-	ctx, probe := db.probe(c, r)
-	t0 := r.server.begin()
-	row := c.run.queryRow(ctx, r.server, c.query, c.args)
-	r.server.end(t0, row.Err())
-	db.noteRun(r.server, t0, row.Err(), r.read)
-	db.probed(r.server, probe, row.Err())
-	return row, r, row.Err()
+	return v, r, err
 }
 
 // isQueryWrite reports whether c is a write through Query outside a
@@ -300,28 +270,36 @@ func (db *DB) queryRowOnce(c *call, allowWait bool) (*sql.Row, route, error) {
 // covering it.
 func (db *DB) isQueryWrite(c *call, r route) bool { return !r.read && !c.inTx }
 
-// queryWrite runs a write through Query. On a pool that reads ahead (Open's,
-// see PrefetchConnector) its rows stream and the write is recorded when they
-// close; on another its results are read in full, and it is recorded, before
-// they are returned from memory. A routed write the primary did not run is
-// run again on the new one, as Exec is (see execCall).
-func (db *DB) queryWrite(c *call, r route) (*sql.Rows, error) {
+// queryWrite runs a write through Query. On a pool that reads ahead (Open's)
+// its rows stream and the write is recorded when they close; on another its
+// results are read in full, and it is recorded, before they are returned
+// from memory. A routed write the primary did not run is run again on the
+// new one, as Exec is (see execCall).
+func queryWrite[T any, O readOp[T, O]](db *DB, c *call, r route) (T, error) {
+	var k O
 	db.count(r)
 	for try := 0; ; try++ {
-		rows, err := db.queryWriteOn(c, r)
+		v, err := k.writeOn(db, c, r)
 		if err == nil || c.pin != nil {
-			return rows, err
+			return v, err
 		}
 		np, ferr := db.writeFailed(c, r.server, err, try == maxWriteTries-1)
 		if np == nil {
-			return nil, ferr
+			return k.failed(db, ferr), ferr
 		}
 		r.server = np
 	}
 }
 
-// queryWriteOn is one try of queryWrite, on r's server.
-func (db *DB) queryWriteOn(c *call, r route) (*sql.Rows, error) {
+func (o rowsOp) with(c *call, q string, args []any) rowsOp {
+	return rowsOp{run: c.run, q: q, plain: c.query, args: args, pargs: c.args}
+}
+
+func (rowsOp) failed(*DB, error) *sql.Rows { return nil }
+
+// writeOn runs the write once on r's server: streamed on a pool that reads
+// ahead, else read in full and replayed from memory.
+func (rowsOp) writeOn(db *DB, c *call, r route) (*sql.Rows, error) {
 	var t0 time.Time // the write's start, set before the hook can run
 	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
 	t0 = r.server.begin()
@@ -343,33 +321,21 @@ func (db *DB) queryWriteOn(c *call, r route) (*sql.Rows, error) {
 	return replay.Rows(db.replay, sets)
 }
 
-// queryRowWrite is queryWrite for at most one row.
-func (db *DB) queryRowWrite(c *call, r route) *sql.Row {
-	if !r.server.readsAhead.Load() {
-		rows, err := db.queryWrite(c, r)
-		if err != nil {
-			return db.errRow(err)
-		}
-		// From memory, unless the pool turned out to read ahead.
-		return replay.RowOf(db.replay, rows)
-	}
-	db.count(r)
-	for try := 0; ; try++ {
-		row := db.queryRowWriteOn(c, r)
-		err := row.Err()
-		if err == nil || c.pin != nil {
-			return row
-		}
-		np, ferr := db.writeFailed(c, r.server, err, try == maxWriteTries-1)
-		if np == nil {
-			return db.errRow(ferr)
-		}
-		r.server = np
-	}
-}
+func (o rowOp) with(c *call, q string, args []any) rowOp { return rowOp(rowsOp{}.with(c, q, args)) }
 
-// queryRowWriteOn is one try of queryRowWrite on a pool that reads ahead.
-func (db *DB) queryRowWriteOn(c *call, r route) *sql.Row {
+func (rowOp) failed(db *DB, err error) *sql.Row { return db.errRow(err) }
+
+// writeOn runs the write once on r's server: on a pool that does not read
+// ahead, as rowsOp does, its first row then read from memory.
+func (rowOp) writeOn(db *DB, c *call, r route) (*sql.Row, error) {
+	if !r.server.readsAhead.Load() {
+		rows, err := rowsOp{}.writeOn(db, c, r)
+		if err != nil {
+			return db.errRow(err), err
+		}
+		row := replay.RowOf(db.replay, rows) // from memory, unless the pool turned out to read ahead
+		return row, row.Err()
+	}
 	var t0 time.Time // the write's start, set before the hook can run
 	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
 	t0 = r.server.begin()
@@ -378,7 +344,7 @@ func (db *DB) queryRowWriteOn(c *call, r route) *sql.Row {
 	if !hook.Claimed() {
 		db.record(c, r, t0) // it failed before returning rows
 	}
-	return row
+	return row, row.Err()
 }
 
 // errRow returns a *sql.Row whose Scan reports err.
