@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
-	"github.com/rwsplit/rwsplit/rwsplittest"
 )
 
 func TestWithConsistencyLastWins(t *testing.T) {
@@ -22,28 +21,6 @@ func TestWithConsistencyLastWins(t *testing.T) {
 	_, ok = rwsplit.ConsistencyFrom(context.Background())
 	assert.False(t, ok)
 	assert.Equal(t, "Sleep(0s).OrFail()", rwsplit.Sleep(-time.Second).OrFail().String())
-}
-
-// prepareRW (re)creates the table the pairs use.
-func prepareRW(t *testing.T, c *rwsplittest.Cluster, db *rwsplit.DB) {
-	t.Helper()
-	require.NoError(t, rwsplittest.CreatePairsTable(context.Background(), c, db))
-}
-
-// stopAppliers stops every replica's applier, and restarts them when the
-// test ends.
-func stopAppliers(t *testing.T, c *rwsplittest.Cluster) {
-	t.Helper()
-	ctx := context.Background()
-	for _, r := range c.Replicas {
-		require.NoError(t, r.StopApplier(ctx))
-	}
-	t.Cleanup(func() {
-		for _, r := range c.Replicas {
-			assert.NoError(t, r.StartApplier(ctx))
-		}
-		assert.NoError(t, c.WaitCaughtUp(ctx))
-	})
 }
 
 func ExampleWithConsistency() {

@@ -16,11 +16,6 @@ import (
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
 
-// balancerFunc adapts a function to rwsplit.Balancer, as a user would.
-type balancerFunc func([]*rwsplit.Server) *rwsplit.Server
-
-func (f balancerFunc) Pick(c []*rwsplit.Server) *rwsplit.Server { return f(c) }
-
 func TestCloseStopsGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	db, err := rwsplit.Open("mysql", "u:p@tcp(127.0.0.1:1)/x?timeout=100ms",

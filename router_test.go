@@ -3,16 +3,13 @@ package rwsplit_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"testing"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
-	"github.com/rwsplit/rwsplit/rwsplittest"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -93,26 +90,6 @@ func TestClosed(t *testing.T) {
 	assert.ErrorIs(t, err, rwsplit.ErrClosed)
 	_, err = db.Conn(context.Background())
 	assert.ErrorIs(t, err, rwsplit.ErrClosed)
-}
-
-// openRouter opens a DB over the cluster and closes it when the test ends.
-func openRouter(t *testing.T, c *rwsplittest.Cluster, opts ...rwsplit.Option) *rwsplit.DB {
-	t.Helper()
-	db, err := rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs(), opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
-// noReadOnlyError fails the test if err is the read-only error a write sent
-// to a replica gets (ER_OPTION_PREVENTS_STATEMENT).
-func noReadOnlyError(t *testing.T, err error) {
-	t.Helper()
-	var me *mysql.MySQLError
-	if errors.As(err, &me) && me.Number == 1290 {
-		t.Fatalf("a write reached a replica: %v", err)
-	}
-	require.NoError(t, err)
 }
 
 func ExampleOpen() {
