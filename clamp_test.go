@@ -22,29 +22,6 @@ import (
 // otherUUID is a server uuid no fakedb cluster has.
 const otherUUID = "896e7882-18fe-11ef-ab88-22222d34d411"
 
-// replicaReads is the total of db's replica reads.
-func replicaReads(db *rwsplit.DB) (n uint64) {
-	for _, r := range rwsplit.ReplicaReads(db) {
-		n += r
-	}
-	return n
-}
-
-// readWith reads k through db in a Session resumed from the token text s,
-// under mode. It reports what the read found, whether a replica served it,
-// how many waits it ran and how long it took.
-func readWith(t *testing.T, db *rwsplit.DB, s string, mode rwsplit.Consistency, k int64) (found, onReplica bool, waits uint64, took time.Duration, err error) {
-	t.Helper()
-	tok, perr := rwsplit.ParseToken(s)
-	require.NoError(t, perr, s)
-	ctx := rwsplit.WithConsistency(rwsplit.WithSession(context.Background(), rwsplit.NewSession(tok)), mode)
-	before, reads := db.Stats(), replicaReads(db)
-	start := time.Now()
-	var v int64
-	found, err = scanFound(db.QueryRowContext(ctx, selectKV, k).Scan(&v))
-	return found, replicaReads(db) > reads, db.Stats().Waits - before.Waits, time.Since(start), err
-}
-
 // TestOversizedClaimIsClamped: a well-formed token that claims GTIDs the
 // primary never executed (the uuid:1-9223372036854775807 case, a
 // sequence far ahead, a uuid or domain the cluster never had) does not hold

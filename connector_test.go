@@ -21,133 +21,11 @@ import (
 
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
-	"github.com/rwsplit/rwsplit/rwsplitx"
-)
-
-// withConnector runs f with sql.OpenDB(db.Connector()), closed afterwards.
-func withConnector(db *rwsplit.DB, f func(*sql.DB) error) error {
-	sdb := sql.OpenDB(db.Connector())
-	defer sdb.Close()
-	return f(sdb)
-}
-
-// The Connector's write and read surfaces, added to the pipeline matrix
-// (pipeline_test.go's writeSurfaces and readSurfaces, so also
-// TestEventualControl, TestCloseLeavesNothingRunning and, on real servers,
-// TestReadYourWritesReal): a statement, a prepared statement, a read-write
-// transaction, and a write on a connection pinned by session state.
-var (
-	connectorWriteSurfaces = []writeSurface{
-		{"Connector.Exec", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k, v int64) error {
-			return withConnector(db, func(sdb *sql.DB) error {
-				_, err := sdb.ExecContext(ctx, insertKV, k, v)
-				return err
-			})
-		}},
-		{"Connector.Stmt.Exec", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k, v int64) error {
-			return withConnector(db, func(sdb *sql.DB) error {
-				st, err := sdb.PrepareContext(ctx, insertKV)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				_, err = st.ExecContext(ctx, k, v)
-				return err
-			})
-		}},
-		{"Connector.Tx.Exec", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k, v int64) error {
-			return withConnector(db, func(sdb *sql.DB) error {
-				tx, err := sdb.BeginTx(ctx, nil)
-				if err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, insertKV, k, v); err != nil {
-					_ = tx.Rollback()
-					return err
-				}
-				return tx.Commit()
-			})
-		}},
-		{"Connector.PinnedConn.Exec", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k, v int64) error {
-			return withConnector(db, func(sdb *sql.DB) error {
-				c, err := sdb.Conn(ctx)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				if _, err := c.ExecContext(ctx, "SET @x = 1"); err != nil {
-					return err
-				}
-				_, err = c.ExecContext(ctx, insertKV, k, v)
-				return err
-			})
-		}},
-	}
-	connectorReadSurfaces = []readSurface{
-		{"Connector.QueryRow", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k int64) (v int64, found bool, err error) {
-			err = withConnector(db, func(sdb *sql.DB) error {
-				found, err = scanFound(sdb.QueryRowContext(ctx, selectKV, k).Scan(&v))
-				return err
-			})
-			return v, found, err
-		}},
-		{"Connector.Stmt.Query", func(ctx context.Context, db *rwsplit.DB, _ *rwsplitx.DB, k int64) (v int64, found bool, err error) {
-			err = withConnector(db, func(sdb *sql.DB) error {
-				st, err := sdb.PrepareContext(ctx, selectKV)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				v, found, err = firstRow(st.QueryContext(ctx, k))
-				return err
-			})
-			return v, found, err
-		}},
-	}
 )
 
 func init() {
 	writeSurfaces = append(writeSurfaces, connectorWriteSurfaces...)
 	readSurfaces = append(readSurfaces, connectorReadSurfaces...)
-}
-
-// connectorDB returns sql.OpenDB over db's Connector, closed at cleanup.
-func connectorDB(t testing.TB, db *rwsplit.DB) (*sql.DB, driver.Connector) {
-	t.Helper()
-	c := db.Connector()
-	sdb := sql.OpenDB(c)
-	t.Cleanup(func() { _ = sdb.Close() })
-	return sdb, c
-}
-
-type rowQuerier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// answeredBy returns the @@server_id that answers a replica-safe read on q.
-func answeredBy(t testing.TB, ctx context.Context, q rowQuerier) int {
-	t.Helper()
-	var id int
-	require.NoError(t, q.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id))
-	return id
-}
-
-// quiet waits until the monitor's first round is over and no pool
-// connection is in use, so that connection counts belong to the test.
-func quiet(t *testing.T, cl *fakedb.Cluster, db *rwsplit.DB) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		if cl.Primary().Count("@@GLOBAL.gtid_") == 0 {
-			return false
-		}
-		for _, r := range cl.Replicas() {
-			if r.Count("SHOW REPLICA STATUS") == 0 || cl.Flavor() == fakedb.MariaDB && r.Count("gtid_slave_pos") == 0 {
-				return false
-			}
-		}
-		return rwsplit.PoolsInUse(db) == 0
-	}, 5*time.Second, time.Millisecond)
-	time.Sleep(20 * time.Millisecond) // the round's last steps hold no connection
 }
 
 // warm makes sure that the primary's pool holds an idle connection (the
@@ -159,13 +37,6 @@ func warm(t *testing.T, db *rwsplit.DB) int {
 	st := db.Primary().Stats()
 	require.Positive(t, st.Idle)
 	return st.OpenConnections
-}
-
-func sumReplicaReads(db *rwsplit.DB) (n uint64) {
-	for _, r := range rwsplit.ReplicaReads(db) {
-		n += r
-	}
-	return n
 }
 
 // TestConnectorRoutes: through the Connector's *sql.DB, reads run on the

@@ -14,31 +14,6 @@ import (
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
 
-// discoveryDB opens a DB under WithDiscovery over every server of c, the
-// first replica given in the primary's place, and returns it with the pool
-// of each fake server.
-func discoveryDB(t *testing.T, c *fakedb.Cluster, opts ...rwsplit.Option) (*rwsplit.DB, map[*fakedb.Server]*sql.DB) {
-	t.Helper()
-	return openDiscoveryDB(t, c, false, opts...)
-}
-
-// openDiscoveryDB is discoveryDB, with pools that take multi-statement
-// texts when multi is set.
-func openDiscoveryDB(t *testing.T, c *fakedb.Cluster, multi bool, opts ...rwsplit.Option) (*rwsplit.DB, map[*fakedb.Server]*sql.DB) {
-	t.Helper()
-	pools := map[*fakedb.Server]*sql.DB{}
-	var all []*sql.DB
-	for _, s := range append(c.Replicas(), c.Primary()) {
-		pools[s] = s.OpenDB(multi)
-		all = append(all, pools[s])
-	}
-	opts = append([]rwsplit.Option{rwsplit.WithDiscovery(), rwsplit.WithMonitorInterval(20 * time.Millisecond)}, opts...)
-	db, err := rwsplit.New(all[0], all[1:], opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return db, pools
-}
-
 // TestDiscoveryFindsPrimary: the writable server is the primary whatever
 // role it was given, before New returns; the others are the replicas.
 func TestDiscoveryFindsPrimary(t *testing.T) {

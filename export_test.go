@@ -131,3 +131,86 @@ var ErrNotReplicatingForTest = errNotReplicating
 
 // TxServer is the server tx runs on.
 func TxServer(tx *Tx) *Server { return tx.server }
+
+// The Connector's internals (connector.go).
+
+// ConnectorStmts returns, by query text, how many prepared statements of
+// virtual connections share the connector's Stmt.
+func ConnectorStmts(c driver.Connector) map[string]int {
+	cn := c.(*connector)
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	out := map[string]int{}
+	for q, ss := range cn.stmts {
+		out[q] = ss.refs
+	}
+	return out
+}
+
+// ConnectorPreparedOn returns the servers the connector's shared Stmt for
+// query is prepared on (nil if there is none).
+func ConnectorPreparedOn(c driver.Connector, query string) []*Server {
+	cn := c.(*connector)
+	cn.mu.Lock()
+	ss := cn.stmts[query]
+	cn.mu.Unlock()
+	if ss == nil {
+		return nil
+	}
+	return PreparedOn(ss.st)
+}
+
+// The modes' internals, for modes_test.go.
+
+// MonitorRound runs one round of the monitor's checks now, without the
+// primary's history (so it measures no lag from it): what each replica has
+// applied is noted, as the monitor's own rounds do.
+func MonitorRound(db *DB) { db.checkAll(context.Background(), nil) }
+
+// ReadsNoted is how many servers have a Monotonic read of s on record.
+func ReadsNoted(s *Session) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seen)
+}
+
+// Token safety internals (tokenkey.go, clamp.go).
+
+// TokenClamps is how many wait targets db cut down to what its primary had.
+func TokenClamps(db *DB) uint64 { return db.tokens().clamps.Load() }
+
+// TokenChecks is how many times db read its primary's executed set to check
+// a wait target.
+func TokenChecks(db *DB) uint64 { return db.tokens().checks.Load() }
+
+// SetSourceID sets what the monitor saw as s's source server_id.
+func SetSourceID(s *Server, id int64) { s.sourceID.Store(id) }
+
+// ServerIDOf is s's server_id as last recorded (0: unknown).
+func ServerIDOf(s *Server) int64 { return s.serverID.Load() }
+
+// WithTime returns t with its time set to ms (unix milliseconds), unclamped.
+func WithTime(t Token, ms int64) Token {
+	t.t.Time = ms
+	return t
+}
+
+// PosServerID is the server_id t's binlog position names (0: unknown).
+func PosServerID(t Token) uint32 { return t.t.Pos.ServerID }
+
+// TokenUUIDs is how many server uuids t's MySQL GTIDs name.
+func TokenUUIDs(t Token) int { return t.t.MySQL.UUIDs() }
+
+// PrimaryLooked reports whether db has read its current primary's executed
+// GTIDs at least once (the monitor's first round, a capture): a token
+// captured for writes begun after that keeps only the uuids they may have
+// used.
+func PrimaryLooked(db *DB) bool {
+	st := db.tokens().stable.Load()
+	return st != nil && st.srv == db.primaryServer()
+}
+
+// Write-safety internals.
+
+// IsConnError is isConnError: whether err means a lost connection.
+var IsConnError = isConnError

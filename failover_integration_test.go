@@ -2,7 +2,6 @@ package rwsplit_test
 
 import (
 	"context"
-	"database/sql"
 	"sort"
 	"strings"
 	"sync"
@@ -67,14 +66,6 @@ func (l *writeLog) longestGap() time.Duration {
 		gap = max(gap, ts[i].Sub(ts[i-1]))
 	}
 	return gap
-}
-
-// serverIDOf reads @@server_id through db's pool p.
-func serverIDOf(t *testing.T, p *sql.DB) int {
-	t.Helper()
-	var id int
-	require.NoError(t, p.QueryRowContext(context.Background(), "SELECT @@server_id").Scan(&id))
-	return id
 }
 
 // TestFailoverUnderLoad: under discovery and a mixed read/write load, a
@@ -182,11 +173,4 @@ func TestFailoverUnderLoad(t *testing.T) {
 // while no primary was known.
 func isFailoverWriteError(msg string) bool {
 	return msg == rwsplit.ErrNoPrimary.Error() || strings.Contains(msg, "1290") || strings.Contains(msg, "1836") || strings.Contains(msg, "read-only") || strings.Contains(msg, "read_only")
-}
-
-func gtidExecutedSQL(f rwsplittest.Flavor) string {
-	if f == rwsplittest.MariaDB {
-		return "SELECT @@GLOBAL.gtid_binlog_pos"
-	}
-	return "SELECT @@GLOBAL.gtid_executed"
 }

@@ -2,9 +2,7 @@ package rwsplit_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,56 +11,7 @@ import (
 
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/rwsplittest"
-	"github.com/rwsplit/rwsplit/rwsplitx"
 )
-
-// faultReader reads one value through one public way in.
-type faultReader struct {
-	name string
-	read func(ctx context.Context) error
-}
-
-// faultReaders returns a reader per read surface of db: DB.QueryRow,
-// DB.Query, a Stmt, a read-only transaction and rwsplitx.
-func faultReaders(t *testing.T, db *rwsplit.DB) []faultReader {
-	t.Helper()
-	const q = "SELECT @@server_id"
-	st, err := db.PrepareContext(context.Background(), q)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	x := rwsplitx.NewDB(db, "mysql")
-	return []faultReader{
-		{"DB.QueryRow", func(ctx context.Context) error { var v int64; return db.QueryRowContext(ctx, q).Scan(&v) }},
-		{"DB.Query", func(ctx context.Context) error {
-			var v int64
-			rows, err := db.QueryContext(ctx, q)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				if err := rows.Scan(&v); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
-		}},
-		{"Stmt.QueryRow", func(ctx context.Context) error { var v int64; return st.QueryRowContext(ctx).Scan(&v) }},
-		{"ReadOnlyTx", func(ctx context.Context) error {
-			var v int64
-			tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-			if err != nil {
-				return err
-			}
-			defer func() { _ = tx.Rollback() }()
-			if err := tx.QueryRowContext(ctx, q).Scan(&v); err != nil {
-				return err
-			}
-			return tx.Commit()
-		}},
-		{"rwsplitx.Get", func(ctx context.Context) error { var v int64; return x.GetContext(ctx, &v, q) }},
-	}
-}
 
 // warmReaders waits until every replica of db is up, then returns its
 // readers (faultReaders), each having read once.
@@ -81,29 +30,6 @@ func warmReaders(t *testing.T, ctx context.Context, db *rwsplit.DB) []faultReade
 		require.NoError(t, r.read(ctx), "warm-up read through %s", r.name)
 	}
 	return rs
-}
-
-// readLoad runs every reader of rs every period until stop is closed, and
-// returns the failures (reader: error) and the count of reads.
-func readLoad(rs []faultReader, period time.Duration, stop <-chan struct{}) (failures func() []string, reads func() int64) {
-	all := timedLoad(rs, period, stop)
-	var once sync.Once
-	var got []timedRead
-	wait := func() []timedRead {
-		once.Do(func() { got = all() })
-		return got
-	}
-	return func() []string {
-			var failed []string
-			for _, rd := range wait() {
-				if rd.err != nil {
-					failed = append(failed, fmt.Sprintf("%s after %v: %v", rd.surface, rd.end.Sub(rd.start).Round(time.Millisecond), rd.err))
-				}
-			}
-			return failed
-		}, func() int64 {
-			return int64(len(wait()))
-		}
 }
 
 // watchReplicas samples the replicas' status every 50 ms until stop is
@@ -163,50 +89,6 @@ func TestPrimaryPausedReadsFlow(t *testing.T) {
 		assert.Greater(t, n, int64(6*len(rs)*10), "reads kept flowing")
 		require.NoError(t, c.WaitCaughtUp(ctx))
 	})
-}
-
-// timedRead is one read of a replica-fault test.
-type timedRead struct {
-	surface    string
-	start, end time.Time
-	err        error
-}
-
-// timedLoad runs every reader of rs every period until stop is closed, and
-// returns every read made.
-func timedLoad(rs []faultReader, period time.Duration, stop <-chan struct{}) func() []timedRead {
-	var mu sync.Mutex
-	var out []timedRead
-	var wg sync.WaitGroup
-	for _, r := range rs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(period)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				tr := timedRead{surface: r.name, start: time.Now()}
-				tr.err = r.read(ctx)
-				tr.end = time.Now()
-				cancel()
-				mu.Lock()
-				out = append(out, tr)
-				mu.Unlock()
-			}
-		}()
-	}
-	return func() []timedRead {
-		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		return out
-	}
 }
 
 // TestReplicaFaultsReadsFlow: with one replica paused, stopped or cut from

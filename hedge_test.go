@@ -11,7 +11,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,52 +22,6 @@ import (
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 	"github.com/rwsplit/rwsplit/rwsplitx"
 )
-
-// testBound is the hedge tests' fixed bound.
-const testBound = 40 * time.Millisecond
-
-// preferBalancer sends reads to the replica of index idx when it is a
-// candidate (the hung one, in these tests), else to the first candidate.
-type preferBalancer struct{ idx atomic.Int64 }
-
-func (p *preferBalancer) Pick(c []*rwsplit.Server) *rwsplit.Server {
-	for _, s := range c {
-		if int64(s.Index()) == p.idx.Load() {
-			return s
-		}
-	}
-	return c[0]
-}
-
-// hedgeDB returns a DB over cl (pools reading ahead with prefetch) whose
-// reads go to replica 0 first, with the hedge bound fixed at bound, once the
-// monitor's first round is done (so that no check is left on a server a
-// test hangs) and every server has served a read (so that a pool given to
-// New is known to read ahead, as Open's are from the start). The caller
-// closes it.
-func hedgeDB(t *testing.T, cl *fakedb.Cluster, oneTrip, prefetch bool, bound time.Duration, opts ...rwsplit.Option) *rwsplit.DB {
-	t.Helper()
-	bal := new(preferBalancer)
-	db, err := openFake(cl, oneTrip, prefetch, append([]rwsplit.Option{rwsplit.WithBalancer(bal)}, opts...)...)
-	require.NoError(t, err)
-	require.NoError(t, rwsplit.SetHedge(db, bound, bound))
-	require.Eventually(t, func() bool {
-		for _, st := range rwsplit.ReplicaStatus(db) {
-			if st.LastCheck.IsZero() {
-				return false
-			}
-		}
-		return true
-	}, 5*time.Second, time.Millisecond)
-	bg := context.Background()
-	for i := range cl.Replicas() {
-		bal.idx.Store(int64(i))
-		readKV(t, rwsplit.WithConsistency(bg, rwsplit.Eventual), db, 0)
-	}
-	bal.idx.Store(0)
-	readKV(t, rwsplit.WithConsistency(bg, rwsplit.Primary), db, 0)
-	return db
-}
 
 // released waits until no pool of db has a connection in use: every
 // attempt, won or lost, gave its connection back.

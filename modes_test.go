@@ -9,7 +9,6 @@ package rwsplit_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,32 +20,6 @@ import (
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
-
-// routed is where a DB had sent its reads at one moment: its primary
-// reads (Stats) and each replica's (Health).
-type routed struct {
-	primaryReads uint64
-	replicaReads []uint64
-}
-
-// routedOf returns db's routed reads now.
-func routedOf(db *rwsplit.DB) routed {
-	return routed{db.Stats().PrimaryReads, rwsplit.ReplicaReads(db)}
-}
-
-// where names the server that ran the one read made between two routed
-// snapshots of a DB: "primary", "replica N", or "" if none did.
-func where(before, after routed) string {
-	if after.primaryReads > before.primaryReads {
-		return "primary"
-	}
-	for i := range after.replicaReads {
-		if i < len(before.replicaReads) && after.replicaReads[i] > before.replicaReads[i] {
-			return fmt.Sprintf("replica %d", i)
-		}
-	}
-	return ""
-}
 
 // readAt reads k through db.QueryRowContext and reports the value, whether
 // the row was there, and where the read ran.
@@ -72,19 +45,6 @@ func waitStatements(c *fakedb.Cluster) int {
 // checks) and captures of pending writes.
 func primaryQueries(db *rwsplit.DB) int {
 	return int(rwsplit.TokenChecks(db) + db.Stats().Captures)
-}
-
-// requireReadHook fails t when the pipeline does not report the reads it ran
-// (db.readDone, called by queryCall and queryRowCall): without it Monotonic
-// reads its writes but keeps no history of its reads.
-func requireReadHook(t *testing.T) {
-	t.Helper()
-	c := fakedb.NewCluster(fakedb.MySQL, 1)
-	db := fakeDB(t, c, false)
-	s := rwsplit.NewSession(rwsplit.Token{})
-	ctx := rwsplit.WithConsistency(rwsplit.WithSession(context.Background(), s), rwsplit.Monotonic(time.Second))
-	_, _ = scanFound(db.QueryRowContext(ctx, selectKV, 1).Scan(new(int64)))
-	require.NotZero(t, rwsplit.ReadsNoted(s), "the pipeline reports the reads it ran (readDone): Monotonic keeps their history")
 }
 
 // prefer returns a balancer that picks the replica whose index *idx holds
@@ -346,36 +306,6 @@ func TestMonotonic(t *testing.T) {
 			assert.Contains(t, at, "replica")
 		})
 	}
-}
-
-// obs is one read of a history: when it began and returned, and what it
-// showed.
-type obs struct {
-	start, end time.Time
-	v          int64
-}
-
-// backwards counts the reads of h that showed less than a read that
-// returned before they began: a sweep in order of start, keeping the
-// highest value shown by the reads returned so far (O(n log n), for
-// histories of hundreds of thousands of reads).
-func backwards(h []obs) int {
-	byStart := slices.Clone(h)
-	slices.SortFunc(byStart, func(a, b obs) int { return a.start.Compare(b.start) })
-	byEnd := slices.Clone(h)
-	slices.SortFunc(byEnd, func(a, b obs) int { return a.end.Compare(b.end) })
-	n, j := 0, 0
-	var high int64
-	seen := false
-	for _, b := range byStart {
-		for ; j < len(byEnd) && byEnd[j].end.Before(b.start); j++ {
-			high, seen = max(high, byEnd[j].v), true
-		}
-		if seen && b.v < high {
-			n++
-		}
-	}
-	return n
 }
 
 // TestMonotonicHistory: a writer commits k=1 := 1, 2, 3 ... while replicas

@@ -23,14 +23,6 @@ import (
 	"github.com/rwsplit/rwsplit/rwsplitx"
 )
 
-func readKV(t *testing.T, ctx context.Context, db *rwsplit.DB, k int64) (int64, bool) {
-	t.Helper()
-	var v int64
-	found, err := scanFound(db.QueryRowContext(ctx, selectKV, k).Scan(&v))
-	require.NoError(t, err)
-	return v, found
-}
-
 // TestQueryWriteRecordedAfterItsRows: a write through Query commits when its
 // statement ends, after its rows were sent. It must be recorded after that,
 // not when Query returns: a waiting read that captured the primary's position

@@ -1,7 +1,6 @@
 package rwsplit_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,33 +9,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/rwsplittest"
 )
-
-// createKV creates, on the primary, the kv table and the kv_put procedure and
-// stored function the surfaces write through, and waits until the replicas
-// have them.
-func createKV(t *testing.T, c *rwsplittest.Cluster) {
-	t.Helper()
-	ctx := context.Background()
-	admin := c.Primary.Admin()
-	for _, q := range []string{
-		"CREATE TABLE IF NOT EXISTS app.kv (k BIGINT PRIMARY KEY, v BIGINT)",
-		"DROP PROCEDURE IF EXISTS app.kv_put",
-		"CREATE PROCEDURE app.kv_put(IN pk BIGINT, IN pv BIGINT) BEGIN " +
-			"INSERT INTO app.kv (k, v) VALUES (pk, pv) ON DUPLICATE KEY UPDATE v = pv; SELECT pk AS k, pv AS v; END",
-		"DROP FUNCTION IF EXISTS app.kv_put",
-		"CREATE FUNCTION app.kv_put(pk BIGINT, pv BIGINT) RETURNS BIGINT DETERMINISTIC MODIFIES SQL DATA BEGIN " +
-			"INSERT INTO app.kv (k, v) VALUES (pk, pv) ON DUPLICATE KEY UPDATE v = pv; RETURN pv; END",
-	} {
-		_, err := admin.ExecContext(ctx, q)
-		require.NoError(t, err, q)
-	}
-	require.NoError(t, c.WaitCaughtUp(ctx))
-}
 
 // TestReadYourWritesReal runs the write→read matrix of the unit tests against
 // real replication with both replicas' appliers stopped: every surface ×
@@ -105,15 +81,4 @@ func TestReadYourWritesReal(t *testing.T) {
 		assert.Positive(t, cases)
 		assert.Positive(t, control)
 	})
-}
-
-// realPair is runPair on a real cluster, with key k.
-func realPair(c *rwsplittest.Cluster, pc pairCase, k int64) (found, onReplica bool, err error) {
-	var params []string
-	if pc.oneTrip {
-		params = []string{"multiStatements=true", "interpolateParams=true"}
-	}
-	return doPair(pc, func() (*rwsplit.DB, error) {
-		return rwsplit.Open("mysql", c.Primary.DSN(), c.ReplicaDSNs(params...), pc.options()...)
-	}, k)
 }

@@ -2,7 +2,6 @@ package rwsplit_test
 
 import (
 	"context"
-	"database/sql"
 
 	"testing"
 	"time"
@@ -13,35 +12,6 @@ import (
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/rwsplittest"
 )
-
-// pairOutcome is what n write→read pairs saw.
-type pairOutcome struct {
-	stale  int
-	served map[int]int // server_id → reads it answered
-}
-
-// writeThenRead makes n pairs on db: a write of a fresh key through a new
-// Session, then a read of it under mode through the same Session.
-func writeThenRead(t *testing.T, db *rwsplit.DB, mode rwsplit.Consistency, n int) pairOutcome {
-	t.Helper()
-	out := pairOutcome{served: map[int]int{}}
-	base := time.Now().UnixNano() % 1e12 * 1000
-	for i := range n {
-		k := base + int64(i)
-		ctx := rwsplit.WithConsistency(rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{})), mode)
-		_, err := db.ExecContext(ctx, "INSERT INTO app.kv (k, v) VALUES (?, ?)", k, k)
-		require.NoError(t, err)
-		var v sql.NullInt64
-		var id int
-		err = db.QueryRowContext(ctx, "SELECT (SELECT v FROM app.kv WHERE k = ?), @@server_id", k).Scan(&v, &id)
-		require.NoError(t, err)
-		out.served[id]++
-		if !v.Valid || v.Int64 != k {
-			out.stale++
-		}
-	}
-	return out
-}
 
 // TestCascadedReplica: a second-tier replica (a replica of replica1) serves
 // WaitGTID reads with 0 stale reads, is never used to answer a WaitPosition
