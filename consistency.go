@@ -360,7 +360,8 @@ var (
 // Cost: one query on the primary per read, shared by the Latest reads that
 // begin while it is in flight (a burst of concurrent reads costs the
 // primary at most two), plus the wait on the replica, in the read's own
-// round trip where the replica's DSN allows it (see WithOneRoundTrip),
+// round trip where the replica's DSN allows it (Open, multiStatements and
+// interpolateParams),
 // unless the replica is known to have applied the set already.
 func Latest(timeout time.Duration) Consistency {
 	return Consistency{kind: kindLatest, d: max(timeout, 0)}

@@ -449,7 +449,7 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 //
 // A query that may write (INSERT ... RETURNING, CALL, a stored function) is
 // recorded once complete: when its rows are closed, on a pool that reads
-// ahead (Open's; see PrefetchConnector); on another pool its results are read
+// ahead (Open's); on another pool its results are read
 // in full first and the rows returned replay them from memory.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return db.queryCall(&call{ctx: ctx, query: query, args: args, cls: db.classify(query), run: dbRunner{}})
@@ -459,8 +459,8 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 // the Row's Scan, as with *sql.DB. The Row is the pool's own (no copy). A
 // read that fails on a replica before its first row (connection refused or
 // lost, server shutting down) is retried once elsewhere; for a failure
-// reported in place of the first row this needs the pool's connector wrapped
-// by PrefetchConnector, as Open does.
+// reported in place of the first row this needs a pool that reads ahead, as
+// Open's do.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if db.closed.Load() {
 		return replay.ErrRow(ErrClosed)

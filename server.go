@@ -48,7 +48,7 @@ type Server struct {
 	// oneTrip: the pool's DSN has multiStatements and interpolateParams, so
 	// a wait and a read can share one round trip.
 	oneTrip bool
-	// readsAhead: the pool's connector is wrapped by PrefetchConnector (Open
+	// readsAhead: the pool's connector reads each query's first row ahead (Open
 	// wraps its pools; learnt on a pool given to New), so a write's rows
 	// can stream and be recorded when they close.
 	readsAhead atomic.Bool
