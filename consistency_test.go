@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -227,35 +226,4 @@ func TestProcessScope(t *testing.T) {
 		assert.Zero(t, stale)
 		assert.Positive(t, db.Stats().Waits)
 	})
-}
-
-func ExampleWithConsistency() {
-	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
-		[]string{"app:secret@tcp(replica:3306)/app"})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer db.Close()
-
-	// Read your own write: wait up to 100 ms for a replica to apply the
-	// write's GTID, else read from the primary.
-	sess := rwsplit.NewSession(rwsplit.Token{})
-	ctx := rwsplit.WithSession(context.Background(), sess)
-	ctx = rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(100*time.Millisecond))
-	_, _ = db.ExecContext(ctx, "UPDATE users SET name = ? WHERE id = ?", "ada", 1)
-	var name string
-	_ = db.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", 1).Scan(&name)
-
-	// Carry the token on (a cookie, a header, a queue message) ...
-	s := sess.Token().String()
-	// ... and resume it elsewhere.
-	tok, err := rwsplit.ParseToken(s)
-	if err != nil {
-		fmt.Println("bad token:", err)
-		return
-	}
-	ctx = rwsplit.WithSession(context.Background(), rwsplit.NewSession(tok))
-	_ = db.QueryRowContext(rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(100*time.Millisecond)),
-		"SELECT name FROM users WHERE id = ?", 1).Scan(&name)
 }

@@ -3,8 +3,6 @@ package rwsplit_test
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,29 +341,6 @@ func TestTopologyChanges(t *testing.T) {
 		assert.Zero(t, wfails.Load(), "no write lost")
 		t.Logf("%d reads by server %v", l.reads.Load(), l.countBy)
 	})
-}
-
-// Servers and their Health show what the monitor and the router know of
-// each server, without I/O.
-func ExampleDB_Servers() {
-	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
-		[]string{"app:secret@tcp(replica1:3306)/app", "app:secret@tcp(replica2:3306)/app"},
-		rwsplit.WithMonitorInterval(time.Second),
-		rwsplit.WithMaxReplicationLag(5*time.Second),
-		rwsplit.WithPrimaryFallback(true))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer db.Close()
-	for _, s := range db.Servers() {
-		h := s.Health()
-		fmt.Println(s.Name(), h.State, h.Lag, h.InFlight, h.LastError)
-	}
-	var id int
-	if err := db.QueryRow("SELECT @@server_id").Scan(&id); errors.Is(err, rwsplit.ErrNoReplica) {
-		fmt.Println("no replica usable")
-	}
 }
 
 // TestWeightedReads: weights 3:1 give the first replica 75% ± 5% of 10,000

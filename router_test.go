@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -342,20 +341,4 @@ func TestZeroReplicas(t *testing.T) {
 		assert.Equal(t, c.Primary.ServerID, serverID(t, tx.QueryRowContext(context.Background(), "SELECT @@server_id")))
 		require.NoError(t, tx.Rollback())
 	})
-}
-
-func ExampleOpen() {
-	db, err := rwsplit.Open("mysql",
-		"app:secret@tcp(primary:3306)/app",
-		[]string{"app:secret@tcp(replica1:3306)/app", "app:secret@tcp(replica2:3306)/app"})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer db.Close()
-
-	// Writes go to the primary, provably read-only reads to a replica.
-	_, _ = db.Exec("INSERT INTO users (name) VALUES (?)", "ada")
-	var n int
-	_ = db.QueryRow("SELECT COUNT(*) FROM users").Scan(&n)
 }
