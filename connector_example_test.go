@@ -3,6 +3,7 @@ package rwsplit_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/rwsplit/rwsplit"
@@ -12,32 +13,36 @@ import (
 // queries, a query builder) one whose every statement rwsplit routes, under
 // the consistency mode and Session of its context.
 func ExampleDB_Connector() {
-	db := openExample()
+	db := openOn(laggingCluster(1))
 	defer db.Close()
 	sqlDB := sql.OpenDB(db.Connector())
 	defer sqlDB.Close() // runs first: close the *sql.DB, then db
 
 	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(time.Second))
-	// On the primary.
-	_, _ = sqlDB.ExecContext(ctx, "UPDATE users SET name = ? WHERE id = ?", "ada", 1)
-	// On a replica that has applied the update (or the primary after 1s).
-	var name string
-	_ = sqlDB.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", 1).Scan(&name)
+	_, _ = sqlDB.ExecContext(ctx, "UPDATE kv SET v = ? WHERE k = ?", 2, 1) // on the primary
+	printReadVia(ctx, db, sqlDB)                                           // on a replica that has applied it
 
 	// A read-only transaction runs on a replica, a read-write one on the
 	// primary.
 	tx, err := sqlDB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err == nil {
-		_ = tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", 2).Scan(&name)
-		_ = tx.Commit()
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
+	var id int
+	_ = tx.QueryRowContext(ctx, "SELECT @@server_id").Scan(&id)
+	_ = tx.Commit()
+	fmt.Println("read-only transaction on server_id", id)
+	// Output:
+	// read 2 on replica 0
+	// read-only transaction on server_id 2
 }
 
 // Session state pins a *sql.Conn to one connection to the primary until it
 // is closed; that connection is then closed too, so that the state reaches
 // no other caller.
 func ExampleDB_Connector_sessionState() {
-	db := openExample()
+	db := openOn(laggingCluster(1))
 	defer db.Close()
 	sqlDB := sql.OpenDB(db.Connector())
 	defer sqlDB.Close()
@@ -45,11 +50,15 @@ func ExampleDB_Connector_sessionState() {
 	ctx := context.Background()
 	conn, err := sqlDB.Conn(ctx)
 	if err != nil {
+		fmt.Println(err)
 		return
 	}
 	defer conn.Close()
-	_, _ = conn.ExecContext(ctx, "SET @tenant = ?", 7) // pins
-	var n int
-	// On the same primary connection, where @tenant is set.
-	_ = conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM orders WHERE tenant = @tenant").Scan(&n)
+	var before, after int
+	_ = conn.QueryRowContext(ctx, "SELECT @@server_id").Scan(&before) // a replica
+	_, _ = conn.ExecContext(ctx, "SET @tenant = ?", 7)                // pins
+	_ = conn.QueryRowContext(ctx, "SELECT @@server_id").Scan(&after)  // the primary, where @tenant is set
+	fmt.Println(before, after)
+	// Output:
+	// 2 1
 }

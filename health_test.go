@@ -3,8 +3,6 @@ package rwsplit_test
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -82,27 +80,4 @@ func TestHealthOptions(t *testing.T) {
 	assert.ErrorContains(t, err, "WithMonitorInterval(1ms)")
 	_, err = rwsplit.Open("mysql", "u:p@tcp(127.0.0.1:1)/x", nil, rwsplit.WithMaxReplicationLag(-time.Second))
 	assert.ErrorContains(t, err, "negative")
-}
-
-// Servers and their Health show what the monitor and the router know of
-// each server, without I/O.
-func ExampleDB_Servers() {
-	db, err := rwsplit.Open("mysql", "app:secret@tcp(primary:3306)/app",
-		[]string{"app:secret@tcp(replica1:3306)/app", "app:secret@tcp(replica2:3306)/app"},
-		rwsplit.WithMonitorInterval(time.Second),
-		rwsplit.WithMaxReplicationLag(5*time.Second),
-		rwsplit.WithPrimaryFallback(true))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer db.Close()
-	for _, s := range db.Servers() {
-		h := s.Health()
-		fmt.Println(s.Name(), h.State, h.Lag, h.InFlight, h.LastError)
-	}
-	var id int
-	if err := db.QueryRow("SELECT @@server_id").Scan(&id); errors.Is(err, rwsplit.ErrNoReplica) {
-		fmt.Println("no replica usable")
-	}
 }

@@ -3,7 +3,6 @@ package rwsplit_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -90,20 +89,4 @@ func TestClosed(t *testing.T) {
 	assert.ErrorIs(t, err, rwsplit.ErrClosed)
 	_, err = db.Conn(context.Background())
 	assert.ErrorIs(t, err, rwsplit.ErrClosed)
-}
-
-func ExampleOpen() {
-	db, err := rwsplit.Open("mysql",
-		"app:secret@tcp(primary:3306)/app",
-		[]string{"app:secret@tcp(replica1:3306)/app", "app:secret@tcp(replica2:3306)/app"})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer db.Close()
-
-	// Writes go to the primary, provably read-only reads to a replica.
-	_, _ = db.Exec("INSERT INTO users (name) VALUES (?)", "ada")
-	var n int
-	_ = db.QueryRow("SELECT COUNT(*) FROM users").Scan(&n)
 }
