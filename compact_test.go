@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
@@ -155,7 +156,7 @@ func TestTokenCompactedWith200UUIDs(t *testing.T) {
 	full, err := gtid.ParseMySQLSet(extra + "," + cl.GTIDSet(3))
 	require.NoError(t, err)
 	require.Equal(t, 200, full.UUIDs())
-	whole := gtid.Encode(gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: full, Pos: gtid.BinlogPos{File: "binlog.000001", Pos: 304, ServerID: 1}, Time: time.Now().UnixMilli()})
+	whole := gtid.Encode(gtid.Token{Flavor: dialect.MySQL, MySQL: full, Pos: gtid.BinlogPos{File: "binlog.000001", Pos: 304, ServerID: 1}, Time: time.Now().UnixMilli()})
 	assert.Greater(t, len(whole), rwsplit.MaxTokenLen)
 	t.Logf("token with a 200-uuid history: %d bytes compacted (%q), %d bytes whole", len(s), s, len(whole))
 

@@ -3,6 +3,7 @@ package rwsplit
 import (
 	"testing"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
@@ -15,14 +16,14 @@ func TestMissingElsewhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}
+		return gtid.Token{Flavor: dialect.MySQL, MySQL: set}
 	}
 	ma := func(s string) gtid.Token {
 		pos, err := gtid.ParseMariaDBPos(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}
+		return gtid.Token{Flavor: dialect.MariaDB, MariaDB: pos}
 	}
 	self := primaryIdent{serverID: 2, uuid: own}
 	others := []primaryIdent{{serverID: 1, uuid: old}}

@@ -189,13 +189,13 @@ func (db *DB) executed(ctx context.Context, p *Server) (gtid.Token, error) {
 			return gtid.Token{}, err
 		}
 		pos, err := gtid.ParseMariaDBPos(s.String)
-		return gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, err
+		return gtid.Token{Flavor: dialect.MariaDB, MariaDB: pos}, err
 	}
 	if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_executed", &s); err != nil {
 		return gtid.Token{}, err
 	}
 	set, err := gtid.ParseMySQLSet(s.String)
-	return gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, err
+	return gtid.Token{Flavor: dialect.MySQL, MySQL: set}, err
 }
 
 // checkReplica reads one replica's status as a member of its cluster (see

@@ -487,15 +487,15 @@ type testHooks struct {
 // known, a function name counts as a built-in only if it is one on both
 // MySQL and MariaDB).
 func (db *DB) classify(query string) sqlclass.Result {
-	f := sqlclass.FlavorUnknown
+	f := dialect.Unknown
 	if p := db.primaryServer(); p == nil {
 		return db.classifier.ClassifyFlavor(query, f)
 	} else if v := p.ver.Load(); v != nil {
 		switch v.Flavor {
 		case dialect.MySQL:
-			f = sqlclass.FlavorMySQL
+			f = dialect.MySQL
 		case dialect.MariaDB:
-			f = sqlclass.FlavorMariaDB
+			f = dialect.MariaDB
 		}
 	}
 	return db.classifier.ClassifyFlavor(query, f)

@@ -83,7 +83,7 @@ func (db *DB) captureOn(ctx context.Context, p *Server, gtids, pos bool) (tok gt
 // GTIDs together with @@server_uuid, returned as uuid ("" otherwise).
 func (db *DB) readPosition(ctx context.Context, p *Server, v *dialect.Version, gtids, pos bool) (tok gtid.Token, uuid string, gotGTIDs, gotPos bool, err error) {
 	if v.Flavor == dialect.MariaDB {
-		tok.Flavor = gtid.FlavorMariaDB
+		tok.Flavor = dialect.MariaDB
 		if gtids {
 			var s sql.NullString
 			if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_binlog_pos", &s); err != nil {
@@ -104,7 +104,7 @@ func (db *DB) readPosition(ctx context.Context, p *Server, v *dialect.Version, g
 		}
 		return tok, "", gtids, pos, nil
 	}
-	tok.Flavor = gtid.FlavorMySQL
+	tok.Flavor = dialect.MySQL
 	if !pos {
 		var set, u sql.NullString
 		if err := p.db.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_executed, @@server_uuid").Scan(&set, &u); err != nil {
@@ -170,7 +170,7 @@ type stablePart struct {
 // again from now; one whose GTIDs are older than those recorded (a read
 // that began earlier and ended later) changes nothing.
 func (ts *tokenState) noteStable(p *Server, sid int64, tok gtid.Token, now time.Time) {
-	if tok.Flavor != gtid.FlavorMySQL {
+	if tok.Flavor != dialect.MySQL {
 		return
 	}
 	parts := tok.MySQL.ByUUID()
@@ -216,7 +216,7 @@ func (ts *tokenState) noteStable(p *Server, sid int64, tok gtid.Token, now time.
 // domain and does not grow with failovers) is kept as it is.
 func (db *DB) compactCapture(t gtid.Token, p *Server, uuid string, first time.Time) gtid.Token {
 	st := db.tokens().stable.Load()
-	if t.Flavor != gtid.FlavorMySQL || first.IsZero() || st == nil || st.srv != p || st.serverID != p.serverID.Load() {
+	if t.Flavor != dialect.MySQL || first.IsZero() || st == nil || st.srv != p || st.serverID != p.serverID.Load() {
 		return t
 	}
 	own, _ := gtid.ParseUUID(uuid)

@@ -316,7 +316,7 @@ func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consi
 			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
 			tok:  tok, mode: mode, pos: true, timeout: left,
 		}, nil
-	case v.Flavor == dialect.MariaDB && tok.Flavor == gtid.FlavorMariaDB:
+	case v.Flavor == dialect.MariaDB && tok.Flavor == dialect.MariaDB:
 		// MASTER_GTID_WAIT never succeeds on a Galera node (it reads
 		// gtid_slave_pos, which Galera's applier does not advance): know
 		// the node's kind before the first wait.
@@ -326,7 +326,7 @@ func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consi
 			return db.galeraWait(s, tok, mode, left)
 		}
 		return &waitSpec{call: "MASTER_GTID_WAIT(?, ?) = 0", args: []any{tok.MariaDB.String(), timeout}, tok: tok, mode: mode}, nil
-	case v.Flavor == dialect.MySQL && tok.Flavor == gtid.FlavorMySQL:
+	case v.Flavor == dialect.MySQL && tok.Flavor == dialect.MySQL:
 		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{tok.MySQL.String(), timeout}, tok: tok, mode: mode}, nil
 	}
 	return nil, fmt.Errorf("rwsplit: a %s token cannot be waited for on %s (%s)", tok.Flavor, s.name, v.Flavor)

@@ -12,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/rwsplit/rwsplit/internal/cluster"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
@@ -309,7 +310,7 @@ func (db *DB) trustPrimary(p *Server) {
 // waited for on any server; rwsplit says so rather than clamp it silently.
 
 func lostText(t gtid.Token) string {
-	if t.Flavor == gtid.FlavorMariaDB {
+	if t.Flavor == dialect.MariaDB {
 		return t.MariaDB.String()
 	}
 	return t.MySQL.String()
@@ -339,7 +340,7 @@ func (db *DB) lostWrites(ctx context.Context, p *Server, target, executed gtid.T
 	if k := p.kind(); k.Grouped() || !db.notApplying(ctx, p) {
 		return gtid.Token{}
 	}
-	if lost.Flavor == gtid.FlavorMariaDB {
+	if lost.Flavor == dialect.MariaDB {
 		// A MariaDB primary's executed set is its binary log's position,
 		// which lacks what it applied as a replica without
 		// log_slave_updates: its current position has it.
@@ -351,7 +352,7 @@ func (db *DB) lostWrites(ctx context.Context, p *Server, target, executed gtid.T
 		if err != nil {
 			return gtid.Token{}
 		}
-		e, err := gtid.Merge(executed, gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: cur})
+		e, err := gtid.Merge(executed, gtid.Token{Flavor: dialect.MariaDB, MariaDB: cur})
 		if err != nil {
 			return gtid.Token{}
 		}
@@ -421,7 +422,7 @@ func (db *DB) knownLost(p *Server, target, executed gtid.Token) gtid.Token {
 func missingElsewhere(t, executed gtid.Token, own primaryIdent, others []primaryIdent) gtid.Token {
 	out := gtid.Token{Flavor: t.Flavor}
 	switch t.Flavor {
-	case gtid.FlavorMySQL:
+	case dialect.MySQL:
 		u, ok := gtid.ParseUUID(own.uuid)
 		if !ok {
 			return out
@@ -435,7 +436,7 @@ func missingElsewhere(t, executed gtid.Token, own primaryIdent, others []primary
 			return false
 		}
 		out.MySQL = t.MySQL.KeepUUIDs(isOther).Subtract(executed.MySQL)
-	case gtid.FlavorMariaDB:
+	case dialect.MariaDB:
 		if own.serverID == 0 {
 			return out
 		}

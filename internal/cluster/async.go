@@ -58,11 +58,11 @@ func checkAsync(ctx context.Context, q Querier, v dialect.Version, m *Member) er
 			return err
 		}
 		pos, perr := gtid.ParseMariaDBPos(p.String)
-		m.Applied, m.AppliedOK = gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, perr == nil
+		m.Applied, m.AppliedOK = gtid.Token{Flavor: dialect.MariaDB, MariaDB: pos}, perr == nil
 		return nil
 	}
 	set, perr := gtid.ParseMySQLSet(get("Executed_Gtid_Set"))
-	m.Applied, m.AppliedOK = gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, perr == nil
+	m.Applied, m.AppliedOK = gtid.Token{Flavor: dialect.MySQL, MySQL: set}, perr == nil
 	return nil
 }
 

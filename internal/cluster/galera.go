@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
@@ -55,7 +56,7 @@ func checkGalera(ctx context.Context, q Querier, m *Member) error {
 	}
 	pos, perr := gtid.ParseMariaDBPos(binlogPos.String)
 	if perr == nil {
-		m.Applied, m.AppliedOK = gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, true
+		m.Applied, m.AppliedOK = gtid.Token{Flavor: dialect.MariaDB, MariaDB: pos}, true
 	}
 	st, _ := strconv.Atoi(state.String)
 	switch {

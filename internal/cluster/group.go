@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
@@ -52,7 +53,7 @@ func checkGroup(ctx context.Context, q Querier, m *Member) error {
 		m.Queue = queue.Int64
 	}
 	if set, err := gtid.ParseMySQLSet(executed.String); err == nil {
-		m.Applied, m.AppliedOK = gtid.Token{Flavor: gtid.FlavorMySQL, MySQL: set}, true
+		m.Applied, m.AppliedOK = gtid.Token{Flavor: dialect.MySQL, MySQL: set}, true
 	}
 	if m.State != "ONLINE" {
 		// RECOVERING, UNREACHABLE, ERROR, OFFLINE: not a member that may

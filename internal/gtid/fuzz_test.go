@@ -3,6 +3,8 @@ package gtid
 import (
 	"strings"
 	"testing"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
 )
 
 // sqlSafe reports whether s is made only of ASCII letters, digits and
@@ -146,7 +148,7 @@ func FuzzParseMySQLSet(f *testing.F) {
 			t.Fatalf("empty-set containment wrong for %q", str)
 		}
 		// The set survives a token round trip.
-		tok := Token{Flavor: FlavorMySQL, MySQL: set}
+		tok := Token{Flavor: dialect.MySQL, MySQL: set}
 		enc := Encode(tok)
 		if len(enc) <= MaxTokenLen {
 			dec, err := Decode(enc)
@@ -220,7 +222,7 @@ func FuzzEncodeDecode(f *testing.F) {
 	f.Add(uint8(2), "0-1-100,1-2-50", "mysql-bin.000003:785", int64(1))
 	f.Add(uint8(0), "", "b.1:0", int64(-1))
 	f.Fuzz(func(t *testing.T, flavor uint8, gtids, pos string, ms int64) {
-		tok := Token{Flavor: Flavor(flavor % 4), Time: ms}
+		tok := Token{Flavor: dialect.Flavor(flavor % 4), Time: ms}
 		serverID := uint32(ms) // some known, some not
 		var err error
 		if tok.MySQL, err = ParseMySQLSet(gtids); err != nil {
@@ -253,11 +255,11 @@ func FuzzEncodeDecode(f *testing.F) {
 			return
 		}
 		switch tok.Flavor {
-		case FlavorMySQL:
+		case dialect.MySQL:
 			if !dec.MySQL.Equal(tok.MySQL) {
 				t.Fatalf("MySQL set lost: %q", s)
 			}
-		case FlavorMariaDB:
+		case dialect.MariaDB:
 			if !dec.MariaDB.Equal(tok.MariaDB) {
 				t.Fatalf("MariaDB position lost: %q", s)
 			}

@@ -4,41 +4,20 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
 )
-
-// Flavor is the server family a token's GTIDs come from.
-type Flavor uint8
-
-// The server flavors.
-const (
-	FlavorNone    Flavor = iota // unknown: the token carries no GTIDs
-	FlavorMySQL                 // Oracle MySQL: GTID sets (Token.MySQL)
-	FlavorMariaDB               // MariaDB: GTID positions (Token.MariaDB)
-)
-
-// String returns "none", "mysql" or "mariadb".
-func (f Flavor) String() string {
-	switch f {
-	case FlavorNone:
-		return "none"
-	case FlavorMySQL:
-		return "mysql"
-	case FlavorMariaDB:
-		return "mariadb"
-	}
-	return "Flavor(" + string(appendUint(nil, uint64(f))) + ")"
-}
 
 // Token is a causality token: what a reader must wait for to see a write.
 // It records the write's GTIDs (the field matching Flavor), the primary's
 // binlog position after the write, and the time of the write. The zero
 // Token constrains nothing.
 type Token struct {
-	Flavor  Flavor
-	MySQL   MySQLSet   // GTIDs to wait for, when Flavor is FlavorMySQL
-	MariaDB MariaDBPos // GTID position to wait for, when Flavor is FlavorMariaDB
-	Pos     BinlogPos  // the primary's binlog position after the write; zero if unknown
-	Time    int64      // unix milliseconds of the write; 0 if unknown
+	Flavor  dialect.Flavor // dialect.Unknown: the token carries no GTIDs
+	MySQL   MySQLSet       // GTIDs to wait for, when Flavor is dialect.MySQL
+	MariaDB MariaDBPos     // GTID position to wait for, when Flavor is dialect.MariaDB
+	Pos     BinlogPos      // the primary's binlog position after the write; zero if unknown
+	Time    int64          // unix milliseconds of the write; 0 if unknown
 }
 
 // MaxTokenLen is the longest encoded token Decode accepts, in bytes.
@@ -54,9 +33,9 @@ func (t Token) IsZero() bool {
 // gtidsEmpty reports whether the GTID field selected by Flavor is empty.
 func (t Token) gtidsEmpty() bool {
 	switch t.Flavor {
-	case FlavorMySQL:
+	case dialect.MySQL:
 		return t.MySQL.IsEmpty()
-	case FlavorMariaDB:
+	case dialect.MariaDB:
 		return t.MariaDB.IsEmpty()
 	}
 	return true
@@ -67,7 +46,7 @@ func (t Token) String() string { return Encode(t) }
 
 // Merge returns a token that waits for everything a and b wait for: the
 // union of their GTIDs, the later binlog position, and the later time.
-// A token of flavor FlavorNone merges with either flavor; tokens of MySQL
+// A token of flavor dialect.Unknown merges with either flavor; tokens of MySQL
 // and MariaDB flavor do not merge (the error matches ErrFlavorMismatch).
 // When the two binlog positions are not comparable (different files or
 // different servers, as after a failover), b's is kept, being the newer; an
@@ -75,8 +54,8 @@ func (t Token) String() string { return Encode(t) }
 func Merge(a, b Token) (Token, error) {
 	f := a.Flavor
 	switch {
-	case a.Flavor == b.Flavor, b.Flavor == FlavorNone:
-	case a.Flavor == FlavorNone:
+	case a.Flavor == b.Flavor, b.Flavor == dialect.Unknown:
+	case a.Flavor == dialect.Unknown:
 		f = b.Flavor
 	default:
 		return Token{}, fmt.Errorf("%w: %s and %s", ErrFlavorMismatch, a.Flavor, b.Flavor)
@@ -116,10 +95,10 @@ const (
 //	2~FLAVOR~GTIDS~POS~TIME
 //
 //	2       the format version; a later format changes it.
-//	FLAVOR  "" for FlavorNone, "my" for FlavorMySQL, "ma" for FlavorMariaDB.
+//	FLAVOR  "" for dialect.Unknown, "my" for dialect.MySQL, "ma" for dialect.MariaDB.
 //	GTIDS   the canonical text of the GTID set (MySQL) or position (MariaDB),
 //	        as String prints it, with each ',' replaced by '.' (neither
-//	        text uses '.'); "" when empty, and always "" for FlavorNone.
+//	        text uses '.'); "" when empty, and always "" for dialect.Unknown.
 //	POS     the binlog position "file:pos" as BinlogPos.String prints it,
 //	        followed by ":server_id" (decimal, no leading zeros) when its
 //	        ServerID is known; "" when unknown.
@@ -139,7 +118,7 @@ const (
 // rejects anything Encode would not print (version 1 tokens aside, which
 // Encode prints as version 2).
 //
-// Only the GTID field selected by t.Flavor is encoded (none for FlavorNone
+// Only the GTID field selected by t.Flavor is encoded (none for dialect.Unknown
 // or an unknown flavor); a binlog position that fails BinlogPos.Validate
 // and a non-positive time are left out, as unknown, and a token left with
 // nothing to encode is "". A token whose encoding exceeds MaxTokenLen (a
@@ -160,14 +139,14 @@ func appendToken(b []byte, t Token, version string) []byte {
 	b = append(b, tokenFieldSep)
 	empty := true
 	switch t.Flavor {
-	case FlavorMySQL:
+	case dialect.MySQL:
 		b = append(b, flavorMySQL...)
 		b = append(b, tokenFieldSep)
 		if !t.MySQL.IsEmpty() {
 			empty = false
 			b = t.MySQL.appendText(b, tokenListSep)
 		}
-	case FlavorMariaDB:
+	case dialect.MariaDB:
 		b = append(b, flavorMariaDB...)
 		b = append(b, tokenFieldSep)
 		if !t.MariaDB.IsEmpty() {
@@ -266,7 +245,7 @@ func Decode(s string) (Token, error) {
 			return Token{}, tokenErr("GTID field " + quote(g) + " without a flavor")
 		}
 	case flavorMySQL:
-		t.Flavor = FlavorMySQL
+		t.Flavor = dialect.MySQL
 		set, err := parseMySQLSet(g, tokenListSep, false)
 		if err != nil {
 			return Token{}, fieldErr("GTID", err)
@@ -276,7 +255,7 @@ func Decode(s string) (Token, error) {
 		}
 		t.MySQL = set
 	case flavorMariaDB:
-		t.Flavor = FlavorMariaDB
+		t.Flavor = dialect.MariaDB
 		pos, err := parseMariaDBPos(g, tokenListSep, false)
 		if err != nil {
 			return Token{}, fieldErr("GTID", err)
@@ -346,9 +325,9 @@ func parseTokenPos(s, version string) (BinlogPos, error) {
 // another flavor than executed's are dropped whole. Pos and Time are kept.
 func IntersectGTIDs(t, executed Token) Token {
 	switch {
-	case t.Flavor == FlavorMySQL && executed.Flavor == FlavorMySQL:
+	case t.Flavor == dialect.MySQL && executed.Flavor == dialect.MySQL:
 		t.MySQL = t.MySQL.Intersect(executed.MySQL)
-	case t.Flavor == FlavorMariaDB && executed.Flavor == FlavorMariaDB:
+	case t.Flavor == dialect.MariaDB && executed.Flavor == dialect.MariaDB:
 		t.MariaDB = t.MariaDB.Intersect(executed.MariaDB)
 	default:
 		t.MySQL, t.MariaDB = MySQLSet{}, MariaDBPos{}
@@ -360,9 +339,9 @@ func IntersectGTIDs(t, executed Token) Token {
 // a t with no flavor is covered by anything).
 func Covers(applied, t Token) bool {
 	switch t.Flavor {
-	case FlavorMySQL:
+	case dialect.MySQL:
 		return applied.Flavor == t.Flavor && applied.MySQL.Contains(t.MySQL)
-	case FlavorMariaDB:
+	case dialect.MariaDB:
 		return applied.Flavor == t.Flavor && applied.MariaDB.Contains(t.MariaDB)
 	}
 	return true

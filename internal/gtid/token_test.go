@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,25 +24,25 @@ func TestEncodeDecodeExamples(t *testing.T) {
 		want string
 	}{
 		{"zero", Token{}, ""},
-		{"flavor only constrains nothing", Token{Flavor: FlavorMySQL}, ""},
+		{"flavor only constrains nothing", Token{Flavor: dialect.MySQL}, ""},
 		{"mysql full", Token{
-			Flavor: FlavorMySQL,
+			Flavor: dialect.MySQL,
 			MySQL:  mustMySQL(t, uA+":1-5"),
 			Pos:    mustPos(t, "binlog.000042:1234"),
 			Time:   1700000000000,
 		}, "2~my~" + uA + ":1-5~binlog.000042:1234~1700000000000"},
 		{"mariadb full", Token{
-			Flavor:  FlavorMariaDB,
+			Flavor:  dialect.MariaDB,
 			MariaDB: mustMaria(t, "1-2-50,0-1-100"),
 			Pos:     mustPos(t, "mysql-bin.000003:785"),
 			Time:    1700000000123,
 		}, "2~ma~0-1-100.1-2-50~mysql-bin.000003:785~1700000000123"},
 		{"mysql tagged, two uuids, gtid only", Token{
-			Flavor: FlavorMySQL,
+			Flavor: dialect.MySQL,
 			MySQL:  mustMySQL(t, uB+":1-3,"+uA+":1-4:aa:1:bb:2-3"),
 		}, "2~my~" + uA + ":1-4:aa:1:bb:2-3." + uB + ":1-3~~"},
 		{"doc example", Token{
-			Flavor: FlavorMySQL,
+			Flavor: dialect.MySQL,
 			MySQL:  mustMySQL(t, uB+":1-3, "+strings.ToUpper(uA)+":BILLING:7,"+uA+":1-4"),
 		}, "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:billing:7.896e7882-18fe-11ef-ab88-22222d34d411:1-3~~"},
 		{"no flavor, position and time", Token{
@@ -50,9 +51,9 @@ func TestEncodeDecodeExamples(t *testing.T) {
 		}, "2~~~binlog.000001:4~5"},
 		{"time only", Token{Time: 1}, "2~~~~1"},
 		{"position only", Token{Pos: mustPos(t, "b.1:0")}, "2~~~b.1:0~"},
-		{"mariadb flavor, time only", Token{Flavor: FlavorMariaDB, Time: 9}, "2~ma~~~9"},
+		{"mariadb flavor, time only", Token{Flavor: dialect.MariaDB, Time: 9}, "2~ma~~~9"},
 		{"position with its server id", Token{
-			Flavor: FlavorMySQL,
+			Flavor: dialect.MySQL,
 			MySQL:  mustMySQL(t, uA+":1-5"),
 			Pos:    BinlogPos{File: "binlog.000042", Pos: 1234, ServerID: 7},
 			Time:   1700000000000,
@@ -80,7 +81,7 @@ func TestEncodeDecodeExamples(t *testing.T) {
 
 func TestEncodeLeavesOutWhatCannotBeEncoded(t *testing.T) {
 	// Only the GTIDs of the token's flavor are encoded.
-	tok := Token{Flavor: FlavorMariaDB, MySQL: mustMySQL(t, uA+":1"), MariaDB: mustMaria(t, "0-1-2")}
+	tok := Token{Flavor: dialect.MariaDB, MySQL: mustMySQL(t, uA+":1"), MariaDB: mustMaria(t, "0-1-2")}
 	assert.Equal(t, "2~ma~0-1-2~~", Encode(tok))
 	assert.Equal(t, "", Encode(Token{MySQL: mustMySQL(t, uA+":1")}))
 	assert.Equal(t, "", Encode(Token{Flavor: 9, MySQL: mustMySQL(t, uA+":1")}))
@@ -187,7 +188,7 @@ func TestDecodeLengthLimit(t *testing.T) {
 	last := ""
 	for n := 3; ; n += 2 {
 		b.WriteString(":" + strconv.Itoa(n))
-		tok := Token{Flavor: FlavorMySQL, MySQL: mustMySQL(t, b.String())}
+		tok := Token{Flavor: dialect.MySQL, MySQL: mustMySQL(t, b.String())}
 		s := Encode(tok)
 		if len(s) > MaxTokenLen {
 			_, err := Decode(s)
@@ -227,11 +228,11 @@ func TestDecodeErrorsDoNotEchoInput(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	my1 := Token{Flavor: FlavorMySQL, MySQL: mustMySQL(t, uA+":1-5"), Pos: mustPos(t, "binlog.000002:100"), Time: 10}
-	my2 := Token{Flavor: FlavorMySQL, MySQL: mustMySQL(t, uA+":6-7,"+uB+":1"), Pos: mustPos(t, "binlog.000001:900"), Time: 20}
+	my1 := Token{Flavor: dialect.MySQL, MySQL: mustMySQL(t, uA+":1-5"), Pos: mustPos(t, "binlog.000002:100"), Time: 10}
+	my2 := Token{Flavor: dialect.MySQL, MySQL: mustMySQL(t, uA+":6-7,"+uB+":1"), Pos: mustPos(t, "binlog.000001:900"), Time: 20}
 	m, err := Merge(my1, my2)
 	require.NoError(t, err)
-	assert.Equal(t, FlavorMySQL, m.Flavor)
+	assert.Equal(t, dialect.MySQL, m.Flavor)
 	assert.Equal(t, uA+":1-7,"+uB+":1", m.MySQL.String())
 	assert.Equal(t, mustPos(t, "binlog.000002:100"), m.Pos, "the later position wins")
 	assert.Equal(t, int64(20), m.Time)
@@ -243,7 +244,7 @@ func TestMerge(t *testing.T) {
 	assert.Equal(t, int64(20), m.Time)
 
 	// Incomparable positions (after a failover): b's, the newer, is kept.
-	other := Token{Flavor: FlavorMySQL, Pos: mustPos(t, "mysql-bin.000001:4")}
+	other := Token{Flavor: dialect.MySQL, Pos: mustPos(t, "mysql-bin.000001:4")}
 	m, err = Merge(my1, other)
 	require.NoError(t, err)
 	assert.Equal(t, other.Pos, m.Pos)
@@ -252,18 +253,18 @@ func TestMerge(t *testing.T) {
 	assert.Equal(t, my1.Pos, m.Pos)
 
 	// Positions of different servers are not comparable: b's is kept.
-	p1 := Token{Flavor: FlavorMySQL, Pos: BinlogPos{File: "binlog.000009", Pos: 900, ServerID: 1}}
-	p2 := Token{Flavor: FlavorMySQL, Pos: BinlogPos{File: "binlog.000001", Pos: 4, ServerID: 2}}
+	p1 := Token{Flavor: dialect.MySQL, Pos: BinlogPos{File: "binlog.000009", Pos: 900, ServerID: 1}}
+	p2 := Token{Flavor: dialect.MySQL, Pos: BinlogPos{File: "binlog.000001", Pos: 4, ServerID: 2}}
 	m, err = Merge(p1, p2)
 	require.NoError(t, err)
 	assert.Equal(t, p2.Pos, m.Pos, "another primary's position is newer, not smaller")
-	p3 := Token{Flavor: FlavorMySQL, Pos: BinlogPos{File: "binlog.000001", Pos: 4, ServerID: 1}}
+	p3 := Token{Flavor: dialect.MySQL, Pos: BinlogPos{File: "binlog.000001", Pos: 4, ServerID: 1}}
 	m, err = Merge(p1, p3)
 	require.NoError(t, err)
 	assert.Equal(t, p1.Pos, m.Pos, "the same server's later position wins")
 
 	// An unknown position never replaces a known one.
-	m, err = Merge(my1, Token{Flavor: FlavorMySQL, Time: 1})
+	m, err = Merge(my1, Token{Flavor: dialect.MySQL, Time: 1})
 	require.NoError(t, err)
 	assert.Equal(t, my1.Pos, m.Pos)
 	assert.Equal(t, int64(10), m.Time)
@@ -279,8 +280,8 @@ func TestMerge(t *testing.T) {
 	assert.Equal(t, "", Encode(m))
 
 	// MariaDB.
-	ma1 := Token{Flavor: FlavorMariaDB, MariaDB: mustMaria(t, "0-1-100,1-2-5")}
-	ma2 := Token{Flavor: FlavorMariaDB, MariaDB: mustMaria(t, "0-1-90,2-1-1"), Time: 3}
+	ma1 := Token{Flavor: dialect.MariaDB, MariaDB: mustMaria(t, "0-1-100,1-2-5")}
+	ma2 := Token{Flavor: dialect.MariaDB, MariaDB: mustMaria(t, "0-1-90,2-1-1"), Time: 3}
 	m, err = Merge(ma1, ma2)
 	require.NoError(t, err)
 	assert.Equal(t, "2~ma~0-1-100.1-2-5.2-1-1~~3", Encode(m))
@@ -294,13 +295,6 @@ func TestMerge(t *testing.T) {
 
 	// Inputs are untouched.
 	assert.Equal(t, "2~my~"+uA+":1-5~binlog.000002:100~10", Encode(my1))
-}
-
-func TestFlavorString(t *testing.T) {
-	assert.Equal(t, "none", FlavorNone.String())
-	assert.Equal(t, "mysql", FlavorMySQL.String())
-	assert.Equal(t, "mariadb", FlavorMariaDB.String())
-	assert.Equal(t, "Flavor(7)", Flavor(7).String())
 }
 
 func TestDecodeVersion1(t *testing.T) {
@@ -317,15 +311,15 @@ func TestDecodeVersion1(t *testing.T) {
 }
 
 func TestIntersectGTIDs(t *testing.T) {
-	exec := Token{Flavor: FlavorMySQL, MySQL: mustMySQL(t, uA+":1-100,"+uB+":1-3")}
-	tok := Token{Flavor: FlavorMySQL, MySQL: mustMySQL(t, uA+":1-9223372036854775806,"+uC+":1-5"), Pos: mustPos(t, "b.1:4"), Time: 9}
+	exec := Token{Flavor: dialect.MySQL, MySQL: mustMySQL(t, uA+":1-100,"+uB+":1-3")}
+	tok := Token{Flavor: dialect.MySQL, MySQL: mustMySQL(t, uA+":1-9223372036854775806,"+uC+":1-5"), Pos: mustPos(t, "b.1:4"), Time: 9}
 	got := IntersectGTIDs(tok, exec)
 	assert.Equal(t, uA+":1-100", got.MySQL.String())
 	assert.Equal(t, tok.Pos, got.Pos)
 	assert.Equal(t, tok.Time, got.Time)
 
-	mexec := Token{Flavor: FlavorMariaDB, MariaDB: mustMaria(t, "0-1-100,1-2-7")}
-	mtok := Token{Flavor: FlavorMariaDB, MariaDB: mustMaria(t, "0-9-18446744073709551615,1-2-5,5-5-5")}
+	mexec := Token{Flavor: dialect.MariaDB, MariaDB: mustMaria(t, "0-1-100,1-2-7")}
+	mtok := Token{Flavor: dialect.MariaDB, MariaDB: mustMaria(t, "0-9-18446744073709551615,1-2-5,5-5-5")}
 	assert.Equal(t, "0-1-100,1-2-5", IntersectGTIDs(mtok, mexec).MariaDB.String())
 
 	// Another flavor's GTIDs are dropped.
@@ -342,7 +336,7 @@ func TestWaitTarget(t *testing.T) {
 	set, err := ParseMySQLSet("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5")
 	require.NoError(t, err)
 	pos := mustPos(t, "binlog.000002:120")
-	both := Token{Flavor: FlavorMySQL, MySQL: set, Pos: pos, Time: 7}
+	both := Token{Flavor: dialect.MySQL, MySQL: set, Pos: pos, Time: 7}
 
 	g := both.WaitTarget(true)
 	assert.True(t, g.MySQL.Equal(set))
@@ -351,20 +345,20 @@ func TestWaitTarget(t *testing.T) {
 	p := both.WaitTarget(false)
 	assert.True(t, p.MySQL.IsEmpty())
 	assert.Equal(t, pos, p.Pos)
-	onlyGTIDs := Token{Flavor: FlavorMySQL, MySQL: set}
+	onlyGTIDs := Token{Flavor: dialect.MySQL, MySQL: set}
 	assert.True(t, onlyGTIDs.WaitTarget(false).MySQL.Equal(set), "no position: the GTIDs")
-	onlyPos := Token{Flavor: FlavorMySQL, Pos: pos}
+	onlyPos := Token{Flavor: dialect.MySQL, Pos: pos}
 	assert.Equal(t, pos, onlyPos.WaitTarget(true).Pos, "no GTIDs: the position")
 
 	assert.True(t, both.HasTarget())
 	assert.True(t, onlyPos.HasTarget())
-	assert.False(t, Token{Flavor: FlavorMySQL, Time: 7}.HasTarget())
+	assert.False(t, Token{Flavor: dialect.MySQL, Time: 7}.HasTarget())
 
 	fewer, err := ParseMySQLSet("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3")
 	require.NoError(t, err)
-	assert.True(t, Covers(Token{Flavor: FlavorMySQL, MySQL: set}, Token{Flavor: FlavorMySQL, MySQL: fewer}))
-	assert.False(t, Covers(Token{Flavor: FlavorMySQL, MySQL: fewer}, Token{Flavor: FlavorMySQL, MySQL: set}))
-	assert.False(t, Covers(Token{Flavor: FlavorMariaDB}, Token{Flavor: FlavorMySQL, MySQL: fewer}), "another flavor")
+	assert.True(t, Covers(Token{Flavor: dialect.MySQL, MySQL: set}, Token{Flavor: dialect.MySQL, MySQL: fewer}))
+	assert.False(t, Covers(Token{Flavor: dialect.MySQL, MySQL: fewer}, Token{Flavor: dialect.MySQL, MySQL: set}))
+	assert.False(t, Covers(Token{Flavor: dialect.MariaDB}, Token{Flavor: dialect.MySQL, MySQL: fewer}), "another flavor")
 	assert.True(t, Covers(Token{}, Token{}), "nothing to cover")
 
 	k := BinlogPos{ServerID: 9, File: "binlog.000002", Pos: 200}

@@ -1,5 +1,7 @@
 package sqlclass
 
+import "github.com/rwsplit/rwsplit/internal/dialect"
+
 // Hint is a routing hint found in a comment of the statement.
 type Hint uint8
 
@@ -129,42 +131,13 @@ func New(pure ...string) *Classifier {
 	return c
 }
 
-// Flavor is a server family. Built-in function names differ between
-// MySQL and MariaDB: a name that is a built-in of one may be a stored
-// function (that writes) on the other. The values match those of the
-// router's server detection (internal/dialect), so a conversion is a cast.
-type Flavor uint8
-
-// Server families.
-const (
-	// FlavorUnknown: the server may be either. A function name counts as a
-	// built-in only if it is one in both flavours, and version-conditional
-	// comments are read as both would read them.
-	FlavorUnknown Flavor = iota
-	// FlavorMySQL: Oracle MySQL 8.0.22 to 9.x (and compatible servers).
-	FlavorMySQL
-	// FlavorMariaDB: MariaDB 10.5 to 11.x.
-	FlavorMariaDB
-)
-
-// String returns "mysql", "mariadb" or "unknown".
-func (f Flavor) String() string {
-	switch f {
-	case FlavorMySQL:
-		return "mysql"
-	case FlavorMariaDB:
-		return "mariadb"
-	}
-	return "unknown"
-}
-
 // exclude returns the word flags that, on a server of flavour f, mean that
 // a function name is not a built-in there.
-func (f Flavor) exclude() wordFlags {
+func exclude(f dialect.Flavor) wordFlags {
 	switch f {
-	case FlavorMySQL:
+	case dialect.MySQL:
 		return fMariaDBOnly
-	case FlavorMariaDB:
+	case dialect.MariaDB:
 		return fMySQLOnly
 	}
 	return fMySQLOnly | fMariaDBOnly
@@ -172,18 +145,18 @@ func (f Flavor) exclude() wordFlags {
 
 // flavour returns the lexer's reading of version-conditional comments for
 // a server of flavour f: anyFlavour runs every executable comment.
-func (f Flavor) flavour() flavour {
+func flavourOf(f dialect.Flavor) flavour {
 	switch f {
-	case FlavorMySQL:
+	case dialect.MySQL:
 		return mysqlFlavour
-	case FlavorMariaDB:
+	case dialect.MariaDB:
 		return mariadbFlavour
 	}
 	return anyFlavour
 }
 
 // Classify classifies one SQL string for a server of unknown flavour, as
-// ClassifyFlavor(query, FlavorUnknown) does. It never allocates and never
+// ClassifyFlavor(query, dialect.Unknown) does. It never allocates and never
 // panics.
 func (c *Classifier) Classify(query string) Result {
 	return c.classify(query, reading{}, fMySQLOnly|fMariaDBOnly)
@@ -191,11 +164,11 @@ func (c *Classifier) Classify(query string) Result {
 
 // ClassifyFlavor classifies one SQL string for a server of flavour f: a
 // function name counts as a built-in only if it is one of f (of both
-// flavours for FlavorUnknown, or a value it does not know), and
+// flavours for dialect.Unknown, or a value it does not know), and
 // version-conditional comments are read as servers of f read them. It
 // never allocates and never panics.
-func (c *Classifier) ClassifyFlavor(query string, f Flavor) Result {
-	return c.classify(query, reading{flavour: f.flavour()}, f.exclude())
+func (c *Classifier) ClassifyFlavor(query string, f dialect.Flavor) Result {
+	return c.classify(query, reading{flavour: flavourOf(f)}, exclude(f))
 }
 
 // classify classifies query in the main reading rd, which may assume a

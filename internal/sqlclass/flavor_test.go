@@ -205,11 +205,11 @@ func TestFlavorTable(t *testing.T) {
 		require.False(t, seen[tc.q], "duplicate case %q", tc.q)
 		seen[tc.q] = true
 		t.Run(fmt.Sprintf("%03d", i), func(t *testing.T) {
-			assert.Equal(t, c.Classify(tc.q), c.ClassifyFlavor(tc.q, FlavorUnknown), "query %q", tc.q)
+			assert.Equal(t, c.Classify(tc.q), c.ClassifyFlavor(tc.q, dialect.Unknown), "query %q", tc.q)
 			for _, fw := range []struct {
-				f Flavor
+				f dialect.Flavor
 				w want
-			}{{FlavorUnknown, tc.any}, {FlavorMySQL, tc.my}, {FlavorMariaDB, tc.maria}} {
+			}{{dialect.Unknown, tc.any}, {dialect.MySQL, tc.my}, {dialect.MariaDB, tc.maria}} {
 				got := c.ClassifyFlavor(tc.q, fw.f)
 				msg := fmt.Sprintf("query %q as %v: got %+v, want %v", tc.q, fw.f, got, fw.w)
 				assert.Equal(t, fw.w == R, got.Replica, msg)
@@ -228,7 +228,7 @@ func TestFlavorAgreesOnCommonCases(t *testing.T) {
 	c := testClassifier()
 	for _, tc := range cases {
 		any := c.Classify(tc.q)
-		for _, f := range []Flavor{FlavorMySQL, FlavorMariaDB} {
+		for _, f := range []dialect.Flavor{dialect.MySQL, dialect.MariaDB} {
 			got := c.ClassifyFlavor(tc.q, f)
 			if any.Replica {
 				assert.True(t, got.Replica, "query %q as %v: %+v", tc.q, f, got)
@@ -241,37 +241,33 @@ func TestFlavorAgreesOnCommonCases(t *testing.T) {
 }
 
 func TestFlavorValues(t *testing.T) {
-	assert.Equal(t, "unknown", FlavorUnknown.String())
-	assert.Equal(t, "mysql", FlavorMySQL.String())
-	assert.Equal(t, "mariadb", FlavorMariaDB.String())
-	assert.Equal(t, "unknown", Flavor(9).String())
-	// The router converts the flavour it detects with a cast.
-	assert.Equal(t, FlavorUnknown, Flavor(dialect.Unknown))
-	assert.Equal(t, FlavorMySQL, Flavor(dialect.MySQL))
-	assert.Equal(t, FlavorMariaDB, Flavor(dialect.MariaDB))
+	assert.Equal(t, "unknown", dialect.Unknown.String())
+	assert.Equal(t, "mysql", dialect.MySQL.String())
+	assert.Equal(t, "mariadb", dialect.MariaDB.String())
+	assert.Equal(t, "unknown", dialect.Flavor(9).String())
 	c := New()
 	q := "SELECT VEC_ToText(v), VECTOR_DIM(v) FROM t"
-	assert.Equal(t, c.Classify(q), c.ClassifyFlavor(q, Flavor(9)), "an unknown value is FlavorUnknown")
+	assert.Equal(t, c.Classify(q), c.ClassifyFlavor(q, dialect.Flavor(9)), "an unknown value is dialect.Unknown")
 	var nilClassifier *Classifier
-	assert.True(t, nilClassifier.ClassifyFlavor("SELECT VEC_ToText(v)", FlavorMariaDB).Replica)
+	assert.True(t, nilClassifier.ClassifyFlavor("SELECT VEC_ToText(v)", dialect.MariaDB).Replica)
 }
 
 func TestFlavorReasons(t *testing.T) {
 	c := New()
 	for _, tc := range []struct {
 		q      string
-		f      Flavor
+		f      dialect.Flavor
 		reason string
 	}{
-		{"SELECT * FROM information_schema.session_variables", FlavorUnknown, reasonSessionTable},
-		{"SELECT SQL%ROWCOUNT", FlavorMariaDB, reasonSessionFn},
-		{"SELECT s.`nextval`", FlavorMariaDB, reasonSequence},
-		{"SELECT VECTOR_DIM(v)", FlavorMariaDB, reasonUnknownFn},
-		{"SELECT MASTER_GTID_WAIT('0-1-1', 1)", FlavorMySQL, reasonUnknownFn},
-		{"SELECT MASTER_GTID_WAIT('0-1-1', 1)", FlavorMariaDB, reasonSessionFn},
-		{"SELECT 1 FROM t\u00a0", FlavorUnknown, reasonCharset},
-		{"SELECT 1 /*M!100500 , GET_LOCK('x', 1) */", FlavorUnknown, reasonSessionFn},
-		{"SELECT 1 /*!80000 , GET_LOCK('x', 1) */", FlavorMySQL, reasonSessionFn},
+		{"SELECT * FROM information_schema.session_variables", dialect.Unknown, reasonSessionTable},
+		{"SELECT SQL%ROWCOUNT", dialect.MariaDB, reasonSessionFn},
+		{"SELECT s.`nextval`", dialect.MariaDB, reasonSequence},
+		{"SELECT VECTOR_DIM(v)", dialect.MariaDB, reasonUnknownFn},
+		{"SELECT MASTER_GTID_WAIT('0-1-1', 1)", dialect.MySQL, reasonUnknownFn},
+		{"SELECT MASTER_GTID_WAIT('0-1-1', 1)", dialect.MariaDB, reasonSessionFn},
+		{"SELECT 1 FROM t\u00a0", dialect.Unknown, reasonCharset},
+		{"SELECT 1 /*M!100500 , GET_LOCK('x', 1) */", dialect.Unknown, reasonSessionFn},
+		{"SELECT 1 /*!80000 , GET_LOCK('x', 1) */", dialect.MySQL, reasonSessionFn},
 	} {
 		assert.Equal(t, tc.reason, c.ClassifyFlavor(tc.q, tc.f).Reason, "query %q as %v", tc.q, tc.f)
 	}
@@ -280,7 +276,7 @@ func TestFlavorReasons(t *testing.T) {
 func TestFlavorNoAllocations(t *testing.T) {
 	c := testClassifier()
 	for _, tc := range flavorCases {
-		for _, f := range []Flavor{FlavorUnknown, FlavorMySQL, FlavorMariaDB} {
+		for _, f := range []dialect.Flavor{dialect.Unknown, dialect.MySQL, dialect.MariaDB} {
 			allocs := testing.AllocsPerRun(10, func() { _ = c.ClassifyFlavor(tc.q, f) })
 			assert.Zero(t, allocs, "query %q as %v allocates", tc.q, f)
 		}

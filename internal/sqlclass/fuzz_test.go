@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -36,12 +37,12 @@ func FuzzClassify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q string) {
 		r := withPure.Classify(q)
 		require.Equal(t, r, withPure.Classify(q), "not deterministic: %q", q)
-		require.Equal(t, r, withPure.ClassifyFlavor(q, FlavorUnknown), "Classify is not ClassifyFlavor(FlavorUnknown): %q", q)
-		for _, fl := range []Flavor{FlavorUnknown, FlavorMySQL, FlavorMariaDB} {
+		require.Equal(t, r, withPure.ClassifyFlavor(q, dialect.Unknown), "Classify is not ClassifyFlavor(dialect.Unknown): %q", q)
+		for _, fl := range []dialect.Flavor{dialect.Unknown, dialect.MySQL, dialect.MariaDB} {
 			checkClassification(t, plain, withPure, anyPure, q, fl)
 		}
 		if r.Replica {
-			my, maria := withPure.ClassifyFlavor(q, FlavorMySQL), withPure.ClassifyFlavor(q, FlavorMariaDB)
+			my, maria := withPure.ClassifyFlavor(q, dialect.MySQL), withPure.ClassifyFlavor(q, dialect.MariaDB)
 			require.True(t, my.Replica, "replica for an unknown flavour but not for MySQL: %q (%+v)", q, my)
 			require.True(t, maria.Replica, "replica for an unknown flavour but not for MariaDB: %q (%+v)", q, maria)
 		}
@@ -61,7 +62,7 @@ func FuzzClassify(f *testing.F) {
 
 // checkClassification checks the properties of FuzzClassify that hold for
 // every query and flavour.
-func checkClassification(t *testing.T, plain, withPure, anyPure *Classifier, q string, fl Flavor) {
+func checkClassification(t *testing.T, plain, withPure, anyPure *Classifier, q string, fl dialect.Flavor) {
 	r := withPure.ClassifyFlavor(q, fl)
 	require.Equal(t, r, withPure.ClassifyFlavor(q, fl), "not deterministic (%v): %q", fl, q)
 	checkResult(t, r, q, fl)
@@ -104,7 +105,7 @@ func checkClassification(t *testing.T, plain, withPure, anyPure *Classifier, q s
 
 // checkResult checks that the two verdicts of r agree: Write implies
 // !Replica, and Reason is empty exactly for replica routing.
-func checkResult(t *testing.T, r Result, q string, fl Flavor) {
+func checkResult(t *testing.T, r Result, q string, fl dialect.Flavor) {
 	if r.Write {
 		require.False(t, r.Replica, "replica routing of a statement that may write (%v): %q", fl, q)
 	}

@@ -3,6 +3,7 @@ package sqlclass
 import (
 	"testing"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -100,7 +101,7 @@ var sessionCases = []struct {
 func TestSession(t *testing.T) {
 	c := testClassifier()
 	for _, tc := range sessionCases {
-		for _, f := range []Flavor{FlavorUnknown, FlavorMySQL, FlavorMariaDB} {
+		for _, f := range []dialect.Flavor{dialect.Unknown, dialect.MySQL, dialect.MariaDB} {
 			r := c.ClassifyFlavor(tc.q, f)
 			assert.Equal(t, tc.session, r.Session, "%q (%v): %+v", tc.q, f, r)
 			if r.Replica {
@@ -114,8 +115,8 @@ func TestSession(t *testing.T) {
 	assert.False(t, r.Session)
 	// LASTVAL reads a MariaDB sequence's session state; elsewhere it may be
 	// a stored function.
-	assert.False(t, c.ClassifyFlavor("SELECT LASTVAL(s)", FlavorMariaDB).Session)
-	assert.True(t, c.ClassifyFlavor("SELECT LASTVAL(s)", FlavorMySQL).Session)
+	assert.False(t, c.ClassifyFlavor("SELECT LASTVAL(s)", dialect.MariaDB).Session)
+	assert.True(t, c.ClassifyFlavor("SELECT LASTVAL(s)", dialect.MySQL).Session)
 	// A function declared pure is no stored function that may do anything.
 	assert.False(t, c.Classify("SELECT is_vip(1)").Session)
 }
