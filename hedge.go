@@ -281,7 +281,10 @@ func (db *DB) hedgeTarget(ctx context.Context, s *Server, rows bool) *Server {
 // covers at least what the read waited for when it began.
 func (db *DB) appliedReplicas(ctx context.Context, mode Consistency, cands []*Server) []*Server {
 	v := db.scope(ctx).view()
-	byGTID := mode.kind == kindWaitGTID
+	// As scopeToken: WaitPosition waits by GTID on a group (a binlog
+	// position means nothing across Group Replication members or Galera
+	// nodes, which all share one server_id there).
+	byGTID := mode.kind == kindWaitGTID || db.clusterKind().Grouped()
 	if byGTID && v.writes > v.gtidAt || !byGTID && v.writes > v.posAt {
 		return nil
 	}

@@ -53,7 +53,8 @@ func checkGalera(ctx context.Context, q Querier, m *Member) error {
 	if n, err := strconv.ParseInt(queue.String, 10, 64); err == nil {
 		m.Queue = n
 	}
-	if pos, err := gtid.ParseMariaDBPos(binlogPos.String); err == nil {
+	pos, perr := gtid.ParseMariaDBPos(binlogPos.String)
+	if perr == nil {
 		m.Applied, m.AppliedOK = gtid.Token{Flavor: gtid.FlavorMariaDB, MariaDB: pos}, true
 	}
 	st, _ := strconv.Atoi(state.String)
@@ -73,6 +74,21 @@ func checkGalera(ctx context.Context, q Querier, m *Member) error {
 	}
 	m.Serving = true
 	m.Writable = !m.ReadOnly
+	if m.AppliedOK && m.GTIDMode {
+		// gtid_binlog_pos names a write set once it is in the binary log,
+		// before its InnoDB commit makes it visible to a new snapshot: a
+		// read that skipped its wait on the strength of it could miss it
+		// (seen on 10.11 under load). What the node has committed is what
+		// WSREP_SYNC_WAIT_UPTO_GTID waits for; on the logged GTID it
+		// returns at once, or once that commit is done.
+		own, _ := pos.SplitDomain(m.Domain)
+		var done sql.NullInt64
+		if !own.IsEmpty() {
+			if err := ScanRow(ctx, q, "SELECT WSREP_SYNC_WAIT_UPTO_GTID(?, 1)", []any{own.String()}, &done); err != nil || done.Int64 != 1 {
+				m.AppliedOK = false
+			}
+		}
+	}
 	if st != galeraSynced || desync.Int64 != 0 {
 		m.Rank = 1 // desynced or a donor: writable, but not while a synced node is
 	}
