@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"time"
 
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
@@ -29,6 +30,10 @@ const galeraCheck = "SELECT @@GLOBAL.gtid_binlog_pos, @@GLOBAL.wsrep_desync, @@G
 	"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'), " +
 	"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_CLUSTER_STATUS'), " +
 	"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_RECV_QUEUE')"
+
+// galeraLookTimeout bounds the check's look at whether a node has committed
+// its logged GTIDs (it answers at once).
+const galeraLookTimeout = 250 * time.Millisecond
 
 // Galera's wsrep_local_state values.
 const (
@@ -85,7 +90,11 @@ func checkGalera(ctx context.Context, q Querier, m *Member) error {
 		own, _ := pos.SplitDomain(m.Domain)
 		var done sql.NullInt64
 		if !own.IsEmpty() {
-			if err := ScanRow(ctx, q, "SELECT WSREP_SYNC_WAIT_UPTO_GTID(?, 0)", []any{own.String()}, &done); err != nil || done.Int64 != 1 {
+			// Bounded too, should a server take 0 for its default timeout.
+			lctx, cancel := context.WithTimeout(ctx, galeraLookTimeout)
+			err := ScanRow(lctx, q, "SELECT WSREP_SYNC_WAIT_UPTO_GTID(?, 0)", []any{own.String()}, &done)
+			cancel()
+			if err != nil || done.Int64 != 1 {
 				m.AppliedOK = false
 			}
 		}
