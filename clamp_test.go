@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
 
@@ -31,7 +32,7 @@ const otherUUID = "896e7882-18fe-11ef-ab88-22222d34d411"
 func TestOversizedClaimIsClamped(t *testing.T) {
 	const mysqlUUID = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
 	cases := []struct {
-		flavor     fakedb.Flavor
+		flavor     dialect.Flavor
 		name, tok  string
 		wantWait   bool // something of the claim is the primary's: wait for it
 		wantClamps uint64

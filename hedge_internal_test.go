@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 )
@@ -19,7 +20,7 @@ import (
 // hedgeTestDB returns a DB over a fresh two-replica cluster whose pools read
 // ahead (known from the start, as Open's), once the monitor's first round has run (it would otherwise replace
 // what a test says the replicas applied).
-func hedgeTestDB(t *testing.T, f fakedb.Flavor, opts ...Option) (*DB, *fakedb.Cluster) {
+func hedgeTestDB(t *testing.T, f dialect.Flavor, opts ...Option) (*DB, *fakedb.Cluster) {
 	t.Helper()
 	cl := fakedb.NewCluster(f, 2)
 	pool := func(s *fakedb.Server) *sql.DB { return sql.OpenDB(prefetch.Connector(s.Connector(false))) }
@@ -75,7 +76,7 @@ func TestHedgeTargetRule(t *testing.T) {
 		{mode: WaitPosition(time.Second), applied1: true, want: "replica 1", description: "replica 1 has applied the position"},
 		{mode: WaitPosition(time.Second), pending: true, applied1: true, want: "primary", description: "a pending write"},
 	}
-	for _, f := range []fakedb.Flavor{fakedb.MySQL, fakedb.MariaDB} {
+	for _, f := range []dialect.Flavor{fakedb.MySQL, fakedb.MariaDB} {
 		for _, c := range cases {
 			t.Run(f.String()+"/"+c.mode.String()+"/"+c.description, func(t *testing.T) {
 				var opts []Option

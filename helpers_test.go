@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 	"github.com/rwsplit/rwsplit/rwsplittest"
 	"github.com/rwsplit/rwsplit/rwsplitx"
@@ -312,12 +313,12 @@ func writeThenRead(t *testing.T, db *rwsplit.DB, mode rwsplit.Consistency, n int
 // In-memory clusters (internal/fakedb): the unit tests, and the matrices
 // the integration tests share with them.
 
-var fakeFlavors = []fakedb.Flavor{fakedb.MySQL, fakedb.MariaDB}
+var fakeFlavors = []dialect.Flavor{fakedb.MySQL, fakedb.MariaDB}
 
 // fakeLine is one server line of the unit matrix: a flavor and a cluster
 // kind.
 type fakeLine struct {
-	flavor fakedb.Flavor
+	flavor dialect.Flavor
 	kind   fakedb.Kind
 	tag    string // MySQL 8.3+: the writes' GTID tag (SET gtid_next = 'AUTOMATIC:tag')
 }

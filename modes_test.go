@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
 
@@ -219,7 +220,7 @@ func TestLatest(t *testing.T) {
 // on replica 0 (transactions 1 and 2), and a DB over it whose balancer
 // picks the replica pref names; the monitor has seen both replicas at
 // transaction 1 only (replica 0 applied the second after it looked).
-func monoCluster(t *testing.T, f fakedb.Flavor, pref *atomic.Int32) (*fakedb.Cluster, *rwsplit.DB) {
+func monoCluster(t *testing.T, f dialect.Flavor, pref *atomic.Int32) (*fakedb.Cluster, *rwsplit.DB) {
 	c := fakedb.NewCluster(f, 2)
 	stalled(c)
 	c.Write(1, 1)

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 	"github.com/rwsplit/rwsplit/rwsplitx"
 )
@@ -250,7 +251,7 @@ func TestOrFailWrapsItsCause(t *testing.T) {
 // warnings stay the write's). The position is read once, by the read or the
 // Token that needs it.
 func TestWritesPayNoRoundTrip(t *testing.T) {
-	captures := map[fakedb.Flavor][]string{
+	captures := map[dialect.Flavor][]string{
 		fakedb.MySQL:   {"SHOW BINARY LOG STATUS", "@@GLOBAL.gtid_executed, @@server_uuid"},
 		fakedb.MariaDB: {"SHOW MASTER STATUS", "@@last_gtid", "@@GLOBAL.gtid_binlog_pos"},
 	}
@@ -590,7 +591,7 @@ func TestOneTripFailedWaitIsNotTheReadsError(t *testing.T) {
 // (so the primary) on MySQL.
 func TestClassifiedForTheClustersFlavor(t *testing.T) {
 	for _, tc := range []struct {
-		flavor    fakedb.Flavor
+		flavor    dialect.Flavor
 		onReplica bool
 	}{{fakedb.MariaDB, true}, {fakedb.MySQL, false}} {
 		t.Run(tc.flavor.String(), func(t *testing.T) {

@@ -561,6 +561,12 @@ func (n *Node) rejoin(ctx context.Context, timeout time.Duration) error {
 			}
 			fallthrough
 		case StateOffline:
+			if n.listedUnreachable(ctx) {
+				// A killed or cut-off member stays in the group, UNREACHABLE,
+				// until the group expels it: its new incarnation joins after
+				// that, not alongside it.
+				return false, "the group still lists it UNREACHABLE", nil
+			}
 			if err := n.exec(ctx, "START GROUP_REPLICATION"); err != nil {
 				return false, s, err
 			}
@@ -572,6 +578,26 @@ func (n *Node) rejoin(ctx context.Context, timeout time.Duration) error {
 		}
 		return online == 1 && unreachable == 0, fmt.Sprintf("state %s, %d members unreachable", s, unreachable), nil
 	})
+}
+
+// listedUnreachable reports whether another member that answers lists n as
+// UNREACHABLE (its previous incarnation, not expelled yet). Members that do
+// not answer are skipped; none answering is no.
+func (n *Node) listedUnreachable(ctx context.Context) bool {
+	for _, m := range n.cluster.all {
+		if m == n {
+			continue
+		}
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		var listed int
+		err := m.admin().QueryRowContext(qctx, `SELECT COUNT(*) FROM performance_schema.replication_group_members
+			WHERE MEMBER_ID = ? AND MEMBER_STATE = 'UNREACHABLE'`, n.UUID).Scan(&listed)
+		cancel()
+		if err == nil && listed > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // waitBinlogPos waits until the Galera node's @@gtid_binlog_pos has reached,

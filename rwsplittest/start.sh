@@ -50,6 +50,13 @@ if [ -f /rwsplit/role.args ]; then
   set -- "$@" $(cat /rwsplit/role.args)
 fi
 
+# A server killed (Node.Kill, or a stop that outlasted its grace) leaves its
+# socket lock file, which names its pid; in the restarted container another
+# process may have that pid (a client of the loop below), and the server
+# then refuses to start ("Another process with pid N is using unix socket
+# file"). No server runs here yet: the files are stale.
+rm -f "$SOCK" "$SOCK.lock" /var/run/mysqld/mysqlx.sock /var/run/mysqld/mysqlx.sock.lock
+
 "$SERVER" --no-defaults --user=mysql --datadir="$DATADIR" --socket="$SOCK" \
   --pid-file="$DATADIR/mysqld.pid" "$@" &
 pid=$!

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"time"
 
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
@@ -30,6 +31,10 @@ const galeraCheck = "SELECT @@GLOBAL.gtid_binlog_pos, @@GLOBAL.wsrep_desync, @@G
 	"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE_COMMENT'), " +
 	"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_CLUSTER_STATUS'), " +
 	"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_RECV_QUEUE')"
+
+// galeraLookTimeout bounds the check's look at whether a node has committed
+// its logged GTIDs (it answers at once).
+const galeraLookTimeout = 250 * time.Millisecond
 
 // Galera's wsrep_local_state values.
 const (
@@ -79,13 +84,18 @@ func checkGalera(ctx context.Context, q Querier, m *Member) error {
 		// gtid_binlog_pos names a write set once it is in the binary log,
 		// before its InnoDB commit makes it visible to a new snapshot: a
 		// read that skipped its wait on the strength of it could miss it
-		// (seen on 10.11 under load). What the node has committed is what
-		// WSREP_SYNC_WAIT_UPTO_GTID waits for; on the logged GTID it
-		// returns at once, or once that commit is done.
+		// (seen on 10.11 under load). WSREP_SYNC_WAIT_UPTO_GTID goes by
+		// what the node has committed: with a timeout of 0 it looks once,
+		// without waiting, and fails with 1205 while the logged GTID is
+		// not committed yet; the node's GTIDs then go unnoted this round.
 		own, _ := pos.SplitDomain(m.Domain)
 		var done sql.NullInt64
 		if !own.IsEmpty() {
-			if err := ScanRow(ctx, q, "SELECT WSREP_SYNC_WAIT_UPTO_GTID(?, 1)", []any{own.String()}, &done); err != nil || done.Int64 != 1 {
+			// Bounded too, should a server take 0 for its default timeout.
+			lctx, cancel := context.WithTimeout(ctx, galeraLookTimeout)
+			err := ScanRow(lctx, q, "SELECT WSREP_SYNC_WAIT_UPTO_GTID(?, 0)", []any{own.String()}, &done)
+			cancel()
+			if err != nil || done.Int64 != 1 {
 				m.AppliedOK = false
 			}
 		}

@@ -26,31 +26,19 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
 )
 
-// Flavor is the server family a cluster models.
-type Flavor int
-
-// Server families.
+// The server families a cluster models (internal/dialect's Flavor).
 const (
 	// MySQL models MySQL 9.7: GTID sets, SHOW BINARY LOG STATUS,
 	// WAIT_FOR_EXECUTED_GTID_SET and SOURCE_POS_WAIT.
-	MySQL Flavor = iota + 1
+	MySQL = dialect.MySQL
 	// MariaDB models MariaDB 10.11: domain-server-sequence GTIDs,
 	// SHOW MASTER STATUS, MASTER_GTID_WAIT and MASTER_POS_WAIT.
-	MariaDB
+	MariaDB = dialect.MariaDB
 )
-
-// String returns "mysql" or "mariadb".
-func (f Flavor) String() string {
-	switch f {
-	case MySQL:
-		return "mysql"
-	case MariaDB:
-		return "mariadb"
-	}
-	return "unknown"
-}
 
 // change is one row change of a transaction.
 type change struct {
@@ -69,7 +57,7 @@ type txn struct {
 // Cluster is a primary and its replicas sharing one transaction log.
 // One mutex guards the whole cluster: every server and connection state.
 type Cluster struct {
-	flavor Flavor
+	flavor dialect.Flavor
 	mu     sync.Mutex
 	// commitAtClose: a write through Query commits when its rows close.
 	commitAtClose bool
@@ -86,7 +74,7 @@ type Cluster struct {
 // NewCluster returns a cluster of the given flavor with a primary and the
 // given number of replicas, all empty, every replica's applier running with
 // no lag.
-func NewCluster(f Flavor, replicas int) *Cluster {
+func NewCluster(f dialect.Flavor, replicas int) *Cluster {
 	if f != MySQL && f != MariaDB {
 		panic("fakedb: unknown flavor")
 	}
@@ -99,7 +87,7 @@ func NewCluster(f Flavor, replicas int) *Cluster {
 }
 
 // Flavor returns the cluster's server family.
-func (c *Cluster) Flavor() Flavor { return c.flavor }
+func (c *Cluster) Flavor() dialect.Flavor { return c.flavor }
 
 // Primary returns the primary (server id 1).
 func (c *Cluster) Primary() *Server { return c.primary }

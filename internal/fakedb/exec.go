@@ -275,8 +275,10 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		return outcome{set: stringSet([]string{p.col}, []string{v})}, nil
 	case kBinlogStatus:
 		return outcome{set: s.binlogStatus()}, nil
-	case kGtidExecuted, kGtidBinlogPos:
+	case kGtidExecuted:
 		return outcome{set: stringSet([]string{p.col}, []string{cl.gtidSet(s.applied)})}, nil
+	case kGtidBinlogPos:
+		return outcome{set: stringSet([]string{p.col}, []string{cl.gtidSet(s.logged())})}, nil
 	case kGtidExecutedUUID:
 		return outcome{set: stringSet([]string{"@@GLOBAL.gtid_executed", "@@server_uuid"},
 			[]string{cl.gtidSet(s.applied), s.uuid()})}, nil

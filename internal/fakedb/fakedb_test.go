@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-var flavors = []Flavor{MySQL, MariaDB}
+var flavors = []dialect.Flavor{MySQL, MariaDB}
 
 // open returns a pool on s, closed at the end of the test.
 func open(t *testing.T, s *Server, multi bool) *sql.DB {
@@ -63,14 +64,14 @@ func wait(t *testing.T, db *sql.DB, call string, args ...any) sql.NullInt64 {
 	return r
 }
 
-func gtidWait(f Flavor) string {
+func gtidWait(f dialect.Flavor) string {
 	if f == MariaDB {
 		return "MASTER_GTID_WAIT(?, ?) = 0"
 	}
 	return "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0"
 }
 
-func posWait(f Flavor) string {
+func posWait(f dialect.Flavor) string {
 	if f == MariaDB {
 		return "MASTER_POS_WAIT(?, ?, ?) >= 0"
 	}
@@ -285,7 +286,7 @@ func TestSystemStatements(t *testing.T) {
 		t.Run(f.String(), func(t *testing.T) {
 			c := NewCluster(f, 1)
 			p, r := open(t, c.Primary(), false), open(t, c.Replicas()[0], false)
-			want := map[Flavor]string{MySQL: "9.7.0", MariaDB: "10.11.14-MariaDB-0+deb12u1"}[f]
+			want := map[dialect.Flavor]string{MySQL: "9.7.0", MariaDB: "10.11.14-MariaDB-0+deb12u1"}[f]
 			assert.Equal(t, want, str(t, p, "SELECT VERSION()"))
 			assert.Equal(t, int64(1), mustInt(t, p, "SELECT 1"))
 			_, err := p.Exec("DO 1")

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
 )
 
 // mysqlUUID is the source uuid of every MySQL cluster's GTIDs.
@@ -19,7 +21,7 @@ func binlogPos(n int) int64 { return 4 + 100*int64(n) }
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // gtidText is the GTID text of the first n transactions.
-func gtidText(f Flavor, n int) string {
+func gtidText(f dialect.Flavor, n int) string {
 	switch {
 	case n <= 0:
 		return ""

@@ -360,7 +360,7 @@ func (s *Server) galeraCheck() *resultSet {
 	cols := []string{"@@GLOBAL.gtid_binlog_pos", "@@GLOBAL.wsrep_desync", "@@GLOBAL.wsrep_reject_queries",
 		"@@GLOBAL.wsrep_gtid_mode", "@@GLOBAL.wsrep_gtid_domain_id", "@@GLOBAL.wsrep_node_name",
 		"WSREP_READY", "WSREP_LOCAL_STATE", "WSREP_LOCAL_STATE_COMMENT", "WSREP_CLUSTER_STATUS", "WSREP_LOCAL_RECV_QUEUE"}
-	pos := gtidText(MariaDB, s.applied)
+	pos := gtidText(MariaDB, s.logged())
 	name := "node" + itoa(int64(s.id))
 	if s.cl.kind != Galera {
 		return valuesSet(cols, pos, int64(0), "NONE", int64(0), int64(0), name, "OFF", nil, nil, "Disconnected", nil)

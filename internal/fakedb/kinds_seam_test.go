@@ -43,7 +43,7 @@ func caughtUp(t *testing.T, s *fakedb.Server, k cluster.Kind) bool {
 }
 
 func TestSeamAsync(t *testing.T) {
-	for _, f := range []fakedb.Flavor{fakedb.MySQL, fakedb.MariaDB} {
+	for _, f := range []dialect.Flavor{fakedb.MySQL, fakedb.MariaDB} {
 		c := fakedb.NewCluster(f, 1)
 		p, r := member(t, c.Primary()), member(t, c.Replicas()[0])
 		assert.Equal(t, cluster.Async, p.Kind, f)

@@ -20,6 +20,7 @@ type Server struct {
 	running     bool            // the replica's applier runs
 	lag         time.Duration   // the running applier applies what is at least lag old
 	applyOnWait bool            // a wait applies exactly up to its target
+	loggedAhead int             // Galera: gtid_binlog_pos names this many more (SetLoggedAhead)
 	hung        chan struct{}   // non-nil while hung; closed by Unhang
 	down        bool
 	readOnly    bool         // the primary refuses writes (SetReadOnly)
@@ -102,6 +103,31 @@ func (s *Server) SetLag(d time.Duration) {
 	}
 	s.sync(time.Now())
 	s.lag = max(d, 0)
+}
+
+// SetLoggedAhead makes a Galera node's @@GLOBAL.gtid_binlog_pos (also in
+// its member check) name up to n committed transactions more than it has
+// applied: MariaDB writes a transaction to its binary log before InnoDB
+// commits it, and a new snapshot misses it meanwhile. Its data and
+// WSREP_SYNC_WAIT_UPTO_GTID go by what it has applied. No-op on the
+// primary.
+func (s *Server) SetLoggedAhead(n int) {
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	if s.primary {
+		return
+	}
+	s.sync(time.Now())
+	s.loggedAhead = max(n, 0)
+}
+
+// logged is what the server's binary log names: what it applied, and on a
+// Galera node up to loggedAhead more. cl.mu must be held, after sync.
+func (s *Server) logged() int {
+	if s.cl.kind != Galera {
+		return s.applied
+	}
+	return min(s.applied+s.loggedAhead, len(s.cl.log))
 }
 
 // ApplyOnWait makes waits apply: with the applier stopped, a GTID,

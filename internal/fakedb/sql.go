@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 )
 
 // kind is a statement of the fixed grammar.
@@ -99,7 +100,7 @@ const valueRE = `(\?|-?[0-9]+(?:\.[0-9]*)?(?:e[-+]?[0-9]+)?|'(?:[^'\\]|''|\\.)*'
 // for a value and '%' for a nested wait expression.
 type rule struct {
 	kind   kind
-	flavor Flavor // 0: both
+	flavor dialect.Flavor // 0: both
 	re     *regexp.Regexp
 	slots  string
 }
@@ -108,7 +109,7 @@ type rule struct {
 type waitRule struct {
 	fn     waitFn
 	cmp    bool
-	flavor Flavor
+	flavor dialect.Flavor
 	re     *regexp.Regexp
 }
 
@@ -169,7 +170,7 @@ func compile(tmpl string) (*regexp.Regexp, string) {
 	return regexp.MustCompile(b.String()), string(slots)
 }
 
-func r(k kind, f Flavor, tmpl string) rule {
+func r(k kind, f dialect.Flavor, tmpl string) rule {
 	re, slots := compile(tmpl)
 	return rule{kind: k, flavor: f, re: re, slots: slots}
 }
@@ -215,7 +216,7 @@ var grammar = []rule{
 	r(kSelectWait, 0, "SELECT %"), // last: anything else after SELECT must be a wait
 }
 
-func w(fn waitFn, cmp bool, f Flavor, tmpl string) waitRule {
+func w(fn waitFn, cmp bool, f dialect.Flavor, tmpl string) waitRule {
 	re, _ := compile(tmpl)
 	return waitRule{fn: fn, cmp: cmp, flavor: f, re: re}
 }
@@ -238,7 +239,7 @@ var waitGrammar = []waitRule{
 
 // parse parses one statement of the grammar, binding its placeholders from
 // args in order (len(args) is the statement's placeholder count).
-func parse(text string, args []any, f Flavor) (*parsed, error) {
+func parse(text string, args []any, f dialect.Flavor) (*parsed, error) {
 	for _, g := range grammar {
 		if g.flavor != 0 && g.flavor != f {
 			continue
@@ -277,7 +278,7 @@ func parse(text string, args []any, f Flavor) (*parsed, error) {
 }
 
 // parseWait parses a wait expression.
-func parseWait(text string, args []any, f Flavor) (*waitExpr, bool) {
+func parseWait(text string, args []any, f dialect.Flavor) (*waitExpr, bool) {
 	text = strings.TrimSpace(text)
 	for _, g := range waitGrammar {
 		if g.flavor != f {
