@@ -65,6 +65,56 @@ func TestAPIListing(t *testing.T) {
 		apiFile, idents, strings.Join(append(removed, added...), "\n"), apiFile)
 }
 
+// TestAPIDocumented: every exported declaration of the root package has a
+// doc comment (what it does and what it costs is for review to judge).
+func TestAPIDocumented(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := func(pos token.Pos, name string) { t.Errorf("%s: %s has no doc comment", fset.Position(pos), name) }
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					if !d.Name.IsExported() || d.Doc != nil {
+						continue
+					}
+					if d.Recv != nil {
+						recv := d.Recv.List[0].Type
+						if s, ok := recv.(*ast.StarExpr); ok {
+							recv = s.X
+						}
+						if id, ok := recv.(*ast.Ident); ok && !id.IsExported() {
+							continue
+						}
+					}
+					missing(d.Pos(), d.Name.Name)
+				case *ast.GenDecl:
+					for _, s := range d.Specs {
+						switch s := s.(type) {
+						case *ast.TypeSpec:
+							if s.Name.IsExported() && d.Doc == nil && s.Doc == nil {
+								missing(s.Pos(), s.Name.Name)
+							}
+						case *ast.ValueSpec:
+							for _, n := range s.Names {
+								if n.IsExported() && d.Doc == nil && s.Doc == nil && s.Comment == nil {
+									missing(n.Pos(), n.Name)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // apiListing lists the exported declarations of the package in dir (test
 // files excluded), one sorted line each, and counts the identifiers (types,
 // funcs, methods of exported types, consts, vars).

@@ -85,8 +85,13 @@ type WaitError struct {
 	Err    error
 }
 
+// Error says which mode's wait failed on which replica, and why.
 func (e *WaitError) Error() string {
-	return fmt.Sprintf("rwsplit: %s wait on %s: %v", e.Mode, e.Server.Name(), e.Err)
+	name := "no server"
+	if e.Server != nil {
+		name = e.Server.Name()
+	}
+	return fmt.Sprintf("rwsplit: %s wait on %s: %v", e.Mode, name, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -112,6 +117,8 @@ type WriteError struct {
 	Err    error
 }
 
+// Error says where the write was sent, whether it may have run, and why it
+// did not succeed.
 func (e *WriteError) Error() string {
 	name := "no server"
 	if e.Server != nil {
