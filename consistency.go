@@ -79,6 +79,100 @@ func WaitGTID(timeout time.Duration) Consistency {
 	return Consistency{kind: kindWaitGTID, d: max(timeout, 0)}
 }
 
+// The modes beyond the five remedies: Fast, Latest, Monotonic and
+// MaxStaleness. Each is planned here (planRead hands over) and served by the
+// same pipeline as the others; Latest and Monotonic wait as WaitGTID does
+// (waitOn), and every mode that may fall back does so through fallback.
+
+var (
+	// Fast reads your writes without ever waiting: on a replica already
+	// known to have applied the scope's writes (by the monitor's last look
+	// at its applied GTIDs, or by an earlier wait there), otherwise on the
+	// primary (counted in Stats.Fallbacks; with Fast.OrFail() the read
+	// fails with ErrReplicaNotCaughtUp instead). With nothing written in its
+	// scope it reads any usable replica, as Eventual does. This is
+	// MaxScale's "fast" causal reads.
+	//
+	// Cost: no wait, ever. Choosing the replica is a lookup; the first Fast
+	// read after writes whose position is still pending reads it on the
+	// primary (one round trip, shared with the scope's other readers, as
+	// every waiting mode does). Right after a write the read usually goes to
+	// the primary: a replica becomes known to have the write at the
+	// monitor's next look (WithMonitorInterval) or when a waiting read
+	// waited for it there. A token naming GTIDs no server has sends the
+	// reads of its scope to the primary: sign tokens (WithTokenKey) when
+	// clients can forge them.
+	Fast = Consistency{kind: kindFast}
+)
+
+// Latest reads everything the primary had committed when the read began,
+// whoever wrote it: clients that share no Session or token see each
+// other's writes (MaxScale's "universal" causal reads). It reads the
+// primary's executed GTID set (within timeout), then reads on a replica
+// known to have applied it or one that applies it within timeout, else on
+// the primary (or fails under OrFail). It ignores the scope: what the scope
+// wrote before the read began is part of what the primary had committed.
+//
+// Cost: one query on the primary per read, shared by the Latest reads that
+// begin while it is in flight (a burst of concurrent reads costs the
+// primary at most two), plus the wait on the replica, in the read's own
+// round trip where the replica's DSN allows it (Open, multiStatements and
+// interpolateParams), unless the replica is known to have applied the set
+// already.
+func Latest(timeout time.Duration) Consistency {
+	return Consistency{kind: kindLatest, d: max(timeout, 0)}
+}
+
+// Monotonic reads never go back in time within the scope (the context's
+// Session, else the DB's process scope): a Monotonic read shows at least
+// everything any earlier Monotonic read of the scope showed, once that read
+// has returned, whichever servers served them. It also reads the scope's
+// writes, as WaitGTID(timeout) does, with the same fallback to the primary
+// (or ErrReplicaNotCaughtUp under OrFail).
+//
+// Monotonic reads of a scope stay on the replica that served its latest one
+// while it is usable: a replica never un-applies, so they need no wait for
+// what was read (only for the scope's writes, as WaitGTID). When they must
+// move (that replica is down, suspect, lagging or removed, or the latest
+// read was served by the primary), the next read waits on its new replica
+// for what the primary had executed after the earlier reads returned, read
+// once on the primary.
+//
+// Cost: nothing while the reads stay on one replica beyond WaitGTID's own
+// cost for the scope's writes (none when there are none). A move costs one
+// query on the primary (shared with concurrent readers, and none when
+// another read of the primary's executed set began after the earlier reads
+// returned) and usually a wait. Reads under other modes neither move the
+// scope's floor nor are held by it. The floor is kept in the Session value,
+// not in its Token: a Session resumed elsewhere from a Token reads its
+// writes but starts a new monotonic history. Under the process scope every
+// Monotonic read of the DB without a Session shares one history, and so one
+// replica at a time: give each client its own Session to spread them.
+func Monotonic(timeout time.Duration) Consistency {
+	return Consistency{kind: kindMonotonic, d: max(timeout, 0)}
+}
+
+// MaxStaleness reads any usable replica whose data is at most d old, as far
+// as the monitor knows: its measured lag (Health.Lag) plus the time since
+// that measure (Health.LastCheck) is at most d. With none, the
+// read goes to the primary (counted in Stats.Fallbacks), or fails with
+// ErrReplicaNotCaughtUp under OrFail; it never waits, since a replica's lag
+// is measured only once per monitor interval. A replica not checked yet is
+// not within any bound.
+//
+// It bounds staleness, not causality: it does not wait for the scope's
+// writes (use WaitGTID, Fast or Monotonic for that). The monitor measures
+// lag against its snapshots of the primary, one per interval, so a
+// replica's true staleness may exceed the bound by up to about one monitor
+// interval; and a healthy replica looks up to one interval old between
+// checks. Choose d of at least twice the interval (WithMonitorInterval,
+// default 1 s), or lower the interval.
+//
+// Cost: no round trip; a lookup of each replica's last measure.
+func MaxStaleness(d time.Duration) Consistency {
+	return Consistency{kind: kindMaxStaleness, d: max(d, 0)}
+}
+
 // OrFail returns c with fail-instead: when no replica is fresh enough in
 // time, the read fails with ErrReplicaNotCaughtUp rather than going to the
 // primary (protecting the primary from a flood of fallbacks).
@@ -321,100 +415,6 @@ func without(cands []*Server, s *Server) []*Server {
 		}
 	}
 	return cands
-}
-
-// The modes beyond the five remedies: Fast, Latest, Monotonic and
-// MaxStaleness. Each is planned here (planRead hands over) and served by the
-// same pipeline as the others; Latest and Monotonic wait as WaitGTID does
-// (waitOn), and every mode that may fall back does so through fallback.
-
-var (
-	// Fast reads your writes without ever waiting: on a replica already
-	// known to have applied the scope's writes (by the monitor's last look
-	// at its applied GTIDs, or by an earlier wait there), otherwise on the
-	// primary (counted in Stats.Fallbacks; with Fast.OrFail() the read
-	// fails with ErrReplicaNotCaughtUp instead). With nothing written in its
-	// scope it reads any usable replica, as Eventual does. This is
-	// MaxScale's "fast" causal reads.
-	//
-	// Cost: no wait, ever. Choosing the replica is a lookup; the first Fast
-	// read after writes whose position is still pending reads it on the
-	// primary (one round trip, shared with the scope's other readers, as
-	// every waiting mode does). Right after a write the read usually goes to
-	// the primary: a replica becomes known to have the write at the
-	// monitor's next look (WithMonitorInterval) or when a waiting read
-	// waited for it there. A token naming GTIDs no server has sends the
-	// reads of its scope to the primary: sign tokens (WithTokenKey) when
-	// clients can forge them.
-	Fast = Consistency{kind: kindFast}
-)
-
-// Latest reads everything the primary had committed when the read began,
-// whoever wrote it: clients that share no Session or token see each
-// other's writes (MaxScale's "universal" causal reads). It reads the
-// primary's executed GTID set (within timeout), then reads on a replica
-// known to have applied it or one that applies it within timeout, else on
-// the primary (or fails under OrFail). It ignores the scope: what the scope
-// wrote before the read began is part of what the primary had committed.
-//
-// Cost: one query on the primary per read, shared by the Latest reads that
-// begin while it is in flight (a burst of concurrent reads costs the
-// primary at most two), plus the wait on the replica, in the read's own
-// round trip where the replica's DSN allows it (Open, multiStatements and
-// interpolateParams),
-// unless the replica is known to have applied the set already.
-func Latest(timeout time.Duration) Consistency {
-	return Consistency{kind: kindLatest, d: max(timeout, 0)}
-}
-
-// Monotonic reads never go back in time within the scope (the context's
-// Session, else the DB's process scope): a Monotonic read shows at least
-// everything any earlier Monotonic read of the scope showed, once that read
-// has returned, whichever servers served them. It also reads the scope's
-// writes, as WaitGTID(timeout) does, with the same fallback to the primary
-// (or ErrReplicaNotCaughtUp under OrFail).
-//
-// Monotonic reads of a scope stay on the replica that served its latest one
-// while it is usable: a replica never un-applies, so they need no wait for
-// what was read (only for the scope's writes, as WaitGTID). When they must
-// move (that replica is down, suspect, lagging or removed, or the latest
-// read was served by the primary), the next read waits on its new replica
-// for what the primary had executed after the earlier reads returned, read
-// once on the primary.
-//
-// Cost: nothing while the reads stay on one replica beyond WaitGTID's own
-// cost for the scope's writes (none when there are none). A move costs one
-// query on the primary (shared with concurrent readers, and none when
-// another read of the primary's executed set began after the earlier reads
-// returned) and usually a wait. Reads under other modes neither move the
-// scope's floor nor are held by it. The floor is kept in the Session value,
-// not in its Token: a Session resumed elsewhere from a Token reads its
-// writes but starts a new monotonic history. Under the process scope every
-// Monotonic read of the DB without a Session shares one history, and so one
-// replica at a time: give each client its own Session to spread them.
-func Monotonic(timeout time.Duration) Consistency {
-	return Consistency{kind: kindMonotonic, d: max(timeout, 0)}
-}
-
-// MaxStaleness reads any usable replica whose data is at most d old, as far
-// as the monitor knows: its measured lag (Health.Lag) plus the time since
-// that measure (Health.LastCheck) is at most d. With none, the
-// read goes to the primary (counted in Stats.Fallbacks), or fails with
-// ErrReplicaNotCaughtUp under OrFail; it never waits, since a replica's lag
-// is measured only once per monitor interval. A replica not checked yet is
-// not within any bound.
-//
-// It bounds staleness, not causality: it does not wait for the scope's
-// writes (use WaitGTID, Fast or Monotonic for that). The monitor measures
-// lag against its snapshots of the primary, one per interval, so a
-// replica's true staleness may exceed the bound by up to about one monitor
-// interval; and a healthy replica looks up to one interval old between
-// checks. Choose d of at least twice the interval (WithMonitorInterval,
-// default 1 s), or lower the interval.
-//
-// Cost: no round trip; a lookup of each replica's last measure.
-func MaxStaleness(d time.Duration) Consistency {
-	return Consistency{kind: kindMaxStaleness, d: max(d, 0)}
 }
 
 // fastRead serves Fast: a replica among cands known to have applied the

@@ -818,3 +818,80 @@ func (fs *flights[K, T]) do(ctx context.Context, key K, call func() (T, error)) 
 		}
 	}
 }
+
+// scopeToken returns what a read in mode must wait for: the part of its
+// scope's token the mode waits on (the binlog position under WaitPosition,
+// the GTIDs under the other modes, the other part when that one is
+// unknown), first read from the primary when writes recorded since are
+// pending, then cut down to what the primary has executed (see safeTarget).
+func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, error) {
+	// A binlog position means nothing across the members of a group
+	// (Group Replication, Galera): WaitPosition waits for the GTIDs of the
+	// same writes there, which is exact.
+	byGTID := mode.kind != kindWaitPosition || db.grouped(ctx)
+	tok, gtidsFresh, err := db.boundedScope(ctx, mode, byGTID)
+	if err != nil {
+		return tok, err
+	}
+	return db.safeTarget(ctx, tok, byGTID, gtidsFresh, mode.d)
+}
+
+// resolvedScope returns the token of ctx's scope with the part a read needs
+// (its GTIDs when byGTID, else its binlog position) covering every write
+// recorded before the call: read from the primary first when some are
+// pending (one query, shared; see resolve). gtidsFresh reports whether the
+// GTIDs cover every such write.
+func (db *DB) resolvedScope(ctx context.Context, byGTID bool) (tok gtid.Token, gtidsFresh bool, err error) {
+	s := db.scope(ctx)
+	v := s.view()
+	tok = v.tok
+	if v.writes > v.gtidAt && byGTID || v.writes > v.posAt && !byGTID {
+		owner := v.owner
+		if owner == nil || owner.closed.Load() {
+			owner = db
+		}
+		if tok, err = owner.resolve(ctx, s, v, byGTID, !byGTID); err != nil {
+			return tok, false, err
+		}
+	}
+	// The GTIDs cover every write the read waits for if no write recorded
+	// before it began is still pending for them.
+	return tok, s.view().gtidAt >= v.writes, nil
+}
+
+// boundedScope is resolvedScope within mode's budget for reading the
+// primary (see positionBudget): a hung primary does not hold the read past
+// it, and the read follows its fallback rule (OrFail fails then).
+func (db *DB) boundedScope(ctx context.Context, mode Consistency, byGTID bool) (gtid.Token, bool, error) {
+	budget := positionBudget(mode)
+	rctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	tok, fresh, err := db.resolvedScope(rctx, byGTID)
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		err = fmt.Errorf("%w (within %v)", errPositionTimeout, budget)
+	}
+	return tok, fresh, err
+}
+
+// positionBudget bounds a read's reading of the primary's position: the
+// mode's timeout (at least 10 ms), or, for a mode without one (Fast), 1 s.
+func positionBudget(mode Consistency) time.Duration {
+	if mode.d > 0 {
+		return max(mode.d, 10*time.Millisecond)
+	}
+	return time.Second
+}
+
+// lostOrFail reports writes lost with a former primary (err an
+// ErrWritesLost, see safeTarget) and returns what the read does next: nil
+// to go on without them, or err under OrFail. Other errors pass.
+func (db *DB) lostOrFail(ctx context.Context, mode Consistency, err error) error {
+	if err == nil || !errors.Is(err, ErrWritesLost) {
+		return err
+	}
+	db.reportLost(ctx, err)
+	if mode.fail {
+		return err
+	}
+	return nil
+}
