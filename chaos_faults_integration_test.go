@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rwsplit/rwsplit"
+	hist "github.com/rwsplit/rwsplit/internal/history"
 	"github.com/rwsplit/rwsplit/rwsplittest"
 )
 
@@ -26,7 +27,7 @@ const (
 	faultStopReplica  = "stop-replica"       // one replica stopped (cleanly or killed) and started
 	faultDisconnect   = "disconnect-replica" // one replica cut from the network, then reconnected
 	faultPausePrimary = "pause-primary"      // the primary frozen for at most 2 s
-	faultPromote      = "promote"            // a replica promoted, the old primary demoted to a replica
+	faultPromote      = hist.FaultPromote    // a replica promoted, the old primary demoted to a replica
 	faultBurst        = "burst"              // heavy writes through db1 (replication lag)
 )
 
@@ -56,7 +57,7 @@ var chaosGaleraFaultKinds = []string{
 // chaosInjector injects faults into c and records them in h.
 type chaosInjector struct {
 	c   *rwsplittest.Cluster
-	h   *chaosHistory
+	h   *hist.History
 	rng *rand.Rand
 	// burst writes heavily through db1 (outside the history) for d.
 	burst func(ctx context.Context, d time.Duration) (int64, error)
@@ -118,7 +119,7 @@ func chaosNodeName(n *rwsplittest.Node, role string) string {
 // history. The cluster is put back even when injecting failed part-way.
 func (inj *chaosInjector) inject(ctx context.Context, kind string) {
 	c := inj.c
-	f := &chaosFault{Kind: kind, Start: time.Now()}
+	f := &hist.Fault{Kind: kind, Start: time.Now()}
 	// Restoring uses its own context: it must run even if ctx ended.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 	defer cancel()
@@ -216,7 +217,7 @@ func (inj *chaosInjector) inject(ctx context.Context, kind string) {
 	do(c.WaitCaughtUp(rctx))
 	f.End = time.Now()
 	f.Err = errors.Join(errs...)
-	inj.h.addFault(f)
+	inj.h.AddFault(f)
 }
 
 // chaosBurst returns a burst function writing through db with 4 writers:

@@ -17,11 +17,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
+	hist "github.com/rwsplit/rwsplit/internal/history" // not history: compact_test.go declares a history func
 	"github.com/rwsplit/rwsplit/rwsplittest"
 )
 
 // The randomized history checker (`make chaos`; a short form runs in
-// `make test`). See TestChaos.
+// `make test`). See TestChaos; the checker itself is internal/history.
 
 const (
 	// envChaosDuration sets the load time of each flavor's history run
@@ -199,7 +200,7 @@ func TestChaos(t *testing.T) {
 						t.Logf("KNOWN ... and %d more writes refused as read-only during a promotion", len(rep.Refused1290)-i)
 						break
 					}
-					t.Logf("KNOWN (write refused as read-only during a promotion, the server's bare error: the library neither ran it again nor judged it): %s", o.describe(h.t0))
+					t.Logf("KNOWN (write refused as read-only during a promotion, the server's bare error: the library neither ran it again nor judged it): %s", o.Describe(h.Start()))
 				}
 				for i, e := range rep.Excused {
 					if i == 10 {
@@ -209,7 +210,7 @@ func TestChaos(t *testing.T) {
 					t.Logf("excused: %s", e)
 				}
 				chaosReportViolations(t, h, rep, 50)
-				assert.Zero(t, rep.count(""), "violations")
+				assert.Zero(t, rep.Count(""), "violations")
 				if !chaosAllow1290InPromotion {
 					assert.Empty(t, rep.Refused1290, "writes refused as read-only during a promotion")
 				}
@@ -234,11 +235,11 @@ func TestChaos(t *testing.T) {
 				cfg := chaosRunConfig{seed: seed + uint64(i) + 100, duration: chaosBrokenDuration, modes: chaosWaitingModes,
 					first: []string{faultApplierAll}, fixedHold: 3 * time.Second, broken: true}
 				h, rep := runChaos(t, c, cfg)
-				n := rep.count(chaosViolRYW)
+				n := rep.Count(hist.ViolRYW)
 				shown := 0
 				for _, v := range rep.Violations {
-					if v.Kind == chaosViolRYW && shown < 3 {
-						t.Logf("the broken library, caught: %s", h.describeViolation(v))
+					if v.Kind == hist.ViolRYW && shown < 3 {
+						t.Logf("the broken library, caught: %s", h.DescribeViolation(v))
 						shown++
 					}
 				}
@@ -251,14 +252,14 @@ func TestChaos(t *testing.T) {
 
 // chaosReportViolations prints up to max violations as test errors, with
 // the operations involved, then how many more there were.
-func chaosReportViolations(t *testing.T, h *chaosHistory, rep *chaosReport, max int) {
+func chaosReportViolations(t *testing.T, h *hist.History, rep *hist.Report, max int) {
 	t.Helper()
 	for i, v := range rep.Violations {
 		if i == max {
 			t.Errorf("... and %d more violations", len(rep.Violations)-max)
 			break
 		}
-		t.Error(h.describeViolation(v))
+		t.Error(h.DescribeViolation(v))
 	}
 }
 
@@ -280,9 +281,9 @@ type chaosRunConfig struct {
 // logs the figures. It fails t on what keeps the run from being checked
 // (setup, leaks, lost writes) and returns the history and the report for the
 // caller's assertions.
-func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosHistory, *chaosReport) {
+func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*hist.History, *hist.Report) {
 	ctx := context.Background()
-	keys := chaosClients * chaosKeysPerClient
+	keys := chaosClients * hist.KeysPerClient
 	admin := c.Primary.Admin()
 	var vals []string
 	for k := range keys {
@@ -352,7 +353,7 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	s2, err := newChaosSurfaces(ctx, db2)
 	require.NoError(t, err)
 
-	h := newChaosHistory()
+	h := hist.New()
 	load := &chaosLoad{h: h, s1: s1, s2: s2, clients: chaosClients, modes: cfg.modes, seed: cfg.seed}
 	stopLoad := load.run(chaosConsumers)
 	until := time.Now().Add(cfg.duration)
@@ -367,7 +368,7 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	<-injected // the last fault is put back under load
 	chaosPause(ctx, time.Until(until))
 	stopLoad()
-	loadTime := time.Since(h.t0)
+	loadTime := time.Since(h.Start())
 
 	// Every pool is idle, and every connection given back, once the load
 	// is over (hedged attempts end on their own).
@@ -385,7 +386,7 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	assert.Eventually(t, func() bool { return runtime.NumGoroutine() <= goroutines+8 }, 15*time.Second, 50*time.Millisecond,
 		"no goroutine left behind: %d before the DBs were opened", goroutines)
 
-	rep := h.check()
+	rep := h.Check()
 	// No acknowledged write is lost: the primary has every row at least at
 	// its last acknowledged value.
 	require.NoError(t, c.WaitCaughtUp(ctx))
@@ -414,21 +415,9 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
-	h.mu.Lock()
-	rep.checkWriteLog(h.ops, logRuns)
-	last := map[int64]*chaosOp{}
-	for _, o := range h.ops {
-		if o.Kind == chaosWrite && o.ok() {
-			last[o.Key] = chaosMaxOp(last[o.Key], o)
-		}
-	}
-	h.mu.Unlock()
-	for k, w := range last {
-		if final[k] < w.Value {
-			rep.Violations = append(rep.Violations, chaosViolation{Kind: chaosViolLost, Ops: []*chaosOp{w},
-				Note: fmt.Sprintf("the primary has %d after the run", final[k])})
-		}
-	}
+	ops := h.Ops()
+	rep.CheckWriteLog(ops, logRuns)
+	rep.CheckLost(ops, final)
 
 	name := "history"
 	if cfg.broken {
@@ -436,7 +425,7 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	}
 	if dir := os.Getenv(envChaosHistory); dir != "" {
 		path := filepath.Join(dir, strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())+".txt")
-		if err := h.write(path); err != nil {
+		if err := h.Write(path); err != nil {
 			t.Errorf("write the history: %v", err)
 		} else {
 			t.Logf("history written to %s", path)
@@ -444,15 +433,13 @@ func runChaos(t *testing.T, c *rwsplittest.Cluster, cfg chaosRunConfig) (*chaosH
 	}
 	t.Logf("chaos %s on %s (%s): %v of load, %d clients on db1 + %d consumers on db2, seed %d",
 		name, c.Flavor, c.Version, loadTime.Round(time.Millisecond), chaosClients, chaosConsumers, cfg.seed)
-	for _, l := range rep.summary() {
+	for _, l := range rep.Summary() {
 		t.Log(l)
 	}
 	t.Logf("tokens handed over: %d (%d dropped, queue full)", load.tokensSent.Load(), load.tokensDropped.Load())
-	h.mu.Lock()
-	for _, f := range h.faults {
-		t.Logf("  %s", f.describe(h.t0))
+	for _, f := range h.Faults() {
+		t.Logf("  %s", f.Describe(h.Start()))
 	}
-	h.mu.Unlock()
 	t.Logf("db1 stats: writes %d, primary reads %d, replica reads %v, captures %d, waits %d (skipped %d), sleeps %d, fallbacks %d, retries %d, no replica %d, hedges %d (won %d)",
 		st1.Writes, st1.PrimaryReads, reads1, st1.Captures, st1.Waits, st1.WaitsSkipped, st1.Sleeps,
 		st1.Fallbacks, st1.Retries, st1.NoReplica, st1.Hedges, st1.HedgeWins)
@@ -485,3 +472,8 @@ func chaosRestoreTopology(c *rwsplittest.Cluster, primary *rwsplittest.Node, rep
 	}
 	return fmt.Errorf("topology not restored: primary %s, replicas %v", c.Primary.Name, c.Replicas)
 }
+
+// chaosBreakWaits breaks a DB's waiting modes on purpose (every mode but
+// Primary behaves as Eventual: no wait, no fallback), for the broken run of
+// TestChaos.
+var chaosBreakWaits = rwsplit.BreakWaits

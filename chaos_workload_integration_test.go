@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rwsplit/rwsplit"
+	hist "github.com/rwsplit/rwsplit/internal/history"
 	"github.com/rwsplit/rwsplit/rwsplitx"
 )
 
@@ -19,12 +20,6 @@ import (
 // on db2 reading what tokens handed over through a queue promise.
 
 const (
-	// chaosKeysPerClient rows per client: the first chaosSessionKeys are
-	// written through the client's Session, the others without one (in the
-	// process scope only).
-	chaosKeysPerClient = 4
-	chaosSessionKeys   = 2
-
 	chaosReadSQL = "SELECT v, @@server_id AS sid FROM app.chaos WHERE k = ?"
 	// chaosWriteSQL's arguments: the value, the value again (the write's
 	// identity, which app.chaos_log's trigger appends at each run), the key.
@@ -292,7 +287,7 @@ type chaosMsg struct {
 // chaosModeWeight is one entry of a mode mix.
 type chaosModeWeight struct {
 	weight int
-	kind   chaosModeKind
+	kind   hist.ModeKind
 	ds     []time.Duration // one is chosen at random (Sleep's delay, a wait's timeout)
 }
 
@@ -300,26 +295,26 @@ type chaosModeWeight struct {
 // a few milliseconds (waits that time out and fall back to the primary) to
 // seconds.
 var chaosModes = []chaosModeWeight{
-	{22, chaosEventual, nil},
-	{10, chaosPrimary, nil},
-	{12, chaosSleep, []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 1200 * time.Millisecond, 1500 * time.Millisecond}},
-	{8, chaosCaughtUp, []time.Duration{50 * time.Millisecond, 500 * time.Millisecond}},
-	{20, chaosWaitPosition, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
-	{28, chaosWaitGTID, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
-	{8, chaosFast, nil},
-	{8, chaosLatest, []time.Duration{30 * time.Millisecond, 500 * time.Millisecond}},
-	{8, chaosMonotonic, []time.Duration{30 * time.Millisecond, 500 * time.Millisecond}},
-	{6, chaosMaxStaleness, []time.Duration{time.Second, 3 * time.Second}},
+	{22, hist.Eventual, nil},
+	{10, hist.Primary, nil},
+	{12, hist.Sleep, []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 1200 * time.Millisecond, 1500 * time.Millisecond}},
+	{8, hist.CaughtUp, []time.Duration{50 * time.Millisecond, 500 * time.Millisecond}},
+	{20, hist.WaitPosition, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
+	{28, hist.WaitGTID, []time.Duration{30 * time.Millisecond, 300 * time.Millisecond, 2 * time.Second}},
+	{8, hist.Fast, nil},
+	{8, hist.Latest, []time.Duration{30 * time.Millisecond, 500 * time.Millisecond}},
+	{8, hist.Monotonic, []time.Duration{30 * time.Millisecond, 500 * time.Millisecond}},
+	{6, hist.MaxStaleness, []time.Duration{time.Second, 3 * time.Second}},
 }
 
 // chaosWaitingModes is the mix of the broken run: only the modes that
 // promise read-your-writes by waiting.
 var chaosWaitingModes = []chaosModeWeight{
-	{50, chaosWaitPosition, []time.Duration{300 * time.Millisecond, 2 * time.Second}},
-	{50, chaosWaitGTID, []time.Duration{300 * time.Millisecond, 2 * time.Second}},
+	{50, hist.WaitPosition, []time.Duration{300 * time.Millisecond, 2 * time.Second}},
+	{50, hist.WaitGTID, []time.Duration{300 * time.Millisecond, 2 * time.Second}},
 }
 
-func chaosPickMode(rng *rand.Rand, mix []chaosModeWeight) chaosMode {
+func chaosPickMode(rng *rand.Rand, mix []chaosModeWeight) hist.Mode {
 	total := 0
 	for _, m := range mix {
 		total += m.weight
@@ -327,9 +322,9 @@ func chaosPickMode(rng *rand.Rand, mix []chaosModeWeight) chaosMode {
 	n := rng.IntN(total)
 	for _, m := range mix {
 		if n < m.weight {
-			md := chaosMode{kind: m.kind}
+			md := hist.Mode{Kind: m.kind}
 			if len(m.ds) > 0 {
-				md.d = m.ds[rng.IntN(len(m.ds))]
+				md.Duration = m.ds[rng.IntN(len(m.ds))]
 			}
 			return md
 		}
@@ -340,7 +335,7 @@ func chaosPickMode(rng *rand.Rand, mix []chaosModeWeight) chaosMode {
 
 // chaosLoad runs the clients and the consumers of one run.
 type chaosLoad struct {
-	h        *chaosHistory
+	h        *hist.History
 	s1, s2   *chaosSurfaces
 	clients  int
 	modes    []chaosModeWeight
@@ -391,22 +386,22 @@ func (l *chaosLoad) stopped() bool {
 	}
 }
 
-// client is one client of db1: it owns keys id*chaosKeysPerClient and the
-// next ones, and one Session for its whole life.
+// client is one client of db1: it owns keys id*hist.KeysPerClient and the
+// next ones (hist.KeyOwner), and one Session for its whole life.
 func (l *chaosLoad) client(id int, rng *rand.Rand) {
 	sess := rwsplit.NewSession(rwsplit.Token{})
-	base := int64(id * chaosKeysPerClient)
+	base := int64(id * hist.KeysPerClient)
 	for !l.stopped() {
 		time.Sleep(time.Duration(rng.IntN(10)) * time.Millisecond)
 		switch p := rng.IntN(100); {
 		case p < 30:
-			j := rng.IntN(chaosKeysPerClient)
-			l.write(id, sess, base+int64(j), j < chaosSessionKeys, rng)
+			j := rng.IntN(hist.KeysPerClient)
+			l.write(id, sess, base+int64(j), j < hist.SessionKeys, rng)
 		case p < 34 && l.advance(id, sess, rng):
 		case p < 88:
-			l.read(id, sess, base+int64(rng.IntN(chaosKeysPerClient)), rng)
+			l.read(id, sess, base+int64(rng.IntN(hist.KeysPerClient)), rng)
 		default:
-			l.read(id, sess, int64(rng.IntN(l.clients*chaosKeysPerClient)), rng)
+			l.read(id, sess, int64(rng.IntN(l.clients*hist.KeysPerClient)), rng)
 		}
 	}
 }
@@ -417,29 +412,29 @@ func (l *chaosLoad) client(id int, rng *rand.Rand) {
 func (l *chaosLoad) write(id int, sess *rwsplit.Session, k int64, withSession bool, rng *rand.Rand) {
 	ctx, cancel := context.WithTimeout(context.Background(), chaosOpTimeout)
 	defer cancel()
-	op := &chaosOp{Kind: chaosWrite, Client: id, DB: 1, Scope: chaosInProcess, Session: -1, Key: k}
+	op := &hist.Op{Kind: hist.OpWrite, Client: id, DB: 1, Scope: hist.InProcess, Session: -1, Key: k}
 	if withSession {
 		ctx = rwsplit.WithSession(ctx, sess)
-		op.Scope, op.Session = chaosInSession, id
+		op.Scope, op.Session = hist.InSession, id
 	}
 	// Writes are recorded whatever mode their context carries.
 	op.Mode = chaosPickMode(rng, l.modes)
-	ctx = rwsplit.WithConsistency(ctx, op.Mode.consistency())
+	ctx = rwsplit.WithConsistency(ctx, op.Mode.Consistency())
 	w := l.s1.writers[rng.IntN(len(l.s1.writers))]
 	op.Surface = w.name
 	op.Value = l.next.Add(1)
 	op.Start = time.Now()
 	op.Server, op.Begun, op.Err = w.write(ctx, k, op.Value)
 	op.End = time.Now()
-	l.h.add(op)
+	l.h.Add(op)
 	if !withSession || op.Err != nil || rng.IntN(100) >= 25 {
 		return
 	}
-	top := &chaosOp{Kind: chaosTokenOp, Client: id, DB: 1, Scope: chaosInSession, Session: id, Surface: "Session.TokenContext",
+	top := &hist.Op{Kind: hist.OpToken, Client: id, DB: 1, Scope: hist.InSession, Session: id, Surface: "Session.TokenContext",
 		Key: k, Value: op.Value, Producer: op.ID, Start: time.Now()}
 	tok, err := sess.TokenContext(ctx)
 	top.End, top.Err = time.Now(), err
-	l.h.add(top)
+	l.h.Add(top)
 	if err != nil {
 		return
 	}
@@ -466,14 +461,14 @@ func (l *chaosLoad) advance(id int, sess *rwsplit.Session, rng *rand.Rand) bool 
 	default:
 		return false
 	}
-	op := &chaosOp{Kind: chaosAdvance, Client: id, DB: 1, Scope: chaosInSession, Session: id, Surface: "Session.Advance",
+	op := &hist.Op{Kind: hist.OpAdvance, Client: id, DB: 1, Scope: hist.InSession, Session: id, Surface: "Session.Advance",
 		Key: m.key, Value: m.min, Producer: m.producer, Start: time.Now()}
 	tok, err := rwsplit.ParseToken(m.tok)
 	if err == nil {
 		err = sess.Advance(tok)
 	}
 	op.End, op.Err = time.Now(), err
-	l.h.add(op)
+	l.h.Add(op)
 	mode := chaosPickMode(rng, chaosWaitingModes)
 	l.readWith(id, sess, m.key, mode, true, rng)
 	return true
@@ -485,25 +480,25 @@ func (l *chaosLoad) read(id int, sess *rwsplit.Session, k int64, rng *rand.Rand)
 	l.readWith(id, sess, k, chaosPickMode(rng, l.modes), rng.IntN(2) == 0, rng)
 }
 
-func (l *chaosLoad) readWith(id int, sess *rwsplit.Session, k int64, mode chaosMode, withSession bool, rng *rand.Rand) {
+func (l *chaosLoad) readWith(id int, sess *rwsplit.Session, k int64, mode hist.Mode, withSession bool, rng *rand.Rand) {
 	ctx, cancel := context.WithTimeout(context.Background(), chaosOpTimeout)
 	defer cancel()
-	op := &chaosOp{Kind: chaosRead, Client: id, DB: 1, Scope: chaosInProcess, Session: -1, Key: k, Mode: mode}
+	op := &hist.Op{Kind: hist.OpRead, Client: id, DB: 1, Scope: hist.InProcess, Session: -1, Key: k, Mode: mode}
 	if withSession {
 		ctx = rwsplit.WithSession(ctx, sess)
-		op.Scope, op.Session = chaosInSession, id
+		op.Scope, op.Session = hist.InSession, id
 	}
-	if mode.kind == chaosEventual && rng.IntN(3) == 0 {
-		op.Mode.byDflt = true // db1's default is Eventual
+	if mode.Kind == hist.Eventual && rng.IntN(3) == 0 {
+		op.Mode.Default = true // db1's default is Eventual
 	} else {
-		ctx = rwsplit.WithConsistency(ctx, mode.consistency())
+		ctx = rwsplit.WithConsistency(ctx, mode.Consistency())
 	}
 	r := l.s1.readers[rng.IntN(len(l.s1.readers))]
 	op.Surface = r.name
 	op.Start = time.Now()
 	op.Value, op.Server, op.Err = r.read(ctx, k)
 	op.End = time.Now()
-	l.h.add(op)
+	l.h.Add(op)
 }
 
 // consumer is a service reading with db2 what the tokens in the queue
@@ -515,13 +510,13 @@ func (l *chaosLoad) consumer(id int, rng *rand.Rand) {
 			time.Sleep(time.Duration(d-10) * time.Millisecond)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), chaosOpTimeout)
-		op := &chaosOp{Kind: chaosRead, Client: id, DB: 2, Scope: chaosInToken, Session: m.producer, Key: m.key,
+		op := &hist.Op{Kind: hist.OpRead, Client: id, DB: 2, Scope: hist.InToken, Session: m.producer, Key: m.key,
 			Min: m.min, Producer: m.producer}
 		if rng.IntN(3) == 0 {
-			op.Mode = chaosMode{kind: chaosWaitGTID, d: chaosDB2Default, byDflt: true}
+			op.Mode = hist.Mode{Kind: hist.WaitGTID, Duration: chaosDB2Default, Default: true}
 		} else {
 			op.Mode = chaosPickMode(rng, chaosWaitingModes)
-			ctx = rwsplit.WithConsistency(ctx, op.Mode.consistency())
+			ctx = rwsplit.WithConsistency(ctx, op.Mode.Consistency())
 		}
 		r := l.s2.readers[rng.IntN(len(l.s2.readers))]
 		op.Surface = r.name
@@ -535,7 +530,7 @@ func (l *chaosLoad) consumer(id int, rng *rand.Rand) {
 		}
 		op.End = time.Now()
 		cancel()
-		l.h.add(op)
+		l.h.Add(op)
 	}
 }
 
