@@ -220,12 +220,19 @@ func (db *DB) watchRoute(ctx context.Context) (*Trace, bool) {
 
 // emitRoute passes e to the Route observers, and records it in t (if any).
 func (db *DB) emitRoute(ctx context.Context, t *Trace, e RouteEvent) {
-	for _, f := range db.obs.route {
+	emit(ctx, db.obs.route, t, func(t *Trace) *[]RouteEvent { return &t.routes }, e)
+}
+
+// emit passes e to the observers fs, and appends it to t's list (t nil: no
+// trace) under t's lock.
+func emit[E any](ctx context.Context, fs []func(context.Context, E), t *Trace, list func(*Trace) *[]E, e E) {
+	for _, f := range fs {
 		f(ctx, e)
 	}
 	if t != nil {
 		t.mu.Lock()
-		t.routes = append(t.routes, e)
+		l := list(t)
+		*l = append(*l, e)
 		t.mu.Unlock()
 	}
 }
@@ -448,14 +455,7 @@ func (db *DB) observeWaitSkipped(ctx context.Context, s *Server, mode Consistenc
 // emitWaitEnd passes e to the WaitEnd observers, and records it in t (if
 // any).
 func (db *DB) emitWaitEnd(ctx context.Context, t *Trace, e WaitEvent) {
-	for _, f := range db.obs.waitEnd {
-		f(ctx, e)
-	}
-	if t != nil {
-		t.mu.Lock()
-		t.waits = append(t.waits, e)
-		t.mu.Unlock()
-	}
+	emit(ctx, db.obs.waitEnd, t, func(t *Trace) *[]WaitEvent { return &t.waits }, e)
 }
 
 // healthBefore is a replica's health before a check, for observeHealth.
