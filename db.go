@@ -514,9 +514,8 @@ func (db *DB) Prepare(query string) (*Stmt, error) {
 // members: WaitPosition waits for the GTIDs of the same writes instead.
 type ClusterKind string
 
-// Cluster kinds.
+// Cluster kinds. The zero ClusterKind ("") stands for none given: detected.
 const (
-	ClusterAuto             ClusterKind = ""                  // detected (the default)
 	ClusterAsync            ClusterKind = "async"             // asynchronous replication
 	ClusterGroupReplication ClusterKind = "group-replication" // MySQL Group Replication
 	ClusterGalera           ClusterKind = "galera"            // MariaDB Galera Cluster

@@ -38,14 +38,25 @@ func TestTokenRoundTrip(t *testing.T) {
 	assert.Equal(t, "2~my~3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5~binlog.000042:1234~1700000000000", v1.String())
 	assert.Equal(t, time.UnixMilli(1700000000000), tok.Time())
 
-	// In a JSON message a token travels as its text.
-	b, err := json.Marshal(struct{ T string }{tok.String()})
+	// In a JSON message a token travels as its text, as a Token field or as
+	// a string.
+	b, err := json.Marshal(struct{ T rwsplit.Token }{tok})
 	require.NoError(t, err)
-	var back struct{ T string }
+	assert.Equal(t, `{"T":"`+s+`"}`, string(b))
+	var back struct{ T rwsplit.Token }
 	require.NoError(t, json.Unmarshal(b, &back))
-	got, err := rwsplit.ParseToken(back.T)
+	assert.Equal(t, s, back.T.String())
+	b, err = json.Marshal(struct{ T string }{tok.String()})
+	require.NoError(t, err)
+	var backText struct{ T string }
+	require.NoError(t, json.Unmarshal(b, &backText))
+	got, err := rwsplit.ParseToken(backText.T)
 	require.NoError(t, err)
 	assert.Equal(t, s, got.String())
+	var zero struct{ T rwsplit.Token }
+	require.NoError(t, json.Unmarshal([]byte(`{"T":""}`), &zero))
+	assert.True(t, zero.T.IsZero())
+	assert.ErrorIs(t, json.Unmarshal([]byte(`{"T":"2~xx"}`), &zero), rwsplit.ErrBadToken)
 	_, err = rwsplit.ParseToken("2~xx")
 	assert.ErrorIs(t, err, rwsplit.ErrBadToken)
 

@@ -242,7 +242,7 @@ func WithObserver(o Observer) Option {
 }
 
 // WithClusterKind makes the monitor take every server as of kind k instead
-// of detecting it (ClusterAuto: detect, the default). A kind that does not
+// of detecting it (the default, also with the zero ClusterKind). A kind that does not
 // fit a server's flavor (group-replication on MariaDB, galera on MySQL) is
 // ignored for that server. It costs nothing: the identity query each
 // server answers every round is the same. It fails for an unknown kind.

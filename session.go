@@ -361,6 +361,24 @@ func (t Token) String() string { return gtid.Encode(t.t) }
 // IsZero reports whether the token constrains nothing.
 func (t Token) IsZero() bool { return t.t.IsZero() }
 
+// MarshalText encodes the token as String does (the unsigned form), so that a
+// Token field travels in JSON (and any encoding.TextMarshaler format) as its
+// text. For a token that crosses a trust boundary, carry DB.FormatToken's
+// signed text in a string field instead. No I/O.
+func (t Token) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText decodes a token's unsigned text, as ParseToken does (a
+// malformed or signed one is an error wrapping ErrBadToken; the empty text
+// is the zero Token). No I/O.
+func (t *Token) UnmarshalText(b []byte) error {
+	p, err := ParseToken(string(b))
+	if err != nil {
+		return err
+	}
+	*t = p
+	return nil
+}
+
 // Time is when the token's latest write was made (zero if unknown).
 func (t Token) Time() time.Time {
 	if t.t.Time <= 0 {
