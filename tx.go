@@ -135,12 +135,6 @@ func (tx *Tx) restart(err error) error {
 	return nil
 }
 
-// Tx returns the underlying *sql.Tx. Statements may run through it, but
-// commit through tx.Commit: a commit made on the *sql.Tx is not recorded, and
-// reads that wait for this scope's writes would not wait for it (nor is the
-// context of a hedged BEGIN released before BeginTx's context ends).
-func (tx *Tx) Tx() *sql.Tx { return tx.tx }
-
 func (tx *Tx) call(ctx context.Context, query string, args []any, classify bool) *call {
 	c := &call{ctx: ctx, query: query, args: args, run: pinnedRunner{tx.tx}, pin: tx.server, inTx: true}
 	if classify {

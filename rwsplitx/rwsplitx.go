@@ -125,30 +125,30 @@ func (db *DB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: &sqlx.Tx{Tx: tx.Tx(), Mapper: db.Mapper}, rtx: tx, driverName: db.driverName}, nil
+	return &Tx{Mapper: db.Mapper, rtx: tx, driverName: db.driverName}, nil
 }
 
-// Tx is an sqlx transaction on the server rwsplit chose for it. Its queries
-// and statements (Query, QueryRow, Queryx, QueryRowx, Get, Select, Exec,
-// NamedExec, MustExec, with and without a context) run through rwsplit's
-// Tx: a read-only transaction whose replica went away after BEGIN, before
-// any statement answered, is begun again on another server, as a read-only
-// BEGIN would have been. The other methods of the embedded *sqlx.Tx
-// (Preparex, NamedQuery, Stmtx ...) run on the transaction's *sql.Tx
-// directly.
+// Tx is an sqlx transaction on the server rwsplit chose for it. It wraps
+// rwsplit's Tx, and every call (Query, QueryRow, Queryx, QueryRowx, Get,
+// Select, Exec, NamedExec, NamedQuery, MustExec, Preparex, with and without
+// a context; Commit, Rollback) runs through it: a read-only transaction
+// whose replica went away after BEGIN, before any statement answered, is
+// begun again on another server, as a read-only BEGIN would have been, and
+// its later statements follow it there. It hands out no *sql.Tx, so a
+// commit cannot bypass rwsplit's recording. A Tx satisfies sqlx.ExtContext,
+// so sqlx's package functions accept it.
 type Tx struct {
-	*sqlx.Tx
+	// Mapper maps struct fields to columns: the DB's Mapper at BeginTxx.
+	Mapper *reflectx.Mapper
+
 	rtx        *rwsplit.Tx
 	driverName string
 }
 
-// synced points the embedded *sqlx.Tx at rwsplit's current *sql.Tx (a
-// restart replaces it).
-func (tx *Tx) synced() { tx.Tx.Tx = tx.rtx.Tx() }
+var _ sqlx.ExtContext = (*Tx)(nil)
 
 // QueryContext runs a query in the transaction, through rwsplit's Tx.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	defer tx.synced()
 	return tx.rtx.QueryContext(ctx, query, args...)
 }
 
@@ -159,7 +159,6 @@ func (tx *Tx) Query(query string, args ...any) (*sql.Rows, error) {
 
 // QueryRowContext runs a query for at most one row, through rwsplit's Tx.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	defer tx.synced()
 	return tx.rtx.QueryRowContext(ctx, query, args...)
 }
 
@@ -243,6 +242,32 @@ func (tx *Tx) MustExecContext(ctx context.Context, query string, args ...any) sq
 // MustExec is MustExecContext with context.Background.
 func (tx *Tx) MustExec(query string, args ...any) sql.Result {
 	return tx.MustExecContext(context.Background(), query, args...)
+}
+
+// NamedQueryContext runs a query with :name parameters in the transaction.
+func (tx *Tx) NamedQueryContext(ctx context.Context, query string, arg any) (*sqlx.Rows, error) {
+	return sqlx.NamedQueryContext(ctx, tx, query, arg)
+}
+
+// NamedQuery is NamedQueryContext with context.Background.
+func (tx *Tx) NamedQuery(query string, arg any) (*sqlx.Rows, error) {
+	return tx.NamedQueryContext(context.Background(), query, arg)
+}
+
+// PreparexContext prepares a statement for use in the transaction, through
+// rwsplit's Tx (the statement is bound to the transaction's server: after
+// it, the transaction never moves to another server).
+func (tx *Tx) PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	st, err := tx.rtx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlx.Stmt{Stmt: st, Mapper: tx.Mapper}, nil
+}
+
+// Preparex is PreparexContext with context.Background.
+func (tx *Tx) Preparex(query string) (*sqlx.Stmt, error) {
+	return tx.PreparexContext(context.Background(), query)
 }
 
 // DriverName is the driver name of the DB that began the transaction.

@@ -69,6 +69,12 @@ func TestSqlxSurfaces(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, lastServer(tr).Index(), 0)
 	require.NoError(t, rtx.Get(&v, "SELECT v FROM kv WHERE k = ?", 2))
+	st, err := rtx.Preparex("SELECT v FROM kv WHERE k = ?")
+	require.NoError(t, err)
+	v = 0
+	require.NoError(t, st.Get(&v, 2), "a statement prepared in the transaction")
+	assert.EqualValues(t, 20, v)
+	require.NoError(t, st.Close())
 	require.NoError(t, rtx.Rollback())
 
 	err = db.GetContext(ctx, &v, "SELECT v FROM kv WHERE k = ?", 99)
@@ -81,9 +87,9 @@ func TestSqlxSurfaces(t *testing.T) {
 
 // TestReadOnlyTxRestartsWhenItsReplicaGoes: a read-only sqlx transaction
 // whose replica goes away after BEGIN, before any statement answered, runs
-// its first Get, Select or QueryRowx in a new transaction on another server
-// (rwsplit's Tx restart), and its later statements follow it there; after
-// an Exec the transaction never moves.
+// its first Get, Select, QueryRowx or NamedQuery in a new transaction on
+// another server (rwsplit's Tx restart), and its later statements follow it
+// there; after an Exec the transaction never moves.
 func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
 	reads := map[string]func(tx *rwsplitx.Tx) (int64, error){
 		"Get": func(tx *rwsplitx.Tx) (int64, error) {
@@ -104,6 +110,18 @@ func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
 		"QueryRowx": func(tx *rwsplitx.Tx) (int64, error) {
 			var r kv
 			return r.V, tx.QueryRowx("SELECT k, v FROM kv ORDER BY k").StructScan(&r)
+		},
+		"NamedQuery": func(tx *rwsplitx.Tx) (int64, error) {
+			rows, err := tx.NamedQuery("SELECT v FROM kv WHERE k = :k", map[string]any{"k": 1})
+			if err != nil {
+				return 0, err
+			}
+			defer rows.Close()
+			var v int64
+			if !rows.Next() {
+				return 0, errors.New("no row")
+			}
+			return v, rows.Scan(&v)
 		},
 	}
 	for name, read := range reads {
@@ -126,7 +144,7 @@ func TestReadOnlyTxRestartsWhenItsReplicaGoes(t *testing.T) {
 			require.NoError(t, err, "begun again elsewhere")
 			assert.EqualValues(t, 1, v)
 			assert.NotSame(t, first, byPool[lastServer(tr).DB()])
-			v, err = read(tx) // the embedded *sqlx.Tx follows the restart
+			v, err = read(tx) // later statements follow the restart
 			require.NoError(t, err)
 			assert.EqualValues(t, 1, v)
 			assert.NoError(t, tx.Commit())
