@@ -14,6 +14,7 @@ import (
 	_ "github.com/go-sql-driver/mysql" // the driver the kit's handles use
 	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+	"github.com/rwsplit/rwsplit/internal/cluster"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -200,31 +201,18 @@ func (n *Node) SetDelay(ctx context.Context, d time.Duration) error {
 // ReplicaStatus returns the replica's SHOW REPLICA STATUS row by column name
 // (MySQL names such as Replica_SQL_Running, MariaDB's Slave_SQL_Running).
 func (n *Node) ReplicaStatus(ctx context.Context) (map[string]string, error) {
-	rows, err := n.admin().QueryContext(ctx, "SHOW REPLICA STATUS")
+	return replicaStatus(ctx, n.admin(), n.Name)
+}
+
+func replicaStatus(ctx context.Context, q cluster.Querier, name string) (map[string]string, error) {
+	st, err := cluster.ShowRow(ctx, q, "SHOW REPLICA STATUS")
 	if err != nil {
-		return nil, fmt.Errorf("rwsplittest: %s: SHOW REPLICA STATUS: %w", n.Name, err)
+		return nil, fmt.Errorf("rwsplittest: %s: SHOW REPLICA STATUS: %w", name, err)
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
+	if len(st) == 0 {
+		return nil, fmt.Errorf("rwsplittest: %s: SHOW REPLICA STATUS: no row (not a replica?)", name)
 	}
-	if !rows.Next() {
-		return nil, fmt.Errorf("rwsplittest: %s: SHOW REPLICA STATUS: no row (not a replica?)", n.Name)
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return nil, err
-	}
-	st := make(map[string]string, len(cols))
-	for i, c := range cols {
-		st[c] = vals[i].String
-	}
-	return st, rows.Err()
+	return st, nil
 }
 
 // threads reports whether the receiver (IO) and applier (SQL) threads run.

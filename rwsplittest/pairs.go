@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/cluster"
 )
 
 // PairsTable is the table Pairs writes to; CreatePairsTable makes it.
@@ -134,19 +135,15 @@ func readRow(ctx context.Context, db *rwsplit.DB, id int64, viaQuery bool) error
 	if !viaQuery {
 		return db.QueryRowContext(ctx, q, id).Scan(&v)
 	}
-	rows, err := db.QueryContext(ctx, q, id)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return err
-		}
+	return scanOne(ctx, db, q, []any{id}, &v)
+}
+
+// scanOne is cluster.ScanRow with QueryRow's answer for no row:
+// sql.ErrNoRows, which Pairs counts as a stale read.
+func scanOne(ctx context.Context, q cluster.Querier, query string, args []any, dest ...any) error {
+	err := cluster.ScanRow(ctx, q, query, args, dest...)
+	if err != nil && err.Error() == "rwsplit: "+query+": no row" {
 		return sql.ErrNoRows
 	}
-	if err := rows.Scan(&v); err != nil {
-		return err
-	}
-	return rows.Close()
+	return err
 }
