@@ -191,8 +191,11 @@ func shorten(key string) string {
 // New returns a DB over pools the caller opened. Zero replicas is valid. A nil
 // pool, or the same pool given twice, is an error. Close closes every pool.
 // Such pools do not read ahead as Open's do: a read that fails at its first
-// row fails (it is not retried elsewhere), reads are not hedged, and a wait
-// takes its own round trip before the read. Use Open for those.
+// row fails (it is not retried elsewhere) and reads are not hedged; use
+// Open (with any registered driver name) for those. Whether a pool's DSN lets
+// a wait ride in its read's round trip (multiStatements and
+// interpolateParams) the monitor learns at its first check of the server,
+// with one probe query.
 //
 // Cost: before it returns, New looks at the primary once (its version,
 // identity and executed GTIDs: three queries, within 1 s; a primary that
@@ -273,12 +276,16 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 			s.weight = o.weights[i]
 		}
 		if o.oneTrip != nil {
-			s.oneTrip = o.oneTrip[i]
+			s.oneTrip.Store(o.oneTrip[i])
+			s.oneTripKnown.Store(true)
 		}
 		servers[i] = s
 	}
 	p := newServer(primary, -1, name(0))
-	p.oneTrip = o.primaryOneTrip
+	if o.readAhead { // opened by Open: its DSN says
+		p.oneTrip.Store(o.primaryOneTrip)
+		p.oneTripKnown.Store(true)
+	}
 	for _, s := range append(servers, p) {
 		s.readsAhead.Store(o.readAhead)
 	}

@@ -214,6 +214,9 @@ func (db *DB) checkReplica(ctx context.Context, r *Server, snaps []snapshot, p *
 		p.err = err
 		return StateDown, 0, err
 	}
+	if !r.oneTripKnown.Load() {
+		probeOneTrip(ctx, r)
+	}
 	p.m = m
 	if m.Replica && m.SourceID != 0 {
 		if old := r.sourceID.Swap(m.SourceID); old != 0 && old != m.SourceID {
@@ -485,7 +488,8 @@ func (s *Server) reborn(index int, primary bool) *Server {
 		n = newServer(s.db, -1, s.name)
 	}
 	n.weight = s.weight
-	n.oneTrip = s.oneTrip
+	n.oneTrip.Store(s.oneTrip.Load())
+	n.oneTripKnown.Store(s.oneTripKnown.Load())
 	n.readsAhead.Store(s.readsAhead.Load())
 	n.ver.Store(s.ver.Load())
 	n.serverID.Store(s.serverID.Load())
@@ -534,4 +538,30 @@ func (db *DB) readerOnPrimary(ctx context.Context) (*Server, error) {
 		db.reportLost(ctx, &lostError{primary: p, lost: lost})
 	}
 	return p, nil
+}
+
+// probeOneTrip learns, once, whether r's pool (given to New, AddReplica or
+// ReplacePrimary, its DSN unseen) lets a wait ride in its read's round trip:
+// a text of two statements with an argument runs only where the DSN sets
+// both multiStatements (else the server refuses the second statement) and
+// interpolateParams (else the driver prepares it, and a prepared statement
+// holds one statement). One query, once per pool; a connection error or the
+// check's deadline leaves it for the next check.
+func probeOneTrip(ctx context.Context, r *Server) {
+	rows, err := r.db.QueryContext(ctx, "SELECT ?; SELECT 1", 1)
+	ok := false
+	if err == nil {
+		for rows.Next() {
+		}
+		ok = rows.NextResultSet()
+		for rows.Next() {
+		}
+		ok = ok && rows.Err() == nil
+		err = rows.Close()
+	}
+	if err != nil && (ctx.Err() != nil || isConnError(err)) {
+		return
+	}
+	r.oneTrip.Store(ok)
+	r.oneTripKnown.Store(true)
 }

@@ -1,6 +1,8 @@
 package rwsplit_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
 	"github.com/rwsplit/rwsplit/rwsplittest"
@@ -80,5 +83,50 @@ func TestReadYourWritesReal(t *testing.T) {
 		t.Logf("%s: %d write→read cases, %d stale; %d Eventual controls, all stale", c.Flavor, cases, stale, control)
 		assert.Positive(t, cases)
 		assert.Positive(t, control)
+	})
+}
+
+// TestNewPoolsLearnOneTrip: pools given to New (their DSNs unseen) get the
+// one-round-trip wait where their DSN allows it, learnt by the monitor's
+// first check with one probe query: a WaitGTID read right after a write
+// sends its wait with the query on pools opened with multiStatements and
+// interpolateParams, and apart on pools without them; both read the write.
+func TestNewPoolsLearnOneTrip(t *testing.T) {
+	forEachFlavor(t, func(t *testing.T, c *rwsplittest.Cluster) {
+		createKV(t, c)
+		for _, multi := range []bool{true, false} {
+			t.Run(fmt.Sprintf("multiStatements=%v", multi), func(t *testing.T) {
+				var params []string
+				if multi {
+					params = []string{"multiStatements=true", "interpolateParams=true"}
+				}
+				var pools []*sql.DB
+				for _, dsn := range append([]string{c.Primary.DSN(params...)}, c.ReplicaDSNs(params...)...) {
+					p, err := sql.Open("mysql", dsn)
+					require.NoError(t, err)
+					t.Cleanup(func() { _ = p.Close() })
+					pools = append(pools, p)
+				}
+				db, err := rwsplit.New(pools[0], pools[1:], rwsplit.WithMonitorInterval(100*time.Millisecond))
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = db.Close() })
+				for _, s := range db.Servers()[1:] {
+					require.Eventually(t, func() bool { return !s.Health().LastCheck.IsZero() }, 10*time.Second, 10*time.Millisecond)
+				}
+				k := time.Now().UnixNano() % 1e12
+				var tr rwsplit.Trace
+				ctx := rwsplit.WithTrace(rwsplit.WithSession(context.Background(), rwsplit.NewSession(rwsplit.Token{})), &tr)
+				ctx = rwsplit.WithConsistency(ctx, rwsplit.WaitGTID(5*time.Second))
+				_, err = db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (?, ?)", k, 7)
+				require.NoError(t, err)
+				var v int64
+				require.NoError(t, db.QueryRowContext(ctx, "SELECT v FROM kv WHERE k = ?", k).Scan(&v))
+				assert.EqualValues(t, 7, v)
+				waits := tr.Waits()
+				require.Len(t, waits, 1, "one wait: %s", tr.String())
+				assert.Equal(t, multi, waits[0].OneTrip, "%s", tr.String())
+				assert.NoError(t, waits[0].Err)
+			})
+		}
 	})
 }

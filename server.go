@@ -46,8 +46,10 @@ type Server struct {
 	// successful waits), so that a read whose token it covers needs no wait.
 	applied atomic.Pointer[gtid.Token]
 	// oneTrip: the pool's DSN has multiStatements and interpolateParams, so
-	// a wait and a read can share one round trip.
-	oneTrip bool
+	// a wait and a read can share one round trip; oneTripKnown: that is
+	// decided (from Open's DSN, or by probing a pool given to New once:
+	// probeOneTrip).
+	oneTrip, oneTripKnown atomic.Bool
 	// readsAhead: the pool's connector reads each query's first row ahead (Open
 	// wraps its pools; learnt on a pool given to New), so a write's rows
 	// can stream and be recorded when they close.

@@ -191,7 +191,7 @@ func (db *DB) waitOn(ctx context.Context, cands []*Server, tok gtid.Token, mode 
 			lastErr = err
 			continue
 		}
-		if i == 0 && s == first && deferWait && s.oneTrip && !spec.apart {
+		if i == 0 && s == first && deferWait && s.oneTrip.Load() && !spec.apart {
 			return s, spec, nil
 		}
 		w0 := time.Now()
