@@ -142,7 +142,7 @@ func readRow(ctx context.Context, db *rwsplit.DB, id int64, viaQuery bool) error
 // sql.ErrNoRows, which Pairs counts as a stale read.
 func scanOne(ctx context.Context, q cluster.Querier, query string, args []any, dest ...any) error {
 	err := cluster.ScanRow(ctx, q, query, args, dest...)
-	if err != nil && err.Error() == "rwsplit: "+query+": no row" {
+	if errors.Is(err, sql.ErrNoRows) {
 		return sql.ErrNoRows
 	}
 	return err

@@ -198,7 +198,8 @@ func CaughtUp(ctx context.Context, q Querier, v dialect.Version, k Kind) (bool, 
 	return asyncCaughtUp(ctx, q, v)
 }
 
-// ScanRow runs query with args and scans its single row into dest.
+// ScanRow runs query with args and scans its single row into dest; with no
+// row it returns an error wrapping sql.ErrNoRows.
 func ScanRow(ctx context.Context, q Querier, query string, args []any, dest ...any) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -209,7 +210,7 @@ func ScanRow(ctx context.Context, q Querier, query string, args []any, dest ...a
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return fmt.Errorf("rwsplit: %s: no row", query)
+		return fmt.Errorf("rwsplit: %s: no row: %w", query, sql.ErrNoRows)
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return err
