@@ -34,7 +34,7 @@ const (
 // Primary. The waiting modes read from the primary when no replica catches up
 // in time, unless OrFail says to fail with ErrReplicaNotCaughtUp instead.
 //
-// Four more modes trade differently (modes.go): Fast reads your writes
+// Four more modes trade differently (below): Fast reads your writes
 // without ever waiting (a replica known to have them, else the primary);
 // Latest sees every write committed before the read began, whoever made it;
 // Monotonic never reads older data than the scope has already read (and

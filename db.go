@@ -61,7 +61,7 @@ type DB struct {
 	// contexts without a Session.
 	process *Session
 	// safety is the token safety state: key, what the primary is known to
-	// have executed, clamps (clamp.go).
+	// have executed, clamps (position.go).
 	safety tokenState
 	// hedge is the hedge's bound and figures (hedge.go).
 	hedge hedger
@@ -421,7 +421,7 @@ func (db *DB) SetConnMaxIdleTime(d time.Duration) {
 }
 
 // DB's call entry points: thin adapters that describe a call and hand it to
-// the pipeline (pipeline.go). dbRunner runs statements on a server's pool.
+// the pipeline (router.go). dbRunner runs statements on a server's pool.
 
 type dbRunner struct{}
 

@@ -160,7 +160,7 @@ func ConnectorPreparedOn(c driver.Connector, query string) []*Server {
 	return PreparedOn(ss.st)
 }
 
-// The modes' internals, for modes_test.go.
+// The modes' internals, for consistency_test.go.
 
 // MonitorRound runs one round of the monitor's checks now, without the
 // primary's history (so it measures no lag from it): what each replica has
@@ -174,7 +174,7 @@ func ReadsNoted(s *Session) int {
 	return len(s.seen)
 }
 
-// Token safety internals (tokenkey.go, clamp.go).
+// Token safety internals (gtid.go, position.go).
 
 // TokenClamps is how many wait targets db cut down to what its primary had.
 func TokenClamps(db *DB) uint64 { return db.tokens().clamps.Load() }

@@ -95,7 +95,7 @@ type RouteEvent struct {
 	Cause error
 	// HedgeBound is a hedge's ("hedge", "hedge won"): how long the first
 	// server had answered nothing when the hedge was sent (see
-	// DB.SetHedge); zero otherwise.
+	// WithHedge); zero otherwise.
 	HedgeBound time.Duration
 	// Err is the routing error when the call could not be routed
 	// (ErrNoPrimary, ErrNoReplica, ErrReplicaNotCaughtUp, ...).
@@ -167,8 +167,8 @@ type TopologyEvent struct {
 	Usable         []*Server
 }
 
-// observers are the functions of a DB's Observers, by event, in the order
-// given (nil: none wants the event).
+// observers are the functions of the Observers given to WithObserver, by event,
+// in the order given (nil: none wants the event).
 type observers struct {
 	route      []func(context.Context, RouteEvent)
 	waitStart  []func(context.Context, WaitEvent)

@@ -273,7 +273,7 @@ type tokenState struct {
 	// primary's executed set made to check targets (readExecuted).
 	clamps, checks atomic.Uint64
 	// backlog is the last check that the primary applies no backlog, lost
-	// what it was found to lack for good (lostwrites.go).
+	// what it was found to lack for good (writesafety.go).
 	backlog atomic.Pointer[backlogCheck]
 	lost    atomic.Pointer[lostKnown]
 }

@@ -31,7 +31,7 @@ type Server struct {
 	reads   atomic.Uint64 // reads routed here (replicas)
 
 	// health is the monitor's last verdict on the server, with any suspect
-	// mark since (nil: not checked yet), replaced whole (health.go).
+	// mark since (nil: not checked yet), replaced whole (server.go).
 	health atomic.Pointer[verdict]
 
 	inFlight atomic.Int64

@@ -52,7 +52,7 @@ type Session struct {
 	wprimary  *Server
 	wserverID int64
 	firstOn   uint64
-	// Monotonic reads (modes.go): floor covers everything the reads folded
+	// Monotonic reads (consistency.go): floor covers everything the reads folded
 	// into it may have shown (read on the primary after they answered);
 	// seen holds the reads answered since, one mark per server.
 	floor gtid.Token

@@ -1,6 +1,6 @@
 package rwsplit_test
 
-// Unit tests of token clamping (clamp.go) against internal/fakedb: a token
+// Unit tests of token clamping (position.go) against internal/fakedb: a token
 // never makes a read wait for more than the primary has executed, and a
 // binlog position is waited for only on its own primary's direct replicas.
 
