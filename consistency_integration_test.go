@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -131,7 +132,14 @@ func TestConsistencyFallback(t *testing.T) {
 				r := runPairs(t, db, db, mode, pairs, 100, false)
 				st := db.Stats()
 				assert.Zero(t, r.Stale, "a fallback reads the primary")
-				assert.EqualValues(t, pairs, st.Fallbacks-before.Fallbacks, "every read fell back")
+				// Every read ends on the primary: by the wait's fallback, or,
+				// on a loaded machine, for want of a usable replica when the
+				// hedge rule set a replica that answered nothing aside.
+				fell, aside := st.Fallbacks-before.Fallbacks, st.NoReplica-before.NoReplica
+				why := fmt.Sprintf("fallbacks %d, no usable replica %d, waits %d, retries %d, primary reads %d",
+					fell, aside, st.Waits-before.Waits, st.Retries-before.Retries, st.PrimaryReads-before.PrimaryReads)
+				assert.EqualValues(t, pairs, fell+aside, "every read fell back: %s", why)
+				assert.Greater(t, fell, uint64(pairs/2), "most by the wait's fallback: %s", why)
 				assert.Zero(t, r.NotCaughtUp)
 			})
 			t.Run(mode.OrFail().String(), func(t *testing.T) {
