@@ -17,7 +17,6 @@ package rwsplitotel
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -25,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/examples/internal/waitoutcome"
 )
 
 // Attribute keys set by the Observer.
@@ -105,7 +105,7 @@ func (o observer) route(ctx context.Context, e rwsplit.RouteEvent) {
 
 // waitEnd records the wait as a span from its start to its end.
 func (o observer) waitEnd(ctx context.Context, e rwsplit.WaitEvent) {
-	out := outcome(e)
+	out := waitoutcome.Of(e)
 	_, span := o.tracer.Start(ctx, "rwsplit.wait", trace.WithTimestamp(e.Start), trace.WithAttributes(
 		KeyServer.String(name(e.Server)), KeyMode.String(e.Mode.String()),
 		KeyOutcome.String(out), KeyOneTrip.Bool(e.OneTrip),
@@ -114,20 +114,4 @@ func (o observer) waitEnd(ctx context.Context, e rwsplit.WaitEvent) {
 		span.SetStatus(codes.Error, e.Err.Error())
 	}
 	span.End(trace.WithTimestamp(e.Start.Add(max(e.Duration, time.Duration(0)))))
-}
-
-// outcome is a wait's end in a word: "ok", "skipped", "timed out",
-// "canceled" or "failed".
-func outcome(e rwsplit.WaitEvent) string {
-	switch {
-	case e.Skipped:
-		return "skipped"
-	case e.Err == nil:
-		return "ok"
-	case errors.Is(e.Err, rwsplit.ErrWaitTimedOut):
-		return "timed out"
-	case errors.Is(e.Err, context.Canceled), errors.Is(e.Err, context.DeadlineExceeded):
-		return "canceled"
-	}
-	return "failed"
 }

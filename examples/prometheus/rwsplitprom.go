@@ -16,12 +16,12 @@ package rwsplitprom
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/examples/internal/waitoutcome"
 )
 
 // Metrics updates Prometheus collectors from rwsplit's events (see
@@ -105,23 +105,7 @@ func (m *Metrics) route(_ context.Context, e rwsplit.RouteEvent) {
 
 // waitEnd observes the wait's duration.
 func (m *Metrics) waitEnd(_ context.Context, e rwsplit.WaitEvent) {
-	m.waits.WithLabelValues(name(e.Server), e.Mode.String(), outcome(e)).Observe(e.Duration.Seconds())
-}
-
-// outcome is a wait's end as a label: "ok", "skipped", "timed out",
-// "canceled" or "failed".
-func outcome(e rwsplit.WaitEvent) string {
-	switch {
-	case e.Skipped:
-		return "skipped"
-	case e.Err == nil:
-		return "ok"
-	case errors.Is(e.Err, rwsplit.ErrWaitTimedOut):
-		return "timed out"
-	case errors.Is(e.Err, context.Canceled), errors.Is(e.Err, context.DeadlineExceeded):
-		return "canceled"
-	}
-	return "failed"
+	m.waits.WithLabelValues(name(e.Server), e.Mode.String(), waitoutcome.Of(e)).Observe(e.Duration.Seconds())
 }
 
 // healthChange counts the change.
