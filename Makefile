@@ -44,12 +44,14 @@ vet:
 unit:
 	$(GO) test -race -short ./...
 
-# bench runs the benchmark program (bench/, its own module) on a MySQL 9.7
-# cluster from the kit and writes docs/bench/ (README.md and PNG plots), all
-# from one run, in about 5 minutes; not part of `make test`. The HAProxy
-# comparison needs haproxy on the host (installed from Debian's packages
-# when apt-get is there and we are root; skipped with a note otherwise).
-# RWSPLIT_BENCH_FLAGS passes flags (cd bench && go run . -h).
+# bench runs the benchmark program (bench/, its own module) and writes
+# docs/bench/ (README.md and PNG plots), all from one run: every real-server
+# section on MySQL 9.7 and on MariaDB 10.11 (primary + 2 replicas each), then
+# read scaling on Group Replication and Galera (3 members each); about 20
+# minutes; not part of `make test`. The HAProxy comparison needs haproxy on
+# the host (installed from Debian's packages when apt-get is there and we are
+# root; skipped with a note otherwise). RWSPLIT_BENCH_FLAGS passes flags
+# (cd bench && go run . -h), e.g. -flavors mysql -kinds "" for MySQL alone.
 bench: images
 	@command -v haproxy >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy >/dev/null; } || \

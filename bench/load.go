@@ -231,17 +231,23 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	}
 	after, readsAfter := dbs[2].Stats(), replicaReads(dbs[2])
 	var s strings.Builder
-	fmt.Fprintf(&s, "## Read throughput with 0, 1 and 2 replicas\n\n")
+	// On a cluster kind, the "replicas" are the members besides the
+	// writer, which rwsplit reads from once it has detected the kind.
+	what := "replicas"
+	if cl.Kind != rwsplittest.Async && cl.Kind != "" {
+		what = "non-writer members"
+	}
+	fmt.Fprintf(&s, "## Read throughput with 0, 1 and 2 %s\n\n", what)
 	if quota {
 		fmt.Fprintf(&s, "Every server container is given the same CPU quota (`docker update --cpus %s`), so that the servers, "+
 			"not the shared %d-CPU host, should bound the throughput and each stand in for a separate host. ", scaleCPUs, runtime.NumCPU())
 	}
 	fmt.Fprintf(&s, "%d goroutines issue point SELECTs for %v per configuration, the %d configurations interleaved, %d rounds: "+
-		"through `*rwsplit.DB` (Eventual; with 0 replicas the reads go to the primary), and, as a control for what "+
-		"this host can give, through raw `*sql.DB` pools (the primary alone, or the goroutines split evenly over the replicas' pools). "+
-		"rwsplit uses its default balancer, LeastInFlight; the last row is the same 2 replicas under RoundRobin.\n\n",
-		workers, per, configs, srounds)
-	fmt.Fprintf(&s, "| replicas | rwsplit reads/s | rwsplit ratio to primary-only | raw pools reads/s | raw ratio to primary-only |\n|---|---|---|---|---|\n")
+		"through `*rwsplit.DB` (Eventual; with 0 %[5]s the reads go to the primary), and, as a control for what "+
+		"this host can give, through raw `*sql.DB` pools (the primary alone, or the goroutines split evenly over the %[5]s' pools). "+
+		"rwsplit uses its default balancer, LeastInFlight; the last row is the same 2 %[5]s under RoundRobin.\n\n",
+		workers, per, configs, srounds, what)
+	fmt.Fprintf(&s, "| %s | rwsplit reads/s | rwsplit ratio to primary-only | raw pools reads/s | raw ratio to primary-only |\n|---|---|---|---|---|\n", what)
 	rat := func(a, b []float64) float64 {
 		var rs []float64
 		for i := range a {
@@ -262,19 +268,20 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 	fmt.Fprintf(&s, "\nWhere the 2-replica rwsplit reads went (`Health().Reads` and `Stats()` deltas over its runs): replicas %s, primary %d "+
 		"(no usable replica: %d), hedged %d (won %d), retried %d.\n", strings.Join(spreadTo, " / "), after.PrimaryReads-before.PrimaryReads,
 		after.NoReplica-before.NoReplica, after.Hedges-before.Hedges, after.HedgeWins-before.HedgeWins, after.Retries-before.Retries)
-	fmt.Fprintf(&s, "\n![read throughput against replicas](scaling.png)\n")
+	plot := plotFile(cl, "scaling")
+	writePlot(o, plot, func(path string) error { return scalingPlot(tput, path) })
+	fmt.Fprintf(&s, "\n![read throughput against replicas](%s)\n", plot)
 	r2 := rat(tput[2], tput[0])
-	fmt.Fprintf(&s, "\nTarget \"read throughput with 2 replicas ≥ 1.8× primary-only\": %.2f×: %s (raw pools on this host: %.2f×; "+
-		"RoundRobin: %.2f×).\n\n", r2, met(r2 >= 1.8), rat(tput[5], tput[3]), rat(tput[6], tput[0]))
-	s.WriteString("Why RoundRobin falls short: each of the 32 goroutines sends its next read to the next replica in turn, " +
+	fmt.Fprintf(&s, "\nTarget \"read throughput with 2 %s ≥ 1.8× primary-only\": %.2f×: %s (raw pools on this host: %.2f×; "+
+		"RoundRobin: %.2f×).\n\n", what, r2, met(r2 >= 1.8), rat(tput[5], tput[3]), rat(tput[6], tput[0]))
+	if what == "replicas" {
+		s.WriteString("Why RoundRobin falls short: each of the 32 goroutines sends its next read to the next replica in turn, " +
 		"whatever that replica is doing. A container under a CPU quota runs in bursts; while one is stalled, half of the " +
 		"new reads still go to it, until nearly every goroutine waits there and the other replica idles. LeastInFlight sends " +
 		"each read to the replica with fewer calls running, so the stalled one stops getting new reads.\n\n")
-	scaleData = tput
+	}
 	return s.String()
 }
-
-var scaleData [][]float64
 
 // ------------------------------------------------------------------ modes
 
@@ -287,7 +294,6 @@ type modeResult struct {
 	apply                            []time.Duration // write end to visible on a replica (the prober)
 }
 
-var modeData []modeResult
 
 // delayReplicas delays every replica of cl by d (SOURCE_DELAY /
 // MASTER_DELAY) and returns the function that lifts the delay.
@@ -360,7 +366,7 @@ func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 		rwsplit.MaxStaleness(2 * d),
 	}
 	const workers = 16
-	modeData = nil
+	var modeData []modeResult
 	for _, m := range ms {
 		log.Printf("mode %v", m)
 		before := db.Stats()
@@ -471,7 +477,9 @@ func modes(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 			msf(quantile(r.lat, 0.5)), msf(quantile(r.lat, 0.99)), 100*float64(r.stale)/n, 100*float64(r.fallbacks)/n,
 			100*float64(r.primary)/n, msf(wr), msf(ap), ex, r.errs)
 	}
-	fmt.Fprintf(&s, "\n![read latency CDF per mode](modes-cdf.png)\n")
+	plot := plotFile(cl, "modes-cdf")
+	writePlot(o, plot, func(path string) error { return modesCDF(modeData, path) })
+	fmt.Fprintf(&s, "\n![read latency CDF per mode](%s)\n", plot)
 	fmt.Fprintf(&s, "\n\"write→read\" is the time from the write's start to the read's end. \"Replica applied after\" is measured at the same "+
 		"time by a prober that writes its own row on the primary and polls both replicas every 5 ms until each shows it (the effective lag, "+
 		"which with `SOURCE_DELAY` of whole seconds and a loaded host is more than the delay). \"Excess wait ≈\" is the difference of the two "+

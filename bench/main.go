@@ -31,14 +31,15 @@ import (
 )
 
 var (
-	flavorFlag = flag.String("flavor", "mysql", "server flavor: mysql or mariadb")
+	flavorsFlag = flag.String("flavors", "mysql,mariadb", "server flavors measured in turn, each on a primary + 2 replicas cluster")
+	kindsFlag   = flag.String("kinds", "group-replication,galera", "cluster kinds whose read scaling is measured (comma-separated; empty for none)")
 	outDir     = flag.String("out", "../docs/bench", "output directory")
 	rootDir    = flag.String("root", "..", "rwsplit's module directory (for the in-memory benchmark)")
 	rounds     = flag.Int("rounds", 30, "interleaved rounds per comparison")
 	perRound   = flag.Int("n", 100, "calls per variant per round")
 	modeDur    = flag.Duration("mode-duration", 5*time.Second, "load per consistency mode")
 	delay      = flag.Duration("delay", time.Second, "replica delay for the consistency modes (whole seconds)")
-	skip       = flag.String("skip", "", "comma-separated sections to skip: memory,overhead,capture,modes,excess,scale,gorm")
+	skip       = flag.String("skip", "", "comma-separated sections to skip: memory,overhead,capture,gorm,modes,excess,scale,kinds")
 )
 
 // out collects the report.
@@ -79,49 +80,26 @@ func main() {
 		memTable = memoryOverhead(o)
 	}
 
-	flavor := rwsplittest.Flavor(*flavorFlag)
-	log.Printf("starting a %s cluster (primary + 2 replicas)", flavor)
-	opts := []rwsplittest.Option{rwsplittest.WithReplicas(2)}
-	if flavor == rwsplittest.MySQL {
-		// the kit turns it off; the excess-wait section reads the
-		// replicas' apply timestamps from it
-		opts = append(opts, rwsplittest.WithServerArgs("--performance-schema=ON"))
-	}
-	cl, err := rwsplittest.StartCluster(ctx, flavor, opts...)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer func() {
-		if err := cl.Terminate(context.Background()); err != nil {
-			log.Print(err)
+	var blocks []string
+	var servers []string
+	for _, f := range strings.Split(*flavorsFlag, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
 		}
-	}()
-	log.Printf("cluster up in %v: %s", cl.StartupTime.Round(time.Millisecond), cl.Version)
-	if err := setup(ctx, cl); err != nil {
-		log.Fatal(err)
+		block, server := flavorBlock(ctx, o, rwsplittest.Flavor(f))
+		blocks, servers = append(blocks, block), append(servers, server)
 	}
-
-	var sections []string
-	run := func(name string, f func() string) {
-		if skipped(name) {
-			return
+	if !skipped("kinds") {
+		for _, k := range strings.Split(*kindsFlag, ",") {
+			if k = strings.TrimSpace(k); k == "" {
+				continue
+			}
+			block, server := kindBlock(ctx, o, rwsplittest.Kind(k))
+			blocks, servers = append(blocks, block), append(servers, server)
 		}
-		t := time.Now()
-		log.Printf("section %s", name)
-		sections = append(sections, f())
-		log.Printf("section %s done in %v", name, time.Since(t).Round(time.Second))
 	}
-	run("overhead", func() string { return overhead(ctx, o, cl) })
-	run("capture", func() string { return capture(ctx, o, cl) })
-	run("gorm", func() string { return gormBench(ctx, o, cl) })
-	run("modes", func() string { return modes(ctx, o, cl) })
-	run("excess", func() string { return excess(ctx, o, cl) })
-	run("scale", func() string { return scale(ctx, o, cl) }) // last: it sets CPU quotas
 
 	// The report.
-	if err := plots(*outDir); err != nil {
-		o.note("plots: %v", err)
-	}
 	cpu := cpuModel()
 	cmd := "make bench"
 	if len(os.Args) > 1 {
@@ -133,13 +111,13 @@ func main() {
 		start.UTC().Format("2006-01-02 15:04"), time.Since(start).Round(time.Second))
 	fmt.Fprintf(&r, "- machine: %s, %d CPUs (GOMAXPROCS %d), shared with other work, so figures are noisy; "+
 		"comparisons are side by side (variants interleaved call by call, in %d rounds; medians over rounds).\n", cpu, runtime.NumCPU(), runtime.GOMAXPROCS(0), *rounds)
-	fmt.Fprintf(&r, "- servers: %s (`%s`), primary + 2 replicas in containers on one Docker network, reached through Docker's loopback port mapping (MySQL with the Performance Schema on, for the excess-wait section).\n", cl.Version, cl.Image)
+	fmt.Fprintf(&r, "- servers, in containers on one Docker network, reached through Docker's loopback port mapping: %s.\n", strings.Join(servers, "; "))
 	fmt.Fprintf(&r, "- %s, %s/%s; load average at the start %s, at the end %s.\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, loadStart, loadAvg())
 	if memTable != "" {
 		r.WriteString(memTable)
 	}
-	for _, s := range sections {
-		r.WriteString(s)
+	for _, b := range blocks {
+		r.WriteString(b)
 	}
 	if len(o.notes) > 0 {
 		r.WriteString("## Notes and what this run could not measure\n\n")
@@ -153,6 +131,114 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("wrote %s in %v", path, time.Since(start).Round(time.Second))
+}
+
+// flavorBlock measures one flavor on a primary + 2 replicas cluster: every
+// real-server section in turn. It returns the report's block for it (its
+// sections one heading level down, under the flavor's) and the servers'
+// description.
+func flavorBlock(ctx context.Context, o *out, flavor rwsplittest.Flavor) (block, server string) {
+	log.Printf("starting a %s cluster (primary + 2 replicas)", flavor)
+	opts := []rwsplittest.Option{rwsplittest.WithReplicas(2)}
+	if flavor == rwsplittest.MySQL {
+		// the kit turns it off; the excess-wait section reads the
+		// replicas' apply timestamps from it
+		opts = append(opts, rwsplittest.WithServerArgs("--performance-schema=ON"))
+	}
+	cl, err := rwsplittest.StartCluster(ctx, flavor, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer terminate(cl)
+	log.Printf("cluster up in %v: %s", cl.StartupTime.Round(time.Millisecond), cl.Version)
+	if err := setup(ctx, cl); err != nil {
+		log.Fatal(err)
+	}
+	var sections []string
+	run := func(name string, f func() string) {
+		if skipped(name) {
+			return
+		}
+		t := time.Now()
+		log.Printf("%s: section %s", flavor, name)
+		sections = append(sections, f())
+		log.Printf("%s: section %s done in %v", flavor, name, time.Since(t).Round(time.Second))
+	}
+	run("overhead", func() string { return overhead(ctx, o, cl) })
+	run("capture", func() string { return capture(ctx, o, cl) })
+	run("gorm", func() string { return gormBench(ctx, o, cl) })
+	run("modes", func() string { return modes(ctx, o, cl) })
+	run("excess", func() string { return excess(ctx, o, cl) })
+	run("scale", func() string { return scale(ctx, o, cl) }) // last: it sets CPU quotas
+	title := fmt.Sprintf("%s, primary + 2 replicas", serverName(cl))
+	extra := ""
+	if flavor == rwsplittest.MySQL {
+		extra = ", with the Performance Schema on (for the excess-wait section)"
+	}
+	return heading(title, sections), fmt.Sprintf("%s (`%s`), primary + 2 replicas%s", cl.Version, cl.Image, extra)
+}
+
+// kindBlock measures read scaling on a cluster of kind k with 2 members
+// besides the writer.
+func kindBlock(ctx context.Context, o *out, k rwsplittest.Kind) (block, server string) {
+	flavor := rwsplittest.MySQL
+	if k == rwsplittest.Galera {
+		flavor = rwsplittest.MariaDB
+	}
+	log.Printf("starting a %s cluster (3 members)", k)
+	cl, err := rwsplittest.StartCluster(ctx, flavor, rwsplittest.WithKind(k), rwsplittest.WithReplicas(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer terminate(cl)
+	log.Printf("cluster up in %v: %s", cl.StartupTime.Round(time.Millisecond), cl.Version)
+	if err := setup(ctx, cl); err != nil {
+		log.Fatal(err)
+	}
+	t := time.Now()
+	sec := scale(ctx, o, cl)
+	log.Printf("%s: section scale done in %v", k, time.Since(t).Round(time.Second))
+	return heading(serverName(cl)+", 3 members", []string{sec}), fmt.Sprintf("%s (`%s`), %s of 3 members", cl.Version, cl.Image, k)
+}
+
+// serverName names the cluster's servers for a heading.
+func serverName(cl *rwsplittest.Cluster) string {
+	switch cl.Kind {
+	case rwsplittest.GroupReplication:
+		return "Group Replication (MySQL " + shortVersion(cl.Version) + ")"
+	case rwsplittest.Galera:
+		return "Galera (MariaDB " + shortVersion(cl.Version) + ")"
+	}
+	if cl.Flavor == rwsplittest.MariaDB {
+		return "MariaDB " + shortVersion(cl.Version)
+	}
+	return "MySQL " + shortVersion(cl.Version)
+}
+
+// shortVersion is a server version's major.minor ("9.7" of "9.7.4-2").
+func shortVersion(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// heading puts sections (each starting with a "## " heading) one level
+// down, under a "## " heading of their own.
+func heading(title string, sections []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n", title)
+	for _, s := range sections {
+		b.WriteString(strings.ReplaceAll("\n"+s, "\n## ", "\n### ")[1:])
+	}
+	return b.String()
+}
+
+func terminate(cl *rwsplittest.Cluster) {
+	if err := cl.Terminate(context.Background()); err != nil {
+		log.Print(err)
+	}
 }
 
 var loadStart string

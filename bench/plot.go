@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/rwsplit/rwsplit/rwsplittest"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -14,24 +15,26 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// plots writes modes-cdf.png (read latency CDF per mode) and
-// scaling.png (read throughput against the number of replicas) from the
-// run's data, when the sections ran.
-func plots(dir string) error {
-	if len(modeData) > 0 {
-		if err := modesCDF(filepath.Join(dir, "modes-cdf.png")); err != nil {
-			return err
-		}
+// plotFile names a plot of cluster cl: base.png for the first flavor's
+// primary + replicas cluster (MySQL), base-<flavor or kind>.png otherwise.
+func plotFile(cl *rwsplittest.Cluster, base string) string {
+	switch {
+	case cl.Kind != rwsplittest.Async && cl.Kind != "":
+		return base + "-" + string(cl.Kind) + ".png"
+	case cl.Flavor != rwsplittest.MySQL:
+		return base + "-" + string(cl.Flavor) + ".png"
 	}
-	if len(scaleData) >= 6 && len(scaleData[0]) > 0 {
-		if err := scalingPlot(filepath.Join(dir, "scaling.png")); err != nil {
-			return err
-		}
-	}
-	return nil
+	return base + ".png"
 }
 
-func modesCDF(path string) error {
+// plot writes a plot into the output directory with draw, noting a failure.
+func writePlot(o *out, name string, draw func(path string) error) {
+	if err := draw(filepath.Join(*outDir, name)); err != nil {
+		o.note("plot %s: %v", name, err)
+	}
+}
+
+func modesCDF(modeData []modeResult, path string) error {
 	p := plot.New()
 	p.Title.Text = "Read latency right after a write, replicas 1 s behind"
 	p.X.Label.Text = "read latency (ms, log scale)"
@@ -71,7 +74,7 @@ func modesCDF(path string) error {
 	return p.Save(9*vg.Inch, 5.5*vg.Inch, path)
 }
 
-func scalingPlot(path string) error {
+func scalingPlot(scaleData [][]float64, path string) error {
 	p := plot.New()
 	p.Title.Text = "Read throughput against the number of replicas"
 	p.X.Label.Text = "replicas"
