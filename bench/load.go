@@ -276,9 +276,9 @@ func scale(ctx context.Context, o *out, cl *rwsplittest.Cluster) string {
 		"RoundRobin: %.2f×).\n\n", what, r2, met(r2 >= 1.8), rat(tput[5], tput[3]), rat(tput[6], tput[0]))
 	if what == "replicas" {
 		s.WriteString("Why RoundRobin falls short: each of the 32 goroutines sends its next read to the next replica in turn, " +
-		"whatever that replica is doing. A container under a CPU quota runs in bursts; while one is stalled, half of the " +
-		"new reads still go to it, until nearly every goroutine waits there and the other replica idles. LeastInFlight sends " +
-		"each read to the replica with fewer calls running, so the stalled one stops getting new reads.\n\n")
+			"whatever that replica is doing. A container under a CPU quota runs in bursts; while one is stalled, half of the " +
+			"new reads still go to it, until nearly every goroutine waits there and the other replica idles. LeastInFlight sends " +
+			"each read to the replica with fewer calls running, so the stalled one stops getting new reads.\n\n")
 	}
 	return s.String()
 }
@@ -293,7 +293,6 @@ type modeResult struct {
 	excess                           []time.Duration // write start to read end
 	apply                            []time.Duration // write end to visible on a replica (the prober)
 }
-
 
 // delayReplicas delays every replica of cl by d (SOURCE_DELAY /
 // MASTER_DELAY) and returns the function that lifts the delay.

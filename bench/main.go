@@ -33,13 +33,13 @@ import (
 var (
 	flavorsFlag = flag.String("flavors", "mysql,mariadb", "server flavors measured in turn, each on a primary + 2 replicas cluster")
 	kindsFlag   = flag.String("kinds", "group-replication,galera", "cluster kinds whose read scaling is measured (comma-separated; empty for none)")
-	outDir     = flag.String("out", "../docs/bench", "output directory")
-	rootDir    = flag.String("root", "..", "rwsplit's module directory (for the in-memory benchmark)")
-	rounds     = flag.Int("rounds", 30, "interleaved rounds per comparison")
-	perRound   = flag.Int("n", 100, "calls per variant per round")
-	modeDur    = flag.Duration("mode-duration", 5*time.Second, "load per consistency mode")
-	delay      = flag.Duration("delay", time.Second, "replica delay for the consistency modes (whole seconds)")
-	skip       = flag.String("skip", "", "comma-separated sections to skip: memory,overhead,capture,gorm,modes,excess,scale,kinds")
+	outDir      = flag.String("out", "../docs/bench", "output directory")
+	rootDir     = flag.String("root", "..", "rwsplit's module directory (for the in-memory benchmark)")
+	rounds      = flag.Int("rounds", 30, "interleaved rounds per comparison")
+	perRound    = flag.Int("n", 100, "calls per variant per round")
+	modeDur     = flag.Duration("mode-duration", 5*time.Second, "load per consistency mode")
+	delay       = flag.Duration("delay", time.Second, "replica delay for the consistency modes (whole seconds)")
+	skip        = flag.String("skip", "", "comma-separated sections to skip: memory,overhead,capture,gorm,modes,excess,scale,kinds")
 )
 
 // out collects the report.
