@@ -2,10 +2,12 @@ package rwsplit
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
@@ -136,13 +138,14 @@ func Latest(timeout time.Duration) Consistency {
 // move (that replica is down, suspect, lagging or removed, or the latest
 // read was served by the primary), the next read waits on its new replica
 // for what the primary had executed after the earlier reads returned, read
-// once on the primary.
+// once on the primary (on MySQL with the GTIDs it owned just before, which
+// covers a commit that reads see a moment before gtid_executed names it).
 //
 // Cost: nothing while the reads stay on one replica beyond WaitGTID's own
 // cost for the scope's writes (none when there are none). A move costs one
 // query on the primary (shared with concurrent readers, and none when
 // another read of the primary's executed set began after the earlier reads
-// returned) and usually a wait. Reads under other modes neither move the
+// returned; on MySQL one more, of @@GLOBAL.gtid_owned) and usually a wait. Reads under other modes neither move the
 // scope's floor nor are held by it. The floor is kept in the Session value,
 // not in its Token: a Session resumed elsewhere from a Token reads its
 // writes but starts a new monotonic history. Under the process scope every
@@ -528,7 +531,7 @@ func (db *DB) monotonicRead(ctx context.Context, cands []*Server, mode Consisten
 			return db.fallback(ctx, mode, ErrNoPrimary)
 		}
 		rctx, cancel := context.WithTimeout(ctx, max(mode.d, 10*time.Millisecond))
-		u, err := db.readExecuted(rctx, p, since, true, false, never)
+		u, err := db.readSeen(rctx, p, since)
 		cancel()
 		if err != nil {
 			return db.fallback(ctx, mode, err)
@@ -549,6 +552,37 @@ func (db *DB) monotonicRead(ctx context.Context, cands []*Server, mode Consisten
 		cands = []*Server{last}
 	}
 	return db.waitOn(ctx, cands, tok, mode, deferWait)
+}
+
+// readSeen reads what primary p had committed once reads that returned at
+// since had seen it: its executed set, read after since (see readExecuted),
+// and on MySQL the GTIDs it owned just before. MySQL makes a commit visible
+// before it adds the GTID to gtid_executed (binlog group commit's commit
+// stage), and meanwhile the GTID is owned: owned read first, then executed,
+// together they cover every commit a read could see.
+func (db *DB) readSeen(ctx context.Context, p *Server, since time.Time) (gtid.Token, error) {
+	v, err := p.version(ctx)
+	if err != nil {
+		return gtid.Token{}, err
+	}
+	if v.Flavor != dialect.MySQL {
+		// MariaDB logs a GTID before InnoDB commits it: its binlog
+		// position is never behind what a read saw.
+		return db.readExecuted(ctx, p, since, true, false, never)
+	}
+	var s sql.NullString
+	if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_owned", &s); err != nil {
+		return gtid.Token{}, err
+	}
+	owned, err := gtid.ParseMySQLOwned(s.String)
+	if err != nil {
+		return gtid.Token{}, fmt.Errorf("rwsplit: monotonic floor: %w", err)
+	}
+	u, err := db.readExecuted(ctx, p, time.Now(), true, false, never)
+	if err != nil || owned.IsEmpty() {
+		return u, err
+	}
+	return gtid.Merge(u, gtid.Token{Flavor: dialect.MySQL, MySQL: owned})
 }
 
 // readDone is the pipeline's last word on a read that ran (err nil: its

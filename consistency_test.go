@@ -305,6 +305,19 @@ func TestMonotonic(t *testing.T) {
 			assert.Equal(t, 1, primaryQueries(db)-q0)
 			assert.Equal(t, 1, waitStatements(c)-waits0)
 
+			// The primary shows a commit before its gtid_executed names it
+			// (MySQL adds the GTID in the commit stage, after InnoDB made the
+			// commit visible): the next Monotonic read still waits for it,
+			// learnt from @@GLOBAL.gtid_owned.
+			c.Write(1, 4)
+			c.Primary().SetExecutedBehind(1, 1)
+			require.NoError(t, db.QueryRowContext(mono, selectKV+" FOR UPDATE", 1).Scan(&locked))
+			require.Equal(t, int64(4), locked)
+			v, _, at = readAt(t, mono, db, 1)
+			assert.Equal(t, int64(4), v, "Monotonic after a read of a commit not yet in gtid_executed")
+			assert.Contains(t, at, "replica")
+			c.Primary().SetExecutedBehind(0, 0)
+
 			// And it reads the session's own writes, on its replica.
 			_, err := db.ExecContext(mono, insertKV, 9, 9)
 			require.NoError(t, err)

@@ -276,12 +276,14 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 	case kBinlogStatus:
 		return outcome{set: s.binlogStatus()}, nil
 	case kGtidExecuted:
-		return outcome{set: stringSet([]string{p.col}, []string{cl.gtidSet(s.applied)})}, nil
+		return outcome{set: stringSet([]string{p.col}, []string{cl.gtidSet(s.lookExecuted())})}, nil
+	case kGtidOwned:
+		return outcome{set: stringSet([]string{p.col}, []string{s.owned()})}, nil
 	case kGtidBinlogPos:
 		return outcome{set: stringSet([]string{p.col}, []string{cl.gtidSet(s.logged())})}, nil
 	case kGtidExecutedUUID:
 		return outcome{set: stringSet([]string{"@@GLOBAL.gtid_executed", "@@server_uuid"},
-			[]string{cl.gtidSet(s.applied), s.uuid()})}, nil
+			[]string{cl.gtidSet(s.lookExecuted()), s.uuid()})}, nil
 	case kGtidSlavePos:
 		pos := ""
 		if !s.primary && cl.kind == Async {
@@ -364,7 +366,7 @@ func (s *Server) binlogStatus() *resultSet {
 			[]string{binlogFile, pos, "", ""})
 	}
 	return stringSet([]string{"File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB", "Executed_Gtid_Set"},
-		[]string{binlogFile, pos, "", "", s.cl.gtidSet(s.applied)})
+		[]string{binlogFile, pos, "", "", s.cl.gtidSet(s.lookExecuted())})
 }
 
 // replicaStatus is SHOW REPLICA STATUS: no row on the primary nor on any

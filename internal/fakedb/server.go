@@ -3,6 +3,7 @@ package fakedb
 import (
 	"database/sql"
 	"database/sql/driver"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,6 +22,8 @@ type Server struct {
 	lag         time.Duration   // the running applier applies what is at least lag old
 	applyOnWait bool            // a wait applies exactly up to its target
 	loggedAhead int             // Galera: gtid_binlog_pos names this many more (SetLoggedAhead)
+	execBehind  int             // MySQL: gtid_executed lacks this many of the latest applied (SetExecutedBehind)
+	execLooks   int             // for this many more reads of it
 	hung        chan struct{}   // non-nil while hung; closed by Unhang
 	down        bool
 	readOnly    bool         // the primary refuses writes (SetReadOnly)
@@ -119,6 +122,57 @@ func (s *Server) SetLoggedAhead(n int) {
 	}
 	s.sync(time.Now())
 	s.loggedAhead = max(n, 0)
+}
+
+// SetExecutedBehind makes a MySQL server's @@GLOBAL.gtid_executed (also in
+// SHOW BINARY LOG STATUS and its checks) lack its latest n applied
+// transactions for its next looks reads, while @@GLOBAL.gtid_owned names
+// their GTIDs: MySQL makes a commit visible in InnoDB a moment before it adds
+// the GTID to gtid_executed and releases its ownership (binlog group
+// commit's commit stage). Its data and its GTID waits go by what it has
+// applied.
+func (s *Server) SetExecutedBehind(n, looks int) {
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	s.sync(time.Now())
+	s.execBehind, s.execLooks = max(n, 0), max(looks, 0)
+}
+
+// executed is how many transactions the server's gtid_executed names: what
+// it applied, less execBehind on MySQL. cl.mu must be held, after sync.
+func (s *Server) executed() int {
+	if s.cl.flavor != MySQL || s.execLooks == 0 {
+		return s.applied
+	}
+	return max(s.applied-s.execBehind, 0)
+}
+
+// lookExecuted is executed for a read of gtid_executed, which counts
+// against SetExecutedBehind's looks. cl.mu must be held, after sync.
+func (s *Server) lookExecuted() int {
+	n := s.executed()
+	if s.execLooks > 0 {
+		s.execLooks--
+	}
+	return n
+}
+
+// owned is @@GLOBAL.gtid_owned: the GTIDs of the transactions applied but
+// not yet in gtid_executed, each as uuid:gno#thread, the way MySQL lists
+// them. cl.mu must be held, after sync.
+func (s *Server) owned() string {
+	var b strings.Builder
+	for i := s.executed(); i < s.applied && i < len(s.cl.log); i++ {
+		x := s.cl.log[i]
+		if b.Len() == 0 {
+			b.WriteString(mysqlUUID)
+		}
+		if x.tag != "" {
+			b.WriteString(":" + x.tag)
+		}
+		b.WriteString(":" + strconv.Itoa(x.seq) + "#" + strconv.Itoa(100+i))
+	}
+	return b.String()
 }
 
 // logged is what the server's binary log names: what it applied, and on a

@@ -36,6 +36,7 @@ const (
 	kBinlogStatus                     // SHOW BINARY LOG STATUS / SHOW MASTER STATUS
 	kGtidExecuted                     // SELECT @@GLOBAL.gtid_executed
 	kGtidExecutedUUID                 // SELECT @@GLOBAL.gtid_executed, @@server_uuid
+	kGtidOwned                        // SELECT @@GLOBAL.gtid_owned
 	kGtidBinlogPos                    // SELECT @@GLOBAL.gtid_binlog_pos
 	kGtidSlavePos                     // SELECT @@GLOBAL.gtid_slave_pos
 	kLastGtid                         // SELECT @@last_gtid
@@ -202,6 +203,7 @@ var grammar = []rule{
 	r(kBinlogStatus, MariaDB, "SHOW MASTER STATUS"),
 	r(kGtidExecuted, MySQL, "SELECT @@GLOBAL.gtid_executed"),
 	r(kGtidExecutedUUID, MySQL, "SELECT @@GLOBAL.gtid_executed, @@server_uuid"),
+	r(kGtidOwned, MySQL, "SELECT @@GLOBAL.gtid_owned"),
 	r(kGtidBinlogPos, MariaDB, "SELECT @@GLOBAL.gtid_binlog_pos"),
 	r(kGtidSlavePos, MariaDB, "SELECT @@GLOBAL.gtid_slave_pos"),
 	r(kLastGtid, MariaDB, "SELECT @@last_gtid"),

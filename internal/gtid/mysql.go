@@ -70,6 +70,27 @@ func ParseMySQLSet(s string) (MySQLSet, error) {
 	return parseMySQLSet(s, ',', true)
 }
 
+// ParseMySQLOwned parses MySQL's @@GLOBAL.gtid_owned: the GTIDs owned by
+// transactions in progress, as uuid[:tag]:gno#thread_id[:gno#thread_id...]
+// per uuid, comma-separated. The thread ids are dropped.
+func ParseMySQLOwned(s string) (MySQLSet, error) {
+	if !strings.Contains(s, "#") {
+		return ParseMySQLSet(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '#' {
+			b.WriteByte(s[i])
+			continue
+		}
+		for i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
+			i++
+		}
+	}
+	return ParseMySQLSet(b.String())
+}
+
 // group is one run of intervals of a tsid as it appears in the input:
 // flat[lo:hi] in the parser's flat interval list.
 type group struct {

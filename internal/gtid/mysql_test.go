@@ -327,3 +327,29 @@ func TestMySQLSetOfUUID(t *testing.T) {
 	assert.Equal(t, 3, s.UUIDs())
 	assert.Equal(t, 0, MySQLSet{}.UUIDs())
 }
+
+func TestParseMySQLOwned(t *testing.T) {
+	const u = "69dc225f-9239-4904-86b2-244e2578498c"
+	const v = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+	for in, want := range map[string]string{
+		"":                             "",
+		u + ":101#12:100#11":           u + ":100-101", // as MySQL 9.7 printed it
+		u + ":7#3,\n" + v + ":tag:9#4": v + ":tag:9," + u + ":7",
+		u + ":5":                       u + ":5",
+	} {
+		got, err := ParseMySQLOwned(in)
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		want, err := ParseMySQLSet(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(want) {
+			t.Errorf("%q: got %v, want %v", in, got, want)
+		}
+	}
+	if _, err := ParseMySQLOwned(u + ":x#1"); err == nil {
+		t.Error("a bad gno parsed")
+	}
+}
