@@ -155,12 +155,16 @@ func TestHungPrimaryLeavesReplicasUp(t *testing.T) {
 // TestWaitPositionRidesOutAStoppedApplier: a position wait returns NULL at
 // once while the applier is stopped; WaitPosition tries again within its
 // timeout, so an applier stopped for a moment does not send the read to the
-// primary.
+// primary. (A MySQL primary reports gtid_mode below ON, so that WaitPosition
+// waits for the position, not for the GTIDs captured with it.)
 func TestWaitPositionRidesOutAStoppedApplier(t *testing.T) {
 	for _, f := range fakeFlavors {
 		for _, oneTrip := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/onetrip=%v", f, oneTrip), func(t *testing.T) {
 				cl := fakedb.NewCluster(f, 1)
+				if f == fakedb.MySQL {
+					cl.Primary().SetGTIDMode("ON_PERMISSIVE")
+				}
 				r := cl.Replicas()[0]
 				r.StopApplier()
 				db := fakeDB(t, cl, oneTrip)
@@ -182,9 +186,11 @@ func TestWaitPositionRidesOutAStoppedApplier(t *testing.T) {
 
 // TestWaitErrorSaysWhatFailed: under OrFail the error wraps
 // ErrReplicaNotCaughtUp and a *WaitError naming the replica, the mode and
-// the cause.
+// the cause. (The primary reports gtid_mode below ON: WaitPosition waits
+// for the position, which returns NULL on a stopped applier.)
 func TestWaitErrorSaysWhatFailed(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MySQL, 1)
+	cl.Primary().SetGTIDMode("ON_PERMISSIVE")
 	cl.Replicas()[0].StopApplier()
 	db := fakeDB(t, cl, false)
 	_, err := db.ExecContext(context.Background(), insertKV, 1, 1)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rwsplit/rwsplit/internal/dialect"
+	"github.com/rwsplit/rwsplit/internal/gtid"
 )
 
 // A route trace: Explain says where a call would go and why, from what the
@@ -199,6 +202,7 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 		if mode.kind == kindWaitPosition && byGTID {
 			e.Steps = append(e.Steps, fmt.Sprintf("a %s cluster: waits for the writes' GTIDs (binlog positions differ between members)", db.clusterKind()))
 		}
+		byPos := mode.kind == kindWaitPosition && !byGTID
 		if byGTID && v.writes > v.gtidAt || !byGTID && v.writes > v.posAt {
 			e.Capture, e.Wait = true, planAfterRead
 			e.Steps = append(e.Steps, "the scope has writes whose position is pending: one read of the primary first")
@@ -206,9 +210,16 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 				e.Steps = append(e.Steps, "then a replica known to have them, else the fallback; never a wait")
 				e.Wait = planNone
 			}
+			if byPos {
+				e.Steps = append(e.Steps, db.positionWaitStep(cands, db.positionByGTID(v.tok, true)))
+			}
 			break
 		}
 		t := v.tok.WaitTarget(byGTID)
+		viaGTIDs := byPos && !t.Pos.IsZero() && v.gtidAt >= v.writes && db.positionByGTID(v.tok, false)
+		if viaGTIDs {
+			t.Flavor, t.MySQL = dialect.MySQL, v.tok.MySQL // as positionGTIDs, unclamped
+		}
 		if !t.HasTarget() {
 			e.Steps = append(e.Steps, "the scope has written nothing: no wait")
 			break
@@ -228,6 +239,9 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 		}
 		e.Wait = planWait
 		e.Steps = append(e.Steps, fmt.Sprintf("no replica is known to have applied the scope's writes: a wait, within %v", mode.d))
+		if byPos {
+			e.Steps = append(e.Steps, db.positionWaitStep(e.Candidates, viaGTIDs))
+		}
 	case kindLatest:
 		e.Wait = planAfterRead
 		e.Steps = append(e.Steps, "reads the primary's executed set (one query, shared), then waits for it unless a replica is known to have it")
@@ -274,4 +288,48 @@ func (db *DB) Explain(ctx context.Context, query string) RouteExplanation {
 		e.Server = e.Candidates[0]
 	}
 	return e
+}
+
+// positionByGTID reports whether a WaitPosition read of a scope whose token
+// is tok would wait for the GTIDs read with the position (see
+// positionGTIDs) as far as Explain can tell without I/O: MySQL GTIDs in the
+// token (or, with pending, a capture to come, which reads them), on a
+// primary last seen with gtid_mode ON.
+func (db *DB) positionByGTID(tok gtid.Token, pending bool) bool {
+	p := db.primaryServer()
+	return p != nil && p.gtidsOn() && (pending || tok.Flavor == dialect.MySQL && !tok.MySQL.IsEmpty())
+}
+
+// positionWaitStep says which wait a WaitPosition read sends to cands, and
+// what the position wait costs where the servers allow no better: byGTID
+// when the read has GTIDs of the same writes to wait for instead.
+func (db *DB) positionWaitStep(cands []*Server, byGTID bool) string {
+	var mysql, mariadb, gtids int
+	for _, s := range cands {
+		switch v := s.ver.Load(); {
+		case v == nil:
+		case v.Flavor == dialect.MySQL:
+			mysql++
+			if s.gtidsOn() {
+				gtids++
+			}
+		case v.Flavor == dialect.MariaDB:
+			mariadb++
+		}
+	}
+	switch {
+	case mysql == 0 && mariadb > 0:
+		return "a position wait (MASTER_POS_WAIT on MariaDB: it returns as the replica commits the write)"
+	case mysql == 0:
+		return "a position wait, or on MySQL with gtid_mode ON a wait for the GTIDs read with the position (the replicas' versions are not known yet)"
+	case byGTID && gtids == len(cands):
+		return "waits for the GTIDs read with the position (WAIT_FOR_EXECUTED_GTID_SET; gtid_mode ON on the primary and the replicas): as fast as WaitGTID"
+	}
+	const cost = "SOURCE_POS_WAIT: on MySQL's multi-threaded applier (replica_parallel_workers >= 1, the default) it returns only at the applier's " +
+		"next checkpoint, up to replica_checkpoint_period (300 ms by default; 302 ms at the median right after a write on MySQL 9.7) after the write " +
+		"is applied; a smaller replica_checkpoint_period, replica_parallel_workers=0 where the server has it, or gtid_mode ON shorten it"
+	if byGTID && gtids > 0 {
+		return "waits for the GTIDs read with the position on the replicas with gtid_mode ON; on the others " + cost
+	}
+	return "waits for the position with " + cost
 }

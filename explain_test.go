@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rwsplit/rwsplit"
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/fakedb"
 )
 
@@ -162,4 +163,49 @@ func TestExplainMonotonicAndHealth(t *testing.T) {
 	strict := fakeDB(t, c, false, rwsplit.WithMonitorInterval(20*time.Millisecond), rwsplit.WithPrimaryFallback(false))
 	require.Eventually(t, func() bool { return len(strict.Explain(bg, selectKV).Candidates) == 0 }, 5*time.Second, 5*time.Millisecond)
 	assert.ErrorIs(t, strict.Explain(bg, selectKV).Err, rwsplit.ErrNoReplica)
+}
+
+// TestExplainWaitPosition: Explain says which wait a WaitPosition read
+// sends: the GTIDs read with the position where the primary and the
+// replicas report gtid_mode ON, else the position, with what the position
+// wait costs on MySQL's multi-threaded applier; MariaDB's position wait.
+func TestExplainWaitPosition(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		flavor dialect.Flavor
+		mode   string // the primary's gtid_mode as reported; "" is ON
+		want   string
+	}{
+		{"mysql", fakedb.MySQL, "", "WAIT_FOR_EXECUTED_GTID_SET"},
+		{"mysql ON_PERMISSIVE", fakedb.MySQL, "ON_PERMISSIVE", "replica_checkpoint_period"},
+		{"mariadb", fakedb.MariaDB, "", "MASTER_POS_WAIT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakedb.NewCluster(tc.flavor, 2)
+			stalled(c)
+			if tc.mode != "" {
+				c.Primary().SetGTIDMode(tc.mode)
+			}
+			db := fakeDB(t, c, false)
+			checked(t, db)
+			quiet(t, c, db)
+			rwsplit.MonitorRound(db)
+			for _, r := range rwsplit.ReplicaServers(db) {
+				_, err := rwsplit.DetectVersion(context.Background(), r)
+				require.NoError(t, err)
+			}
+			sess := rwsplit.NewSession(rwsplit.Token{})
+			ctx := rwsplit.WithConsistency(rwsplit.WithSession(context.Background(), sess), rwsplit.WaitPosition(time.Second))
+			_, err := db.ExecContext(ctx, insertKV, 1, 1)
+			require.NoError(t, err)
+			e := db.Explain(ctx, selectKV)
+			assert.Equal(t, "after a read of the primary", e.Wait)
+			assert.Contains(t, e.String(), tc.want, "a write pending")
+			_ = sess.Token()
+			e = db.Explain(ctx, selectKV)
+			t.Log(e)
+			assert.Equal(t, "wait", e.Wait)
+			assert.Contains(t, e.String(), tc.want)
+		})
+	}
 }

@@ -321,6 +321,9 @@ type fakeLine struct {
 	flavor dialect.Flavor
 	kind   fakedb.Kind
 	tag    string // MySQL 8.3+: the writes' GTID tag (SET gtid_next = 'AUTOMATIC:tag')
+	// gtidMode is the MySQL primary's gtid_mode as reported ("" is ON):
+	// below ON, WaitPosition waits for the position, not the GTIDs.
+	gtidMode string
 }
 
 func (l fakeLine) String() string {
@@ -331,16 +334,21 @@ func (l fakeLine) String() string {
 	if l.tag != "" {
 		s += "-tagged"
 	}
+	if l.gtidMode != "" {
+		s += "-" + strings.ToLower(l.gtidMode)
+	}
 	return s
 }
 
 // fakeLines are the matrix's server lines: both flavors with asynchronous
 // replication, MySQL with tagged GTIDs (an untagged history, then the
 // writes under a tag), MySQL Group Replication (whose writes carry the
-// group's uuid, not the primary's) and MariaDB Galera.
+// group's uuid, not the primary's), MariaDB Galera, and MySQL with the
+// primary's gtid_mode at ON_PERMISSIVE (WaitPosition's position wait).
 var fakeLines = []fakeLine{
-	{fakedb.MySQL, fakedb.Async, ""}, {fakedb.MariaDB, fakedb.Async, ""}, {fakedb.MySQL, fakedb.Async, "app"},
-	{fakedb.MySQL, fakedb.GroupReplication, ""}, {fakedb.MariaDB, fakedb.Galera, ""},
+	{fakedb.MySQL, fakedb.Async, "", ""}, {fakedb.MariaDB, fakedb.Async, "", ""}, {fakedb.MySQL, fakedb.Async, "app", ""},
+	{fakedb.MySQL, fakedb.GroupReplication, "", ""}, {fakedb.MariaDB, fakedb.Galera, "", ""},
+	{fakedb.MySQL, fakedb.Async, "", "ON_PERMISSIVE"},
 }
 
 // newLineCluster returns a cluster of line l with two replicas.
@@ -350,6 +358,9 @@ func newLineCluster(l fakeLine) *fakedb.Cluster {
 	if l.tag != "" {
 		cl.Write(1000, 1000) // an untagged history
 		cl.SetTag(l.tag)
+	}
+	if l.gtidMode != "" {
+		cl.Primary().SetGTIDMode(l.gtidMode)
 	}
 	return cl
 }

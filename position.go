@@ -833,7 +833,44 @@ func (db *DB) scopeToken(ctx context.Context, mode Consistency) (gtid.Token, err
 	if err != nil {
 		return tok, err
 	}
-	return db.safeTarget(ctx, tok, byGTID, gtidsFresh, mode.d)
+	t, err := db.safeTarget(ctx, tok, byGTID, gtidsFresh, mode.d)
+	if err == nil && !byGTID && !t.Pos.IsZero() && gtidsFresh {
+		t = db.positionGTIDs(ctx, t, tok, mode.d)
+	}
+	return t, err
+}
+
+// positionGTIDs adds to t, a WaitPosition target (a binlog position of the
+// current primary, already checked by safeTarget), the GTIDs of full, its
+// scope's token, when waiting for them is as strong as waiting for the
+// position: MySQL GTIDs that cover every write of the scope (on MySQL a
+// position capture reads both in one statement, SHOW BINARY LOG STATUS,
+// and the writes had committed before it began), on a primary whose
+// gtid_mode is ON (every write it commits has a GTID), all of them executed
+// on it (cut to what it has, they are not used: the position alone is
+// waited for, as before). A replica with gtid_mode ON then waits for the
+// GTIDs instead of the position (see waitFor): WAIT_FOR_EXECUTED_GTID_SET
+// returns as the applier commits them, where SOURCE_POS_WAIT on MySQL's
+// multi-threaded applier returns at the coordinator's next checkpoint, up
+// to replica_checkpoint_period (300 ms by default) later. Usually no I/O:
+// the capture noted what the primary has executed; else one read of the
+// primary's executed set (shared), within half of budget.
+func (db *DB) positionGTIDs(ctx context.Context, t, full gtid.Token, budget time.Duration) gtid.Token {
+	g := full.WaitTarget(true)
+	p := db.primaryServer()
+	if g.Flavor != dialect.MySQL || g.MySQL.IsEmpty() || p == nil || !p.gtidsOn() {
+		return t
+	}
+	if pid, cur := int64(t.Pos.ServerID), p.serverID.Load(); pid != 0 && pid != cur {
+		return t // another primary's position (safeTarget kept it: unknown identity)
+	}
+	rctx, cancel := context.WithTimeout(ctx, max(budget/2, 10*time.Millisecond))
+	defer cancel()
+	if _, cut, err := db.clampGTIDs(rctx, p, g); err != nil || cut {
+		return t
+	}
+	t.Flavor, t.MySQL = dialect.MySQL, g.MySQL
+	return t
 }
 
 // resolvedScope returns the token of ctx's scope with the part a read needs

@@ -187,19 +187,30 @@ func (s *Server) observe(d time.Duration) {
 	}
 }
 
-// hasApplied reports whether the replica is known to have applied tok.
+// hasApplied reports whether the replica is known to have applied tok: its
+// GTIDs, or its binlog position. A target with both (WaitPosition's, see
+// positionGTIDs) names the same writes twice: either part known applied
+// will do.
 func (s *Server) hasApplied(tok gtid.Token) bool {
 	a := s.applied.Load()
+	hasG := !tok.MySQL.IsEmpty() || !tok.MariaDB.IsEmpty()
 	switch {
 	case a == nil:
 		return false
-	case !tok.MySQL.IsEmpty() || !tok.MariaDB.IsEmpty():
-		return gtid.Covers(*a, tok)
+	case hasG && gtid.Covers(*a, tok):
+		return true
 	case !tok.Pos.IsZero():
 		c, ok := a.Pos.Compare(tok.Pos)
 		return ok && c >= 0
 	}
-	return true
+	return !hasG
+}
+
+// gtidsOn reports whether s's last check found it a MySQL server with
+// gtid_mode ON (see cluster.Identity.GTIDsOn); false before the first.
+func (s *Server) gtidsOn() bool {
+	m := s.member.Load()
+	return m != nil && m.GTIDsOn
 }
 
 // learn records that the replica has applied tok.

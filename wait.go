@@ -233,11 +233,17 @@ func (db *DB) waitFor(ctx context.Context, s *Server, tok gtid.Token, mode Consi
 	}
 	timeout := max(left.Seconds(), 0.001)
 	switch {
+	case !tok.Pos.IsZero() && !tok.MySQL.IsEmpty() && v.Flavor == dialect.MySQL && s.gtidsOn():
+		// A WaitPosition target with the GTIDs of the same writes (see
+		// positionGTIDs), on a replica with gtid_mode ON: the GTID wait,
+		// exact and woken by each commit of the applier.
+		g := tok.WaitTarget(true)
+		return &waitSpec{call: "WAIT_FOR_EXECUTED_GTID_SET(?, ?) = 0", args: []any{g.MySQL.String(), timeout}, tok: g, mode: mode}, nil
 	case !tok.Pos.IsZero():
 		return &waitSpec{
 			call: v.PosWait() + "(?, ?, ?) >= 0",
 			args: []any{tok.Pos.File, tok.Pos.Pos, timeout},
-			tok:  tok, mode: mode, pos: true, timeout: left,
+			tok:  tok.WaitTarget(false), mode: mode, pos: true, timeout: left,
 		}, nil
 	case v.Flavor == dialect.MariaDB && tok.Flavor == dialect.MariaDB:
 		// MASTER_GTID_WAIT never succeeds on a Galera node (it reads

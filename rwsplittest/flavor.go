@@ -81,8 +81,10 @@ func (f Flavor) serverArgs(serverID int, replica bool) []string {
 			"--replica-net-timeout=5",
 			"--mysqlx=OFF",
 			"--innodb-redo-log-capacity=16M",
-			// One applier worker: SOURCE_POS_WAIT reads the applier's
-			// checkpointed position, which lags under several workers.
+			// One applier worker (still the multi-threaded applier, with
+			// its coordinator: SOURCE_POS_WAIT reads its checkpointed
+			// position, which moves every replica_checkpoint_period;
+			// WaitPosition waits by GTID here, gtid_mode being ON).
 			"--replica-parallel-workers=1",
 		)
 		if replica {

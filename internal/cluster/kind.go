@@ -67,6 +67,11 @@ type Identity struct {
 	// Group is Group Replication's group name: the uuid every transaction
 	// of the group carries ("" for other kinds).
 	Group string
+	// GTIDsOn (MySQL): @@GLOBAL.gtid_mode is ON, so every transaction the
+	// server commits carries a GTID (false on MariaDB, whose GTIDs are
+	// always on, and for ON_PERMISSIVE and below, where a transaction may
+	// be anonymous).
+	GTIDsOn bool
 }
 
 // Member is what one check read of one server (Check).
@@ -132,12 +137,13 @@ type Querier interface {
 func Identify(ctx context.Context, q Querier, v dialect.Version, force Kind) (Identity, error) {
 	var id Identity
 	var ro int64
-	var marker sql.NullString
+	var marker, gtidMode sql.NullString
 	var err error
 	if v.Flavor == dialect.MariaDB {
 		err = ScanRow(ctx, q, mariadbIdentity, nil, &id.ServerID, &ro, &marker)
 	} else {
-		err = ScanRow(ctx, q, mysqlIdentity, nil, &id.ServerID, &ro, &id.UUID, &marker)
+		err = ScanRow(ctx, q, mysqlIdentity, nil, &id.ServerID, &ro, &id.UUID, &marker, &gtidMode)
+		id.GTIDsOn = strings.EqualFold(gtidMode.String, "ON")
 	}
 	if err != nil {
 		return Identity{}, err
@@ -160,11 +166,13 @@ func Identify(ctx context.Context, q Querier, v dialect.Version, force Kind) (Id
 }
 
 // The identity queries: one round trip, on every server each monitor round.
-// The last column tells the kind: NULL or "" where the server is not in a
-// group (no Group Replication plugin, no wsrep provider).
+// The column after the uuid tells the kind: NULL or "" where the server is
+// not in a group (no Group Replication plugin, no wsrep provider). MySQL's
+// last column is gtid_mode (see Identity.GTIDsOn).
 const (
 	mysqlIdentity = "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, " +
-		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name')"
+		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name'), " +
+		"@@GLOBAL.gtid_mode"
 	mariadbIdentity = "SELECT @@server_id, @@GLOBAL.read_only, " +
 		"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_ON')"
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -251,6 +252,10 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		var group any
 		if cl.kind == GroupReplication {
 			group = mysqlUUID
+		}
+		if strings.Contains(strings.ToLower(p.text), "gtid_mode") {
+			return outcome{set: nullableSet([]string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid", "group_name", "@@GLOBAL.gtid_mode"},
+				[]any{itoa(int64(s.id)), ro, s.uuid(), group, s.reportedGTIDMode()})}, nil
 		}
 		return outcome{set: nullableSet([]string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid", "group_name"},
 			[]any{itoa(int64(s.id)), ro, s.uuid(), group})}, nil

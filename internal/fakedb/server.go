@@ -29,6 +29,7 @@ type Server struct {
 	readOnly    bool         // the primary refuses writes (SetReadOnly)
 	memberState string       // Group Replication MEMBER_STATE; "" is ONLINE
 	galera      *GaleraState // Galera wsrep state; nil is GaleraSynced
+	gtidMode    string       // MySQL @@GLOBAL.gtid_mode as reported; "" is ON (SetGTIDMode)
 	gen         int          // incremented when the server goes down: older conns are dead
 	failN       int
 	failErr     error
@@ -66,6 +67,26 @@ func (s *Server) SetReadOnly(on bool) {
 	s.cl.mu.Lock()
 	defer s.cl.mu.Unlock()
 	s.readOnly = on
+}
+
+// SetGTIDMode makes a MySQL server report mode ("ON", "ON_PERMISSIVE",
+// "OFF_PERMISSIVE", "OFF") as its @@GLOBAL.gtid_mode, ON by default. Only
+// the report changes: its transactions keep their GTIDs, so a test shows
+// what the library does with a server it must not take for gtid_mode ON
+// (one where a transaction may be anonymous, its GTID set no proof).
+func (s *Server) SetGTIDMode(mode string) {
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	s.gtidMode = mode
+}
+
+// reportedGTIDMode is @@GLOBAL.gtid_mode as the server reports it. Called
+// with cl.mu held.
+func (s *Server) reportedGTIDMode() string {
+	if s.gtidMode == "" {
+		return "ON"
+	}
+	return s.gtidMode
 }
 
 // StopApplier stops a replica's applier, after applying what it was due to

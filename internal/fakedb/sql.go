@@ -28,7 +28,7 @@ const (
 	kSelectAll                        // SELECT k, v FROM kv ORDER BY k
 	kServerID                         // SELECT @@server_id
 	kIdentity                         // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
-	kIdentityKind                     // kIdentity and the cluster kind's marker (group name, wsrep_on)
+	kIdentityKind                     // kIdentity and the cluster kind's marker (group name, wsrep_on)[, @@GLOBAL.gtid_mode]
 	kSubquery                         // SELECT (SELECT 1 UNION ALL SELECT 1)
 	kSleep                            // SELECT SLEEP(?)
 	kSelect1                          // SELECT 1
@@ -191,6 +191,8 @@ var grammar = []rule{
 	r(kServerID, 0, "SELECT @@server_id"),
 	r(kIdentity, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid"),
 	r(kIdentity, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only"),
+	r(kIdentityKind, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, "+
+		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name'), @@GLOBAL.gtid_mode"),
 	r(kIdentityKind, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, "+
 		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name')"),
 	r(kIdentityKind, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only, "+
