@@ -225,6 +225,7 @@ func values(named []driver.NamedValue) ([]driver.Value, error) {
 // rows replays the first row it read ahead, then reads on.
 type rows struct {
 	r       driver.Rows
+	cols    []string // the first result set's columns, asked of r once
 	first   []driver.Value
 	inline  [4]driver.Value // first's storage for narrow rows: one allocation
 	err     error           // the first Next's error: nil, or io.EOF
@@ -331,8 +332,8 @@ func ahead(ctx context.Context, r driver.Rows, err error) (driver.Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	rw := &rows{r: r, pending: true}
-	if n := len(r.Columns()); n <= len(rw.inline) {
+	rw := &rows{r: r, pending: true, cols: r.Columns()}
+	if n := len(rw.cols); n <= len(rw.inline) {
 		rw.first = rw.inline[:n]
 	} else {
 		rw.first = make([]driver.Value, n)
@@ -351,7 +352,15 @@ func ahead(ctx context.Context, r driver.Rows, err error) (driver.Rows, error) {
 	return rw, nil
 }
 
-func (r *rows) Columns() []string { return r.r.Columns() }
+// Columns returns the current result set's columns: those the first row
+// was read with, for the first (a driver may build them anew at each call).
+func (r *rows) Columns() []string {
+	if r.cols != nil {
+		return r.cols
+	}
+	return r.r.Columns()
+}
+
 func (r *rows) Close() error {
 	err := r.r.Close()
 	if h := r.hook; h != nil {
@@ -383,7 +392,7 @@ func (r *rows) NextResultSet() error {
 	if !ok {
 		return io.EOF
 	}
-	r.pending = false
+	r.pending, r.cols = false, nil
 	return n.NextResultSet()
 }
 
