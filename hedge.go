@@ -312,17 +312,25 @@ func (a *attempt[T]) outcome() outcome[T] {
 // when the caller's context cannot be cancelled: the caller's values, and an
 // end of the attempt's own. It is context.WithCancel's context at a third of
 // its allocations (its Done channel is made only when a driver asks for it),
-// and it lives in its attempt (so in a pooled race).
+// and it lives in its attempt (so in a pooled race). On a pool whose
+// connections Open dialled it is an Interrupter: the driver sees the
+// caller's context, which it need not watch (go-sql-driver/mysql hands a
+// context it can watch to a goroutine of its own at every call), and the
+// attempt's end interrupts the I/O of the connection its call runs on.
 type attemptCtx struct {
 	context.Context // the caller's (its Done is nil)
 	mu              sync.Mutex
 	done            chan struct{} // made on first use
 	err             error
+	on              prefetch.Interruptible // the connection a call runs on (Bind)
+	hit             bool                   // on was interrupted
 }
+
+var _ prefetch.Interrupter = (*attemptCtx)(nil)
 
 // reset makes c a live child of parent; c must not be in use.
 func (c *attemptCtx) reset(parent context.Context) {
-	c.Context, c.done, c.err = parent, nil, nil
+	c.Context, c.done, c.err, c.on, c.hit = parent, nil, nil, nil, false
 }
 
 // Done returns the channel closed when the attempt is cancelled.
@@ -345,16 +353,45 @@ func (c *attemptCtx) Err() error {
 	return c.err
 }
 
-// cancel ends the attempt's context (as a context.CancelFunc does).
+// Bind makes the attempt's end interrupt conn, until Unbind.
+func (c *attemptCtx) Bind(conn prefetch.Interruptible) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return false
+	}
+	c.on, c.hit = conn, false
+	return true
+}
+
+// Unbind ends Bind; it reports whether the connection was interrupted.
+func (c *attemptCtx) Unbind() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hit := c.hit
+	c.on, c.hit = nil, false
+	return hit
+}
+
+// Values returns the caller's context: c's values, without its end.
+func (c *attemptCtx) Values() context.Context { return c.Context }
+
+// cancel ends the attempt's context (as a context.CancelFunc does), and
+// interrupts the connection a call of it runs on.
 func (c *attemptCtx) cancel() {
 	c.mu.Lock()
-	if c.err == nil {
-		c.err = context.Canceled
-		if c.done != nil {
-			close(c.done)
-		}
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
 	}
-	c.mu.Unlock()
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	if c.on != nil {
+		c.on.Interrupt()
+		c.hit = true
+	}
 }
 
 // hedgeOp is a statement that a hedge may send twice.
