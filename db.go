@@ -3,8 +3,10 @@ package rwsplit
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -85,7 +87,13 @@ type DB struct {
 // multiStatements=true and interpolateParams=true, a read's wait is sent with
 // the read in one round trip. Zero replicas is valid: every call then goes to the
 // primary. For the "mysql" driver each DSN is parsed, and the same server
-// (address and database) given twice is an error. Close closes every pool.
+// (address and database) given twice is an error; over TCP or a Unix socket
+// the pools dial through a function of their own (the DSN's Config.DialFunc),
+// so that a hedged read's first attempt is ended by interrupting its
+// connection rather than by a context the driver watches at every call (so
+// a dial function registered with mysql.RegisterDialContext for "tcp" or
+// "unix" is not used: register it under a network name of its own). Close
+// closes every pool.
 func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (*DB, error) {
 	if driverName == "" {
 		return nil, errors.New("rwsplit: Open: driver name is empty")
@@ -173,11 +181,32 @@ func openPool(driverName, dsn string) (*sql.DB, error) {
 	d := probe.Driver()
 	_ = probe.Close()
 	secret := redact.Of(dsn)
-	c, err := prefetch.ForDSN(d, dsn)
+	c, err := connectorFor(d, dsn)
 	if err != nil {
 		return nil, redact.Err(err, secret)
 	}
 	return sql.OpenDB(prefetch.Connector(redact.Connector(c, secret))), nil
+}
+
+// connectorFor returns d's connector for dsn. go-sql-driver/mysql's, over
+// TCP or a Unix socket with no dial function of the DSN's own, dials
+// through prefetch.Dial: the pool can then end a hedged read's first
+// attempt by interrupting its connection's I/O, and the driver is given no
+// context to watch per call (which costs it two goroutine switches a call).
+func connectorFor(d driver.Driver, dsn string) (driver.Connector, error) {
+	switch d.(type) {
+	case mysql.MySQLDriver, *mysql.MySQLDriver:
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.DialFunc == nil && (cfg.Net == "tcp" || cfg.Net == "unix") {
+			var nd net.Dialer
+			cfg.DialFunc = prefetch.Dial(nd.DialContext)
+			return mysql.NewConnector(cfg)
+		}
+	}
+	return prefetch.ForDSN(d, dsn)
 }
 
 // shorten keeps a DSN key short and free of credentials for error messages.

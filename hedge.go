@@ -111,6 +111,9 @@ type hedger struct {
 	// nanoseconds; srtt 0 before the first sample.
 	srtt, rttvar atomic.Int64
 	hedges, wins atomic.Uint64
+	// rowsRaces and rowRaces keep races of rows ops (of Query and QueryRow)
+	// that are over, for reuse with their timer (see race.put).
+	rowsRaces, rowRaces sync.Pool
 }
 
 func (h *hedger) config() hedgeConfig {
@@ -286,9 +289,109 @@ type attempt[T any] struct {
 	cancel context.CancelFunc
 	hook   *prefetch.Hook // releases ctx when the rows close (rows ops)
 	hc     prefetch.HookContext
+	own    attemptCtx // the driver's context of a rows op under a caller's that cannot be cancelled
 	t0     time.Time
 	v      T
 	err    error
+}
+
+// outcome is what the caller of a race gets of the attempt that won it.
+type outcome[T any] struct {
+	s      *Server
+	v      T
+	t0     time.Time
+	err    error
+	cancel context.CancelFunc
+}
+
+func (a *attempt[T]) outcome() outcome[T] {
+	return outcome[T]{s: a.s, v: a.v, t0: a.t0, err: a.err, cancel: a.cancel}
+}
+
+// attemptCtx is the context the driver calls of a rows op's attempt see
+// when the caller's context cannot be cancelled: the caller's values, and an
+// end of the attempt's own. It is context.WithCancel's context at a third of
+// its allocations (its Done channel is made only when a driver asks for it),
+// and it lives in its attempt (so in a pooled race). On a pool whose
+// connections Open dialled it is an Interrupter: the driver sees the
+// caller's context, which it need not watch (go-sql-driver/mysql hands a
+// context it can watch to a goroutine of its own at every call), and the
+// attempt's end interrupts the I/O of the connection its call runs on.
+type attemptCtx struct {
+	context.Context // the caller's (its Done is nil)
+	mu              sync.Mutex
+	done            chan struct{} // made on first use
+	err             error
+	on              prefetch.Interruptible // the connection a call runs on (Bind)
+	hit             bool                   // on was interrupted
+}
+
+var _ prefetch.Interrupter = (*attemptCtx)(nil)
+
+// reset makes c a live child of parent; c must not be in use.
+func (c *attemptCtx) reset(parent context.Context) {
+	c.Context, c.done, c.err, c.on, c.hit = parent, nil, nil, nil, false
+}
+
+// Done returns the channel closed when the attempt is cancelled.
+func (c *attemptCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+// Err returns context.Canceled once the attempt is cancelled.
+func (c *attemptCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Bind makes the attempt's end interrupt conn, until Unbind.
+func (c *attemptCtx) Bind(conn prefetch.Interruptible) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return false
+	}
+	c.on, c.hit = conn, false
+	return true
+}
+
+// Unbind ends Bind; it reports whether the connection was interrupted.
+func (c *attemptCtx) Unbind() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hit := c.hit
+	c.on, c.hit = nil, false
+	return hit
+}
+
+// Values returns the caller's context: c's values, without its end.
+func (c *attemptCtx) Values() context.Context { return c.Context }
+
+// cancel ends the attempt's context (as a context.CancelFunc does), and
+// interrupts the connection a call of it runs on.
+func (c *attemptCtx) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	if c.on != nil {
+		c.on.Interrupt()
+		c.hit = true
+	}
 }
 
 // hedgeOp is a statement that a hedge may send twice.
@@ -305,6 +408,9 @@ type hedgeOp[T any] interface {
 	rows() bool
 	// query is the statement's text, for route events ("" for a BEGIN).
 	query() string
+	// pool is where h keeps races of this op that are over, for reuse; nil
+	// when they are not reused.
+	pool(h *hedger) *sync.Pool
 }
 
 // race is a hedged statement: its first attempt, run by the caller, and the
@@ -326,47 +432,124 @@ type race[T any, O hedgeOp[T]] struct {
 	secondDone bool
 	abandoned  bool          // the caller will not take the hedge: it discards itself
 	done       chan struct{} // closed when the hedge has its outcome
+
+	// A race of a rows op under a caller's context that cannot be
+	// cancelled comes from, and goes back to, pool (nil otherwise) with its
+	// timer, so that a read that needs no hedge allocates nothing for it.
+	// fired: the timer's function has run (the race is then not reused);
+	// reuse: the first attempt won alone, and closed (its rows' close hook,
+	// made once) puts the race back; cancelFirst is rc.first.own.cancel,
+	// made once.
+	pool        *sync.Pool
+	fired       atomic.Bool
+	reuse       bool
+	closed      func()
+	cancelFirst context.CancelFunc
 }
 
 // hedged runs op on s under ctx, and once more on another server if s has
 // not answered after extra (a wait's timeout) plus bound; it returns the
-// attempt whose outcome the caller gets. The first attempt runs on the
+// outcome of the attempt the caller gets. The first attempt runs on the
 // caller's goroutine; the hedge on the timer's.
-func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, extra, bound time.Duration) *attempt[T] {
-	rc := &race[T, O]{db: db, ctx: ctx, op: op, bound: bound, sample: extra == 0}
+func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, extra, bound time.Duration) outcome[T] {
+	rc := newRace[T](db, ctx, op)
+	rc.bound, rc.sample = bound, extra == 0
 	a := &rc.first
 	rc.prepare(a, s)
 	rc.since = time.Now().Add(extra)
 	rc.due = rc.since.Add(bound)
 	rc.mu.Lock()
-	rc.timer = time.AfterFunc(extra+bound, rc.fire)
+	if rc.timer == nil {
+		rc.timer = time.AfterFunc(extra+bound, rc.fire)
+	} else {
+		rc.timer.Reset(extra + bound)
+	}
 	rc.mu.Unlock()
 	rc.run(a, false)
-	if rc.timer.Stop() {
-		rc.keep(a) // answered in time: no hedge
-		return a
+	if !rc.timer.Stop() {
+		return rc.finish().outcome()
 	}
-	return rc.finish()
+	rc.keep(a) // answered in time: no hedge
+	out := a.outcome()
+	switch {
+	case rc.pool == nil || rc.fired.Load():
+	case a.err != nil:
+		rc.put() // keep released its context
+	case a.hook.Claimed():
+		rc.reuse = true // put back when its rows close
+	}
+	return out
+}
+
+// newRace returns a race of op under ctx: a pooled one (see race.pool) when
+// op's races are reused and ctx cannot be cancelled.
+func newRace[T any, O hedgeOp[T]](db *DB, ctx context.Context, op O) *race[T, O] {
+	pool := op.pool(&db.hedge)
+	if pool == nil || ctx.Done() != nil {
+		return &race[T, O]{db: db, ctx: ctx, op: op}
+	}
+	rc, _ := pool.Get().(*race[T, O])
+	if rc == nil {
+		rc = &race[T, O]{pool: pool}
+		rc.closed = rc.firstClosed
+		rc.cancelFirst = rc.first.own.cancel
+	}
+	rc.db, rc.ctx, rc.op = db, ctx, op
+	return rc
+}
+
+// firstClosed is the close hook of a pooled race's first attempt: it
+// releases the attempt's context and, when the race is over, puts it back.
+func (rc *race[T, O]) firstClosed() {
+	rc.first.cancel()
+	if rc.reuse {
+		rc.put()
+	}
+}
+
+// put clears a pooled race that is over (its timer stopped before it
+// fired, its first attempt's context released, nothing of it held by its
+// caller) and puts it back in its pool.
+func (rc *race[T, O]) put() {
+	var zero T
+	var op O
+	a := &rc.first
+	a.s, a.ctx, a.hook, a.v, a.err, a.t0 = nil, nil, nil, zero, nil, time.Time{}
+	a.hc.Init(nil, nil)
+	a.own.reset(nil)
+	rc.db, rc.ctx, rc.op, rc.reuse = nil, nil, op, false
+	rc.pool.Put(rc)
 }
 
 // prepare gives a its server and a context of its own, which its rows
 // release when they close. Under a caller's context that cannot be
 // cancelled, database/sql sees that context (and starts no goroutine to
-// watch it) and only the driver calls see the attempt's: the pool reads
-// ahead, so its wrapper applies it (see prefetch.HookContext).
+// watch it) and only the driver calls see the attempt's (an attemptCtx):
+// the pool reads ahead, so its wrapper applies it (see
+// prefetch.HookContext).
 func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
 	a.s = s
-	ctx, cancel := context.WithCancel(rc.ctx)
-	a.ctx, a.cancel = ctx, cancel
-	if rc.op.rows() {
-		if rc.ctx.Done() == nil {
-			a.hc.Init(rc.ctx, cancel)
-			a.hc.SetDriverContext(ctx)
-		} else {
-			a.hc.Init(ctx, cancel)
-		}
-		a.ctx, a.hook = &a.hc, a.hc.Hook()
+	if !rc.op.rows() {
+		a.ctx, a.cancel = context.WithCancel(rc.ctx)
+		return
 	}
+	release := a.cancel
+	if rc.ctx.Done() == nil {
+		a.own.reset(rc.ctx)
+		if a == &rc.first && rc.cancelFirst != nil {
+			a.cancel, release = rc.cancelFirst, rc.closed
+		} else {
+			a.cancel = a.own.cancel
+			release = a.cancel
+		}
+		a.hc.Init(rc.ctx, release)
+		a.hc.SetDriverContext(&a.own)
+	} else {
+		ctx, cancel := context.WithCancel(rc.ctx)
+		a.cancel = cancel
+		a.hc.Init(ctx, cancel)
+	}
+	a.ctx, a.hook = &a.hc, a.hc.Hook()
 }
 
 // run sends the statement of attempt a.
@@ -384,6 +567,7 @@ func (rc *race[T, O]) run(a *attempt[T], hedge bool) {
 // meanwhile, and an overloaded client is the worst place to double its
 // reads): it looks again a bound later.
 func (rc *race[T, O]) fire() {
+	rc.fired.Store(true)
 	db := rc.db
 	rc.mu.Lock()
 	if rc.firstDone || rc.second != nil || db.closed.Load() || rc.ctx.Err() != nil {
@@ -541,9 +725,10 @@ func (o rowsOp) send(ctx context.Context, s *Server, hedge bool) (*sql.Rows, err
 	return o.run.query(ctx, s, o.q, o.args)
 }
 
-func (rowsOp) discard(rows *sql.Rows) { _ = rows.Close() }
-func (rowsOp) rows() bool             { return true }
-func (o rowsOp) query() string        { return o.plain }
+func (rowsOp) discard(rows *sql.Rows)    { _ = rows.Close() }
+func (rowsOp) rows() bool                { return true }
+func (o rowsOp) query() string           { return o.plain }
+func (rowsOp) pool(h *hedger) *sync.Pool { return &h.rowsRaces }
 
 // detach reads the rows into memory and releases the attempt's context.
 // (Rows ops run only on pools known to read ahead: this is a guard, not a
@@ -571,9 +756,10 @@ func (o rowOp) send(ctx context.Context, s *Server, hedge bool) (*sql.Row, error
 }
 
 // discard scans nothing: it closes the row's rows.
-func (rowOp) discard(row *sql.Row) { _ = row.Scan() }
-func (rowOp) rows() bool           { return true }
-func (o rowOp) query() string      { return o.plain }
+func (rowOp) discard(row *sql.Row)      { _ = row.Scan() }
+func (rowOp) rows() bool                { return true }
+func (o rowOp) query() string           { return o.plain }
+func (rowOp) pool(h *hedger) *sync.Pool { return &h.rowRaces }
 
 // detach leaves the row as it is: its Scan reads from the pool under the
 // attempt's context, which then stays live. (Rows ops run only on pools
@@ -591,6 +777,7 @@ func (o beginOp) send(ctx context.Context, s *Server, _ bool) (*sql.Tx, error) {
 func (beginOp) discard(tx *sql.Tx)            { _ = tx.Rollback() }
 func (beginOp) rows() bool                    { return false }
 func (beginOp) query() string                 { return "" }
+func (beginOp) pool(*hedger) *sync.Pool       { return nil }
 func (beginOp) detach(*DB, *attempt[*sql.Tx]) {}
 
 // hedgedRead runs op (c's query; with a one-round-trip wait whose timeout

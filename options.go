@@ -215,8 +215,11 @@ func WithMinServing(n int) Option {
 // bound (a slow query on a live server is not run twice), only to a server
 // that serves the read's consistency mode, and only for replica reads
 // outside transactions (and read-only BEGINs) on pools that read ahead
-// (Open's). Each such read costs a cancellable context and a timer, about
-// five allocations; a read that is hedged also costs its second attempt.
+// (Open's). A read that needs no hedge allocates nothing for it under a
+// context that cannot be cancelled (its race, timer and attempt context are
+// reused), three objects otherwise; with go-sql-driver/mysql the driver is
+// given no context to watch for it (see Open). A read that is hedged also
+// costs its second attempt.
 func WithHedge(floor, ceiling time.Duration) Option {
 	return func(o *options) error {
 		cfg, err := newHedgeConfig(floor, ceiling)

@@ -18,8 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"reflect"
 	"sync/atomic"
+	"time"
 )
 
 // Connector returns c with every query's first row read ahead.
@@ -28,11 +30,57 @@ func Connector(c driver.Connector) driver.Connector { return connector{c} }
 type connector struct{ c driver.Connector }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.c.Connect(forDriver(ctx))
+	slot := &netSlot{}
+	dc, err := c.c.Connect(context.WithValue(forDriver(ctx), netKey{}, slot))
 	if err != nil {
 		return nil, err
 	}
-	return &conn{dc}, nil
+	return &conn{c: dc, nc: slot.nc}, nil
+}
+
+// netSlot receives the network connection Dial makes for a Connect.
+type netSlot struct{ nc net.Conn }
+
+type netKey struct{}
+
+// Dial returns dial reporting each network connection it makes to the
+// wrapped pool's Connect, for a driver that dials through such a function
+// (go-sql-driver/mysql's Config.DialFunc): the pool then ends a driver call
+// whose context is an Interrupter by interrupting its connection's I/O, and
+// the driver sees a context it need not watch.
+func Dial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := dial(ctx, network, addr)
+		if s, ok := ctx.Value(netKey{}).(*netSlot); ok && err == nil {
+			s.nc = nc
+		}
+		return nc, err
+	}
+}
+
+// An Interrupter is a driver context (see HookContext.SetDriverContext)
+// that a pool knowing its connections' network connections (see Dial) ends
+// by interrupting the I/O of the connection a driver call runs on, rather
+// than by passing it to the driver: go-sql-driver/mysql hands a context it
+// can watch to a goroutine of its own at every call, two goroutine switches
+// a call. Elsewhere it is passed to the driver as any context.
+type Interrupter interface {
+	context.Context
+	// Bind makes the end of the context interrupt c's I/O, until Unbind;
+	// it reports false, binding nothing, once the context has ended.
+	Bind(c Interruptible) bool
+	// Unbind ends Bind, and reports whether c was interrupted.
+	Unbind() bool
+	// Values is the context the driver sees meanwhile: the same values and
+	// deadline, without the end (its Done is nil).
+	Values() context.Context
+}
+
+// Interruptible is a connection whose I/O an Interrupter can interrupt.
+type Interruptible interface {
+	// Interrupt makes the connection's pending and later I/O fail. The
+	// connection is not used again.
+	Interrupt()
 }
 
 func (c connector) Driver() driver.Driver { return c.c.Driver() }
@@ -65,7 +113,46 @@ func ForDSN(d driver.Driver, dsn string) (driver.Connector, error) {
 }
 
 // conn passes every optional interface through to the wrapped connection.
-type conn struct{ c driver.Conn }
+// nc is its network connection when the driver dials through Dial; broken
+// says an Interrupter interrupted its I/O (database/sql must drop it).
+type conn struct {
+	c      driver.Conn
+	nc     net.Conn
+	broken atomic.Bool
+}
+
+// Interrupt fails the connection's pending and later I/O.
+func (c *conn) Interrupt() {
+	c.broken.Store(true)
+	_ = c.nc.SetDeadline(time.Unix(1, 0))
+}
+
+// enter returns the context a driver call made under ctx runs with, and the
+// Interrupter it is bound to (nil if none: leave is then a no-op); an error
+// when that has ended already.
+func (c *conn) enter(ctx context.Context) (context.Context, Interrupter, error) {
+	d := forDriver(ctx)
+	if c.nc == nil {
+		return d, nil, nil
+	}
+	it, ok := d.(Interrupter)
+	if !ok {
+		return d, nil, nil
+	}
+	if !it.Bind(c) {
+		return nil, nil, it.Err()
+	}
+	return it.Values(), it, nil
+}
+
+// leave ends a driver call that enter bound to it and that returned err:
+// when it was interrupted, the call's error is the context's.
+func (c *conn) leave(it Interrupter, err error) error {
+	if it == nil || !it.Unbind() || err == nil {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", it.Err(), err)
+}
 
 // Unwrap returns the driver's own connection (as (*sql.Conn).Raw users may
 // need it).
@@ -76,7 +163,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{s: s, c: c.c}, nil
+	return &stmt{s: s, c: c}, nil
 }
 
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -84,11 +171,15 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if !ok {
 		return c.Prepare(query)
 	}
-	s, err := pc.PrepareContext(forDriver(ctx), query)
+	dctx, it, err := c.enter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{s: s, c: c.c}, nil
+	s, err := pc.PrepareContext(dctx, query)
+	if err = c.leave(it, err); err != nil {
+		return nil, err
+	}
+	return &stmt{s: s, c: c}, nil
 }
 
 func (c *conn) Close() error { return c.c.Close() }
@@ -108,10 +199,16 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if ec, ok := c.c.(driver.ExecerContext); ok {
-		return ec.ExecContext(forDriver(ctx), query, args)
+	ec, ok := c.c.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
 	}
-	return nil, driver.ErrSkip
+	dctx, it, err := c.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ec.ExecContext(dctx, query, args)
+	return res, c.leave(it, err)
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -119,8 +216,13 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	r, err := qc.QueryContext(forDriver(ctx), query, args)
-	return ahead(ctx, r, err)
+	dctx, it, err := c.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := qc.QueryContext(dctx, query, args)
+	r, err = ahead(ctx, r, err)
+	return r, c.leave(it, err)
 }
 
 func (c *conn) Ping(ctx context.Context) error {
@@ -131,6 +233,9 @@ func (c *conn) Ping(ctx context.Context) error {
 }
 
 func (c *conn) ResetSession(ctx context.Context) error {
+	if c.broken.Load() {
+		return driver.ErrBadConn
+	}
 	if r, ok := c.c.(driver.SessionResetter); ok {
 		return r.ResetSession(ctx)
 	}
@@ -138,6 +243,9 @@ func (c *conn) ResetSession(ctx context.Context) error {
 }
 
 func (c *conn) IsValid() bool {
+	if c.broken.Load() {
+		return false
+	}
 	if v, ok := c.c.(driver.Validator); ok {
 		return v.IsValid()
 	}
@@ -153,7 +261,7 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 
 type stmt struct {
 	s driver.Stmt
-	c driver.Conn
+	c *conn
 }
 
 func (s *stmt) Close() error  { return s.s.Close() }
@@ -168,7 +276,12 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if ec, ok := s.s.(driver.StmtExecContext); ok {
-		return ec.ExecContext(forDriver(ctx), args)
+		dctx, it, err := s.c.enter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res, err := ec.ExecContext(dctx, args)
+		return res, s.c.leave(it, err)
 	}
 	vals, err := values(args)
 	if err != nil {
@@ -179,8 +292,13 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if qc, ok := s.s.(driver.StmtQueryContext); ok {
-		r, err := qc.QueryContext(forDriver(ctx), args)
-		return ahead(ctx, r, err)
+		dctx, it, err := s.c.enter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r, err := qc.QueryContext(dctx, args)
+		r, err = ahead(ctx, r, err)
+		return r, s.c.leave(it, err)
 	}
 	vals, err := values(args)
 	if err != nil {
@@ -196,7 +314,7 @@ func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error {
 	if n, ok := s.s.(driver.NamedValueChecker); ok {
 		return n.CheckNamedValue(nv)
 	}
-	if n, ok := s.c.(driver.NamedValueChecker); ok {
+	if n, ok := s.c.c.(driver.NamedValueChecker); ok {
 		return n.CheckNamedValue(nv)
 	}
 	return driver.ErrSkip
@@ -225,6 +343,7 @@ func values(named []driver.NamedValue) ([]driver.Value, error) {
 // rows replays the first row it read ahead, then reads on.
 type rows struct {
 	r       driver.Rows
+	cols    []string // the first result set's columns, asked of r once
 	first   []driver.Value
 	inline  [4]driver.Value // first's storage for narrow rows: one allocation
 	err     error           // the first Next's error: nil, or io.EOF
@@ -331,8 +450,8 @@ func ahead(ctx context.Context, r driver.Rows, err error) (driver.Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	rw := &rows{r: r, pending: true}
-	if n := len(r.Columns()); n <= len(rw.inline) {
+	rw := &rows{r: r, pending: true, cols: r.Columns()}
+	if n := len(rw.cols); n <= len(rw.inline) {
 		rw.first = rw.inline[:n]
 	} else {
 		rw.first = make([]driver.Value, n)
@@ -351,7 +470,15 @@ func ahead(ctx context.Context, r driver.Rows, err error) (driver.Rows, error) {
 	return rw, nil
 }
 
-func (r *rows) Columns() []string { return r.r.Columns() }
+// Columns returns the current result set's columns: those the first row
+// was read with, for the first (a driver may build them anew at each call).
+func (r *rows) Columns() []string {
+	if r.cols != nil {
+		return r.cols
+	}
+	return r.r.Columns()
+}
+
 func (r *rows) Close() error {
 	err := r.r.Close()
 	if h := r.hook; h != nil {
@@ -383,7 +510,7 @@ func (r *rows) NextResultSet() error {
 	if !ok {
 		return io.EOF
 	}
-	r.pending = false
+	r.pending, r.cols = false, nil
 	return n.NextResultSet()
 }
 
