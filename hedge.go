@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/prefetch"
 	"github.com/rwsplit/rwsplit/internal/replay"
 )
@@ -266,6 +267,12 @@ func (db *DB) appliedReplicas(ctx context.Context, mode Consistency, cands []*Se
 	tok := v.tok.WaitTarget(byGTID)
 	if !tok.HasTarget() {
 		return cands
+	}
+	if p := db.primaryServer(); !byGTID && v.writes <= v.gtidAt && tok.Flavor == dialect.MySQL &&
+		!v.tok.MySQL.IsEmpty() && p != nil && p.gtidsOn() {
+		// As positionGTIDs: the GTIDs read with the position name the
+		// same writes, and a replica known to have either has them.
+		tok.MySQL = v.tok.MySQL
 	}
 	if !tok.Pos.IsZero() {
 		cands = db.directReplicas(cands, tok.Pos.ServerID)

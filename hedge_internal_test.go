@@ -51,6 +51,8 @@ func TestHedgeTargetRule(t *testing.T) {
 		noAhead1    bool // replica 1's pool does not read ahead
 		pending     bool // a write whose position was not read yet
 		applied1    bool // replica 1 is known to have applied the scope's writes
+		gtids1      bool // replica 1 is known to have applied their GTIDs (only)
+		wantMariaDB string
 		noRows      bool // a BEGIN: read-ahead does not matter
 		want        string
 		description string
@@ -75,6 +77,8 @@ func TestHedgeTargetRule(t *testing.T) {
 		{mode: WaitPosition(time.Second), want: "primary", description: "replica 1 is stale"},
 		{mode: WaitPosition(time.Second), applied1: true, want: "replica 1", description: "replica 1 has applied the position"},
 		{mode: WaitPosition(time.Second), pending: true, applied1: true, want: "primary", description: "a pending write"},
+		{mode: WaitPosition(time.Second), gtids1: true, want: "replica 1", wantMariaDB: "primary",
+			description: "replica 1 has applied the GTIDs read with the position (MySQL, gtid_mode ON)"},
 	}
 	for _, f := range []dialect.Flavor{fakedb.MySQL, fakedb.MariaDB} {
 		for _, c := range cases {
@@ -93,6 +97,9 @@ func TestHedgeTargetRule(t *testing.T) {
 					require.NoError(t, err)
 					if c.applied1 {
 						r1.learn(db.process.view().tok.WaitTarget(c.mode.kind == kindWaitGTID))
+					}
+					if c.gtids1 {
+						r1.learn(db.process.view().tok.WaitTarget(true))
 					}
 					if c.pending {
 						_, err := db.ExecContext(ctx, "INSERT INTO kv (k, v) VALUES (2, 2)")
@@ -114,7 +121,11 @@ func TestHedgeTargetRule(t *testing.T) {
 				if got != nil {
 					name = got.Name()
 				}
-				assert.Equal(t, c.want, name)
+				want := c.want
+				if f == fakedb.MariaDB && c.wantMariaDB != "" {
+					want = c.wantMariaDB
+				}
+				assert.Equal(t, want, name)
 			})
 		}
 	}
