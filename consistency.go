@@ -151,14 +151,16 @@ func Latest(timeout time.Duration) Consistency {
 // move (that replica is down, suspect, lagging or removed, or the latest
 // read was served by the primary), the next read waits on its new replica
 // for what the primary had executed after the earlier reads returned, read
-// once on the primary (on MySQL with the GTIDs it owned just before, which
-// covers a commit that reads see a moment before gtid_executed names it).
+// once on the primary (on MySQL after the commits it had in progress have
+// ended: MySQL shows a commit a moment before gtid_executed names it).
 //
 // Cost: nothing while the reads stay on one replica beyond WaitGTID's own
 // cost for the scope's writes (none when there are none). A move costs one
 // query on the primary (shared with concurrent readers, and none when
 // another read of the primary's executed set began after the earlier reads
-// returned; on MySQL one more, of @@GLOBAL.gtid_owned) and usually a wait. Reads under other modes neither move the
+// returned; on MySQL one more, of @@GLOBAL.gtid_owned, and under a write
+// load a wait on the primary for the commits in progress, usually
+// microseconds) and usually a wait. Reads under other modes neither move the
 // scope's floor nor are held by it. The floor is kept in the Session value,
 // not in its Token: a Session resumed elsewhere from a Token reads its
 // writes but starts a new monotonic history. Under the process scope every
@@ -568,11 +570,13 @@ func (db *DB) monotonicRead(ctx context.Context, cands []*Server, mode Consisten
 }
 
 // readSeen reads what primary p had committed once reads that returned at
-// since had seen it: its executed set, read after since (see readExecuted),
-// and on MySQL the GTIDs it owned just before. MySQL makes a commit visible
-// before it adds the GTID to gtid_executed (binlog group commit's commit
-// stage), and meanwhile the GTID is owned: owned read first, then executed,
-// together they cover every commit a read could see.
+// since had seen it: its executed set, read after since (see readExecuted).
+// On MySQL that is not enough: MySQL makes a commit visible before it adds
+// the GTID to gtid_executed (binlog group commit's commit stage), and
+// meanwhile the GTID is owned. So it reads @@GLOBAL.gtid_owned first, and
+// when some owned GTIDs are not executed yet, waits on p until they are
+// (WAIT_FOR_EXECUTED_GTID_SET, within ctx) before reading the executed set,
+// which then covers every commit a read could have seen.
 func (db *DB) readSeen(ctx context.Context, p *Server, since time.Time) (gtid.Token, error) {
 	v, err := p.version(ctx)
 	if err != nil {
@@ -591,11 +595,22 @@ func (db *DB) readSeen(ctx context.Context, p *Server, since time.Time) (gtid.To
 	if err != nil {
 		return gtid.Token{}, fmt.Errorf("rwsplit: monotonic floor: %w", err)
 	}
-	u, err := db.readExecuted(ctx, p, time.Now(), true, false, never)
-	if err != nil || owned.IsEmpty() {
-		return u, err
+	if !owned.IsEmpty() {
+		if k, ok := db.tokens().knownExecuted(p); !ok || !gtid.Covers(k, gtid.Token{Flavor: dialect.MySQL, MySQL: owned}) {
+			timeout := 1.0
+			if d, ok := ctx.Deadline(); ok {
+				timeout = max(time.Until(d).Seconds(), 0.001)
+			}
+			var r sql.NullInt64
+			if err := p.db.QueryRowContext(ctx, "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)", owned.String(), timeout).Scan(&r); err != nil {
+				return gtid.Token{}, err
+			}
+			if r.Int64 != 0 {
+				return gtid.Token{}, fmt.Errorf("rwsplit: monotonic floor: the primary's commits in progress did not end within %.3fs", timeout)
+			}
+		}
 	}
-	return gtid.Merge(u, gtid.Token{Flavor: dialect.MySQL, MySQL: owned})
+	return db.readExecuted(ctx, p, time.Now(), true, false, never)
 }
 
 // readDone is the pipeline's last word on a read that ran (err nil: its

@@ -307,10 +307,11 @@ func TestMonotonic(t *testing.T) {
 
 			// The primary shows a commit before its gtid_executed names it
 			// (MySQL adds the GTID in the commit stage, after InnoDB made the
-			// commit visible): the next Monotonic read still waits for it,
-			// learnt from @@GLOBAL.gtid_owned.
+			// commit visible, and a loaded server may take a while): the
+			// next Monotonic read still waits for it, learnt from
+			// @@GLOBAL.gtid_owned, once the primary's commit has ended.
 			c.Write(1, 4)
-			c.Primary().SetExecutedBehind(1, 1)
+			c.Primary().SetExecutedBehind(1, 3)
 			require.NoError(t, db.QueryRowContext(mono, selectKV+" FOR UPDATE", 1).Scan(&locked))
 			require.Equal(t, int64(4), locked)
 			v, _, at = readAt(t, mono, db, 1)

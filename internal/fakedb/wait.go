@@ -41,7 +41,11 @@ func (c *conn) evalWait(ctx context.Context, we *waitExpr) (driver.Value, error)
 		raw, err := c.poll(ctx, timeout, forever, int64(1), func() (bool, driver.Value) {
 			rt := s.cl.resolve(t)
 			s.applyOnWaitTo(rt)
-			return rt.reachedBy(s.applied), int64(0)
+			if !rt.reachedBy(s.applied) {
+				return false, int64(0)
+			}
+			s.execLooks = 0 // returned: gtid_executed names them (SetExecutedBehind)
+			return true, int64(0)
 		})
 		return eq0(we, raw), err
 	case wMasterGTID:
