@@ -29,6 +29,8 @@ const (
 	kServerID                         // SELECT @@server_id
 	kIdentity                         // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
 	kIdentityKind                     // kIdentity and the cluster kind's marker (group name, wsrep_on)
+	kIdentityCheap                    // internal/cluster's cheap identity: variables by name, executed GTIDs
+	kIdentityCheapMarker              // kIdentityCheap and the kind's marker variable (refused when absent)
 	kSubquery                         // SELECT (SELECT 1 UNION ALL SELECT 1)
 	kSleep                            // SELECT SLEEP(?)
 	kSelect1                          // SELECT 1
@@ -194,6 +196,10 @@ var grammar = []rule{
 		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name')"),
 	r(kIdentityKind, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only, "+
 		"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_ON')"),
+	r(kIdentityCheap, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, @@GLOBAL.gtid_executed"),
+	r(kIdentityCheap, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only, @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_slave_pos"),
+	r(kIdentityCheapMarker, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, @@GLOBAL.gtid_executed, @@GLOBAL.group_replication_group_name"),
+	r(kIdentityCheapMarker, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only, @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_slave_pos, @@GLOBAL.wsrep_on"),
 	r(kSubquery, 0, "SELECT (SELECT 1 UNION ALL SELECT 1)"),
 	r(kSleep, 0, "SELECT SLEEP(#)"),
 	r(kSelect1, 0, "SELECT 1"),
