@@ -16,39 +16,39 @@ import (
 type kind int
 
 const (
-	kInsert           kind = iota + 1 // INSERT INTO kv (k, v) VALUES (?, ?)
-	kReplace                          // REPLACE INTO kv (k, v) VALUES (?, ?)
-	kInsertReturning                  // INSERT ... RETURNING k, v
-	kUpdate                           // UPDATE kv SET v = ? WHERE k = ?
-	kDelete                           // DELETE FROM kv WHERE k = ?
-	kCall                             // CALL kv_put(?, ?)
-	kSelectPut                        // SELECT kv_put(?, ?)
-	kSelectV                          // SELECT v FROM kv WHERE k = ?
-	kSelectVLock                      // ... FOR UPDATE
-	kSelectAll                        // SELECT k, v FROM kv ORDER BY k
-	kServerID                         // SELECT @@server_id
-	kIdentity                         // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
-	kIdentityKind                     // kIdentity and the cluster kind's marker (group name, wsrep_on)
-	kIdentityCheap                    // internal/cluster's cheap identity: variables by name, executed GTIDs
-	kIdentityCheapMarker              // kIdentityCheap and the kind's marker variable (refused when absent)
-	kSubquery                         // SELECT (SELECT 1 UNION ALL SELECT 1)
-	kSleep                            // SELECT SLEEP(?)
-	kSelect1                          // SELECT 1
-	kVersion                          // SELECT VERSION()
-	kBinlogStatus                     // SHOW BINARY LOG STATUS / SHOW MASTER STATUS
-	kGtidExecuted                     // SELECT @@GLOBAL.gtid_executed
-	kGtidExecutedUUID                 // SELECT @@GLOBAL.gtid_executed, @@server_uuid
-	kGtidBinlogPos                    // SELECT @@GLOBAL.gtid_binlog_pos
-	kGtidSlavePos                     // SELECT @@GLOBAL.gtid_slave_pos
-	kLastGtid                         // SELECT @@last_gtid
-	kReplicaStatus                    // SHOW REPLICA STATUS
-	kSelectWait                       // SELECT <wait>
-	kSetSQLMode                       // SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> ...)
-	kNoop                             // DO 1, SET @x = ?
-	kGroupCheck                       // internal/cluster's Group Replication member check
-	kGroupCaughtUp                    // internal/cluster's Group Replication caught-up check
-	kGaleraCheck                      // internal/cluster's Galera node check
-	kGaleraCaughtUp                   // internal/cluster's Galera caught-up check
+	kInsert              kind = iota + 1 // INSERT INTO kv (k, v) VALUES (?, ?)
+	kReplace                             // REPLACE INTO kv (k, v) VALUES (?, ?)
+	kInsertReturning                     // INSERT ... RETURNING k, v
+	kUpdate                              // UPDATE kv SET v = ? WHERE k = ?
+	kDelete                              // DELETE FROM kv WHERE k = ?
+	kCall                                // CALL kv_put(?, ?)
+	kSelectPut                           // SELECT kv_put(?, ?)
+	kSelectV                             // SELECT v FROM kv WHERE k = ?
+	kSelectVLock                         // ... FOR UPDATE
+	kSelectAll                           // SELECT k, v FROM kv ORDER BY k
+	kServerID                            // SELECT @@server_id
+	kIdentity                            // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
+	kIdentityKind                        // kIdentity and the cluster kind's marker (group name, wsrep_on)
+	kIdentityCheap                       // internal/cluster's cheap identity: variables by name, executed GTIDs
+	kIdentityCheapMarker                 // kIdentityCheap and the kind's marker variable (refused when absent)
+	kSubquery                            // SELECT (SELECT 1 UNION ALL SELECT 1)
+	kSleep                               // SELECT SLEEP(?)
+	kSelect1                             // SELECT 1
+	kVersion                             // SELECT VERSION()
+	kBinlogStatus                        // SHOW BINARY LOG STATUS / SHOW MASTER STATUS
+	kGtidExecuted                        // SELECT @@GLOBAL.gtid_executed
+	kGtidExecutedUUID                    // SELECT @@GLOBAL.gtid_executed, @@server_uuid
+	kGtidBinlogPos                       // SELECT @@GLOBAL.gtid_binlog_pos
+	kGtidSlavePos                        // SELECT @@GLOBAL.gtid_slave_pos
+	kLastGtid                            // SELECT @@last_gtid
+	kReplicaStatus                       // SHOW REPLICA STATUS
+	kSelectWait                          // SELECT <wait>
+	kSetSQLMode                          // SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> ...)
+	kNoop                                // DO 1, SET @x = ?
+	kGroupCheck                          // internal/cluster's Group Replication member check
+	kGroupCaughtUp                       // internal/cluster's Group Replication caught-up check
+	kGaleraCheck                         // internal/cluster's Galera node check
+	kGaleraCaughtUp                      // internal/cluster's Galera caught-up check
 )
 
 // writes reports whether k changes data.
