@@ -103,11 +103,15 @@ func TestStaleLookFast(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "Fast reads the replica once a check saw the write applied")
 
 	// Checks ~50 ms after the last read, then ~200 ms later, then ~800 ms
-	// later: from ~350 ms on the look is older than two intervals.
-	time.Sleep(600 * time.Millisecond)
-	r.Hang() // the look it asks for cannot land before the read decides
+	// later. Hung, the replica answers no look: its last one ages.
+	r.Hang()
+	defer r.Unhang()
+	rep := db.Servers()[1]
+	require.Eventually(t, func() bool { return time.Since(rep.Health().LastCheck) > 200*time.Millisecond }, 10*time.Second, time.Millisecond)
 	before, reads := db.Stats(), rwsplit.ReplicaReads(db)[0]
-	readKV(t, ctx, db, 1)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a read sent to the hung replica fails the test, not hangs it
+	defer cancel()
+	readKV(t, rctx, db, 1)
 	assert.Equal(t, reads, rwsplit.ReplicaReads(db)[0], "a Fast read trusted an old look")
 	assert.Equal(t, before.Fallbacks+1, db.Stats().Fallbacks)
 	r.Unhang()
@@ -126,7 +130,9 @@ func TestStaleLookMaxStaleness(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MariaDB, 1)
 	db := fakeDB(t, cl, false, rwsplit.WithMonitorInterval(50*time.Millisecond))
 	// Checks at 0, ~200 ms and ~1 s (±20%); the next ~3.4 s or later.
-	time.Sleep(1500 * time.Millisecond)
+	rep := db.Servers()[1]
+	time.Sleep(time.Second)
+	require.Eventually(t, func() bool { return time.Since(rep.Health().LastCheck) > 300*time.Millisecond }, 10*time.Second, time.Millisecond)
 	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.MaxStaleness(250*time.Millisecond))
 	reads := rwsplit.ReplicaReads(db)[0]
 	readKV(t, ctx, db, 1)
