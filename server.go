@@ -483,7 +483,8 @@ func (s *Server) setHealth(state State, lag time.Duration, err error, m *cluster
 }
 
 // markSuspect takes a replica out of rotation after a connection error on
-// a read, until the monitor next sees it healthy.
+// a read, until the monitor next sees it healthy: it asks for that check at
+// once.
 func (db *DB) markSuspect(s *Server, err error) {
 	msg, now := err.Error(), time.Now().UnixNano()
 	for {
@@ -495,6 +496,7 @@ func (db *DB) markSuspect(s *Server, err error) {
 			if !was {
 				db.refresh()
 				db.observeSuspect(s, err)
+				s.ask() // only a check begun after the mark clears it
 			}
 			return
 		}
