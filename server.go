@@ -483,8 +483,8 @@ func (s *Server) setHealth(state State, lag time.Duration, err error, m *cluster
 }
 
 // markSuspect takes a replica out of rotation after a connection error on
-// a read, until the monitor next sees it healthy: it asks for that check at
-// once.
+// a read, until the monitor next sees it healthy: after a connection
+// error it asks for that check at once.
 func (db *DB) markSuspect(s *Server, err error) {
 	msg, now := err.Error(), time.Now().UnixNano()
 	for {
@@ -496,7 +496,12 @@ func (db *DB) markSuspect(s *Server, err error) {
 			if !was {
 				db.refresh()
 				db.observeSuspect(s, err)
-				s.ask() // only a check begun after the mark clears it
+				if isConnError(err) {
+					// Only a check begun after the mark clears it. (A
+					// replica that went silent is left to its next
+					// check: a check now would wait on it too.)
+					s.ask()
+				}
 			}
 			return
 		}
