@@ -271,6 +271,7 @@ func (db *DB) planRead(ctx context.Context, deferWait bool) (*Server, *waitSpec,
 		s, err := db.readerOnPrimary(ctx)
 		return s, nil, err
 	}
+	db.noteReplicaRead()
 	failed := retried(ctx).from
 	if failed != nil {
 		cands = without(cands, failed)

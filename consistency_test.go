@@ -457,6 +457,13 @@ func TestMaxStaleness(t *testing.T) {
 				st := routedOf(db)
 				return []uint64{st.replicaReads[0] - st0.replicaReads[0], st.replicaReads[1] - st0.replicaReads[1]}, st.primaryReads - st0.primaryReads
 			}
+			// The DB read nothing so far: its replicas are checked less
+			// often (backoff.go), and a look older than the bound is not
+			// within it. Reads bring the checks back to each interval.
+			require.Eventually(t, func() bool {
+				r, _ := reads(rwsplit.MaxStaleness(100 * time.Millisecond))
+				return r[0] > 0
+			}, 5*time.Second, time.Millisecond, "MaxStaleness(100ms) reads replica 0 once reads flow")
 			tight, tp := reads(rwsplit.MaxStaleness(100 * time.Millisecond))
 			loose, _ := reads(rwsplit.MaxStaleness(2 * time.Second))
 			ev, _ := reads(rwsplit.Eventual)

@@ -36,6 +36,9 @@ type DB struct {
 	stopMonitor     context.CancelFunc
 	monitorWG       sync.WaitGroup
 	kicked          chan struct{} // asks the monitor for a round now
+	// idle is the monitor's back-off while the DB plans no replica reads
+	// (backoff.go).
+	idle idleState
 	// rounds counts the monitor's rounds begun and ended.
 	rounds struct{ started, done atomic.Uint64 }
 	// doubt is the primary a connection was last lost to (writesafety.go).
@@ -276,6 +279,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		writeHold:       defaultWriteHold,
 		kind:            o.kind,
 		kicked:          make(chan struct{}, 1),
+		idle:            idleState{woken: make(chan struct{}, 1)},
 		replay:          replay.Open(),
 		obs:             o.observers,
 	}
@@ -326,7 +330,7 @@ func New(primary *sql.DB, replicas []*sql.DB, opts ...Option) (*DB, error) {
 		first := p.reborn(0, false)
 		first.health.Store(nil)
 		db.publish(nil, append([]*Server{first}, servers...))
-		snaps = db.checkAll(ctx, nil)
+		snaps = db.checkAll(ctx, nil, roundAll)
 	} else {
 		db.publish(p, servers)
 	}
@@ -623,6 +627,11 @@ func (db *DB) writer() (*Server, error) {
 // publish stores a new snapshot built from primary and replicas, computing
 // which replicas are usable. Callers hold db.topoMu.
 func (db *DB) publish(primary *Server, replicas []*Server) {
+	for _, s := range append([]*Server{primary}, replicas...) {
+		if s != nil && s.owner == nil {
+			s.owner = db // not published yet: no reader
+		}
+	}
 	t := &topology{primary: primary, replicas: replicas}
 	var lagging []*Server
 	for i, r := range replicas {

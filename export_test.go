@@ -165,7 +165,7 @@ func ConnectorPreparedOn(c driver.Connector, query string) []*Server {
 // MonitorRound runs one round of the monitor's checks now, without the
 // primary's history (so it measures no lag from it): what each replica has
 // applied is noted, as the monitor's own rounds do.
-func MonitorRound(db *DB) { db.checkAll(context.Background(), nil) }
+func MonitorRound(db *DB) { db.checkAll(context.Background(), nil, roundAll) }
 
 // ReadsNoted is how many servers have a Monotonic read of s on record.
 func ReadsNoted(s *Session) int {

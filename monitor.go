@@ -26,18 +26,22 @@ const lagUnknown = time.Duration(-1)
 // interval, two minutes: lag beyond that is reported as at least that).
 const maxSnapshots = 120
 
-// monitor checks every server each interval, or at once when kicked (a
-// write refused as read-only under discovery), until ctx ends. Its first
+// monitor checks the primary each interval and every replica when due (see
+// backoff.go: each interval while this DB reads, less often while it does
+// not), at once when kicked (a write refused as read-only under discovery:
+// every server) or woken (the first read after a pause, a sign of trouble
+// from real traffic: the replicas concerned), until ctx ends. Its first
 // round is at once, unless New ran one (ranFirst).
 func (db *DB) monitor(ctx context.Context, snaps []snapshot, ranFirst bool) {
 	defer db.monitorWG.Done()
 	t := time.NewTicker(db.interval)
 	defer t.Stop()
+	rk := roundAll
 	for {
 		last := time.Now()
 		if !ranFirst {
 			db.rounds.started.Add(1)
-			snaps = db.checkAll(ctx, snaps)
+			snaps = db.checkAll(ctx, snaps, rk)
 			db.rounds.done.Add(1)
 		}
 		ranFirst = false
@@ -45,10 +49,17 @@ func (db *DB) monitor(ctx context.Context, snaps []snapshot, ranFirst bool) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			rk = roundTick
 		case <-db.kicked:
-			// Kicked rounds are at least kickSpacing apart: a burst of
-			// kicks (refused writes, tokens the primary lacks) costs the
-			// servers a round every kickSpacing at most.
+			rk = roundAll
+		case <-db.idle.woken:
+			rk = roundWake
+		}
+		if rk != roundTick {
+			// Kicked and woken rounds are at least kickSpacing apart: a
+			// burst of kicks (refused writes, tokens the primary lacks,
+			// failed reads) costs the servers a round every kickSpacing
+			// at most.
 			if wait := kickSpacing - time.Since(last); wait > 0 {
 				select {
 				case <-ctx.Done():
@@ -60,12 +71,26 @@ func (db *DB) monitor(ctx context.Context, snaps []snapshot, ranFirst bool) {
 	}
 }
 
+// roundKind is what a round of checks looks at.
+type roundKind uint8
+
+const (
+	// roundTick: the primary, and each replica that is due or asked for a
+	// check (under discovery, every other replica's identity).
+	roundTick roundKind = iota
+	// roundAll: every server, fully (the first round, a kick).
+	roundAll
+	// roundWake: the replicas that asked for a check, and every replica
+	// checked less often when reads resumed; not the primary.
+	roundWake
+)
+
 // kickSpacing is the least time between the starts of two rounds when the
 // monitor is kicked.
 const kickSpacing = 50 * time.Millisecond
 
-// kick asks the monitor for a round now (under discovery, after a write was
-// refused as read-only), without waiting for it.
+// kick asks the monitor for a round of every server now (under discovery,
+// after a write was refused as read-only), without waiting for it.
 func (db *DB) kick() {
 	select {
 	case db.kicked <- struct{}{}:
@@ -73,9 +98,9 @@ func (db *DB) kick() {
 	}
 }
 
-// checkAll runs one round of checks and publishes any change of health (and,
-// under discovery, of roles).
-func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
+// checkAll runs one round of checks of kind rk and publishes any change of
+// health (and, under discovery, of roles).
+func (db *DB) checkAll(ctx context.Context, snaps []snapshot, rk roundKind) []snapshot {
 	top := db.topology()
 	if len(top.replicas) == 0 && !db.discover {
 		return snaps
@@ -86,10 +111,12 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 	// once: a hung primary never makes a healthy replica look down. The
 	// replicas' lag is measured against the snapshots of earlier rounds.
 	budget := max(2*db.interval, time.Second)
+	start := time.Now()
+	plan := db.planRound(top, rk, start)
 	var snap *snapshot
 	var pid probe
 	var pwg sync.WaitGroup
-	if top.primary != nil {
+	if top.primary != nil && rk != roundWake {
 		pwg.Add(1)
 		go func() {
 			defer pwg.Done()
@@ -100,18 +127,25 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 	}
 	var changed atomic.Bool
 	var wg sync.WaitGroup
-	start := time.Now()
 	probes := make([]probe, len(top.replicas))
 	for i, r := range top.replicas {
+		if plan[i] == lookNone {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rctx, cancel := context.WithTimeout(ctx, budget)
 			defer cancel()
+			if plan[i] == lookIdentity && db.identityOnly(rctx, r, &probes[i]) {
+				return // as it was: its verdict stands
+			}
+			r.checkSoon.Store(false)
 			state, lag, err := db.checkReplica(rctx, r, snaps, &probes[i])
 			if ctx.Err() != nil {
 				return // closing: not a verdict on the replica
 			}
+			db.scheduleNext(r, start)
 			var m *cluster.Member // what this check read, if it answered
 			if probes[i].err == nil {
 				mm := probes[i].m
@@ -129,7 +163,8 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 	if ctx.Err() != nil {
 		return snaps
 	}
-	if db.discover && db.rediscover(top, pid, probes) {
+	db.noteBackedOff(top)
+	if db.discover && rk != roundWake && db.rediscover(top, pid, probes) {
 		return nil // a new primary: its history starts now
 	}
 	if changed.Load() {
@@ -147,9 +182,9 @@ func (db *DB) checkAll(ctx context.Context, snaps []snapshot) []snapshot {
 // lookAtPrimary checks primary p (its identity; as a member too on Group
 // Replication and Galera), records the verdict (StateUp when it answered,
 // StateDown when not, unless the check was cut short by closing), and
-// reads its executed GTIDs, which it notes as what p has executed: one
-// query more than the check on async, none on a group, whose member check
-// read them. The snapshot is nil when the GTIDs could not be read.
+// reads its executed GTIDs, which it notes as what p has executed: none
+// more than the check when its identity query read them (or on a group,
+// whose member check read them), one on the old identity form. The snapshot is nil when the GTIDs could not be read.
 func (db *DB) lookAtPrimary(ctx context.Context, p *Server) (probe, *snapshot) {
 	var pr probe
 	start := time.Now()
@@ -167,7 +202,11 @@ func (db *DB) lookAtPrimary(ctx context.Context, p *Server) (probe, *snapshot) {
 		db.trustPrimary(p)
 	}
 	tok, err := pr.m.Applied, error(nil)
-	if !pr.m.AppliedOK {
+	switch {
+	case pr.m.AppliedOK:
+	case pr.m.ExecutedOK: // read with the identity
+		tok = pr.m.Executed
+	default:
 		tok, err = db.executed(ctx, p)
 	}
 	if err != nil {
@@ -277,16 +316,23 @@ type probe struct {
 // writable reports whether the probe saw a server that takes writes.
 func (p *probe) writable() bool { return p.err == nil && p.m.ServerID != 0 && p.m.Writable }
 
-// identify reads s's server_id, read_only flag, (MySQL) server_uuid and
-// cluster kind, in one query, and records its identity: a server seen with
+// identify reads s's server_id, read_only flag, (MySQL) server_uuid,
+// cluster kind and executed GTIDs, in one query (with full, on MariaDB
+// 11.6+, its replica status too: see cluster.Identify), and records its
+// identity: a server seen with
 // another id or uuid than before (rebuilt, or another server behind the
 // same address) loses what it was known to have applied.
 func (db *DB) identify(ctx context.Context, s *Server) (cluster.Identity, error) {
+	return db.identifyAs(ctx, s, false)
+}
+
+// identifyAs is identify, with the replica status too when full.
+func (db *DB) identifyAs(ctx context.Context, s *Server, full bool) (cluster.Identity, error) {
 	v, err := s.version(ctx)
 	if err != nil {
 		return cluster.Identity{}, err
 	}
-	id, err := cluster.Identify(ctx, s.db, *v, db.kind)
+	id, err := cluster.Identify(ctx, s.db, *v, db.kind, &s.forms, full)
 	if err != nil {
 		return cluster.Identity{}, err
 	}
@@ -299,7 +345,7 @@ func (db *DB) identify(ctx context.Context, s *Server) (cluster.Identity, error)
 // server is only identified (what the primary's check needs): one query.
 func (db *DB) checkMember(ctx context.Context, s *Server, full bool) (m cluster.Member, err error) {
 	defer func() { s.answered.Store(err == nil) }()
-	id, err := db.identify(ctx, s)
+	id, err := db.identifyAs(ctx, s, full)
 	if err != nil {
 		return cluster.Member{}, err
 	}
@@ -492,6 +538,7 @@ func (s *Server) reborn(index int, primary bool) *Server {
 	n.oneTripKnown.Store(s.oneTripKnown.Load())
 	n.readsAhead.Store(s.readsAhead.Load())
 	n.ver.Store(s.ver.Load())
+	n.forms.CopyFrom(&s.forms)
 	n.serverID.Store(s.serverID.Load())
 	n.uuid.Store(s.uuid.Load())
 	n.member.Store(s.member.Load())

@@ -82,6 +82,20 @@ type Server struct {
 	refused func()
 	// answered: the latest check of s (the monitor's) succeeded.
 	answered atomic.Bool
+
+	// owner is the DB that published s (set once, before it is
+	// published: nil for a Server no DB published), whose monitor s asks
+	// for checks (backoff.go).
+	owner *DB
+	// checkSoon: a sign from real traffic asked for a check now; sched is
+	// s's place in the monitor's back-off (its goroutine only).
+	checkSoon atomic.Bool
+	sched     schedule
+	// forms remembers the identity query forms the server refused.
+	forms cluster.Forms
+	// appliedAt is when what s has applied was last read or learnt (unix
+	// nanoseconds): older than the DB's freshFor, it is not trusted.
+	appliedAt atomic.Int64
 }
 
 // newServer returns the Server of pool db, named name, at index in the
@@ -163,6 +177,9 @@ func (s *Server) end(start time.Time, err error) {
 			s.refused()
 		}
 	}
+	if o := s.owner; o != nil && !s.primary && (signals(err) || now.Sub(start) > o.slowAnswer()) {
+		s.ask() // a sign of trouble from real traffic: look at once
+	}
 	if isAnswer(err) {
 		s.lastAnswer.Store(now.UnixNano())
 	}
@@ -187,15 +204,17 @@ func (s *Server) observe(d time.Duration) {
 	}
 }
 
-// hasApplied reports whether the replica is known to have applied tok: its
-// GTIDs, or its binlog position. A target with both (WaitPosition's, see
-// positionGTIDs) names the same writes twice: either part known applied
-// will do.
+// hasApplied reports whether the replica is known to have applied tok, by
+// a look fresh enough to trust (see fresh): its GTIDs, or its binlog
+// position. A target with both (WaitPosition's, see positionGTIDs) names
+// the same writes twice: either part known applied will do.
 func (s *Server) hasApplied(tok gtid.Token) bool {
 	a := s.applied.Load()
 	hasG := !tok.MySQL.IsEmpty() || !tok.MariaDB.IsEmpty()
 	switch {
 	case a == nil:
+		return false
+	case !s.fresh():
 		return false
 	case hasG && gtid.Covers(*a, tok):
 		return true
@@ -213,8 +232,22 @@ func (s *Server) gtidsOn() bool {
 	return m != nil && m.GTIDsOn
 }
 
+// fresh reports whether what s is known to have applied was read or learnt
+// recently enough to trust (within its DB's freshFor: two intervals). A
+// replica its DB has not read from for a while is checked less often
+// (backoff.go); its old look counts as unknown, and asks for a new one.
+func (s *Server) fresh() bool {
+	o := s.owner
+	if o == nil || time.Now().UnixNano()-s.appliedAt.Load() <= int64(o.freshFor()) {
+		return true
+	}
+	s.ask()
+	return false
+}
+
 // learn records that the replica has applied tok.
 func (s *Server) learn(tok gtid.Token) {
+	s.appliedAt.Store(time.Now().UnixNano())
 	tok.Time = 0
 	for {
 		old := s.applied.Load()
@@ -238,6 +271,7 @@ func (s *Server) learn(tok gtid.Token) {
 // rebuilt or re-pointed, is not taken to have them); a binlog position
 // learnt by a wait is kept.
 func (s *Server) noteApplied(tok gtid.Token) {
+	s.appliedAt.Store(time.Now().UnixNano())
 	tok.Time = 0
 	for {
 		old := s.applied.Load()
@@ -459,7 +493,8 @@ func (s *Server) setHealth(state State, lag time.Duration, err error, m *cluster
 }
 
 // markSuspect takes a replica out of rotation after a connection error on
-// a read, until the monitor next sees it healthy.
+// a read, until the monitor next sees it healthy: after a connection
+// error it asks for that check at once.
 func (db *DB) markSuspect(s *Server, err error) {
 	msg, now := err.Error(), time.Now().UnixNano()
 	for {
@@ -471,6 +506,12 @@ func (db *DB) markSuspect(s *Server, err error) {
 			if !was {
 				db.refresh()
 				db.observeSuspect(s, err)
+				if isConnError(err) {
+					// Only a check begun after the mark clears it. (A
+					// replica that went silent is left to its next
+					// check: a check now would wait on it too.)
+					s.ask()
+				}
 			}
 			return
 		}

@@ -26,9 +26,13 @@ const NotReplica = "not a replica (no replica status)"
 func checkAsync(ctx context.Context, q Querier, v dialect.Version, m *Member) error {
 	m.Writable = !m.ReadOnly
 	m.Key = fmt.Sprintf("%020d", m.ServerID)
-	st, err := ShowRow(ctx, q, v.ReplicaStatus())
-	if err != nil {
-		return err
+	st, slavePos := m.status, m.slavePos
+	m.status, m.slavePos = nil, nil // read once: the member is kept
+	if st == nil {
+		var err error
+		if st, err = ShowRow(ctx, q, v.ReplicaStatus()); err != nil {
+			return err
+		}
 	}
 	if len(st) == 0 {
 		m.Broken, m.NotServing = true, NotReplica
@@ -51,6 +55,10 @@ func checkAsync(ctx context.Context, q Querier, v dialect.Version, m *Member) er
 		return nil
 	}
 	m.Serving = true
+	if v.Flavor == dialect.MariaDB && slavePos != nil {
+		m.Applied, m.AppliedOK = *slavePos, true
+		return nil
+	}
 	if v.Flavor == dialect.MariaDB {
 		// SHOW REPLICA STATUS has no applied position on MariaDB.
 		var p sql.NullString

@@ -13,7 +13,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/rwsplit/rwsplit/internal/dialect"
 	"github.com/rwsplit/rwsplit/internal/gtid"
@@ -72,6 +71,18 @@ type Identity struct {
 	// always on, and for ON_PERMISSIVE and below, where a transaction may
 	// be anonymous).
 	GTIDsOn bool
+	// Executed is what the server has executed, read with its identity
+	// (MySQL's @@GLOBAL.gtid_executed, MariaDB's @@GLOBAL.gtid_binlog_pos);
+	// ExecutedOK is false when the identity query did not read it (the
+	// old form, see Forms).
+	Executed   gtid.Token
+	ExecutedOK bool
+	// slavePos is MariaDB's @@GLOBAL.gtid_slave_pos read with the identity
+	// (nil: not read); status is the async replica status read with it
+	// (MariaDB 11.6+, nil: not read; empty: no replica status). Check uses
+	// them instead of a query of its own, and drops them.
+	slavePos *gtid.Token
+	status   Row
 }
 
 // Member is what one check read of one server (Check).
@@ -129,61 +140,18 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// Identify reads s's identity and kind in one query. The kind comes from
-// what the server reports: a Group Replication group name (MySQL) or
-// wsrep_on = ON (MariaDB); else async. force, if not Unknown, is taken
-// instead where it fits the server's flavor (Group Replication is MySQL's,
-// Galera MariaDB's; a misfit is ignored and the kind detected).
-func Identify(ctx context.Context, q Querier, v dialect.Version, force Kind) (Identity, error) {
-	var id Identity
-	var ro int64
-	var marker, gtidMode sql.NullString
-	var err error
-	if v.Flavor == dialect.MariaDB {
-		err = ScanRow(ctx, q, mariadbIdentity, nil, &id.ServerID, &ro, &marker)
-	} else {
-		err = ScanRow(ctx, q, mysqlIdentity, nil, &id.ServerID, &ro, &id.UUID, &marker, &gtidMode)
-		id.GTIDsOn = strings.EqualFold(gtidMode.String, "ON")
-	}
-	if err != nil {
-		return Identity{}, err
-	}
-	id.ReadOnly = ro != 0
-	if v.Flavor == dialect.MySQL {
-		id.Group = strings.ToLower(marker.String)
-	}
-	switch {
-	case force == Async || force == Group && v.Flavor == dialect.MySQL || force == Galera && v.Flavor == dialect.MariaDB:
-		id.Kind = force
-	case v.Flavor == dialect.MariaDB && strings.EqualFold(marker.String, "ON"):
-		id.Kind = Galera
-	case v.Flavor == dialect.MySQL && marker.String != "":
-		id.Kind = Group
-	default:
-		id.Kind = Async
-	}
-	return id, nil
-}
-
-// The identity queries: one round trip, on every server each monitor round.
-// The column after the uuid tells the kind: NULL or "" where the server is
-// not in a group (no Group Replication plugin, no wsrep provider). MySQL's
-// last column is gtid_mode (see Identity.GTIDsOn).
-const (
-	mysqlIdentity = "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, " +
-		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name'), " +
-		"@@GLOBAL.gtid_mode"
-	mariadbIdentity = "SELECT @@server_id, @@GLOBAL.read_only, " +
-		"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_ON')"
-)
-
 // Check reads what a server of identity id is now: its role, whether it
 // may serve, what it has applied and its backlog (one query after
-// Identify for every kind; two on an async MariaDB replica). It never
+// Identify for every kind; none on an async MariaDB replica whose
+// Identify read its status; two on one whose Identify used the old form). It never
 // fails for a server that answered: a server that does not replicate, or
 // left its group, is a Member that does not serve, and says why.
 func Check(ctx context.Context, q Querier, v dialect.Version, id Identity) (Member, error) {
 	m := Member{Identity: id, Queue: -1, SecondsBehind: -1}
+	switch id.Kind {
+	case Group, Galera:
+		m.status, m.slavePos = nil, nil
+	}
 	switch id.Kind {
 	case Group:
 		return m, checkGroup(ctx, q, &m)

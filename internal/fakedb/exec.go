@@ -259,6 +259,8 @@ func (c *conn) execLocked(p *parsed, now time.Time) (outcome, error) {
 		}
 		return outcome{set: nullableSet([]string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid", "group_name"},
 			[]any{itoa(int64(s.id)), ro, s.uuid(), group})}, nil
+	case kIdentityCheap, kIdentityCheapMarker:
+		return s.identityCheap(p.kind == kIdentityCheapMarker)
 	case kGroupCheck:
 		set, err := s.groupCheck()
 		return outcome{set: set}, err
@@ -372,6 +374,43 @@ func (s *Server) binlogStatus() *resultSet {
 	}
 	return stringSet([]string{"File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB", "Executed_Gtid_Set"},
 		[]string{binlogFile, pos, "", "", s.cl.gtidSet(s.lookExecuted())})
+}
+
+// identityCheap answers internal/cluster's cheap identity query: the
+// identity, the executed GTIDs (MariaDB: the binlog and replica positions)
+// and, with marker, the kind's marker variable, which a server not of that
+// kind refuses as unknown (no Group Replication plugin, no wsrep
+// provider). cl.mu must be held, after sync.
+func (s *Server) identityCheap(marker bool) (outcome, error) {
+	cl := s.cl
+	ro := "0"
+	if s.reportsReadOnly() {
+		ro = "1"
+	}
+	if cl.flavor == MariaDB {
+		if marker && cl.kind != Galera {
+			return outcome{}, myErr(1193, "HY000", "Unknown system variable 'wsrep_on'")
+		}
+		slave := ""
+		if !s.primary && cl.kind == Async {
+			slave = gtidText(cl.flavor, s.applied)
+		}
+		cols := []string{"@@server_id", "@@GLOBAL.read_only", "@@GLOBAL.gtid_binlog_pos", "@@GLOBAL.gtid_slave_pos"}
+		vals := []string{itoa(int64(s.id)), ro, cl.gtidSet(s.logged()), slave}
+		if marker {
+			cols, vals = append(cols, "@@GLOBAL.wsrep_on"), append(vals, "1")
+		}
+		return outcome{set: stringSet(cols, vals)}, nil
+	}
+	if marker && cl.kind != GroupReplication {
+		return outcome{}, myErr(1193, "HY000", "Unknown system variable 'group_replication_group_name'")
+	}
+	cols := []string{"@@server_id", "@@GLOBAL.read_only", "@@server_uuid", "@@GLOBAL.gtid_executed", "@@GLOBAL.gtid_mode"}
+	vals := []string{itoa(int64(s.id)), ro, s.uuid(), cl.gtidSet(s.executed()), s.reportedGTIDMode()}
+	if marker {
+		cols, vals = append(cols, "@@GLOBAL.group_replication_group_name"), append(vals, mysqlUUID)
+	}
+	return outcome{set: stringSet(cols, vals)}, nil
 }
 
 // replicaStatus is SHOW REPLICA STATUS: no row on the primary nor on any

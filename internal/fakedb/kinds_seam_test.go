@@ -24,7 +24,7 @@ func member(t *testing.T, s *fakedb.Server) cluster.Member {
 	var raw string
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&raw))
 	v := dialect.Parse(raw)
-	id, err := cluster.Identify(ctx, db, v, cluster.Unknown)
+	id, err := cluster.Identify(ctx, db, v, cluster.Unknown, nil, false)
 	require.NoError(t, err)
 	m, err := cluster.Check(ctx, db, v, id)
 	require.NoError(t, err)

@@ -16,38 +16,40 @@ import (
 type kind int
 
 const (
-	kInsert           kind = iota + 1 // INSERT INTO kv (k, v) VALUES (?, ?)
-	kReplace                          // REPLACE INTO kv (k, v) VALUES (?, ?)
-	kInsertReturning                  // INSERT ... RETURNING k, v
-	kUpdate                           // UPDATE kv SET v = ? WHERE k = ?
-	kDelete                           // DELETE FROM kv WHERE k = ?
-	kCall                             // CALL kv_put(?, ?)
-	kSelectPut                        // SELECT kv_put(?, ?)
-	kSelectV                          // SELECT v FROM kv WHERE k = ?
-	kSelectVLock                      // ... FOR UPDATE
-	kSelectAll                        // SELECT k, v FROM kv ORDER BY k
-	kServerID                         // SELECT @@server_id
-	kIdentity                         // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
-	kIdentityKind                     // kIdentity and the cluster kind's marker (group name, wsrep_on)[, @@GLOBAL.gtid_mode]
-	kSubquery                         // SELECT (SELECT 1 UNION ALL SELECT 1)
-	kSleep                            // SELECT SLEEP(?)
-	kSelect1                          // SELECT 1
-	kVersion                          // SELECT VERSION()
-	kBinlogStatus                     // SHOW BINARY LOG STATUS / SHOW MASTER STATUS
-	kGtidExecuted                     // SELECT @@GLOBAL.gtid_executed
-	kGtidExecutedUUID                 // SELECT @@GLOBAL.gtid_executed, @@server_uuid
-	kGtidOwned                        // SELECT @@GLOBAL.gtid_owned
-	kGtidBinlogPos                    // SELECT @@GLOBAL.gtid_binlog_pos
-	kGtidSlavePos                     // SELECT @@GLOBAL.gtid_slave_pos
-	kLastGtid                         // SELECT @@last_gtid
-	kReplicaStatus                    // SHOW REPLICA STATUS
-	kSelectWait                       // SELECT <wait>
-	kSetSQLMode                       // SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> ...)
-	kNoop                             // DO 1, SET @x = ?
-	kGroupCheck                       // internal/cluster's Group Replication member check
-	kGroupCaughtUp                    // internal/cluster's Group Replication caught-up check
-	kGaleraCheck                      // internal/cluster's Galera node check
-	kGaleraCaughtUp                   // internal/cluster's Galera caught-up check
+	kInsert              kind = iota + 1 // INSERT INTO kv (k, v) VALUES (?, ?)
+	kReplace                             // REPLACE INTO kv (k, v) VALUES (?, ?)
+	kInsertReturning                     // INSERT ... RETURNING k, v
+	kUpdate                              // UPDATE kv SET v = ? WHERE k = ?
+	kDelete                              // DELETE FROM kv WHERE k = ?
+	kCall                                // CALL kv_put(?, ?)
+	kSelectPut                           // SELECT kv_put(?, ?)
+	kSelectV                             // SELECT v FROM kv WHERE k = ?
+	kSelectVLock                         // ... FOR UPDATE
+	kSelectAll                           // SELECT k, v FROM kv ORDER BY k
+	kServerID                            // SELECT @@server_id
+	kIdentity                            // SELECT @@server_id, @@GLOBAL.read_only[, @@server_uuid]
+	kIdentityKind                        // kIdentity and the cluster kind's marker (group name, wsrep_on)[, @@GLOBAL.gtid_mode]
+	kIdentityCheap                       // internal/cluster's cheap identity: variables by name, executed GTIDs[, @@GLOBAL.gtid_mode]
+	kIdentityCheapMarker                 // kIdentityCheap and the kind's marker variable (refused when absent)
+	kSubquery                            // SELECT (SELECT 1 UNION ALL SELECT 1)
+	kSleep                               // SELECT SLEEP(?)
+	kSelect1                             // SELECT 1
+	kVersion                             // SELECT VERSION()
+	kBinlogStatus                        // SHOW BINARY LOG STATUS / SHOW MASTER STATUS
+	kGtidExecuted                        // SELECT @@GLOBAL.gtid_executed
+	kGtidExecutedUUID                    // SELECT @@GLOBAL.gtid_executed, @@server_uuid
+	kGtidOwned                           // SELECT @@GLOBAL.gtid_owned
+	kGtidBinlogPos                       // SELECT @@GLOBAL.gtid_binlog_pos
+	kGtidSlavePos                        // SELECT @@GLOBAL.gtid_slave_pos
+	kLastGtid                            // SELECT @@last_gtid
+	kReplicaStatus                       // SHOW REPLICA STATUS
+	kSelectWait                          // SELECT <wait>
+	kSetSQLMode                          // SET @@SESSION.sql_mode = (SELECT CASE WHEN <wait> ...)
+	kNoop                                // DO 1, SET @x = ?
+	kGroupCheck                          // internal/cluster's Group Replication member check
+	kGroupCaughtUp                       // internal/cluster's Group Replication caught-up check
+	kGaleraCheck                         // internal/cluster's Galera node check
+	kGaleraCaughtUp                      // internal/cluster's Galera caught-up check
 )
 
 // writes reports whether k changes data.
@@ -197,6 +199,10 @@ var grammar = []rule{
 		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name')"),
 	r(kIdentityKind, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only, "+
 		"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_ON')"),
+	r(kIdentityCheap, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, @@GLOBAL.gtid_executed, @@GLOBAL.gtid_mode"),
+	r(kIdentityCheap, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only, @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_slave_pos"),
+	r(kIdentityCheapMarker, MySQL, "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, @@GLOBAL.gtid_executed, @@GLOBAL.gtid_mode, @@GLOBAL.group_replication_group_name"),
+	r(kIdentityCheapMarker, MariaDB, "SELECT @@server_id, @@GLOBAL.read_only, @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_slave_pos, @@GLOBAL.wsrep_on"),
 	r(kSubquery, 0, "SELECT (SELECT 1 UNION ALL SELECT 1)"),
 	r(kSleep, 0, "SELECT SLEEP(#)"),
 	r(kSelect1, 0, "SELECT 1"),
