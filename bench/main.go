@@ -39,7 +39,7 @@ var (
 	perRound    = flag.Int("n", 100, "calls per variant per round")
 	modeDur     = flag.Duration("mode-duration", 5*time.Second, "load per consistency mode")
 	delay       = flag.Duration("delay", time.Second, "replica delay for the consistency modes (whole seconds)")
-	skip        = flag.String("skip", "", "comma-separated sections to skip: memory,overhead,capture,gorm,modes,excess,scale,kinds")
+	skip        = flag.String("skip", "", "comma-separated sections to skip: memory,overhead,capture,gorm,modes,excess,monitor,scale,kinds")
 )
 
 // out collects the report.
@@ -169,6 +169,7 @@ func flavorBlock(ctx context.Context, o *out, flavor rwsplittest.Flavor) (block,
 	run("gorm", func() string { return gormBench(ctx, o, cl) })
 	run("modes", func() string { return modes(ctx, o, cl) })
 	run("excess", func() string { return excess(ctx, o, cl) })
+	run("monitor", func() string { return monitorCost(ctx, o, cl) })
 	run("scale", func() string { return scale(ctx, o, cl) }) // last: it sets CPU quotas
 	title := fmt.Sprintf("%s, primary + 2 replicas", serverName(cl))
 	extra := ""

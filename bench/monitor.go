@@ -27,7 +27,7 @@ const (
 		"(SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = 'group_replication_group_name')"
 	oldMariaDBIdentity = "SELECT @@server_id, @@GLOBAL.read_only, " +
 		"(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_ON')"
-	newMySQLIdentity   = "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, @@GLOBAL.gtid_executed"
+	newMySQLIdentity   = "SELECT @@server_id, @@GLOBAL.read_only, @@server_uuid, @@GLOBAL.gtid_executed, @@GLOBAL.gtid_mode"
 	newMariaDBIdentity = "SELECT @@server_id, @@GLOBAL.read_only, @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_slave_pos, @@GLOBAL.wsrep_on"
 	newMariaDBStatus   = ", s.Slave_IO_Running, s.Slave_SQL_Running, s.Seconds_Behind_Master, s.Master_Server_Id, " +
 		"s.Last_IO_Errno, s.Last_IO_Error, s.Last_SQL_Errno, s.Last_SQL_Error " +
