@@ -145,15 +145,8 @@ func flavorBlock(ctx context.Context, o *out, flavor rwsplittest.Flavor) (block,
 		// replicas' apply timestamps from it
 		opts = append(opts, rwsplittest.WithServerArgs("--performance-schema=ON"))
 	}
-	cl, err := rwsplittest.StartCluster(ctx, flavor, opts...)
-	if err != nil {
-		log.Fatal(err)
-	}
+	cl := startCluster(ctx, flavor, opts...)
 	defer terminate(cl)
-	log.Printf("cluster up in %v: %s", cl.StartupTime.Round(time.Millisecond), cl.Version)
-	if err := setup(ctx, cl); err != nil {
-		log.Fatal(err)
-	}
 	var sections []string
 	run := func(name string, f func() string) {
 		if skipped(name) {
@@ -187,15 +180,8 @@ func kindBlock(ctx context.Context, o *out, k rwsplittest.Kind) (block, server s
 		flavor = rwsplittest.MariaDB
 	}
 	log.Printf("starting a %s cluster (3 members)", k)
-	cl, err := rwsplittest.StartCluster(ctx, flavor, rwsplittest.WithKind(k), rwsplittest.WithReplicas(2))
-	if err != nil {
-		log.Fatal(err)
-	}
+	cl := startCluster(ctx, flavor, rwsplittest.WithKind(k), rwsplittest.WithReplicas(2))
 	defer terminate(cl)
-	log.Printf("cluster up in %v: %s", cl.StartupTime.Round(time.Millisecond), cl.Version)
-	if err := setup(ctx, cl); err != nil {
-		log.Fatal(err)
-	}
 	t := time.Now()
 	sec := scale(ctx, o, cl)
 	log.Printf("%s: section scale done in %v", k, time.Since(t).Round(time.Second))
@@ -236,6 +222,22 @@ func heading(title string, sections []string) string {
 	return b.String()
 }
 
+// startCluster starts a kit cluster and creates the benchmark table on it;
+// it exits on failure.
+func startCluster(ctx context.Context, flavor rwsplittest.Flavor, opts ...rwsplittest.Option) *rwsplittest.Cluster {
+	cl, err := rwsplittest.StartCluster(ctx, flavor, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("cluster up in %v: %s", cl.StartupTime.Round(time.Millisecond), cl.Version)
+	if err := setup(ctx, cl); err != nil {
+		terminate(cl)
+		log.Fatal(err)
+	}
+	return cl
+}
+
+// terminate stops cl's containers.
 func terminate(cl *rwsplittest.Cluster) {
 	if err := cl.Terminate(context.Background()); err != nil {
 		log.Print(err)
