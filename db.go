@@ -57,6 +57,7 @@ type DB struct {
 
 	balancer   Balancer
 	classifier *sqlclass.Classifier
+	classes    classCache // the classifier's recent verdicts
 	mode       Consistency
 
 	// process is the process scope: the writes made through this DB by

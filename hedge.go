@@ -167,11 +167,12 @@ func isAnswer(err error) bool {
 	return errors.As(err, &me) && !isConnError(err)
 }
 
-// noteRun records, with sample, the latency of a replica read begun at t0
-// that returned err (Server.end has recorded the server's sign of life).
-func (db *DB) noteRun(s *Server, t0 time.Time, err error, sample bool) {
+// noteRun records, with sample, the latency d (as Server.end returned it)
+// of a replica read that returned err (Server.end has recorded the server's
+// sign of life).
+func (db *DB) noteRun(s *Server, d time.Duration, err error, sample bool) {
 	if sample && err == nil && !s.primary {
-		db.hedge.observe(time.Since(t0))
+		db.hedge.observe(d)
 	}
 }
 
@@ -456,7 +457,8 @@ func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, e
 	rc.bound, rc.sample = bound, extra == 0
 	a := &rc.first
 	rc.prepare(a, s)
-	rc.since = time.Now().Add(extra)
+	rc.start(a)
+	rc.since = a.t0.Add(extra) // the attempt's start: one clock read less
 	rc.due = rc.since.Add(bound)
 	rc.mu.Lock()
 	if rc.timer == nil {
@@ -552,12 +554,14 @@ func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
 	a.ctx, a.hook = &a.hc, a.hc.Hook()
 }
 
-// run sends the statement of attempt a.
+// start marks attempt a as started on its server.
+func (rc *race[T, O]) start(a *attempt[T]) { a.t0 = a.s.begin() }
+
+// run sends the statement of attempt a, started.
 func (rc *race[T, O]) run(a *attempt[T], hedge bool) {
-	a.t0 = a.s.begin()
 	a.v, a.err = rc.op.send(a.ctx, a.s, hedge)
-	a.s.end(a.t0, a.err)
-	rc.db.noteRun(a.s, a.t0, a.err, hedge || rc.sample)
+	d := a.s.end(a.t0, a.err)
+	rc.db.noteRun(a.s, d, a.err, hedge || rc.sample)
 }
 
 // fire runs when the bound is up: it sends the hedge if the first attempt
@@ -604,6 +608,7 @@ func (rc *race[T, O]) fire() {
 	if rc.op.rows() {
 		db.count(route{server: target, read: true}) // a BEGIN is counted by beginOn
 	}
+	rc.start(b)
 	rc.run(b, true)
 
 	rc.mu.Lock()

@@ -230,8 +230,8 @@ func readOnce[T any, O readOp[T, O]](db *DB, c *call, allowWait bool) (T, route,
 		} else {
 			t0 = r.server.begin()
 			v, err = op.send(c.ctx, r.server, false)
-			r.server.end(t0, err)
-			db.noteRun(r.server, t0, err, false)
+			d := r.server.end(t0, err)
+			db.noteRun(r.server, d, err, false)
 		}
 		if err = db.waitOutcome(c, r, t0, err); err == nil {
 			db.count(r)
@@ -257,8 +257,8 @@ func readOnce[T any, O readOp[T, O]](db *DB, c *call, allowWait bool) (T, route,
 	ctx, probe := db.probe(c, r)
 	t0 := r.server.begin()
 	v, err := op.send(ctx, r.server, false)
-	r.server.end(t0, err)
-	db.noteRun(r.server, t0, err, r.read)
+	d := r.server.end(t0, err)
+	db.noteRun(r.server, d, err, r.read)
 	db.probed(r.server, probe, err)
 	return v, r, err
 }
@@ -486,19 +486,25 @@ type testHooks struct {
 // the primary's version is known (before that, and while no primary is
 // known, a function name counts as a built-in only if it is one on both
 // MySQL and MariaDB).
+// Verdicts are cached by text (classcache.go).
 func (db *DB) classify(query string) sqlclass.Result {
 	f := dialect.Unknown
-	if p := db.primaryServer(); p == nil {
-		return db.classifier.ClassifyFlavor(query, f)
-	} else if v := p.ver.Load(); v != nil {
-		switch v.Flavor {
-		case dialect.MySQL:
-			f = dialect.MySQL
-		case dialect.MariaDB:
-			f = dialect.MariaDB
+	if p := db.primaryServer(); p != nil {
+		if v := p.ver.Load(); v != nil {
+			switch v.Flavor {
+			case dialect.MySQL:
+				f = dialect.MySQL
+			case dialect.MariaDB:
+				f = dialect.MariaDB
+			}
 		}
 	}
-	return db.classifier.ClassifyFlavor(query, f)
+	if r, ok := db.classes.get(query, f); ok {
+		return r
+	}
+	r := db.classifier.ClassifyFlavor(query, f)
+	db.classes.put(query, f, r)
+	return r
 }
 
 // SQL helpers shared by the capture, the monitor and the waits.
