@@ -398,7 +398,12 @@ func (db *DB) record(c *call, r route, began time.Time) {
 // at began: in the DB's process scope, always, and in the context's Session
 // when it carries one. Neither costs a round trip.
 func (db *DB) recordWrite(ctx context.Context, began time.Time) {
-	now := time.Now()
+	var now time.Time
+	if began.IsZero() {
+		now = time.Now()
+	} else {
+		now = began.Add(time.Since(began)) // one clock read, not time.Now's two
+	}
 	db.process.markWrite(db, began, now)
 	if s := SessionFrom(ctx); s != nil {
 		s.markWrite(db, began, now)

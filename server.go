@@ -156,7 +156,7 @@ func (s *Server) quietSince(t time.Time) time.Time {
 
 func (s *Server) end(start time.Time, err error) time.Duration {
 	s.inFlight.Add(-1)
-	now := time.Now()
+	d := time.Since(start) // one clock read (monotonic), not time.Now's two
 	if err != nil {
 		s.errors.Add(1)
 		if s.refused != nil && isReadOnlyError(err) {
@@ -164,9 +164,8 @@ func (s *Server) end(start time.Time, err error) time.Duration {
 		}
 	}
 	if isAnswer(err) {
-		s.lastAnswer.Store(now.UnixNano())
+		s.lastAnswer.Store(start.UnixNano() + int64(d))
 	}
-	d := now.Sub(start)
 	s.observe(d)
 	return d
 }
