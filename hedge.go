@@ -421,10 +421,13 @@ type race[T any, O hedgeOp[T]] struct {
 	ctx    context.Context // the caller's
 	op     O
 	bound  time.Duration
-	since  time.Time // the first attempt's start, plus its wait's timeout
-	sample bool      // the first attempt's latency is a sample
-	due    time.Time // when the timer is due (guarded by mu once armed)
-	first  attempt[T]
+	extra  time.Duration // the first attempt's wait's timeout
+	sample bool          // the first attempt's latency is a sample
+	// since is the first attempt's start plus extra, and due when the
+	// timer is due: both guarded by mu, and set by the timer's first
+	// firing (see sinceDue), not at every read.
+	since, due time.Time
+	first      attempt[T]
 
 	mu         sync.Mutex
 	timer      *time.Timer
@@ -458,9 +461,9 @@ func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, e
 	a := &rc.first
 	rc.prepare(a, s)
 	rc.start(a)
-	rc.since = a.t0.Add(extra) // the attempt's start: one clock read less
-	rc.due = rc.since.Add(bound)
+	rc.extra = extra
 	rc.mu.Lock()
+	rc.due = time.Time{} // see sinceDue
 	if rc.timer == nil {
 		rc.timer = time.AfterFunc(extra+bound, rc.fire)
 	} else {
@@ -554,6 +557,15 @@ func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
 	a.ctx, a.hook = &a.hc, a.hc.Hook()
 }
 
+// sinceDue sets since and due, at the timer's first firing; rc.mu is held.
+// The timer was armed after the first attempt started, for extra+bound.
+func (rc *race[T, O]) sinceDue() {
+	if rc.due.IsZero() {
+		rc.since = rc.first.t0.Add(rc.extra)
+		rc.due = rc.since.Add(rc.bound)
+	}
+}
+
 // start marks attempt a as started on its server.
 func (rc *race[T, O]) start(a *attempt[T]) { a.t0 = a.s.begin() }
 
@@ -579,6 +591,7 @@ func (rc *race[T, O]) fire() {
 		return
 	}
 	now := time.Now()
+	rc.sinceDue()
 	if now.Sub(rc.due) > rc.bound/2 {
 		rc.due = now.Add(rc.bound)
 		rc.timer.Reset(rc.bound)
