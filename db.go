@@ -60,6 +60,7 @@ type DB struct {
 
 	balancer   Balancer
 	classifier *sqlclass.Classifier
+	classes    classCache // the classifier's recent verdicts
 	mode       Consistency
 
 	// process is the process scope: the writes made through this DB by
@@ -491,6 +492,11 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // recorded once complete: when its rows are closed, on a pool that reads
 // ahead (Open's); on another pool its results are read
 // in full first and the rows returned replay them from memory.
+//
+// The statement's classification is kept by text, per DB (at most 1,024
+// texts of up to 1 KiB, emptied when full): a text run again costs one
+// lock-free look-up, not a new reading. Pass values as arguments rather
+// than in the text for the cache to hold.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return db.queryCall(&call{ctx: ctx, query: query, args: args, cls: db.classify(query), run: dbRunner{}})
 }

@@ -168,11 +168,12 @@ func isAnswer(err error) bool {
 	return errors.As(err, &me) && !isConnError(err)
 }
 
-// noteRun records, with sample, the latency of a replica read begun at t0
-// that returned err (Server.end has recorded the server's sign of life).
-func (db *DB) noteRun(s *Server, t0 time.Time, err error, sample bool) {
+// noteRun records, with sample, the latency d (as Server.end returned it)
+// of a replica read that returned err (Server.end has recorded the server's
+// sign of life).
+func (db *DB) noteRun(s *Server, d time.Duration, err error, sample bool) {
 	if sample && err == nil && !s.primary {
-		db.hedge.observe(time.Since(t0))
+		db.hedge.observe(d)
 	}
 }
 
@@ -427,10 +428,13 @@ type race[T any, O hedgeOp[T]] struct {
 	ctx    context.Context // the caller's
 	op     O
 	bound  time.Duration
-	since  time.Time // the first attempt's start, plus its wait's timeout
-	sample bool      // the first attempt's latency is a sample
-	due    time.Time // when the timer is due (guarded by mu once armed)
-	first  attempt[T]
+	extra  time.Duration // the first attempt's wait's timeout
+	sample bool          // the first attempt's latency is a sample
+	// since is the first attempt's start plus extra, and due when the
+	// timer is due: both guarded by mu, and set by the timer's first
+	// firing (see sinceDue), not at every read.
+	since, due time.Time
+	first      attempt[T]
 
 	mu         sync.Mutex
 	timer      *time.Timer
@@ -463,9 +467,10 @@ func hedged[T any, O hedgeOp[T]](db *DB, ctx context.Context, s *Server, op O, e
 	rc.bound, rc.sample = bound, extra == 0
 	a := &rc.first
 	rc.prepare(a, s)
-	rc.since = time.Now().Add(extra)
-	rc.due = rc.since.Add(bound)
+	rc.start(a)
+	rc.extra = extra
 	rc.mu.Lock()
+	rc.due = time.Time{} // see sinceDue
 	if rc.timer == nil {
 		rc.timer = time.AfterFunc(extra+bound, rc.fire)
 	} else {
@@ -559,12 +564,23 @@ func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
 	a.ctx, a.hook = &a.hc, a.hc.Hook()
 }
 
-// run sends the statement of attempt a.
+// sinceDue sets since and due, at the timer's first firing; rc.mu is held.
+// The timer was armed after the first attempt started, for extra+bound.
+func (rc *race[T, O]) sinceDue() {
+	if rc.due.IsZero() {
+		rc.since = rc.first.t0.Add(rc.extra)
+		rc.due = rc.since.Add(rc.bound)
+	}
+}
+
+// start marks attempt a as started on its server.
+func (rc *race[T, O]) start(a *attempt[T]) { a.t0 = a.s.begin() }
+
+// run sends the statement of attempt a, started.
 func (rc *race[T, O]) run(a *attempt[T], hedge bool) {
-	a.t0 = a.s.begin()
 	a.v, a.err = rc.op.send(a.ctx, a.s, hedge)
-	a.s.end(a.t0, a.err)
-	rc.db.noteRun(a.s, a.t0, a.err, hedge || rc.sample)
+	d := a.s.end(a.t0, a.err)
+	rc.db.noteRun(a.s, d, a.err, hedge || rc.sample)
 }
 
 // fire runs when the bound is up: it sends the hedge if the first attempt
@@ -582,6 +598,7 @@ func (rc *race[T, O]) fire() {
 		return
 	}
 	now := time.Now()
+	rc.sinceDue()
 	if now.Sub(rc.due) > rc.bound/2 {
 		rc.due = now.Add(rc.bound)
 		rc.timer.Reset(rc.bound)
@@ -611,6 +628,7 @@ func (rc *race[T, O]) fire() {
 	if rc.op.rows() {
 		db.count(route{server: target, read: true}) // a BEGIN is counted by beginOn
 	}
+	rc.start(b)
 	rc.run(b, true)
 
 	rc.mu.Lock()

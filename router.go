@@ -175,8 +175,10 @@ func (db *DB) queryRowCall(c *call) *sql.Row {
 type readOp[T any, O any] interface {
 	hedgeOp[T]
 	// with is the op for c's query sent as q with args (the one-round-trip
-	// form, or the query itself).
-	with(c *call, q string, args []any) O
+	// form, or the query itself). It takes c by value: a pointer passed to
+	// a type parameter's method escapes, and the call would then be
+	// allocated on the heap.
+	with(c call, q string, args []any) O
 	// failed is the result of a call that failed with err.
 	failed(db *DB, err error) T
 	// writeOn is one try of a write through Query on r's server.
@@ -218,7 +220,7 @@ func readOnce[T any, O readOp[T, O]](db *DB, c *call, allowWait bool) (T, route,
 	}
 	if r.wait != nil {
 		q, args := r.wait.wrap(c.query, c.args)
-		op := k.with(c, q, args)
+		op := k.with(*c, q, args)
 		var v T
 		var t0 time.Time
 		if bound := db.hedgeBound(c, r); bound > 0 {
@@ -230,8 +232,8 @@ func readOnce[T any, O readOp[T, O]](db *DB, c *call, allowWait bool) (T, route,
 		} else {
 			t0 = r.server.begin()
 			v, err = op.send(c.ctx, r.server, false)
-			r.server.end(t0, err)
-			db.noteRun(r.server, t0, err, false)
+			d := r.server.end(t0, err)
+			db.noteRun(r.server, d, err, false)
 		}
 		if err = db.waitOutcome(c, r, t0, err); err == nil {
 			db.count(r)
@@ -249,7 +251,7 @@ func readOnce[T any, O readOp[T, O]](db *DB, c *call, allowWait bool) (T, route,
 		return v, r, err
 	}
 	db.count(r)
-	op := k.with(c, c.query, c.args)
+	op := k.with(*c, c.query, c.args)
 	if bound := db.hedgeBound(c, r); bound > 0 {
 		v, w, _, err := hedgedRead[T](db, c, r, op, 0, bound)
 		return v, w, err
@@ -257,8 +259,8 @@ func readOnce[T any, O readOp[T, O]](db *DB, c *call, allowWait bool) (T, route,
 	ctx, probe := db.probe(c, r)
 	t0 := r.server.begin()
 	v, err := op.send(ctx, r.server, false)
-	r.server.end(t0, err)
-	db.noteRun(r.server, t0, err, r.read)
+	d := r.server.end(t0, err)
+	db.noteRun(r.server, d, err, r.read)
 	db.probed(r.server, probe, err)
 	return v, r, err
 }
@@ -275,9 +277,11 @@ func (db *DB) isQueryWrite(c *call, r route) bool { return !r.read && !c.inTx }
 // results are read in full, and it is recorded, before they are returned
 // from memory. A routed write the primary did not run is run again on the
 // new one, as Exec is (see execCall).
-func queryWrite[T any, O readOp[T, O]](db *DB, c *call, r route) (T, error) {
+func queryWrite[T any, O readOp[T, O]](db *DB, c0 *call, r route) (T, error) {
 	var k O
 	db.count(r)
+	c := new(call) // see readOp.with: a copy, not c0, goes to the heap (writes only)
+	*c = *c0
 	for try := 0; ; try++ {
 		v, err := k.writeOn(db, c, r)
 		if err == nil || c.pin != nil {
@@ -291,7 +295,7 @@ func queryWrite[T any, O readOp[T, O]](db *DB, c *call, r route) (T, error) {
 	}
 }
 
-func (o rowsOp) with(c *call, q string, args []any) rowsOp {
+func (o rowsOp) with(c call, q string, args []any) rowsOp {
 	return rowsOp{run: c.run, q: q, plain: c.query, args: args, pargs: c.args}
 }
 
@@ -301,7 +305,7 @@ func (rowsOp) failed(*DB, error) *sql.Rows { return nil }
 // ahead, else read in full and replayed from memory.
 func (rowsOp) writeOn(db *DB, c *call, r route) (*sql.Rows, error) {
 	var t0 time.Time // the write's start, set before the hook can run
-	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
+	ctx, hook := prefetch.WithCloseHook(c.ctx, db.recordLater(c, r, &t0))
 	t0 = r.server.begin()
 	rows, err := c.run.query(ctx, r.server, c.query, c.args)
 	if err == nil && hook.Claimed() {
@@ -321,7 +325,7 @@ func (rowsOp) writeOn(db *DB, c *call, r route) (*sql.Rows, error) {
 	return replay.Rows(db.replay, sets)
 }
 
-func (o rowOp) with(c *call, q string, args []any) rowOp { return rowOp(rowsOp{}.with(c, q, args)) }
+func (o rowOp) with(c call, q string, args []any) rowOp { return rowOp(rowsOp{}.with(c, q, args)) }
 
 func (rowOp) failed(db *DB, err error) *sql.Row { return db.errRow(err) }
 
@@ -337,7 +341,7 @@ func (rowOp) writeOn(db *DB, c *call, r route) (*sql.Row, error) {
 		return row, row.Err()
 	}
 	var t0 time.Time // the write's start, set before the hook can run
-	ctx, hook := prefetch.WithCloseHook(c.ctx, func() { db.record(c, r, t0) })
+	ctx, hook := prefetch.WithCloseHook(c.ctx, db.recordLater(c, r, &t0))
 	t0 = r.server.begin()
 	row := c.run.queryRow(ctx, r.server, c.query, c.args)
 	r.server.end(t0, row.Err())
@@ -383,6 +387,14 @@ func (db *DB) missedWait(c *call, r route, err error) (route, error) {
 	return route{server: s, read: true}, nil
 }
 
+// recordLater returns a close hook that records c once its rows close, as
+// begun at *t0. It keeps a copy of what record needs of c, so that c itself
+// does not outlive its call (a read's call then stays on its caller's stack).
+func (db *DB) recordLater(c *call, r route, t0 *time.Time) func() {
+	ctx, inTx := c.ctx, c.inTx
+	return func() { db.record(&call{ctx: ctx, inTx: inTx}, r, *t0) }
+}
+
 // record is step 4: a write made outside a transaction is recorded (see
 // recordWrite). It is recorded whether or not it reported an error (a write
 // may commit and then lose its connection): at worst the scope's next
@@ -398,7 +410,12 @@ func (db *DB) record(c *call, r route, began time.Time) {
 // at began: in the DB's process scope, always, and in the context's Session
 // when it carries one. Neither costs a round trip.
 func (db *DB) recordWrite(ctx context.Context, began time.Time) {
-	now := time.Now()
+	var now time.Time
+	if began.IsZero() {
+		now = time.Now()
+	} else {
+		now = began.Add(time.Since(began)) // one clock read, not time.Now's two
+	}
 	db.process.markWrite(db, began, now)
 	if s := SessionFrom(ctx); s != nil {
 		s.markWrite(db, began, now)
@@ -486,19 +503,25 @@ type testHooks struct {
 // the primary's version is known (before that, and while no primary is
 // known, a function name counts as a built-in only if it is one on both
 // MySQL and MariaDB).
+// Verdicts are cached by text (classcache.go).
 func (db *DB) classify(query string) sqlclass.Result {
 	f := dialect.Unknown
-	if p := db.primaryServer(); p == nil {
-		return db.classifier.ClassifyFlavor(query, f)
-	} else if v := p.ver.Load(); v != nil {
-		switch v.Flavor {
-		case dialect.MySQL:
-			f = dialect.MySQL
-		case dialect.MariaDB:
-			f = dialect.MariaDB
+	if p := db.primaryServer(); p != nil {
+		if v := p.ver.Load(); v != nil {
+			switch v.Flavor {
+			case dialect.MySQL:
+				f = dialect.MySQL
+			case dialect.MariaDB:
+				f = dialect.MariaDB
+			}
 		}
 	}
-	return db.classifier.ClassifyFlavor(query, f)
+	if r, ok := db.classes.get(query, f); ok {
+		return r
+	}
+	r := db.classifier.ClassifyFlavor(query, f)
+	db.classes.put(query, f, r)
+	return r
 }
 
 // SQL helpers shared by the capture, the monitor and the waits.

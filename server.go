@@ -156,8 +156,8 @@ func (s *Server) begin() time.Time {
 	return time.Now()
 }
 
-// end marks a call begun at start as done, and folds its latency into the
-// server's moving average.
+// end marks a call begun at start as done, folds its latency into the
+// server's moving average, and returns it.
 // quietSince is when s last showed a sign of life, if after t (a call on it
 // that answered: lastAnswer), else t: the hedge rule and a wait's hung
 // guard measure a replica's silence from it.
@@ -168,9 +168,9 @@ func (s *Server) quietSince(t time.Time) time.Time {
 	return t
 }
 
-func (s *Server) end(start time.Time, err error) {
+func (s *Server) end(start time.Time, err error) time.Duration {
 	s.inFlight.Add(-1)
-	now := time.Now()
+	d := time.Since(start) // one clock read (monotonic), not time.Now's two
 	if err != nil {
 		s.errors.Add(1)
 		if s.refused != nil && isReadOnlyError(err) {
@@ -181,9 +181,10 @@ func (s *Server) end(start time.Time, err error) {
 		s.ask() // a sign of trouble from real traffic: look at once
 	}
 	if isAnswer(err) {
-		s.lastAnswer.Store(now.UnixNano())
+		s.lastAnswer.Store(start.UnixNano() + int64(d))
 	}
-	s.observe(now.Sub(start))
+	s.observe(d)
+	return d
 }
 
 // ewmaShift sets the weight of a new sample in the latency average: 1/8.

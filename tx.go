@@ -87,8 +87,8 @@ func (db *DB) beginOn(ctx context.Context, readOnly bool, opts *sql.TxOptions) (
 	}
 	t0 := s.begin()
 	tx, err := s.db.BeginTx(ctx, opts)
-	s.end(t0, err)
-	db.noteRun(s, t0, err, false)
+	d := s.end(t0, err)
+	db.noteRun(s, d, err, false)
 	if err != nil && s.primary && !readOnly && ctx.Err() == nil && notSent(err) && db.holding() {
 		// The primary did not answer: BEGIN on the one the monitor finds,
 		// or sees answer.
