@@ -177,7 +177,7 @@ func (s *Server) end(start time.Time, err error) time.Duration {
 			s.refused()
 		}
 	}
-	if o := s.owner; o != nil && !s.primary && (signals(err) || now.Sub(start) > o.slowAnswer()) {
+	if o := s.owner; o != nil && !s.primary && (signals(err) || d > o.slowAnswer()) {
 		s.ask() // a sign of trouble from real traffic: look at once
 	}
 	if isAnswer(err) {
