@@ -160,7 +160,7 @@ func Latest(timeout time.Duration) Consistency {
 // another read of the primary's executed set began after the earlier reads
 // returned; on MySQL one more, of @@GLOBAL.gtid_owned, and under a write
 // load a wait on the primary for the commits in progress, usually
-// microseconds) and usually a wait. Reads under other modes neither move the
+// microseconds, at most 50 ms) and usually a wait. Reads under other modes neither move the
 // scope's floor nor are held by it. The floor is kept in the Session value,
 // not in its Token: a Session resumed elsewhere from a Token reads its
 // writes but starts a new monotonic history. Under the process scope every
@@ -575,43 +575,55 @@ func (db *DB) monotonicRead(ctx context.Context, cands []*Server, mode Consisten
 // On MySQL that is not enough: MySQL makes a commit visible before it adds
 // the GTID to gtid_executed (binlog group commit's commit stage), and
 // meanwhile the GTID is owned. So it reads @@GLOBAL.gtid_owned first, and
-// when some owned GTIDs are not executed yet, waits on p until they are
-// (WAIT_FOR_EXECUTED_GTID_SET, within ctx) before reading the executed set,
-// which then covers every commit a read could have seen.
+// when some owned GTIDs are not known executed, waits on p until they are
+// (WAIT_FOR_EXECUTED_GTID_SET, at most ownedWait) before reading the
+// executed set, which then covers every commit a read could have seen.
+// A GTID owned for longer (a replicated transaction applied on p, a
+// session's explicit gtid_next) ends the wait at ownedWait: the executed
+// set is read then, as it would be without the wait.
 func (db *DB) readSeen(ctx context.Context, p *Server, since time.Time) (gtid.Token, error) {
 	v, err := p.version(ctx)
 	if err != nil {
 		return gtid.Token{}, err
 	}
-	if v.Flavor != dialect.MySQL {
-		// MariaDB logs a GTID before InnoDB commits it: its binlog
-		// position is never behind what a read saw.
-		return db.readExecuted(ctx, p, since, true, false, never)
+	if v.Flavor == dialect.MySQL {
+		db.awaitOwned(ctx, p)
+		since = time.Now()
 	}
+	// MariaDB logs a GTID before InnoDB commits it: its binlog position is
+	// never behind what a read saw.
+	return db.readExecuted(ctx, p, since, true, false, never)
+}
+
+// ownedWait bounds readSeen's wait for the commits in progress on the
+// primary: they end within microseconds of showing, unless a GTID is owned
+// by a transaction still running.
+const ownedWait = 50 * time.Millisecond
+
+// awaitOwned waits, within ownedWait and ctx, until MySQL primary p has
+// executed the GTIDs it owns now (see readSeen). It reports nothing: a
+// failure leaves the floor to the executed set alone.
+func (db *DB) awaitOwned(ctx context.Context, p *Server) {
 	var s sql.NullString
-	if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_owned", &s); err != nil {
-		return gtid.Token{}, err
+	if err := scanOne(ctx, p.db, "SELECT @@GLOBAL.gtid_owned", &s); err != nil || s.String == "" {
+		return
 	}
 	owned, err := gtid.ParseMySQLOwned(s.String)
-	if err != nil {
-		return gtid.Token{}, fmt.Errorf("rwsplit: monotonic floor: %w", err)
+	if err != nil || owned.IsEmpty() {
+		return
 	}
-	if !owned.IsEmpty() {
-		if k, ok := db.tokens().knownExecuted(p); !ok || !gtid.Covers(k, gtid.Token{Flavor: dialect.MySQL, MySQL: owned}) {
-			timeout := 1.0
-			if d, ok := ctx.Deadline(); ok {
-				timeout = max(time.Until(d).Seconds(), 0.001)
-			}
-			var r sql.NullInt64
-			if err := p.db.QueryRowContext(ctx, "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)", owned.String(), timeout).Scan(&r); err != nil {
-				return gtid.Token{}, err
-			}
-			if r.Int64 != 0 {
-				return gtid.Token{}, fmt.Errorf("rwsplit: monotonic floor: the primary's commits in progress did not end within %.3fs", timeout)
-			}
-		}
+	if k, ok := db.tokens().knownExecuted(p); ok && gtid.Covers(k, gtid.Token{Flavor: dialect.MySQL, MySQL: owned}) {
+		return
 	}
-	return db.readExecuted(ctx, p, time.Now(), true, false, never)
+	d := ownedWait
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)/4)
+	}
+	if d <= 0 {
+		return
+	}
+	var r sql.NullInt64
+	_ = p.db.QueryRowContext(ctx, "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?)", owned.String(), d.Seconds()).Scan(&r)
 }
 
 // readDone is the pipeline's last word on a read that ran (err nil: its

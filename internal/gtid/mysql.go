@@ -3,6 +3,7 @@ package gtid
 import (
 	"bytes"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -71,25 +72,47 @@ func ParseMySQLSet(s string) (MySQLSet, error) {
 }
 
 // ParseMySQLOwned parses MySQL's @@GLOBAL.gtid_owned: the GTIDs owned by
-// transactions in progress, as uuid[:tag]:gno#thread_id[:gno#thread_id...]
-// per uuid, comma-separated. The thread ids are dropped.
+// transactions in progress, each uuid followed by its [:tag]:gno#thread_id
+// runs, and the next uuid right after the last thread id with no separator
+// (MySQL 9.7 prints "u1:tg:9#14u2:101#12:100#11"). The thread ids are
+// dropped. A uuid's first group (8 hex digits, then '-') cannot begin
+// inside the decimal thread id before it, so the leftmost match of a uuid
+// followed by ':' is where each run starts.
 func ParseMySQLOwned(s string) (MySQLSet, error) {
+	s = strings.TrimSpace(s)
 	if !strings.Contains(s, "#") {
 		return ParseMySQLSet(s)
 	}
+	starts := ownedUUID.FindAllStringIndex(s, -1)
+	if len(starts) == 0 || starts[0][0] != 0 {
+		return MySQLSet{}, &SyntaxError{What: "gtid_owned", Msg: "no uuid at the start of " + quote(s)}
+	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '#' {
-			b.WriteByte(s[i])
-			continue
+	for i, st := range starts {
+		end := len(s)
+		if i+1 < len(starts) {
+			end = starts[i+1][0]
 		}
-		for i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
-			i++
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		seg := strings.TrimRight(s[st[0]:end], ", \n")
+		for j := 0; j < len(seg); j++ {
+			if seg[j] != '#' {
+				b.WriteByte(seg[j])
+				continue
+			}
+			for j+1 < len(seg) && seg[j+1] >= '0' && seg[j+1] <= '9' {
+				j++
+			}
 		}
 	}
 	return ParseMySQLSet(b.String())
 }
+
+// ownedUUID finds where each uuid's run starts in @@GLOBAL.gtid_owned.
+var ownedUUID = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}:`)
 
 // group is one run of intervals of a tsid as it appears in the input:
 // flat[lo:hi] in the parser's flat interval list.

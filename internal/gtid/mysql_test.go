@@ -336,6 +336,11 @@ func TestParseMySQLOwned(t *testing.T) {
 		u + ":101#12:100#11":           u + ":100-101", // as MySQL 9.7 printed it
 		u + ":7#3,\n" + v + ":tag:9#4": v + ":tag:9," + u + ":7",
 		u + ":5":                       u + ":5",
+		// as MySQL 9.7 printed four owned GTIDs of three uuids: no
+		// separator, a thread id running into a uuid that starts with a
+		// digit
+		"0e11fa47-71ca-11e1-9e33-c80aa9429562:tg:9#14" + v + ":7#13" + u + ":101#12:100#11": "0e11fa47-71ca-11e1-9e33-c80aa9429562:tg:9," +
+			v + ":7," + u + ":100-101",
 	} {
 		got, err := ParseMySQLOwned(in)
 		if err != nil {
@@ -349,7 +354,9 @@ func TestParseMySQLOwned(t *testing.T) {
 			t.Errorf("%q: got %v, want %v", in, got, want)
 		}
 	}
-	if _, err := ParseMySQLOwned(u + ":x#1"); err == nil {
-		t.Error("a bad gno parsed")
+	for _, bad := range []string{u + ":x#1", "x#1", "#1" + u + ":5#2"} {
+		if _, err := ParseMySQLOwned(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
 	}
 }
