@@ -124,3 +124,37 @@ func TestInterrupt(t *testing.T) {
 	_, err = qc.QueryContext(&hc, "q", nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+// TestInterruptOutlivesDeadlines: once interrupted, a connection's reads and
+// writes fail even after the driver sets a new deadline (go-sql-driver does
+// before each read with readTimeout in the DSN), and a read in progress
+// ends at once.
+func TestInterruptOutlivesDeadlines(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	nc := &netConn{Conn: a}
+	done := make(chan error, 1)
+	go func() {
+		_, err := nc.Read(make([]byte, 1))
+		done <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // the read is in progress
+	nc.interrupt()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the read in progress succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read in progress did not end")
+	}
+	if err := nc.SetReadDeadline(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Read(make([]byte, 1)); !errors.Is(err, errInterrupted) {
+		t.Fatalf("read after a new deadline: %v", err)
+	}
+	if _, err := nc.Write([]byte{1}); !errors.Is(err, errInterrupted) {
+		t.Fatalf("write: %v", err)
+	}
+}

@@ -39,7 +39,54 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // netSlot receives the network connection Dial makes for a Connect.
-type netSlot struct{ nc net.Conn }
+type netSlot struct{ nc *netConn }
+
+// netConn is a network connection whose I/O an interrupt fails for good: a
+// deadline in the past for the I/O in progress, and an error for any later
+// read or write, whatever deadline the driver sets meanwhile (go-sql-driver
+// sets one before each read and write when the DSN has readTimeout or
+// writeTimeout).
+type netConn struct {
+	net.Conn
+	interrupted atomic.Bool
+}
+
+// errInterrupted is the I/O error of an interrupted connection.
+var errInterrupted = errors.New("rwsplit: connection interrupted (a hedged read's attempt ended)")
+
+// past is the deadline that fails the I/O in progress at once.
+var past = time.Unix(1, 0)
+
+func (c *netConn) interrupt() {
+	c.interrupted.Store(true)
+	_ = c.Conn.SetDeadline(past)
+}
+
+func (c *netConn) Read(b []byte) (int, error) {
+	if c.interrupted.Load() {
+		return 0, errInterrupted
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *netConn) Write(b []byte) (int, error) {
+	if c.interrupted.Load() {
+		return 0, errInterrupted
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *netConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.deadline(t)) }
+func (c *netConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.deadline(t)) }
+func (c *netConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.deadline(t)) }
+
+// deadline is t, or the past once interrupted.
+func (c *netConn) deadline(t time.Time) time.Time {
+	if c.interrupted.Load() {
+		return past
+	}
+	return t
+}
 
 type netKey struct{}
 
@@ -51,10 +98,15 @@ type netKey struct{}
 func Dial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		nc, err := dial(ctx, network, addr)
-		if s, ok := ctx.Value(netKey{}).(*netSlot); ok && err == nil {
-			s.nc = nc
+		if err != nil {
+			return nil, err
 		}
-		return nc, err
+		s, ok := ctx.Value(netKey{}).(*netSlot)
+		if !ok {
+			return nc, nil
+		}
+		s.nc = &netConn{Conn: nc}
+		return s.nc, nil
 	}
 }
 
@@ -117,14 +169,14 @@ func ForDSN(d driver.Driver, dsn string) (driver.Connector, error) {
 // says an Interrupter interrupted its I/O (database/sql must drop it).
 type conn struct {
 	c      driver.Conn
-	nc     net.Conn
+	nc     *netConn
 	broken atomic.Bool
 }
 
 // Interrupt fails the connection's pending and later I/O.
 func (c *conn) Interrupt() {
 	c.broken.Store(true)
-	_ = c.nc.SetDeadline(time.Unix(1, 0))
+	c.nc.interrupt()
 }
 
 // enter returns the context a driver call made under ctx runs with, and the
