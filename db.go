@@ -96,7 +96,8 @@ type DB struct {
 // so that a hedged read's first attempt is ended by interrupting its
 // connection rather than by a context the driver watches at every call (so
 // a dial function registered with mysql.RegisterDialContext for "tcp" or
-// "unix" is not used: register it under a network name of its own). Close
+// "unix" is not used: register it under a network name of its own; and
+// go-sql-driver logs an i/o error line for each attempt so ended). Close
 // closes every pool.
 func Open(driverName, primaryDSN string, replicaDSNs []string, opts ...Option) (*DB, error) {
 	if driverName == "" {
