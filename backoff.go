@@ -245,5 +245,7 @@ func (db *DB) slowAnswer() time.Duration { return max(2*db.interval, time.Second
 
 // freshFor is how old a look at a replica may be and still be trusted by
 // what needs fresh knowledge (what it has applied, for Fast and for
-// skipping a wait): two intervals.
-func (db *DB) freshFor() time.Duration { return 2 * db.interval }
+// skipping a wait): two intervals, and never less than an interval plus a
+// second (a check may take up to its deadline, at least a second: at a
+// short interval a look is routinely older than two).
+func (db *DB) freshFor() time.Duration { return max(2*db.interval, db.interval+time.Second) }

@@ -234,7 +234,7 @@ func (s *Server) gtidsOn() bool {
 }
 
 // fresh reports whether what s is known to have applied was read or learnt
-// recently enough to trust (within its DB's freshFor: two intervals). A
+// recently enough to trust (within its DB's freshFor). A
 // replica its DB has not read from for a while is checked less often
 // (backoff.go); its old look counts as unknown, and asks for a new one.
 func (s *Server) fresh() bool {
@@ -242,7 +242,9 @@ func (s *Server) fresh() bool {
 	if o == nil || time.Now().UnixNano()-s.appliedAt.Load() <= int64(o.freshFor()) {
 		return true
 	}
-	s.ask()
+	if o.idle.backedOff.Load() {
+		s.ask() // checked less often: look again now (else its next tick will)
+	}
 	return false
 }
 
