@@ -84,6 +84,25 @@ func TestSignalChecksAtOnce(t *testing.T) {
 		"the check clears the suspect mark")
 }
 
+// TestTimedOutWaitChecksAtOnce: a wait that times out on a replica (its
+// applier stopped) checks that replica at once, whatever its rate.
+func TestTimedOutWaitChecksAtOnce(t *testing.T) {
+	cl := fakedb.NewCluster(fakedb.MySQL, 1)
+	r := cl.Replicas()[0]
+	db := fakeDB(t, cl, false) // one interval: an hour
+	checked(t, db)
+	readKV(t, context.Background(), db, 1) // back to the normal rate: next check in an hour
+	time.Sleep(50 * time.Millisecond)
+	r.StopApplier()
+	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(50*time.Millisecond))
+	_, err := db.ExecContext(ctx, insertKV, 1, 1)
+	require.NoError(t, err)
+	before := replicaChecks(r)
+	readKV(t, ctx, db, 1) // falls back to the primary
+	assert.Eventually(t, func() bool { return replicaChecks(r) > before }, 5*time.Second, time.Millisecond,
+		"a timed-out wait checks its replica at once")
+}
+
 // TestStaleLookFast: what a replica was seen to have applied is not trusted
 // once the look is older than freshFor (a replica checked less often
 // while its DB read nothing): a Fast read then goes to the primary and

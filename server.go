@@ -334,6 +334,7 @@ func (s *Server) waitDone(ok bool) {
 	switch {
 	case !ok:
 		s.waitFailedAt.Store(time.Now().UnixNano())
+		s.ask() // a timed-out or failed wait: a sign of lag worth a look now
 	case s.waitFailedAt.Load() != 0:
 		s.waitFailedAt.Store(0)
 	}
