@@ -27,7 +27,7 @@ func plotFile(cl *rwsplittest.Cluster, base string) string {
 	return base + ".png"
 }
 
-// plot writes a plot into the output directory with draw, noting a failure.
+// writePlot writes a plot into the output directory with draw, noting a failure.
 func writePlot(o *out, name string, draw func(path string) error) {
 	if err := draw(filepath.Join(*outDir, name)); err != nil {
 		o.note("plot %s: %v", name, err)

@@ -140,11 +140,15 @@ func Identify(ctx context.Context, q Querier, v dialect.Version, force Kind, f *
 	case status && (me.Number == 1109 || me.Number == 1142 || me.Number == 1146 || me.Number == 1227):
 		f.noStatus.Store(true)
 		return Identify(ctx, q, v, force, f, false)
-	default:
+	case refused(me.Number):
 		// Refused otherwise (a variable this build lacks, a privilege):
 		// the old form, which asks nothing new.
 		f.old.Store(now.UnixNano())
 		return identifyOld(ctx, q, v, force, fits)
+	default:
+		// A server error that says nothing of the form (shutting down,
+		// a timeout): the check failed, as the old form's would.
+		return Identity{}, err
 	}
 	id.Kind = kindOf(v, force, fits, id.Group)
 	if v.Flavor == dialect.MySQL {
@@ -153,6 +157,17 @@ func Identify(ctx context.Context, q Querier, v dialect.Version, force Kind, f *
 		id.Group = ""
 	}
 	return id, nil
+}
+
+// refused reports whether a server error number says the server does not
+// take a query: an unknown variable, column or table, a missing privilege,
+// a syntax it does not know.
+func refused(n uint16) bool {
+	switch n {
+	case 1054, 1064, 1109, 1142, 1143, 1146, 1193, 1227, 1238, 1305, 3075:
+		return true
+	}
+	return false
 }
 
 // markerName is the kind's marker variable on v's flavor.
