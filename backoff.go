@@ -227,16 +227,20 @@ func (s *Server) ask() {
 // error that is not about the statement; not a statement's own error
 // (syntax, a duplicate key, a lock wait), nor the caller giving up.
 func signals(err error) bool {
-	var me *mysql.MySQLError
 	switch {
 	case err == nil || errors.Is(err, context.Canceled):
 		return false
 	case isConnError(err), errors.Is(err, context.DeadlineExceeded):
 		return true
-	case errors.As(err, &me):
-		return false
 	}
-	return true
+	return !isServerError(err)
+}
+
+// isServerError reports whether err is a MySQL server error (apart from
+// signals, so that a call without an error allocates nothing for it).
+func isServerError(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me)
 }
 
 // slowAnswer is how long a call on a replica may take before it asks for

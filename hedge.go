@@ -297,7 +297,7 @@ type attempt[T any] struct {
 	cancel context.CancelFunc
 	hook   *prefetch.Hook // releases ctx when the rows close (rows ops)
 	hc     prefetch.HookContext
-	own    attemptCtx // the driver's context of a rows op under a caller's that cannot be cancelled
+	own    *attemptCtx // the driver's context of a rows op under a caller's that cannot be cancelled (never pooled: a driver may keep it)
 	t0     time.Time
 	v      T
 	err    error
@@ -319,8 +319,9 @@ func (a *attempt[T]) outcome() outcome[T] {
 // attemptCtx is the context the driver calls of a rows op's attempt see
 // when the caller's context cannot be cancelled: the caller's values, and an
 // end of the attempt's own. It is context.WithCancel's context at a third of
-// its allocations (its Done channel is made only when a driver asks for it),
-// and it lives in its attempt (so in a pooled race). On a pool whose
+// its allocations (its Done channel is made only when a driver asks for it).
+// It is never reused: a driver may hold on to it past its call (a dial's
+// context.WithTimeout watches it from a goroutine of its own). On a pool whose
 // connections Open dialled it is an Interrupter: the driver sees the
 // caller's context, which it need not watch (go-sql-driver/mysql hands a
 // context it can watch to a goroutine of its own at every call), and the
@@ -449,7 +450,7 @@ type race[T any, O hedgeOp[T]] struct {
 	// timer, so that a read that needs no hedge allocates nothing for it.
 	// fired: the timer's function has run (the race is then not reused);
 	// reuse: the first attempt won alone, and closed (its rows' close hook,
-	// made once) puts the race back; cancelFirst is rc.first.own.cancel,
+	// made once) puts the race back; cancelFirst cancels rc.first.own,
 	// made once.
 	pool        *sync.Pool
 	fired       atomic.Bool
@@ -504,10 +505,18 @@ func newRace[T any, O hedgeOp[T]](db *DB, ctx context.Context, op O) *race[T, O]
 	if rc == nil {
 		rc = &race[T, O]{pool: pool}
 		rc.closed = rc.firstClosed
-		rc.cancelFirst = rc.first.own.cancel
+		rc.cancelFirst = rc.cancelFirstOwn
 	}
 	rc.db, rc.ctx, rc.op = db, ctx, op
 	return rc
+}
+
+// cancelFirstOwn cancels the driver's context of a pooled race's first
+// attempt (its cancelFirst).
+func (rc *race[T, O]) cancelFirstOwn() {
+	if o := rc.first.own; o != nil {
+		o.cancel()
+	}
 }
 
 // firstClosed is the close hook of a pooled race's first attempt: it
@@ -528,7 +537,7 @@ func (rc *race[T, O]) put() {
 	a := &rc.first
 	a.s, a.ctx, a.hook, a.v, a.err, a.t0 = nil, nil, nil, zero, nil, time.Time{}
 	a.hc.Init(nil, nil)
-	a.own.reset(nil)
+	a.own = nil
 	rc.db, rc.ctx, rc.op, rc.reuse = nil, nil, op, false
 	rc.pool.Put(rc)
 }
@@ -547,6 +556,7 @@ func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
 	}
 	release := a.cancel
 	if rc.ctx.Done() == nil {
+		a.own = &attemptCtx{}
 		a.own.reset(rc.ctx)
 		if a == &rc.first && rc.cancelFirst != nil {
 			a.cancel, release = rc.cancelFirst, rc.closed
@@ -555,7 +565,7 @@ func (rc *race[T, O]) prepare(a *attempt[T], s *Server) {
 			release = a.cancel
 		}
 		a.hc.Init(rc.ctx, release)
-		a.hc.SetDriverContext(&a.own)
+		a.hc.SetDriverContext(a.own)
 	} else {
 		ctx, cancel := context.WithCancel(rc.ctx)
 		a.cancel = cancel
