@@ -61,16 +61,25 @@ func TestFirstReadChecksAtOnce(t *testing.T) {
 	assert.GreaterOrEqual(t, replicaChecks(r)-before, 5, "checks while reads flow (about one per interval: 20)")
 }
 
+// atNormalRate opens a DB on cl with an interval of an hour, lets its first
+// check run and reads once, so that its replica's next check is an hour
+// away: any check that follows was asked for.
+func atNormalRate(t *testing.T, cl *fakedb.Cluster) (*fakedb.Server, *rwsplit.DB) {
+	t.Helper()
+	r := cl.Replicas()[0]
+	db := fakeDB(t, cl, false)
+	checked(t, db)
+	readKV(t, context.Background(), db, 1)
+	time.Sleep(50 * time.Millisecond)
+	return r, db
+}
+
 // TestSignalChecksAtOnce: a read that fails for want of a connection asks
 // for a check of its replica at once, whatever the interval; a read that
 // succeeds does not.
 func TestSignalChecksAtOnce(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MariaDB, 1)
-	r := cl.Replicas()[0]
-	db := fakeDB(t, cl, false) // one interval: an hour
-	checked(t, db)
-	readKV(t, context.Background(), db, 1) // back to the normal rate: next check in an hour
-	time.Sleep(50 * time.Millisecond)
+	r, db := atNormalRate(t, cl)
 	before := replicaChecks(r)
 	readKV(t, context.Background(), db, 1)
 	time.Sleep(100 * time.Millisecond)
@@ -88,11 +97,7 @@ func TestSignalChecksAtOnce(t *testing.T) {
 // applier stopped) checks that replica at once, whatever its rate.
 func TestTimedOutWaitChecksAtOnce(t *testing.T) {
 	cl := fakedb.NewCluster(fakedb.MySQL, 1)
-	r := cl.Replicas()[0]
-	db := fakeDB(t, cl, false) // one interval: an hour
-	checked(t, db)
-	readKV(t, context.Background(), db, 1) // back to the normal rate: next check in an hour
-	time.Sleep(50 * time.Millisecond)
+	r, db := atNormalRate(t, cl)
 	r.StopApplier()
 	ctx := rwsplit.WithConsistency(context.Background(), rwsplit.WaitGTID(50*time.Millisecond))
 	_, err := db.ExecContext(ctx, insertKV, 1, 1)
